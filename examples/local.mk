@@ -1,0 +1,1 @@
+# examples: rules for this directory (included by the top Makefile.am)

@@ -1,0 +1,1 @@
+# host-api: rules for this directory (included by the top Makefile.am)

@@ -1,0 +1,1 @@
+# plugin/ftl: rules for this directory (included by the top Makefile.am)

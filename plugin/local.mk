@@ -1,0 +1,1 @@
+# plugin: rules for this directory (included by the top Makefile.am)

@@ -1,0 +1,1 @@
+# tests: rules for this directory (included by the top Makefile.am)
