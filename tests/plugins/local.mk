@@ -50,3 +50,18 @@ tests_plugins_bad_small_la_LDFLAGS = $(AM_LDFLAGS) $(PLUGIN_LDFLAGS)
 tests_plugins_bad_nullslot_la_SOURCES = tests/plugins/bad-nullslot.c
 tests_plugins_bad_nullslot_la_CFLAGS = $(PLUGIN_CFLAGS)
 tests_plugins_bad_nullslot_la_LDFLAGS = $(AM_LDFLAGS) $(PLUGIN_LDFLAGS)
+
+# Unit tests of libconnhost, one per module, and the CLI tests.
+HOST_TEST_LDADD = host-api/libconnhost.la $(JSONC_LIBS) $(PTHREAD_LIBS)
+HOST_TESTS = tests/test_store tests/test_config tests/test_log \
+	tests/test_load tests/test_calls tests/test_subs tests/test_instance
+check_PROGRAMS += $(HOST_TESTS)
+TESTS += $(HOST_TESTS)
+noinst_HEADERS += tests/plugins/hosttest.h
+tests_test_store_LDADD = $(HOST_TEST_LDADD)
+tests_test_config_LDADD = $(HOST_TEST_LDADD)
+tests_test_log_LDADD = $(HOST_TEST_LDADD)
+tests_test_load_LDADD = $(HOST_TEST_LDADD)
+tests_test_calls_LDADD = $(HOST_TEST_LDADD)
+tests_test_subs_LDADD = $(HOST_TEST_LDADD)
+tests_test_instance_LDADD = $(HOST_TEST_LDADD)
