@@ -17,7 +17,7 @@ static char err[1024];
 static const char *copies;
 
 static void refused(const char *path, int code, const char *want,
-		    const char *name)
+                    const char *name)
 {
 	connhost_plugin *p = (connhost_plugin *)1;
 	int rc;
@@ -73,18 +73,18 @@ static void refusals(void)
 	uint16_t m;
 
 	refused("/nonexistent/plugin.so", CONN_ENOENT, "file missing",
-		"missing file");
+	        "missing file");
 	snprintf(bad, sizeof(bad), "%s/notelf.so", copies);
 	f = fopen(bad, "w");
 	fputs("this is a text file, not a shared object\n", f);
 	fclose(f);
 	refused(bad, CONN_EINVAL,
-		"not an ELF shared object for this machine: not an ELF file",
-		"text file");
+	        "not an ELF shared object for this machine: not an ELF file",
+	        "text file");
 	unlink(bad);
 
 	snprintf(so, sizeof(so), "%s/tests/plugins/.libs/fake-v1.so",
-		 top && *top ? top : ".");
+	         top && *top ? top : ".");
 	snprintf(bad, sizeof(bad), "%s/othermachine.so", copies);
 	{
 		int fd = open(so, O_RDONLY);
@@ -98,24 +98,24 @@ static void refusals(void)
 	ok(copy_patched(so, bad, m) == 0, "a copy of fake-v1.so for machine %u",
 	   m);
 	refused(bad, CONN_EINVAL, "built for another machine (e_machine)",
-		"ELF for another machine");
+	        "ELF for another machine");
 	unlink(bad);
 
 	refused(ht_plugin("bad-unresolved", path, sizeof(path)), CONN_EABI,
-		"unresolved symbol 'conn_fake_missing_function'",
-		"unresolved symbol");
+	        "unresolved symbol 'conn_fake_missing_function'",
+	        "unresolved symbol");
 	refused(ht_plugin("bad-noentry", path, sizeof(path)), CONN_EABI,
-		"no entry symbol 'conn_plugin_get'", "no entry symbol");
+	        "no entry symbol 'conn_plugin_get'", "no entry symbol");
 	refused(ht_plugin("bad-nullentry", path, sizeof(path)), CONN_EABI,
-		"conn_plugin_get() returned NULL", "entry returns NULL");
+	        "conn_plugin_get() returned NULL", "entry returns NULL");
 	refused(ht_plugin("bad-major", path, sizeof(path)), CONN_EABI,
-		"ABI major 2, this host speaks major 1", "wrong major");
+	        "ABI major 2, this host speaks major 1", "wrong major");
 	refused(ht_plugin("bad-minor", path, sizeof(path)), CONN_EABI,
-		"ABI minor 1 is newer than this host's 1.0", "newer minor");
+	        "ABI minor 1 is newer than this host's 1.0", "newer minor");
 	refused(ht_plugin("bad-small", path, sizeof(path)), CONN_EABI,
-		"struct too small (struct_size 16", "struct too small");
+	        "struct too small (struct_size 16", "struct too small");
 	refused(ht_plugin("bad-nullslot", path, sizeof(path)), CONN_EABI,
-		"mandatory slot 'init' is NULL", "mandatory slot NULL");
+	        "mandatory slot 'init' is NULL", "mandatory slot NULL");
 	is_int(0, count_dir(copies), "refused plugins leave no copy behind");
 }
 
@@ -148,23 +148,23 @@ static void copies_and_strings(void)
 	if (rc)
 		return;
 	snprintf(so, sizeof(so), "%s/tests/plugins/.libs/fake-v1.so",
-		 top && *top ? top : ".");
+	         top && *top ? top : ".");
 	rc = connhost_plugin_load(so, &o, &b, err, sizeof(err));
 	is_int(0, rc, "load the same plugin again, by its .so path");
 	if (rc)
 		return;
 	ok(connhost_plugin_table(a)->describe !=
-		   connhost_plugin_table(b)->describe,
+	           connhost_plugin_table(b)->describe,
 	   "two loads are two images (private copies)");
 	is_str("fake", connhost_plugin_name(a), "name copied");
 	is_str("1.0.0", connhost_plugin_version(a), "version copied");
 	ok(connhost_plugin_describe_text(a) !=
-		   connhost_plugin_table(a)->describe(),
+	           connhost_plugin_table(a)->describe(),
 	   "describe() text is the host's copy");
 	is_str(connhost_plugin_table(a)->describe(),
 	       connhost_plugin_describe_text(a), "with the same text");
 	ok(json_object_object_get_ex(connhost_plugin_definition(a), "actions",
-				     NULL),
+	                             NULL),
 	   "the definition is parsed");
 	snprintf(copy, sizeof(copy), "%s", connhost_plugin_copy_path(a));
 	ok(strncmp(copy, copies, strlen(copies)) == 0,
@@ -182,7 +182,8 @@ static void copies_and_strings(void)
 	o.keep_copies = 1;
 	rc = connhost_plugin_load(path, &o, &a, err, sizeof(err));
 	is_int(0, rc, "load with keep_copies");
-	snprintf(copy, sizeof(copy), "%s", rc ? "" : connhost_plugin_copy_path(a));
+	snprintf(copy, sizeof(copy), "%s",
+	         rc ? "" : connhost_plugin_copy_path(a));
 	if (!rc)
 		connhost_plugin_unref(a);
 	ok(stat(copy, &st) == 0, "keep_copies: the copy stays on disk");
@@ -193,7 +194,7 @@ static void copies_and_strings(void)
 	rc = connhost_plugin_load(path, &o, &a, err, sizeof(err));
 	is_int(CONN_EIO, rc, "an unusable copy directory: EIO");
 	ok(strstr(err, "cannot create a private copy in /nonexistent/dir") !=
-		   NULL,
+	           NULL,
 	   "naming it (%s)", err);
 }
 
@@ -249,8 +250,8 @@ static int cycle(const char *path)
 		rc = connhost_instance_start(inst, err, sizeof(err));
 		in = json_object_new_object();
 		if (!rc)
-			rc = connhost_invoke_sync(inst, "echo", in, NULL, NULL, 0,
-						  &out, err, sizeof(err));
+			rc = connhost_invoke_sync(inst, "echo", in, NULL, NULL,
+			                          0, &out, err, sizeof(err));
 		json_object_put(in);
 		json_object_put(out);
 		if (connhost_instance_shutdown(inst, conn_now_ms() + 5000))
@@ -291,16 +292,18 @@ static void cycles(void)
 	     fds0, fds1, th0, th1, maps0, maps1, files0, files1, rss0, rss1);
 	is_int(fds0, fds1, "no open file descriptor left behind");
 	is_int(th0, th1, "no thread left behind");
-	is_int(files0, files1, "no file mapping left behind (plugin unmapped, "
-			       "its libraries loaded once)");
+	is_int(files0, files1,
+	       "no file mapping left behind (plugin unmapped, "
+	       "its libraries loaded once)");
 	/* valgrind's and ASan's own allocators map memory as they go; under
 	 * them only the file-backed mappings, threads and fds are exact. */
 	if (tool) {
-		ok(1, "# SKIP all mappings: valgrind/ASan map memory of their own");
+		ok(1, "# SKIP all mappings: valgrind/ASan map memory of their "
+		      "own");
 		ok(1, "# SKIP RSS: valgrind/ASan keep freed memory");
 	} else {
-		ok(maps1 <= maps0, "no mapping left behind (%ld -> %ld)",
-		   maps0, maps1);
+		ok(maps1 <= maps0, "no mapping left behind (%ld -> %ld)", maps0,
+		   maps1);
 		ok(rss1 - rss0 < 1024, "RSS grew less than 1 MiB (%ld KiB)",
 		   rss1 - rss0);
 	}

@@ -1,0 +1,5 @@
+#include "plugins/hosttest.h"
+int main(void)
+{
+	return done_testing();
+}
