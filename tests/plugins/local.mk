@@ -65,3 +65,6 @@ tests_test_load_LDADD = $(HOST_TEST_LDADD)
 tests_test_calls_LDADD = $(HOST_TEST_LDADD)
 tests_test_subs_LDADD = $(HOST_TEST_LDADD)
 tests_test_instance_LDADD = $(HOST_TEST_LDADD)
+
+TESTS += tests/host_cli.sh
+dist_noinst_SCRIPTS += tests/host_cli.sh
