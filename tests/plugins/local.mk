@@ -68,3 +68,5 @@ tests_test_instance_LDADD = $(HOST_TEST_LDADD)
 
 TESTS += tests/host_cli.sh
 dist_noinst_SCRIPTS += tests/host_cli.sh
+TESTS += tests/host_example.sh
+dist_noinst_SCRIPTS += tests/host_example.sh
