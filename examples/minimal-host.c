@@ -5,10 +5,9 @@
  *   minimal-host PLUGIN CONFIG-FILE ACTION INPUTS-JSON
  *   minimal-host twilio.so twilio.conf send_sms '{"smsTo":"+15005550006",...}'
  *
- * Build against the installed library:
- *   cc minimal-host.c $(pkg-config --cflags connector json-c) -lconnhost \
- *      $(pkg-config --libs json-c)
- * (installed, the header is <connector/connhost.h>).
+ * Build against the installed library (the header is then
+ * <connector/connhost.h>; in this tree it is "connhost.h"):
+ *   cc minimal-host.c $(pkg-config --cflags --libs connector)
  */
 #include <stdio.h>
 
