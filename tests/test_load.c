@@ -198,6 +198,33 @@ static void copies_and_strings(void)
 	   "naming it (%s)", err);
 }
 
+/* A library the plugin pulled in stays mapped after the plugin is gone,
+ * and a second load does not map it again. */
+static void pinning(void)
+{
+	char path[4096];
+	connhost_plugin *p;
+	long before, after, again;
+	int rc;
+
+	before = mapped("libpcre2-8");
+	ok(before == 0, "libpcre2-8 is not mapped before the load");
+	rc = connhost_plugin_load(ht_plugin("pin", path, sizeof(path)), NULL,
+	                          &p, err, sizeof(err));
+	is_int(0, rc, "load pin.la (links libpcre2-8) (%s)", rc ? err : "");
+	if (rc)
+		return;
+	ok(mapped("libpcre2-8") > 0, "libpcre2-8 is mapped with it");
+	connhost_plugin_unref(p);
+	after = mapped("libpcre2-8");
+	ok(after > 0, "libpcre2-8 stays mapped after the unload (pinned)");
+	rc = connhost_plugin_load(path, NULL, &p, err, sizeof(err));
+	if (!rc)
+		connhost_plugin_unref(p);
+	again = mapped("libpcre2-8");
+	is_int(after, again, "a second load and unload maps it no more");
+}
+
 static long count_fds(void)
 {
 	return count_dir("/proc/self/fd");
@@ -319,6 +346,7 @@ int main(void)
 	unsetenv("CONNHOST_KEEP_COPIES");
 	refusals();
 	copies_and_strings();
+	pinning();
 	cycles();
 	rmdir(copies);
 	return done_testing();
