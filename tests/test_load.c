@@ -225,6 +225,43 @@ static void pinning(void)
 	is_int(after, again, "a second load and unload maps it no more");
 }
 
+static void *load_loop(void *arg)
+{
+	const char *path = arg;
+	char e[512];
+	intptr_t bad = 0;
+	int i;
+
+	for (i = 0; i < 10; i++) {
+		connhost_plugin *p;
+		if (connhost_plugin_load(path, NULL, &p, e, sizeof(e)) != 0)
+			bad++;
+		else
+			connhost_plugin_unref(p);
+	}
+	return (void *)bad;
+}
+
+/* Loads and unloads from several threads at once (libltdl is not
+ * thread-safe: libconnhost serialises it). */
+static void concurrent(void)
+{
+	char path[4096];
+	pthread_t th[4];
+	intptr_t bad = 0;
+	void *r;
+	int i;
+
+	ht_plugin("fake-v2", path, sizeof(path));
+	for (i = 0; i < 4; i++)
+		pthread_create(&th[i], NULL, load_loop, path);
+	for (i = 0; i < 4; i++) {
+		pthread_join(th[i], &r);
+		bad += (intptr_t)r;
+	}
+	is_int(0, bad, "40 loads and unloads from 4 threads at once");
+}
+
 static long count_fds(void)
 {
 	return count_dir("/proc/self/fd");
@@ -347,6 +384,7 @@ int main(void)
 	refusals();
 	copies_and_strings();
 	pinning();
+	concurrent();
 	cycles();
 	rmdir(copies);
 	return done_testing();
