@@ -21,3 +21,6 @@ tests_sandbox_twilio_sandbox_CPPFLAGS = $(AM_CPPFLAGS) \
 	-I$(top_srcdir)/plugin $(MHD_CFLAGS)
 tests_sandbox_twilio_sandbox_LDADD = plugin/libtwsegments.la $(MHD_LIBS) \
 	$(PTHREAD_LIBS)
+
+TESTS += tests/test_sandbox.sh
+dist_noinst_SCRIPTS += tests/test_sandbox.sh tests/sandbox/make-test-ca.sh
