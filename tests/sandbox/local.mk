@@ -22,5 +22,6 @@ tests_sandbox_twilio_sandbox_CPPFLAGS = $(AM_CPPFLAGS) \
 tests_sandbox_twilio_sandbox_LDADD = plugin/libtwsegments.la $(MHD_LIBS) \
 	$(PTHREAD_LIBS)
 
-TESTS += tests/test_sandbox.sh
-dist_noinst_SCRIPTS += tests/test_sandbox.sh tests/sandbox/make-test-ca.sh
+TESTS += tests/test_sandbox.sh tests/sandbox_interop_python.sh
+dist_noinst_SCRIPTS += tests/test_sandbox.sh tests/sandbox_interop_python.sh \
+	tests/sandbox/make-test-ca.sh
