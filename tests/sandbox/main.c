@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define MAX_FAULTS 32
@@ -280,6 +281,18 @@ static int parse_cli(int argc, char **argv, cli *c)
 	return 0;
 }
 
+/* Benchmarks open many connections: allow as many descriptors as the hard
+ * limit does (MHD refuses connections cleanly beyond it). */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 static int run(cli *c)
 {
 	char err[512];
@@ -294,6 +307,7 @@ static int run(cli *c)
 	/* before any thread exists, so every thread inherits the mask */
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
 
 	if (c->cert) {
 		cert = read_file(c->cert, err, sizeof err);
