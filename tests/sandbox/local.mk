@@ -25,3 +25,8 @@ tests_sandbox_twilio_sandbox_LDADD = plugin/libtwsegments.la $(MHD_LIBS) \
 TESTS += tests/test_sandbox.sh tests/sandbox_interop_python.sh
 dist_noinst_SCRIPTS += tests/test_sandbox.sh tests/sandbox_interop_python.sh \
 	tests/sandbox/make-test-ca.sh
+
+# The TAP driver every test uses is not distributed by automake unless
+# configure.ac requires it; without it `make distcheck` cannot run a test.
+# (Harmless duplicate once configure.ac has AC_REQUIRE_AUX_FILE.)
+EXTRA_DIST += build-aux/tap-driver.sh
