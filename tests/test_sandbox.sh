@@ -444,6 +444,24 @@ print(" ".join(json.loads(l)["body"] for l in open(sys.argv[1])))' "$T/drec")" \
 	"record: every processed message, the dropped-after one too"
 stop
 
+# SIGTERM while a response is delayed: bounded, clean exit
+start shutdown --requests "$T/sreqs" --fault latency:ms=60000
+curl -s --max-time 90 -u "$AUTH" $OK_TO $OK_FROM -d Body=s1 -o /dev/null \
+	"$BASE/Messages.json" &
+cpid=$!
+i=0
+while ! grep -q latency "$T/sreqs" 2>/dev/null && [ $i -lt 600 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+t0=$(date +%s)
+stop
+t1=$(date +%s)
+ok $([ $((t1 - t0)) -lt 30 ] && echo 0 || echo 1) \
+	"shutdown does not wait for a 60 s delay ($((t1 - t0)) s)"
+kill "$cpid" 2>/dev/null
+wait "$cpid" 2>/dev/null
+
 # rate= with a seed is deterministic
 for run in a b; do
 	start rate$run --fault 500:rate=0.5,seed=7
