@@ -329,15 +329,16 @@ static int run(cli *c)
 	}
 	if (sb_server_start(&c->srv, &port, err, sizeof err) < 0)
 		goto out_api;
+	/* the line first: whoever saw the port file may read it */
+	printf("listening on %s://%s%s%s:%u\n", cert ? "https" : "http",
+	       strchr(c->srv.listen, ':') ? "[" : "", c->srv.listen,
+	       strchr(c->srv.listen, ':') ? "]" : "", port);
+	fflush(stdout);
 	if (c->port_file && write_port_file(c->port_file, port) < 0) {
 		snprintf(err, sizeof err, "--port-file %s: %s", c->port_file,
 		         strerror(errno));
 		goto out_server;
 	}
-	printf("listening on %s://%s%s%s:%u\n", cert ? "https" : "http",
-	       strchr(c->srv.listen, ':') ? "[" : "", c->srv.listen,
-	       strchr(c->srv.listen, ':') ? "]" : "", port);
-	fflush(stdout);
 	while (sigwait(&set, &sig) != 0)
 		;
 	rc = 0;
