@@ -26,10 +26,6 @@ TESTS += tests/test_sandbox.sh tests/sandbox_interop_python.sh
 dist_noinst_SCRIPTS += tests/test_sandbox.sh tests/sandbox_interop_python.sh \
 	tests/sandbox/make-test-ca.sh
 
-# The TAP driver every test uses is not distributed by automake unless
-# configure.ac requires it; without it `make distcheck` cannot run a test.
-# (Harmless duplicate once configure.ac has AC_REQUIRE_AUX_FILE.)
-EXTRA_DIST += build-aux/tap-driver.sh
 
 # Fuzz target of the parsers owned here (segments, form, base64, routes,
 # --fault): replays generated inputs in `make check`; `make fuzz-sandbox`
