@@ -952,10 +952,6 @@ static int string_bi(fctx *c, const fexpr *e, const fval *v, fval *out)
 		size_t i = 0, j = n;
 		memset(out, 0, sizeof(*out));
 		out->t = V_NUM;
-		while (i < j && (unsigned char)s[i] <= ' ')
-			i++;
-		while (j > i && (unsigned char)s[j - 1] <= ' ')
-			j--;
 		if (fnum_parse(s + i, j - i, &out->u.n))
 			return feval_err(c, e->off, FTL_RUNTIME,
 			                 "can't convert \"%.*s\" to a number",
@@ -1465,6 +1461,27 @@ int fbi_eval(fctx *c, const fexpr *e, fval *out)
 		return 0;
 	}
 	}
+	if (v.t == V_NUM &&
+	    (id == B_UPPER || id == B_LOWER || id == B_LENGTH || id == B_TRIM ||
+	     id == B_CAP_FIRST || id == B_UNCAP_FIRST || id == B_CAPITALIZE ||
+	     id == B_HTML || id == B_XML || id == B_JS_STRING ||
+	     id == B_JSON_STRING || id == B_CHOP_LINEBREAK || id == B_URL ||
+	     id == B_URL_PATH || id == B_CONTAINS || id == B_STARTS_WITH ||
+	     id == B_ENDS_WITH || id == B_INDEX_OF || id == B_LAST_INDEX_OF ||
+	     id == B_KEEP_BEFORE || id == B_KEEP_AFTER ||
+	     id == B_KEEP_BEFORE_LAST || id == B_KEEP_AFTER_LAST ||
+	     id == B_LEFT_PAD || id == B_RIGHT_PAD || id == B_TRUNCATE ||
+	     id == B_SUBSTRING || id == B_REPLACE ||
+	     id == B_ENSURE_STARTS_WITH || id == B_ENSURE_ENDS_WITH ||
+	     id == B_REMOVE_BEGINNING || id == B_REMOVE_ENDING ||
+	     id == B_NUMBER)) {
+		/* numbers convert to text with the current number format */
+		const char *ts;
+		size_t tn;
+		if (feval_text(c, e->a, &v, &ts, &tn))
+			return -1;
+		set_sub(&v, ts, tn);
+	}
 	if (v.t == V_STR) {
 		if (id == B_SIZE || id == B_FIRST || id == B_LAST ||
 		    id == B_SORT || id == B_REVERSE || id == B_JOIN ||
@@ -1490,8 +1507,8 @@ int fbi_eval(fctx *c, const fexpr *e, fval *out)
 	}
 	if (v.t == V_NUM) {
 		if (id == B_ROUND || id == B_FLOOR || id == B_CEILING ||
-		    id == B_ABS || id == B_INT || id == B_NUMBER ||
-		    id == B_IS_INFINITE || id == B_IS_NAN)
+		    id == B_ABS || id == B_INT || id == B_IS_INFINITE ||
+		    id == B_IS_NAN)
 			return num_bi(c, e, &v, out);
 		if (id == B_SIZE || id == B_SORT || id == B_JOIN)
 			return type_err(c, e, &v, "a sequence");

@@ -1052,6 +1052,22 @@ static int interp(fctx *c, const fnode *n)
 	const fexpr *e = n->e;
 	if (feval_expr(c, e, &v))
 		return -1;
+	if (n->has_items) {
+		/* #{...}: numbers only, no grouping, N1..N2 decimals */
+		fnfmt f = {.min_int = 1, .mult = 1};
+		if (v.t == V_NONE)
+			return feval_missing(c, e);
+		if (v.t != V_NUM)
+			return feval_err(
+			        c, e->off, FTL_RUNTIME,
+			        "#{...} needs a number, but this is %s",
+			        feval_type_name(&v));
+		f.min_frac = (int)n->n1;
+		f.max_frac = (int)n->n2;
+		if (feval_fmt_num(c, &v.u.n, &f, &c->out))
+			return feval_outerr(c, &c->out);
+		return 0;
+	}
 	if (v.t == V_STR) {
 		if (fbuf_put(&c->out, v.u.s.p, v.u.s.n))
 			return feval_outerr(c, &c->out);
@@ -1397,6 +1413,13 @@ static int exec_list(fctx *c, const fnode *n)
 	fval v;
 	if (listable(c, n, &v))
 		return -1;
+	if (!n->has_items && (v.t == V_HASH) != (n->v2 != NULL))
+		return feval_err(c, n->off, FTL_RUNTIME,
+		                 v.t == V_HASH
+		                         ? "listing a hash needs two loop "
+		                           "variables: as key, value"
+		                         : "\"as k, v\" needs a hash, but this "
+		                           "is a sequence");
 	if (list_len(c, &v) == 0)
 		return n->alt ? (feval_body(c, n->alt) < 0 ? -1 : 0) : 0;
 	if (n->has_items) {
