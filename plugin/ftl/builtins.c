@@ -290,6 +290,20 @@ int feval_builtin_is_string(int id)
 	return id == B_STRING;
 }
 
+int feval_builtin_is_loop(int id)
+{
+	return id >= B_INDEX && id <= B_IS_ODD_ITEM;
+}
+
+int feval_builtin_nargs_check(int id, int nargs)
+{
+	if (id == B_THEN && nargs != 2)
+		return -1;
+	if (id == B_SWITCH && nargs < 2)
+		return -1;
+	return 0;
+}
+
 /* ---- helpers ---------------------------------------------------------------
  */
 static const char *bname(const fexpr *e)
@@ -1435,6 +1449,20 @@ int fbi_eval(fctx *c, const fexpr *e, fval *out)
 		return -1;
 	if (v.t == V_NONE)
 		return feval_missing(c, e->a);
+	if (v.empty_default &&
+	    (id == B_SIZE || id == B_FIRST || id == B_LAST ||
+	     id == B_SEQ_CONTAINS || id == B_SEQ_INDEX_OF || id == B_SORT ||
+	     id == B_REVERSE || id == B_JOIN || id == B_KEYS ||
+	     id == B_VALUES)) {
+		/* x! with no default is also an empty sequence and hash */
+		memset(&v, 0, sizeof(v));
+		v.t = V_SEQ;
+		v.k = K_ARR;
+		if (id == B_KEYS || id == B_VALUES) {
+			set_seq(out, NULL, 0);
+			return 0;
+		}
+	}
 	switch (id) {
 	case B_IS_STRING: set_bool(out, v.t == V_STR); return 0;
 	case B_IS_NUMBER: set_bool(out, v.t == V_NUM); return 0;

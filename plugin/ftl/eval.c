@@ -555,11 +555,32 @@ static int concat_hash(fctx *c, const fval *a, const fval *b, fval *out)
 	return 0;
 }
 
+/* Both operands first, then the missing checks, as FreeMarker does. */
+static int need2(fctx *c, const fexpr *e, fval *a, fval *b)
+{
+	if (feval_expr(c, e->a, a) || feval_expr(c, e->b, b))
+		return -1;
+	if (a->t == V_NONE)
+		return feval_missing(c, e->a);
+	if (b->t == V_NONE)
+		return feval_missing(c, e->b);
+	return 0;
+}
+
 static int plus(fctx *c, const fexpr *e, fval *out)
 {
 	fval a, b;
-	if (need(c, e->a, &a) || need(c, e->b, &b))
+	if (need2(c, e, &a, &b))
 		return -1;
+	/* x! with no default is an empty string, sequence and hash at once */
+	if (a.empty_default && (b.t == V_SEQ || b.t == V_HASH)) {
+		*out = b;
+		return 0;
+	}
+	if (b.empty_default && (a.t == V_SEQ || a.t == V_HASH)) {
+		*out = a;
+		return 0;
+	}
 	if (a.t == V_NUM && b.t == V_NUM) {
 		int r;
 		memset(out, 0, sizeof(*out));
@@ -633,7 +654,7 @@ static int compare(fctx *c, const fexpr *e, fval *out)
 {
 	fval a, b;
 	int r, t = 0;
-	if (need(c, e->a, &a) || need(c, e->b, &b))
+	if (need2(c, e, &a, &b))
 		return -1;
 	if (feval_compare(c, e, e->op, &a, &b, &r))
 		return -1;
@@ -972,7 +993,8 @@ int feval_expr(fctx *c, const fexpr *e, fval *out)
 		if (!missing)
 			return 0;
 		if (!e->b) {
-			feval_str(c, "", 0, out);
+			memset(out, 0, sizeof(*out));
+			out->t = V_STR;
 			out->u.s.p = "";
 			out->u.s.n = 0;
 			out->empty_default = 1;
@@ -1223,36 +1245,42 @@ static int setting(fctx *c, const fnode *n)
 	                 name);
 }
 
+/* FreeMarker's #switch: cases fall through after the first match (a
+ * #default met while falling through runs too); with no match, only the
+ * #default body runs. */
 static int exec_switch(fctx *c, const fnode *n)
 {
 	fval v;
-	const fnode *k, *start = NULL;
+	const fnode *k, *dflt = NULL;
+	int matched = 0;
 	if (need(c, n->e, &v))
 		return -1;
-	for (k = n->body; k && !start; k = k->next) {
-		fval cv;
+	for (k = n->body; k; k = k->next) {
 		int r;
 		if (!k->e)
-			continue;
-		if (need(c, k->e, &cv))
-			return -1;
-		if (feval_compare(c, k->e, E_EQ, &v, &cv, &r))
-			return -1;
-		if (r == 0)
-			start = k;
-	}
-	if (!start)
-		for (k = n->body; k; k = k->next)
-			if (!k->e) {
-				start = k;
-				break;
-			}
-	for (k = start; k; k = k->next) {
-		int r = feval_body(c, k->body);
+			dflt = k;
+		if (!matched) {
+			fval cv;
+			if (!k->e)
+				continue;
+			if (need(c, k->e, &cv))
+				return -1;
+			if (feval_compare(c, k->e, E_EQ, &v, &cv, &r))
+				return -1;
+			if (r != 0)
+				continue;
+			matched = 1;
+		}
+		r = feval_body(c, k->body);
 		if (r < 0)
 			return -1;
 		if (r == 1)
-			break;
+			return 0;
+	}
+	if (!matched && dflt) {
+		int r = feval_body(c, dflt->body);
+		if (r < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -1391,6 +1419,12 @@ static int listable(fctx *c, const fnode *n, fval *v)
 {
 	if (need(c, n->e, v))
 		return -1;
+	if (v->empty_default) {
+		memset(v, 0, sizeof(*v));
+		v->t = V_SEQ;
+		v->k = K_ARR;
+		return 0;
+	}
 	if (v->t != V_SEQ && v->t != V_HASH) {
 		int len;
 		const char *s = feval_src(c, n->e, &len);

@@ -256,6 +256,29 @@ static fexpr *mk(parser *p, int op, size_t off)
 
 static fexpr *parse_expr(parser *p);
 
+/* Keep expression trees shallow: evaluation recurses over them. */
+static fexpr *setdepth(parser *p, fexpr *e)
+{
+	int d = 0;
+	if (!e)
+		return NULL;
+	if (e->a && e->a->depth > d)
+		d = e->a->depth;
+	if (e->b && e->b->depth > d)
+		d = e->b->depth;
+	for (int i = 0; i < e->nargs; i++)
+		if (e->args[i]->depth > d)
+			d = e->args[i]->depth;
+	if (d + 1 > FTL_MAX_EXPR_DEPTH) {
+		perr(p, e->off, FTL_LIMIT,
+		     "expression too complex (more than %d levels)",
+		     FTL_MAX_EXPR_DEPTH);
+		return NULL;
+	}
+	e->depth = (uint16_t)(d + 1);
+	return e;
+}
+
 static const char *describe_here(parser *p)
 {
 	static const char *const eof = "end of template";
@@ -451,6 +474,8 @@ static fexpr *parse_string(parser *p)
 	if (e) {
 		e->args = parts;
 		e->nargs = nparts;
+		if (!setdepth(p, e))
+			e = NULL;
 	}
 out:
 	p->len = saved_len;
@@ -514,7 +539,7 @@ static fexpr *parse_list_lit(parser *p, size_t start, const char *close, int op)
 		e->args = args;
 		e->nargs = n;
 	}
-	return e;
+	return setdepth(p, e);
 }
 
 static fexpr *parse_primary(parser *p)
@@ -659,6 +684,38 @@ static fexpr *parse_postfix(parser *p)
 				     "expected a name after \".\"");
 				return NULL;
 			}
+			if (e->op == E_BI && feval_builtin_is_string(e->bi) &&
+			    !e->sub) {
+				/* x?string.computer, .number, .percent... */
+				fexpr *arg = mk(p, E_STR, p->pos);
+				fexpr **args = palloc(p, sizeof(*args));
+				fnfmt *f = palloc(p, sizeof(*f));
+				if (!arg || !args || !f ||
+				    !(arg->s = pstrdup(p, p->src + p->pos, wl)))
+					return NULL;
+				arg->n = wl;
+				args[0] = arg;
+				e->args = args;
+				e->nargs = 1;
+				e->sub = 1;
+				if (fnum_fmt_parse(arg->s, f) == 0 &&
+				    strcmp(arg->s, "number") != 0 &&
+				    strcmp(arg->s, "computer") != 0 &&
+				    strcmp(arg->s, "percent") != 0)
+					f = NULL; /* only the named formats */
+				if (!f) {
+					perr(p, p->pos, FTL_PARSE,
+					     "?string.%s is not supported (use "
+					     "?string.number, .computer or "
+					     ".percent)",
+					     arg->s);
+					return NULL;
+				}
+				e->aux = f;
+				p->pos += wl;
+				e->end = (uint32_t)p->pos;
+				continue;
+			}
 			d = mk(p, E_DOT, start);
 			if (!d)
 				return NULL;
@@ -669,7 +726,9 @@ static fexpr *parse_postfix(parser *p)
 			d->n = wl;
 			p->pos += wl;
 			d->end = (uint32_t)p->pos;
-			e = d;
+			e = setdepth(p, d);
+			if (!e)
+				return NULL;
 		} else if (at(p, "[")) {
 			fexpr *d;
 			int sv_pd = p->pdepth, sv_bd = p->bdepth;
@@ -686,7 +745,9 @@ static fexpr *parse_postfix(parser *p)
 			p->pdepth = sv_pd;
 			p->bdepth = sv_bd;
 			d->end = (uint32_t)p->pos;
-			e = d;
+			e = setdepth(p, d);
+			if (!e)
+				return NULL;
 		} else if (at(p, "??")) {
 			fexpr *d = mk(p, E_EXISTS, start);
 			if (!d)
@@ -694,7 +755,9 @@ static fexpr *parse_postfix(parser *p)
 			p->pos += 2;
 			d->a = e;
 			d->end = (uint32_t)p->pos;
-			e = d;
+			e = setdepth(p, d);
+			if (!e)
+				return NULL;
 		} else if (at(p, "?")) {
 			fexpr *d;
 			size_t wl;
@@ -728,6 +791,17 @@ static fexpr *parse_postfix(parser *p)
 				d->args = lst->args;
 				d->nargs = lst->nargs;
 				d->sub = 1; /* called */
+				if (feval_builtin_nargs_check(d->bi,
+				                              d->nargs)) {
+					perr(p, d->off, FTL_PARSE,
+					     "?%.*s(...) has the wrong number "
+					     "of "
+					     "arguments (?then takes 2, "
+					     "?switch "
+					     "at least 2)",
+					     (int)d->n, d->s);
+					return NULL;
+				}
 				if (feval_builtin_is_string(d->bi) &&
 				    d->nargs == 1 && d->args[0]->op == E_STR) {
 					fnfmt *f = palloc(p, sizeof(*f));
@@ -739,7 +813,9 @@ static fexpr *parse_postfix(parser *p)
 				}
 			}
 			d->end = (uint32_t)p->pos;
-			e = d;
+			e = setdepth(p, d);
+			if (!e)
+				return NULL;
 		} else if (at(p, "!") && !at(p, "!=")) {
 			fexpr *d = mk(p, E_DEFAULT, start);
 			if (!d)
@@ -751,13 +827,15 @@ static fexpr *parse_postfix(parser *p)
 				if (!d->b)
 					return NULL;
 				d->end = (uint32_t)p->pos;
-				return d;
+				return setdepth(p, d);
 			}
 			d->end = (uint32_t)p->pos;
-			e = d;
+			e = setdepth(p, d);
+			if (!e)
+				return NULL;
 			skip_ws(p);
 			if (!at(p, "?") || at(p, "??"))
-				return d;
+				return setdepth(p, d);
 		} else if (at(p, "(")) {
 			perr(p, here, FTL_PARSE,
 			     "calling methods or functions is not supported");
@@ -827,7 +905,7 @@ static fexpr *parse_unary(parser *p)
 			return NULL;
 		p->depth--;
 		e->end = (uint32_t)p->pos;
-		return e;
+		return setdepth(p, e);
 	}
 	return parse_postfix(p);
 }
@@ -839,7 +917,7 @@ static fexpr *binary(parser *p, int op, fexpr *a, fexpr *b)
 		e->a = a;
 		e->b = b;
 	}
-	return e;
+	return setdepth(p, e);
 }
 
 static fexpr *parse_mul(parser *p)
@@ -927,7 +1005,7 @@ static fexpr *parse_range(parser *p)
 	    (e->b && literal_kind_err(p, e->b, "a number")))
 		return NULL;
 	e->end = (uint32_t)p->pos;
-	return e;
+	return setdepth(p, e);
 }
 
 static fexpr *parse_rel(parser *p)
@@ -980,7 +1058,7 @@ static fexpr *parse_rel(parser *p)
 static fexpr *parse_eq(parser *p)
 {
 	fexpr *a = parse_rel(p);
-	while (a) {
+	if (a) {
 		int op;
 		size_t n;
 		skip_ws(p);
@@ -994,7 +1072,7 @@ static fexpr *parse_eq(parser *p)
 			op = E_EQ;
 			n = 1;
 		} else {
-			break;
+			return a;
 		}
 		p->pos += n;
 		fexpr *b = parse_rel(p);
@@ -1987,6 +2065,20 @@ static int build(parser *p, fnode **root)
 				return perr(p, it->off, FTL_PARSE,
 				            "only #case and #default may "
 				            "follow #switch");
+			if (d == D_BREAK) {
+				int k, ok = 0;
+				for (k = sp; k > 0 && !ok; k--)
+					if (st[k].dir == D_ITEMS ||
+					    st[k].dir == D_CASE ||
+					    (st[k].dir == D_LIST &&
+					     !st[k].node->has_items))
+						ok = 1;
+				if (!ok)
+					return perr(p, it->off, FTL_PARSE,
+					            "#break must be inside "
+					            "#list ... as, #items or "
+					            "#switch");
+			}
 			if (d == D_ITEMS || d == D_SEP) {
 				int k, found = 0;
 				for (k = sp; k > 0; k--)
@@ -2087,6 +2179,64 @@ static int build(parser *p, fnode **root)
 	return 0;
 }
 
+/* ?index, ?has_next...: the operand must name a loop variable in scope
+ * (FreeMarker checks this when parsing). */
+static int check_expr(parser *p, const fexpr *e, const char **names,
+                      const size_t *lens, int n)
+{
+	if (!e)
+		return 0;
+	if (e->op == E_BI && feval_builtin_is_loop(e->bi)) {
+		int ok = 0;
+		if (e->a->op == E_VAR)
+			for (int i = 0; i < n && !ok; i++)
+				ok = lens[i] == e->a->n &&
+				     memcmp(names[i], e->a->s, e->a->n) == 0;
+		if (!ok)
+			return perr(p, e->off, FTL_PARSE,
+			            "?%.*s must follow the name of a loop "
+			            "variable of an enclosing #list",
+			            (int)e->n, e->s);
+	}
+	if (check_expr(p, e->a, names, lens, n) ||
+	    check_expr(p, e->b, names, lens, n))
+		return -1;
+	for (int i = 0; i < e->nargs; i++)
+		if (check_expr(p, e->args[i], names, lens, n))
+			return -1;
+	return 0;
+}
+
+static int check_nodes(parser *p, const fnode *nd, const char **names,
+                       size_t *lens, int n, int depth)
+{
+	for (; nd; nd = nd->next) {
+		int m = n;
+		if (depth > FTL_MAX_DEPTH * 2)
+			return perr(p, nd->off, FTL_LIMIT, "nesting too deep");
+		if (check_expr(p, nd->e, names, lens, n))
+			return -1;
+		if ((nd->type == N_LIST || nd->type == N_ITEMS) && nd->v1 &&
+		    m + 2 <= 2 * FTL_MAX_DEPTH) {
+			names[m] = nd->v1;
+			lens[m++] = nd->n1;
+			if (nd->v2) {
+				names[m] = nd->v2;
+				lens[m++] = nd->n2;
+			}
+		}
+		if (check_nodes(p, nd->body, names, lens, m, depth + 1))
+			return -1;
+		if (nd->type == N_IF && nd->alt &&
+		    check_nodes(p, nd->alt, names, lens, n, depth + 1))
+			return -1;
+		if (nd->type == N_LIST && nd->alt &&
+		    check_nodes(p, nd->alt, names, lens, n, depth + 1))
+			return -1;
+	}
+	return 0;
+}
+
 ftl_template *fparse_compile(const char *src, size_t len, ftl_error *err)
 {
 	parser p;
@@ -2137,8 +2287,11 @@ ftl_template *fparse_compile(const char *src, size_t len, ftl_error *err)
 	if (lex(&p) == 0 && !p.failed) {
 		if (p.strip)
 			strip_ws(&p);
-		if (!p.failed)
-			build(&p, &t->root);
+		if (!p.failed && build(&p, &t->root) == 0) {
+			const char *names[2 * FTL_MAX_DEPTH];
+			size_t lens[2 * FTL_MAX_DEPTH];
+			check_nodes(&p, t->root, names, lens, 0, 0);
+		}
 	}
 	free(p.items);
 	if (p.failed) {

@@ -298,7 +298,7 @@ def main():
                 bad += 1
                 if bad <= args.show:
                     print("DISAGREE", json.dumps(c, ensure_ascii=False))
-                    print("   freemarker:", json.dumps(a, ensure_ascii=False)[:400])
+                    print("   freemarker:", json.dumps(a)[:400])
                     print("   ftl-render:", json.dumps(b, ensure_ascii=False)[:400])
         total += k
         print("%d cases, %d disagreements" % (total, bad), file=sys.stderr)
