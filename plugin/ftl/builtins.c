@@ -969,7 +969,7 @@ static int string_bi(fctx *c, const fexpr *e, const fval *v, fval *out)
 		if (fnum_parse(s + i, j - i, &out->u.n))
 			return feval_err(c, e->off, FTL_RUNTIME,
 			                 "can't convert \"%.*s\" to a number",
-			                 (int)(n > 40 ? 40 : n), s);
+			                 (int)ftxt_clip(s, n, 40), s);
 		return 0;
 	}
 	case B_BOOLEAN:
@@ -980,7 +980,7 @@ static int string_bi(fctx *c, const fexpr *e, const fval *v, fval *out)
 		else
 			return feval_err(c, e->off, FTL_RUNTIME,
 			                 "can't convert \"%.*s\" to a boolean",
-			                 (int)(n > 40 ? 40 : n), s);
+			                 (int)ftxt_clip(s, n, 40), s);
 		return 0;
 	}
 	return type_err(c, e, v, "a number or a boolean");

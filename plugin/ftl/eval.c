@@ -36,6 +36,7 @@ int feval_err(fctx *c, size_t off, ftl_kind k, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(c->err->message, sizeof(c->err->message), fmt, ap);
 	va_end(ap);
+	ftxt_fix_tail(c->err->message);
 	return -1;
 }
 
@@ -47,8 +48,7 @@ const char *feval_src(fctx *c, const fexpr *e, int *len)
 	while (n && (s[n - 1] == ' ' || s[n - 1] == '\n' || s[n - 1] == '\t' ||
 	             s[n - 1] == '\r'))
 		n--;
-	if (n > 60)
-		n = 60;
+	n = ftxt_clip(s, n, 60);
 	*len = (int)n;
 	return s;
 }
@@ -920,7 +920,7 @@ static int index_op(fctx *c, const fexpr *e, fval *out)
 			                      e->off);
 		return feval_err(c, e->off, FTL_RUNTIME,
 		                 "can't look up the key \"%.*s\" in %s",
-		                 (int)(k.u.s.n > 40 ? 40 : k.u.s.n), k.u.s.p,
+		                 (int)ftxt_clip(k.u.s.p, k.u.s.n, 40), k.u.s.p,
 		                 feval_type_name(&t));
 	}
 	return feval_err(c, e->off, FTL_RUNTIME,
@@ -1189,13 +1189,13 @@ static int setting(fctx *c, const fnode *n)
 	char name[32];
 	if (need_type(c, n->e, &v, V_STR, "a string"))
 		return -1;
-	snprintf(name, sizeof(name), "%.*s", (int)(n->n1 < 31 ? n->n1 : 31),
+	snprintf(name, sizeof(name), "%.*s", (int)ftxt_clip(n->v1, n->n1, 31),
 	         n->v1);
 	if (strcmp(name, "locale") == 0) {
 		char loc[32];
 		const floc *l;
 		snprintf(loc, sizeof(loc), "%.*s",
-		         (int)(v.u.s.n < 31 ? v.u.s.n : 31), v.u.s.p);
+		         (int)ftxt_clip(v.u.s.p, v.u.s.n, 31), v.u.s.p);
 		l = fnum_locale(loc);
 		if (!l)
 			return feval_err(c, n->off, FTL_RUNTIME,

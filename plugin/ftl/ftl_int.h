@@ -117,6 +117,12 @@ uint32_t ftxt_upper1(uint32_t c);
 uint32_t ftxt_lower1(uint32_t c);
 uint32_t ftxt_title1(uint32_t c);
 int ftxt_is_space(uint32_t c); /* Java Character.isWhitespace */
+/* The longest prefix of S (N bytes) of at most MAX bytes that does not cut
+ * a UTF-8 sequence. */
+size_t ftxt_clip(const char *s, size_t n, size_t max);
+/* Drop an incomplete UTF-8 sequence at the end of the string M (after a
+ * truncating snprintf). */
+void ftxt_fix_tail(char *m);
 
 #endif
 

@@ -69,6 +69,7 @@ void ftl_seterr(ftl_error *err, ftl_kind k, int line, int col, const char *fmt,
 	va_start(ap, fmt);
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);
 	va_end(ap);
+	ftxt_fix_tail(err->message);
 }
 
 void fparse_linecol(const char *src, size_t off, int *line, int *col)
@@ -160,6 +161,7 @@ static int perr(parser *p, size_t off, ftl_kind k, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(p->err->message, sizeof(p->err->message), fmt, ap);
 	va_end(ap);
+	ftxt_fix_tail(p->err->message);
 	return -1;
 }
 
@@ -295,10 +297,11 @@ static int expect(parser *p, const char *tok, const char *what)
 		if (d)
 			return perr(p, p->pos, FTL_PARSE,
 			            "expected %s but found the %s", what, d);
-		return perr(p, p->pos, FTL_PARSE,
-		            "expected %s but found \"%.*s\"", what,
-		            (int)(p->len - p->pos > 12 ? 12 : p->len - p->pos),
-		            p->src + p->pos);
+		return perr(
+		        p, p->pos, FTL_PARSE, "expected %s but found \"%.*s\"",
+		        what,
+		        (int)ftxt_clip(p->src + p->pos, p->len - p->pos, 12),
+		        p->src + p->pos);
 	}
 	p->pos += strlen(tok);
 	return 0;
@@ -611,7 +614,7 @@ static fexpr *parse_primary(parser *p)
 		perr(p, p->pos, FTL_PARSE,
 		     "expected an expression (a name, a number, a string...) "
 		     "but found \"%.*s\"",
-		     (int)(p->len - p->pos > 10 ? 10 : p->len - p->pos),
+		     (int)ftxt_clip(p->src + p->pos, p->len - p->pos, 10),
 		     p->src + p->pos);
 		return NULL;
 	}
@@ -1187,7 +1190,7 @@ static int tag_end(parser *p, int *selfclose)
 	return perr(p, p->pos, FTL_PARSE,
 	            "expected \"%s\" to end the tag but found \"%.*s\"",
 	            p->square ? "]" : ">",
-	            (int)(p->len - p->pos > 10 ? 10 : p->len - p->pos),
+	            (int)ftxt_clip(p->src + p->pos, p->len - p->pos, 10),
 	            p->src + p->pos);
 }
 

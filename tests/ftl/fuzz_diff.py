@@ -246,7 +246,16 @@ def gen_data(r):
 def run(cmd, cases):
     inp = "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cases).encode()
     p = subprocess.run(cmd, input=inp, capture_output=True)
-    return [json.loads(l) for l in p.stdout.decode("utf-8", "surrogatepass").splitlines()]
+    res = []
+    for raw in p.stdout.split(b"\n"):
+        if not raw:
+            continue
+        try:
+            res.append(json.loads(raw.decode("utf-8", "surrogatepass")))
+        except UnicodeDecodeError:
+            res.append({"ok": False, "kind": "invalid-utf8-output",
+                        "raw": raw.decode("utf-8", "replace")})
+    return res
 
 
 def agree(a, b):
@@ -269,6 +278,8 @@ def main():
                     default="/usr/share/java/freemarker.jar:/tmp/ftl-oracle")
     ap.add_argument("--save-cases")
     ap.add_argument("--show", type=int, default=20)
+    ap.add_argument("--skip", type=int, default=0,
+                    help="generate but do not run the first N cases")
     args = ap.parse_args()
     r = random.Random(args.seed)
     g = Gen(r)
@@ -284,6 +295,9 @@ def main():
             if r.random() < 0.1:
                 c["settings"] = {"locale": "de_DE"}
             cases.append(c)
+        if total < args.skip:
+            total += k
+            continue
         fm = run(["java", "-cp", args.oracle_cp, "FtlOracle", "--batch", "-"], cases)
         me = run([args.render, "--batch", "-"], cases)
         if len(fm) != len(cases) or len(me) != len(cases):
