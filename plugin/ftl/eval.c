@@ -12,6 +12,7 @@
 #define _GNU_SOURCE 1
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1514,7 +1515,7 @@ int ftl_render(const ftl_template *t, json_object *model, const ftl_settings *s,
 		ftl_seterr(err, FTL_INPUT, 0, 0, "no template or output");
 		return -1;
 	}
-	memset(&c, 0, sizeof(c));
+	memset(&c, 0, offsetof(fctx, loops));
 	c.t = t;
 	c.err = err;
 	if (model && json_object_get_type(model) == json_type_object)
