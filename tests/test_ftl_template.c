@@ -16,7 +16,7 @@ static void *hammer(void *arg)
 {
 	long id = (long)arg;
 	int bad = 0;
-	for (int i = 0; i < 3000; i++) {
+	for (int i = 0; i < 1000; i++) {
 		char src[64];
 		ftl_error e;
 		ftl_template *t;
