@@ -476,25 +476,31 @@ static int case_first(fctx *c, const fval *v, int upper, fval *out)
 	return 0;
 }
 
+/* Java: each token between " \t\r\n" gets its first character upper-cased
+ * and the rest lower-cased as a whole (so a final sigma is seen). */
 static int capitalize(fctx *c, const fval *v, fval *out)
 {
 	fbuf b = {.max = c->out.max};
 	const char *s = v->u.s.p;
 	size_t n = v->u.s.n, i = 0;
-	int start = 1;
 	while (i < n) {
-		uint32_t cp;
-		int l = ftxt_decode(s + i, n - i, &cp);
-		if (cp == ' ' || cp == '\t' || cp == '\r' || cp == '\n') {
-			fbuf_putc(&b, (char)cp);
-			start = 1;
-		} else if (start) {
-			ftxt_upper(s + i, (size_t)l, &b);
-			start = 0;
-		} else {
-			ftxt_lower(s + i, (size_t)l, &b);
+		size_t j = i;
+		if (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' ||
+		    s[i] == '\n') {
+			fbuf_putc(&b, s[i]);
+			i++;
+			continue;
 		}
-		i += (size_t)l;
+		while (j < n && s[j] != ' ' && s[j] != '\t' && s[j] != '\r' &&
+		       s[j] != '\n')
+			j++;
+		{
+			uint32_t cp;
+			int l = ftxt_decode(s + i, j - i, &cp);
+			ftxt_upper(s + i, (size_t)l, &b);
+			ftxt_lower(s + i + l, j - i - (size_t)l, &b);
+		}
+		i = j;
 	}
 	return buf_result(c, &b, out);
 }
