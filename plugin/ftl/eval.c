@@ -174,10 +174,17 @@ int feval_seq_get(fctx *c, const fval *v, size_t i, fval *out)
 		return feval_from_json(c, json_object_array_get_idx(v->u.j, i),
 		                       out, (size_t)-1);
 	if (v->k == K_RANGE) {
+		int64_t x;
 		memset(out, 0, sizeof(*out));
 		out->t = V_NUM;
-		fnum_from_i64(&out->u.n,
-		              v->u.r.start + (int64_t)i * v->u.r.step);
+		if (i > (size_t)INT64_MAX ||
+		    __builtin_mul_overflow((int64_t)i, (int64_t)v->u.r.step,
+		                           &x) ||
+		    __builtin_add_overflow(v->u.r.start, x, &x))
+			return feval_err(c, (size_t)-1, FTL_RUNTIME,
+			                 "a range item is beyond 64-bit "
+			                 "integers");
+		fnum_from_i64(&out->u.n, x);
 		return 0;
 	}
 	*out = v->u.a.v[i];
@@ -573,7 +580,14 @@ static int plus(fctx *c, const fexpr *e, fval *out)
 	fval a, b;
 	if (need2(c, e, &a, &b))
 		return -1;
-	/* x! with no default is an empty string, sequence and hash at once */
+	/* x! with no default is an empty string, sequence and hash at once;
+	 * FreeMarker tries sequences before strings */
+	if (a.empty_default && b.empty_default) {
+		memset(out, 0, sizeof(*out));
+		out->t = V_SEQ;
+		out->k = K_ARR;
+		return 0;
+	}
 	if (a.empty_default && (b.t == V_SEQ || b.t == V_HASH)) {
 		*out = b;
 		return 0;
@@ -701,21 +715,30 @@ static int range(fctx *c, const fexpr *e, fval *out)
 	switch (e->sub) {
 	case R_INCL:
 		out->u.r.step = hi >= lo ? 1 : -1;
-		out->u.r.count = (size_t)(hi >= lo ? hi - lo : lo - hi) + 1;
+		out->u.r.count =
+		        (size_t)(hi >= lo ? (uint64_t)hi - (uint64_t)lo
+		                          : (uint64_t)lo - (uint64_t)hi);
+		if (out->u.r.count < (size_t)INT64_MAX)
+			out->u.r.count++;
 		break;
 	case R_EXCL:
 		out->u.r.step = hi >= lo ? 1 : -1;
-		out->u.r.count = (size_t)(hi >= lo ? hi - lo : lo - hi);
+		out->u.r.count =
+		        (size_t)(hi >= lo ? (uint64_t)hi - (uint64_t)lo
+		                          : (uint64_t)lo - (uint64_t)hi);
 		break;
 	case R_LEN:
 		out->u.r.step = hi >= 0 ? 1 : -1;
-		out->u.r.count = (size_t)(hi >= 0 ? hi : -hi);
+		out->u.r.count = (size_t)(hi >= 0 ? (uint64_t)hi
+		                                  : (uint64_t)0 - (uint64_t)hi);
 		break;
 	case R_OPEN:
 		out->u.r.count = (size_t)INT64_MAX;
 		out->u.r.open = 1;
 		break;
 	}
+	if (out->u.r.count > (size_t)INT64_MAX)
+		out->u.r.count = (size_t)INT64_MAX;
 	return 0;
 }
 
@@ -799,6 +822,14 @@ static int slice_str(fctx *c, const fexpr *e, const fval *s, const fval *r,
 	size_t len = ftxt_u16len(s->u.s.p, s->u.s.n);
 	int64_t lo = r->u.r.start, cnt = (int64_t)r->u.r.count;
 	long bl, bh;
+	if (lo < 0 || lo > (int64_t)len ||
+	    (cnt > (int64_t)len + 1 && e->b->sub != R_LEN && !r->u.r.open))
+		return feval_err(c, e->off, FTL_RUNTIME,
+		                 "the range is out of bounds for a string of "
+		                 "length %zu",
+		                 len);
+	if (cnt > (int64_t)len + 1)
+		cnt = (int64_t)len + 1;
 	if (r->u.r.open)
 		cnt = (int64_t)len - lo;
 	if (r->u.r.step < 0 && cnt > 1)
@@ -831,6 +862,14 @@ static int slice_seq(fctx *c, const fexpr *e, const fval *s, const fval *r,
 	int64_t lo = r->u.r.start, cnt = (int64_t)r->u.r.count;
 	int step = r->u.r.step;
 	fval *v;
+	if (lo < 0 || lo > (int64_t)len ||
+	    (cnt > (int64_t)len + 1 && e->b->sub != R_LEN && !r->u.r.open))
+		return feval_err(c, e->off, FTL_RUNTIME,
+		                 "the range is out of bounds for a sequence of "
+		                 "length %zu",
+		                 len);
+	if (cnt > (int64_t)len + 1)
+		cnt = (int64_t)len + 1;
 	if (r->u.r.open)
 		cnt = (int64_t)len - lo;
 	if (e->b->sub == R_LEN && step > 0 && lo >= 0 &&
