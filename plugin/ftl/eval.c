@@ -575,10 +575,13 @@ static int need2(fctx *c, const fexpr *e, fval *a, fval *b)
 	return 0;
 }
 
+/* FreeMarker's "+": both operands first; numbers add, two sequences or
+ * two hashes join; anything else is string concatenation, which checks the
+ * left operand (missing, then type) before the right one. */
 static int plus(fctx *c, const fexpr *e, fval *out)
 {
 	fval a, b;
-	if (need2(c, e, &a, &b))
+	if (feval_expr(c, e->a, &a) || feval_expr(c, e->b, &b))
 		return -1;
 	/* x! with no default is an empty string, sequence and hash at once;
 	 * FreeMarker tries sequences before strings */
@@ -603,6 +606,19 @@ static int plus(fctx *c, const fexpr *e, fval *out)
 		r = fnum_add(&a.u.n, &b.u.n, &out->u.n);
 		return r ? numerr(c, e, r) : 0;
 	}
+	if (a.t == V_SEQ && b.t == V_SEQ)
+		return concat_seq(c, &a, &b, out);
+	if (a.t == V_HASH && b.t == V_HASH)
+		return concat_hash(c, &a, &b, out);
+	if (a.t == V_NONE)
+		return feval_missing(c, e->a);
+	if (a.t != V_STR && a.t != V_NUM)
+		return feval_err(
+		        c, e->a->off, FTL_RUNTIME,
+		        "can't use \"+\" on %s and %s", feval_type_name(&a),
+		        b.t == V_NONE ? "something" : feval_type_name(&b));
+	if (b.t == V_NONE)
+		return feval_missing(c, e->b);
 	if ((a.t == V_STR || a.t == V_NUM) && (b.t == V_STR || b.t == V_NUM)) {
 		const char *sa, *sb;
 		size_t na, nb;
