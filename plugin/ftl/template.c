@@ -198,6 +198,13 @@ ftl_template *ftl_cache_get(ftl_cache *c, const char *src, size_t len,
 	ftl_template *t;
 	if (!c)
 		return ftl_compile(src, len, err);
+	if (!src) {
+		if (len) {
+			ftl_seterr(err, FTL_INPUT, 0, 0, "no template text");
+			return NULL;
+		}
+		src = "";
+	}
 	h = hash_text(src, len);
 	pthread_mutex_lock(&c->mu);
 	e = find(c, h, src, len);
