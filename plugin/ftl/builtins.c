@@ -290,6 +290,20 @@ int feval_builtin_is_string(int id)
 	return id == B_STRING;
 }
 
+int feval_builtin_is_loop(int id)
+{
+	return id >= B_INDEX && id <= B_IS_ODD_ITEM;
+}
+
+int feval_builtin_nargs_check(int id, int nargs)
+{
+	if (id == B_THEN && nargs != 2)
+		return -1;
+	if (id == B_SWITCH && nargs < 2)
+		return -1;
+	return 0;
+}
+
 /* ---- helpers ---------------------------------------------------------------
  */
 static const char *bname(const fexpr *e)
@@ -462,25 +476,31 @@ static int case_first(fctx *c, const fval *v, int upper, fval *out)
 	return 0;
 }
 
+/* Java: each token between " \t\r\n" gets its first character upper-cased
+ * and the rest lower-cased as a whole (so a final sigma is seen). */
 static int capitalize(fctx *c, const fval *v, fval *out)
 {
 	fbuf b = {.max = c->out.max};
 	const char *s = v->u.s.p;
 	size_t n = v->u.s.n, i = 0;
-	int start = 1;
 	while (i < n) {
-		uint32_t cp;
-		int l = ftxt_decode(s + i, n - i, &cp);
-		if (cp == ' ' || cp == '\t' || cp == '\r' || cp == '\n') {
-			fbuf_putc(&b, (char)cp);
-			start = 1;
-		} else if (start) {
-			ftxt_upper(s + i, (size_t)l, &b);
-			start = 0;
-		} else {
-			ftxt_lower(s + i, (size_t)l, &b);
+		size_t j = i;
+		if (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' ||
+		    s[i] == '\n') {
+			fbuf_putc(&b, s[i]);
+			i++;
+			continue;
 		}
-		i += (size_t)l;
+		while (j < n && s[j] != ' ' && s[j] != '\t' && s[j] != '\r' &&
+		       s[j] != '\n')
+			j++;
+		{
+			uint32_t cp;
+			int l = ftxt_decode(s + i, j - i, &cp);
+			ftxt_upper(s + i, (size_t)l, &b);
+			ftxt_lower(s + i + l, j - i - (size_t)l, &b);
+		}
+		i = j;
 	}
 	return buf_result(c, &b, out);
 }
@@ -952,14 +972,10 @@ static int string_bi(fctx *c, const fexpr *e, const fval *v, fval *out)
 		size_t i = 0, j = n;
 		memset(out, 0, sizeof(*out));
 		out->t = V_NUM;
-		while (i < j && (unsigned char)s[i] <= ' ')
-			i++;
-		while (j > i && (unsigned char)s[j - 1] <= ' ')
-			j--;
 		if (fnum_parse(s + i, j - i, &out->u.n))
 			return feval_err(c, e->off, FTL_RUNTIME,
 			                 "can't convert \"%.*s\" to a number",
-			                 (int)(n > 40 ? 40 : n), s);
+			                 (int)ftxt_clip(s, n, 40), s);
 		return 0;
 	}
 	case B_BOOLEAN:
@@ -970,7 +986,7 @@ static int string_bi(fctx *c, const fexpr *e, const fval *v, fval *out)
 		else
 			return feval_err(c, e->off, FTL_RUNTIME,
 			                 "can't convert \"%.*s\" to a boolean",
-			                 (int)(n > 40 ? 40 : n), s);
+			                 (int)ftxt_clip(s, n, 40), s);
 		return 0;
 	}
 	return type_err(c, e, v, "a number or a boolean");
@@ -1439,6 +1455,20 @@ int fbi_eval(fctx *c, const fexpr *e, fval *out)
 		return -1;
 	if (v.t == V_NONE)
 		return feval_missing(c, e->a);
+	if (v.empty_default &&
+	    (id == B_SIZE || id == B_FIRST || id == B_LAST ||
+	     id == B_SEQ_CONTAINS || id == B_SEQ_INDEX_OF || id == B_SORT ||
+	     id == B_REVERSE || id == B_JOIN || id == B_KEYS ||
+	     id == B_VALUES)) {
+		/* x! with no default is also an empty sequence and hash */
+		memset(&v, 0, sizeof(v));
+		v.t = V_SEQ;
+		v.k = K_ARR;
+		if (id == B_KEYS || id == B_VALUES) {
+			set_seq(out, NULL, 0);
+			return 0;
+		}
+	}
 	switch (id) {
 	case B_IS_STRING: set_bool(out, v.t == V_STR); return 0;
 	case B_IS_NUMBER: set_bool(out, v.t == V_NUM); return 0;
@@ -1465,6 +1495,27 @@ int fbi_eval(fctx *c, const fexpr *e, fval *out)
 		return 0;
 	}
 	}
+	if (v.t == V_NUM &&
+	    (id == B_UPPER || id == B_LOWER || id == B_LENGTH || id == B_TRIM ||
+	     id == B_CAP_FIRST || id == B_UNCAP_FIRST || id == B_CAPITALIZE ||
+	     id == B_HTML || id == B_XML || id == B_JS_STRING ||
+	     id == B_JSON_STRING || id == B_CHOP_LINEBREAK || id == B_URL ||
+	     id == B_URL_PATH || id == B_CONTAINS || id == B_STARTS_WITH ||
+	     id == B_ENDS_WITH || id == B_INDEX_OF || id == B_LAST_INDEX_OF ||
+	     id == B_KEEP_BEFORE || id == B_KEEP_AFTER ||
+	     id == B_KEEP_BEFORE_LAST || id == B_KEEP_AFTER_LAST ||
+	     id == B_LEFT_PAD || id == B_RIGHT_PAD || id == B_TRUNCATE ||
+	     id == B_SUBSTRING || id == B_REPLACE ||
+	     id == B_ENSURE_STARTS_WITH || id == B_ENSURE_ENDS_WITH ||
+	     id == B_REMOVE_BEGINNING || id == B_REMOVE_ENDING ||
+	     id == B_NUMBER)) {
+		/* numbers convert to text with the current number format */
+		const char *ts;
+		size_t tn;
+		if (feval_text(c, e->a, &v, &ts, &tn))
+			return -1;
+		set_sub(&v, ts, tn);
+	}
 	if (v.t == V_STR) {
 		if (id == B_SIZE || id == B_FIRST || id == B_LAST ||
 		    id == B_SORT || id == B_REVERSE || id == B_JOIN ||
@@ -1490,8 +1541,8 @@ int fbi_eval(fctx *c, const fexpr *e, fval *out)
 	}
 	if (v.t == V_NUM) {
 		if (id == B_ROUND || id == B_FLOOR || id == B_CEILING ||
-		    id == B_ABS || id == B_INT || id == B_NUMBER ||
-		    id == B_IS_INFINITE || id == B_IS_NAN)
+		    id == B_ABS || id == B_INT || id == B_IS_INFINITE ||
+		    id == B_IS_NAN)
 			return num_bi(c, e, &v, out);
 		if (id == B_SIZE || id == B_SORT || id == B_JOIN)
 			return type_err(c, e, &v, "a sequence");

@@ -12,6 +12,7 @@
 #define _GNU_SOURCE 1
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ int feval_err(fctx *c, size_t off, ftl_kind k, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(c->err->message, sizeof(c->err->message), fmt, ap);
 	va_end(ap);
+	ftxt_fix_tail(c->err->message);
 	return -1;
 }
 
@@ -47,8 +49,7 @@ const char *feval_src(fctx *c, const fexpr *e, int *len)
 	while (n && (s[n - 1] == ' ' || s[n - 1] == '\n' || s[n - 1] == '\t' ||
 	             s[n - 1] == '\r'))
 		n--;
-	if (n > 60)
-		n = 60;
+	n = ftxt_clip(s, n, 60);
 	*len = (int)n;
 	return s;
 }
@@ -173,10 +174,17 @@ int feval_seq_get(fctx *c, const fval *v, size_t i, fval *out)
 		return feval_from_json(c, json_object_array_get_idx(v->u.j, i),
 		                       out, (size_t)-1);
 	if (v->k == K_RANGE) {
+		int64_t x;
 		memset(out, 0, sizeof(*out));
 		out->t = V_NUM;
-		fnum_from_i64(&out->u.n,
-		              v->u.r.start + (int64_t)i * v->u.r.step);
+		if (i > (size_t)INT64_MAX ||
+		    __builtin_mul_overflow((int64_t)i, (int64_t)v->u.r.step,
+		                           &x) ||
+		    __builtin_add_overflow(v->u.r.start, x, &x))
+			return feval_err(c, (size_t)-1, FTL_RUNTIME,
+			                 "a range item is beyond 64-bit "
+			                 "integers");
+		fnum_from_i64(&out->u.n, x);
 		return 0;
 	}
 	*out = v->u.a.v[i];
@@ -555,11 +563,39 @@ static int concat_hash(fctx *c, const fval *a, const fval *b, fval *out)
 	return 0;
 }
 
+/* Both operands first, then the missing checks, as FreeMarker does. */
+static int need2(fctx *c, const fexpr *e, fval *a, fval *b)
+{
+	if (feval_expr(c, e->a, a) || feval_expr(c, e->b, b))
+		return -1;
+	if (a->t == V_NONE)
+		return feval_missing(c, e->a);
+	if (b->t == V_NONE)
+		return feval_missing(c, e->b);
+	return 0;
+}
+
 static int plus(fctx *c, const fexpr *e, fval *out)
 {
 	fval a, b;
-	if (need(c, e->a, &a) || need(c, e->b, &b))
+	if (need2(c, e, &a, &b))
 		return -1;
+	/* x! with no default is an empty string, sequence and hash at once;
+	 * FreeMarker tries sequences before strings */
+	if (a.empty_default && b.empty_default) {
+		memset(out, 0, sizeof(*out));
+		out->t = V_SEQ;
+		out->k = K_ARR;
+		return 0;
+	}
+	if (a.empty_default && (b.t == V_SEQ || b.t == V_HASH)) {
+		*out = b;
+		return 0;
+	}
+	if (b.empty_default && (a.t == V_SEQ || a.t == V_HASH)) {
+		*out = a;
+		return 0;
+	}
 	if (a.t == V_NUM && b.t == V_NUM) {
 		int r;
 		memset(out, 0, sizeof(*out));
@@ -633,7 +669,7 @@ static int compare(fctx *c, const fexpr *e, fval *out)
 {
 	fval a, b;
 	int r, t = 0;
-	if (need(c, e->a, &a) || need(c, e->b, &b))
+	if (need2(c, e, &a, &b))
 		return -1;
 	if (feval_compare(c, e, e->op, &a, &b, &r))
 		return -1;
@@ -679,21 +715,30 @@ static int range(fctx *c, const fexpr *e, fval *out)
 	switch (e->sub) {
 	case R_INCL:
 		out->u.r.step = hi >= lo ? 1 : -1;
-		out->u.r.count = (size_t)(hi >= lo ? hi - lo : lo - hi) + 1;
+		out->u.r.count =
+		        (size_t)(hi >= lo ? (uint64_t)hi - (uint64_t)lo
+		                          : (uint64_t)lo - (uint64_t)hi);
+		if (out->u.r.count < (size_t)INT64_MAX)
+			out->u.r.count++;
 		break;
 	case R_EXCL:
 		out->u.r.step = hi >= lo ? 1 : -1;
-		out->u.r.count = (size_t)(hi >= lo ? hi - lo : lo - hi);
+		out->u.r.count =
+		        (size_t)(hi >= lo ? (uint64_t)hi - (uint64_t)lo
+		                          : (uint64_t)lo - (uint64_t)hi);
 		break;
 	case R_LEN:
 		out->u.r.step = hi >= 0 ? 1 : -1;
-		out->u.r.count = (size_t)(hi >= 0 ? hi : -hi);
+		out->u.r.count = (size_t)(hi >= 0 ? (uint64_t)hi
+		                                  : (uint64_t)0 - (uint64_t)hi);
 		break;
 	case R_OPEN:
 		out->u.r.count = (size_t)INT64_MAX;
 		out->u.r.open = 1;
 		break;
 	}
+	if (out->u.r.count > (size_t)INT64_MAX)
+		out->u.r.count = (size_t)INT64_MAX;
 	return 0;
 }
 
@@ -777,6 +822,14 @@ static int slice_str(fctx *c, const fexpr *e, const fval *s, const fval *r,
 	size_t len = ftxt_u16len(s->u.s.p, s->u.s.n);
 	int64_t lo = r->u.r.start, cnt = (int64_t)r->u.r.count;
 	long bl, bh;
+	if (lo < 0 || lo > (int64_t)len ||
+	    (cnt > (int64_t)len + 1 && e->b->sub != R_LEN && !r->u.r.open))
+		return feval_err(c, e->off, FTL_RUNTIME,
+		                 "the range is out of bounds for a string of "
+		                 "length %zu",
+		                 len);
+	if (cnt > (int64_t)len + 1)
+		cnt = (int64_t)len + 1;
 	if (r->u.r.open)
 		cnt = (int64_t)len - lo;
 	if (r->u.r.step < 0 && cnt > 1)
@@ -809,6 +862,14 @@ static int slice_seq(fctx *c, const fexpr *e, const fval *s, const fval *r,
 	int64_t lo = r->u.r.start, cnt = (int64_t)r->u.r.count;
 	int step = r->u.r.step;
 	fval *v;
+	if (lo < 0 || lo > (int64_t)len ||
+	    (cnt > (int64_t)len + 1 && e->b->sub != R_LEN && !r->u.r.open))
+		return feval_err(c, e->off, FTL_RUNTIME,
+		                 "the range is out of bounds for a sequence of "
+		                 "length %zu",
+		                 len);
+	if (cnt > (int64_t)len + 1)
+		cnt = (int64_t)len + 1;
 	if (r->u.r.open)
 		cnt = (int64_t)len - lo;
 	if (e->b->sub == R_LEN && step > 0 && lo >= 0 &&
@@ -899,7 +960,7 @@ static int index_op(fctx *c, const fexpr *e, fval *out)
 			                      e->off);
 		return feval_err(c, e->off, FTL_RUNTIME,
 		                 "can't look up the key \"%.*s\" in %s",
-		                 (int)(k.u.s.n > 40 ? 40 : k.u.s.n), k.u.s.p,
+		                 (int)ftxt_clip(k.u.s.p, k.u.s.n, 40), k.u.s.p,
 		                 feval_type_name(&t));
 	}
 	return feval_err(c, e->off, FTL_RUNTIME,
@@ -972,7 +1033,8 @@ int feval_expr(fctx *c, const fexpr *e, fval *out)
 		if (!missing)
 			return 0;
 		if (!e->b) {
-			feval_str(c, "", 0, out);
+			memset(out, 0, sizeof(*out));
+			out->t = V_STR;
 			out->u.s.p = "";
 			out->u.s.n = 0;
 			out->empty_default = 1;
@@ -1052,6 +1114,22 @@ static int interp(fctx *c, const fnode *n)
 	const fexpr *e = n->e;
 	if (feval_expr(c, e, &v))
 		return -1;
+	if (n->has_items) {
+		/* #{...}: numbers only, no grouping, N1..N2 decimals */
+		fnfmt f = {.min_int = 1, .mult = 1};
+		if (v.t == V_NONE)
+			return feval_missing(c, e);
+		if (v.t != V_NUM)
+			return feval_err(
+			        c, e->off, FTL_RUNTIME,
+			        "#{...} needs a number, but this is %s",
+			        feval_type_name(&v));
+		f.min_frac = (int)n->n1;
+		f.max_frac = (int)n->n2;
+		if (feval_fmt_num(c, &v.u.n, &f, &c->out))
+			return feval_outerr(c, &c->out);
+		return 0;
+	}
 	if (v.t == V_STR) {
 		if (fbuf_put(&c->out, v.u.s.p, v.u.s.n))
 			return feval_outerr(c, &c->out);
@@ -1151,13 +1229,13 @@ static int setting(fctx *c, const fnode *n)
 	char name[32];
 	if (need_type(c, n->e, &v, V_STR, "a string"))
 		return -1;
-	snprintf(name, sizeof(name), "%.*s", (int)(n->n1 < 31 ? n->n1 : 31),
+	snprintf(name, sizeof(name), "%.*s", (int)ftxt_clip(n->v1, n->n1, 31),
 	         n->v1);
 	if (strcmp(name, "locale") == 0) {
 		char loc[32];
 		const floc *l;
 		snprintf(loc, sizeof(loc), "%.*s",
-		         (int)(v.u.s.n < 31 ? v.u.s.n : 31), v.u.s.p);
+		         (int)ftxt_clip(v.u.s.p, v.u.s.n, 31), v.u.s.p);
 		l = fnum_locale(loc);
 		if (!l)
 			return feval_err(c, n->off, FTL_RUNTIME,
@@ -1207,36 +1285,42 @@ static int setting(fctx *c, const fnode *n)
 	                 name);
 }
 
+/* FreeMarker's #switch: cases fall through after the first match (a
+ * #default met while falling through runs too); with no match, only the
+ * #default body runs. */
 static int exec_switch(fctx *c, const fnode *n)
 {
 	fval v;
-	const fnode *k, *start = NULL;
+	const fnode *k, *dflt = NULL;
+	int matched = 0;
 	if (need(c, n->e, &v))
 		return -1;
-	for (k = n->body; k && !start; k = k->next) {
-		fval cv;
+	for (k = n->body; k; k = k->next) {
 		int r;
 		if (!k->e)
-			continue;
-		if (need(c, k->e, &cv))
-			return -1;
-		if (feval_compare(c, k->e, E_EQ, &v, &cv, &r))
-			return -1;
-		if (r == 0)
-			start = k;
-	}
-	if (!start)
-		for (k = n->body; k; k = k->next)
-			if (!k->e) {
-				start = k;
-				break;
-			}
-	for (k = start; k; k = k->next) {
-		int r = feval_body(c, k->body);
+			dflt = k;
+		if (!matched) {
+			fval cv;
+			if (!k->e)
+				continue;
+			if (need(c, k->e, &cv))
+				return -1;
+			if (feval_compare(c, k->e, E_EQ, &v, &cv, &r))
+				return -1;
+			if (r != 0)
+				continue;
+			matched = 1;
+		}
+		r = feval_body(c, k->body);
 		if (r < 0)
 			return -1;
 		if (r == 1)
-			break;
+			return 0;
+	}
+	if (!matched && dflt) {
+		int r = feval_body(c, dflt->body);
+		if (r < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -1375,6 +1459,12 @@ static int listable(fctx *c, const fnode *n, fval *v)
 {
 	if (need(c, n->e, v))
 		return -1;
+	if (v->empty_default) {
+		memset(v, 0, sizeof(*v));
+		v->t = V_SEQ;
+		v->k = K_ARR;
+		return 0;
+	}
 	if (v->t != V_SEQ && v->t != V_HASH) {
 		int len;
 		const char *s = feval_src(c, n->e, &len);
@@ -1397,6 +1487,13 @@ static int exec_list(fctx *c, const fnode *n)
 	fval v;
 	if (listable(c, n, &v))
 		return -1;
+	if (!n->has_items && (v.t == V_HASH) != (n->v2 != NULL))
+		return feval_err(c, n->off, FTL_RUNTIME,
+		                 v.t == V_HASH
+		                         ? "listing a hash needs two loop "
+		                           "variables: as key, value"
+		                         : "\"as k, v\" needs a hash, but this "
+		                           "is a sequence");
 	if (list_len(c, &v) == 0)
 		return n->alt ? (feval_body(c, n->alt) < 0 ? -1 : 0) : 0;
 	if (n->has_items) {
@@ -1457,7 +1554,7 @@ int ftl_render(const ftl_template *t, json_object *model, const ftl_settings *s,
 		ftl_seterr(err, FTL_INPUT, 0, 0, "no template or output");
 		return -1;
 	}
-	memset(&c, 0, sizeof(c));
+	memset(&c, 0, offsetof(fctx, loops));
 	c.t = t;
 	c.err = err;
 	if (model && json_object_get_type(model) == json_type_object)

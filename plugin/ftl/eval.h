@@ -67,10 +67,10 @@ typedef struct fctx {
 	const char *bool_true, *bool_false;
 	fvar *vars;
 	size_t nvars, capvars;
-	floop loops[FTL_MAX_DEPTH];
 	int nloops;
 	size_t steps;
 	int depth;
+	floop loops[FTL_MAX_DEPTH]; /* last: not cleared per render */
 } fctx;
 
 int feval_err(fctx *c, size_t off, ftl_kind k, const char *fmt, ...)

@@ -18,6 +18,7 @@
 /* Limits: templates are untrusted. */
 #define FTL_MAX_TEMPLATE   (1u << 20)   /* bytes of template text */
 #define FTL_MAX_DEPTH      100          /* nesting of expressions/directives */
+#define FTL_MAX_EXPR_DEPTH 200          /* height of an expression tree */
 #define FTL_DEFAULT_OUTPUT (64u * 1024) /* bytes of output */
 #define FTL_MAX_STEPS      1000000      /* loop iterations + sort work */
 #define FTL_MAX_ARENA      (32u << 20)  /* bytes of render temporaries */
@@ -116,6 +117,12 @@ uint32_t ftxt_upper1(uint32_t c);
 uint32_t ftxt_lower1(uint32_t c);
 uint32_t ftxt_title1(uint32_t c);
 int ftxt_is_space(uint32_t c); /* Java Character.isWhitespace */
+/* The longest prefix of S (N bytes) of at most MAX bytes that does not cut
+ * a UTF-8 sequence. */
+size_t ftxt_clip(const char *s, size_t n, size_t max);
+/* Drop an incomplete UTF-8 sequence at the end of the string M (after a
+ * truncating snprintf). */
+void ftxt_fix_tail(char *m);
 
 #endif
 
@@ -158,8 +165,9 @@ enum { R_INCL, R_EXCL, R_LEN, R_OPEN };
 typedef struct fexpr fexpr;
 struct fexpr {
 	uint8_t op, sub, paren;
-	uint32_t off; /* byte offset in the template (errors) */
-	uint32_t end; /* end offset: the source text for messages */
+	uint16_t depth; /* height of this expression tree (bounded) */
+	uint32_t off;   /* byte offset in the template (errors) */
+	uint32_t end;   /* end offset: the source text for messages */
 	fexpr *a, *b;
 	fexpr **args;
 	int nargs;
@@ -223,6 +231,10 @@ struct ftl_template {
 /* Built-in id for NAME, or -1 when FreeMarker has no such built-in. */
 int feval_builtin_id(const char *name, size_t n);
 int feval_builtin_is_string(int id);
+int feval_builtin_is_loop(int id);
+/* -1 when a call of built-in ID can't have NARGS arguments (FreeMarker
+ * checks ?then and ?switch at parse time), else 0. */
+int feval_builtin_nargs_check(int id, int nargs);
 /* Compile; on error fill ERR and return NULL. */
 ftl_template *fparse_compile(const char *src, size_t len, ftl_error *err);
 /* line/column of byte offset OFF in SRC (FreeMarker counts tabs as 8). */

@@ -69,6 +69,7 @@ void ftl_seterr(ftl_error *err, ftl_kind k, int line, int col, const char *fmt,
 	va_start(ap, fmt);
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);
 	va_end(ap);
+	ftxt_fix_tail(err->message);
 }
 
 void fparse_linecol(const char *src, size_t off, int *line, int *col)
@@ -120,6 +121,10 @@ typedef struct item {
 	int dead;    /* stripped */
 	fnode *node; /* for IT_OPEN: the node made from the tag */
 	int selfclose;
+	uint32_t end; /* offset after the item */
+	/* white-space stripping (FreeMarker's TextBlock.postParseCleanup) */
+	int body; /* id of the body the item is in; -1: none */
+	int bline, eline, bcol1;
 } item;
 
 typedef struct parser {
@@ -156,6 +161,7 @@ static int perr(parser *p, size_t off, ftl_kind k, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(p->err->message, sizeof(p->err->message), fmt, ap);
 	va_end(ap);
+	ftxt_fix_tail(p->err->message);
 	return -1;
 }
 
@@ -252,6 +258,29 @@ static fexpr *mk(parser *p, int op, size_t off)
 
 static fexpr *parse_expr(parser *p);
 
+/* Keep expression trees shallow: evaluation recurses over them. */
+static fexpr *setdepth(parser *p, fexpr *e)
+{
+	int d = 0;
+	if (!e)
+		return NULL;
+	if (e->a && e->a->depth > d)
+		d = e->a->depth;
+	if (e->b && e->b->depth > d)
+		d = e->b->depth;
+	for (int i = 0; i < e->nargs; i++)
+		if (e->args[i]->depth > d)
+			d = e->args[i]->depth;
+	if (d + 1 > FTL_MAX_EXPR_DEPTH) {
+		perr(p, e->off, FTL_LIMIT,
+		     "expression too complex (more than %d levels)",
+		     FTL_MAX_EXPR_DEPTH);
+		return NULL;
+	}
+	e->depth = (uint16_t)(d + 1);
+	return e;
+}
+
 static const char *describe_here(parser *p)
 {
 	static const char *const eof = "end of template";
@@ -268,10 +297,11 @@ static int expect(parser *p, const char *tok, const char *what)
 		if (d)
 			return perr(p, p->pos, FTL_PARSE,
 			            "expected %s but found the %s", what, d);
-		return perr(p, p->pos, FTL_PARSE,
-		            "expected %s but found \"%.*s\"", what,
-		            (int)(p->len - p->pos > 12 ? 12 : p->len - p->pos),
-		            p->src + p->pos);
+		return perr(
+		        p, p->pos, FTL_PARSE, "expected %s but found \"%.*s\"",
+		        what,
+		        (int)ftxt_clip(p->src + p->pos, p->len - p->pos, 12),
+		        p->src + p->pos);
 	}
 	p->pos += strlen(tok);
 	return 0;
@@ -326,8 +356,7 @@ static int str_escape(parser *p, fbuf *tb)
 	case '\'':
 	case '\\':
 	case '{':
-	case '=':
-	case '$': return fbuf_putc(tb, x);
+	case '=': return fbuf_putc(tb, x);
 	case 'n': return fbuf_putc(tb, '\n');
 	case 'r': return fbuf_putc(tb, '\r');
 	case 't': return fbuf_putc(tb, '\t');
@@ -371,11 +400,22 @@ static fexpr *parse_string(parser *p)
 	int nparts = 0, cap = 0;
 	fexpr *e = NULL;
 
+	size_t saved_len = p->len, close;
 	if (p->src[p->pos] == 'r') {
 		raw = 1;
 		p->pos++;
 	}
 	q = p->src[p->pos++];
+	/* the literal ends at the first unescaped quote, even inside ${...} */
+	for (close = p->pos; close < p->len && p->src[close] != q; close++)
+		if (!raw && p->src[close] == '\\')
+			close++;
+	if (close >= p->len) {
+		perr(p, start, FTL_PARSE,
+		     "unterminated string literal (missing %c)", q);
+		goto out;
+	}
+	p->len = close + 1;
 	for (;;) {
 		char c;
 		if (p->pos >= p->len) {
@@ -437,8 +477,11 @@ static fexpr *parse_string(parser *p)
 	if (e) {
 		e->args = parts;
 		e->nargs = nparts;
+		if (!setdepth(p, e))
+			e = NULL;
 	}
 out:
+	p->len = saved_len;
 	if (tb.p)
 		free(tb.p);
 	if (tb.nomem && !p->failed)
@@ -499,7 +542,7 @@ static fexpr *parse_list_lit(parser *p, size_t start, const char *close, int op)
 		e->args = args;
 		e->nargs = n;
 	}
-	return e;
+	return setdepth(p, e);
 }
 
 static fexpr *parse_primary(parser *p)
@@ -571,7 +614,7 @@ static fexpr *parse_primary(parser *p)
 		perr(p, p->pos, FTL_PARSE,
 		     "expected an expression (a name, a number, a string...) "
 		     "but found \"%.*s\"",
-		     (int)(p->len - p->pos > 10 ? 10 : p->len - p->pos),
+		     (int)ftxt_clip(p->src + p->pos, p->len - p->pos, 10),
 		     p->src + p->pos);
 		return NULL;
 	}
@@ -644,6 +687,38 @@ static fexpr *parse_postfix(parser *p)
 				     "expected a name after \".\"");
 				return NULL;
 			}
+			if (e->op == E_BI && feval_builtin_is_string(e->bi) &&
+			    !e->sub) {
+				/* x?string.computer, .number, .percent... */
+				fexpr *arg = mk(p, E_STR, p->pos);
+				fexpr **args = palloc(p, sizeof(*args));
+				fnfmt *f = palloc(p, sizeof(*f));
+				if (!arg || !args || !f ||
+				    !(arg->s = pstrdup(p, p->src + p->pos, wl)))
+					return NULL;
+				arg->n = wl;
+				args[0] = arg;
+				e->args = args;
+				e->nargs = 1;
+				e->sub = 1;
+				if (fnum_fmt_parse(arg->s, f) == 0 &&
+				    strcmp(arg->s, "number") != 0 &&
+				    strcmp(arg->s, "computer") != 0 &&
+				    strcmp(arg->s, "percent") != 0)
+					f = NULL; /* only the named formats */
+				if (!f) {
+					perr(p, p->pos, FTL_PARSE,
+					     "?string.%s is not supported (use "
+					     "?string.number, .computer or "
+					     ".percent)",
+					     arg->s);
+					return NULL;
+				}
+				e->aux = f;
+				p->pos += wl;
+				e->end = (uint32_t)p->pos;
+				continue;
+			}
 			d = mk(p, E_DOT, start);
 			if (!d)
 				return NULL;
@@ -654,7 +729,9 @@ static fexpr *parse_postfix(parser *p)
 			d->n = wl;
 			p->pos += wl;
 			d->end = (uint32_t)p->pos;
-			e = d;
+			e = setdepth(p, d);
+			if (!e)
+				return NULL;
 		} else if (at(p, "[")) {
 			fexpr *d;
 			int sv_pd = p->pdepth, sv_bd = p->bdepth;
@@ -671,7 +748,9 @@ static fexpr *parse_postfix(parser *p)
 			p->pdepth = sv_pd;
 			p->bdepth = sv_bd;
 			d->end = (uint32_t)p->pos;
-			e = d;
+			e = setdepth(p, d);
+			if (!e)
+				return NULL;
 		} else if (at(p, "??")) {
 			fexpr *d = mk(p, E_EXISTS, start);
 			if (!d)
@@ -679,7 +758,9 @@ static fexpr *parse_postfix(parser *p)
 			p->pos += 2;
 			d->a = e;
 			d->end = (uint32_t)p->pos;
-			e = d;
+			e = setdepth(p, d);
+			if (!e)
+				return NULL;
 		} else if (at(p, "?")) {
 			fexpr *d;
 			size_t wl;
@@ -713,6 +794,17 @@ static fexpr *parse_postfix(parser *p)
 				d->args = lst->args;
 				d->nargs = lst->nargs;
 				d->sub = 1; /* called */
+				if (feval_builtin_nargs_check(d->bi,
+				                              d->nargs)) {
+					perr(p, d->off, FTL_PARSE,
+					     "?%.*s(...) has the wrong number "
+					     "of "
+					     "arguments (?then takes 2, "
+					     "?switch "
+					     "at least 2)",
+					     (int)d->n, d->s);
+					return NULL;
+				}
 				if (feval_builtin_is_string(d->bi) &&
 				    d->nargs == 1 && d->args[0]->op == E_STR) {
 					fnfmt *f = palloc(p, sizeof(*f));
@@ -724,7 +816,9 @@ static fexpr *parse_postfix(parser *p)
 				}
 			}
 			d->end = (uint32_t)p->pos;
-			e = d;
+			e = setdepth(p, d);
+			if (!e)
+				return NULL;
 		} else if (at(p, "!") && !at(p, "!=")) {
 			fexpr *d = mk(p, E_DEFAULT, start);
 			if (!d)
@@ -735,9 +829,16 @@ static fexpr *parse_postfix(parser *p)
 				d->b = parse_expr(p);
 				if (!d->b)
 					return NULL;
+				d->end = (uint32_t)p->pos;
+				return setdepth(p, d);
 			}
 			d->end = (uint32_t)p->pos;
-			return d;
+			e = setdepth(p, d);
+			if (!e)
+				return NULL;
+			skip_ws(p);
+			if (!at(p, "?") || at(p, "??"))
+				return setdepth(p, d);
 		} else if (at(p, "(")) {
 			perr(p, here, FTL_PARSE,
 			     "calling methods or functions is not supported");
@@ -776,6 +877,11 @@ static fexpr *parse_unary(parser *p)
 	size_t start;
 	skip_ws(p);
 	start = p->pos;
+	if (at(p, "--") || at(p, "++")) {
+		perr(p, start, FTL_PARSE,
+		     "unexpected \"%.2s\" in an expression", p->src + start);
+		return NULL;
+	}
 	if ((at(p, "!") && !at(p, "!=")) || at(p, "-") || at(p, "+")) {
 		char c = p->src[p->pos];
 		fexpr *e;
@@ -787,15 +893,22 @@ static fexpr *parse_unary(parser *p)
 			return NULL;
 		}
 		p->pos++;
+		if (op != E_NOT) {
+			skip_ws(p);
+			if (at(p, "-") || at(p, "+")) {
+				perr(p, p->pos, FTL_PARSE,
+				     "a sign can't follow a sign; use "
+				     "parentheses");
+				return NULL;
+			}
+		}
 		e = mk(p, op, start);
-		if (!e || !(e->a = parse_unary(p)))
+		if (!e ||
+		    !(e->a = op == E_NOT ? parse_unary(p) : parse_postfix(p)))
 			return NULL;
 		p->depth--;
-		if (literal_kind_err(p, e->a,
-		                     op == E_NOT ? "a boolean" : "a number"))
-			return NULL;
 		e->end = (uint32_t)p->pos;
-		return e;
+		return setdepth(p, e);
 	}
 	return parse_postfix(p);
 }
@@ -807,7 +920,7 @@ static fexpr *binary(parser *p, int op, fexpr *a, fexpr *b)
 		e->a = a;
 		e->b = b;
 	}
-	return e;
+	return setdepth(p, e);
 }
 
 static fexpr *parse_mul(parser *p)
@@ -895,41 +1008,43 @@ static fexpr *parse_range(parser *p)
 	    (e->b && literal_kind_err(p, e->b, "a number")))
 		return NULL;
 	e->end = (uint32_t)p->pos;
-	return e;
+	return setdepth(p, e);
 }
 
 static fexpr *parse_rel(parser *p)
 {
+	static const struct {
+		const char *tok;
+		int op;
+		int word;
+	} ops[] = {
+	        {"<=", E_LE, 0},    {"<", E_LT, 0},     {"&lt;=", E_LE, 0},
+	        {"&lt;", E_LT, 0},  {"&gt;=", E_GE, 0}, {"&gt;", E_GT, 0},
+	        {"\\lte", E_LE, 0}, {"\\lt", E_LT, 0},  {"\\gte", E_GE, 0},
+	        {"\\gt", E_GT, 0},  {"lte", E_LE, 1},   {"lt", E_LT, 1},
+	        {"gte", E_GE, 1},   {"gt", E_GT, 1},
+	};
 	fexpr *a = parse_range(p);
 	int op = -1;
 	size_t n = 0;
 	if (!a)
 		return NULL;
 	skip_ws(p);
-	if (at(p, "<=")) {
-		op = E_LE;
-		n = 2;
-	} else if (at(p, "<")) {
-		op = E_LT;
-		n = 1;
-	} else if (!at_tag_end(p) && at(p, ">=")) {
-		op = E_GE;
-		n = 2;
-	} else if (!at_tag_end(p) && at(p, ">")) {
-		op = E_GT;
-		n = 1;
-	} else if (at_word(p, "lt")) {
-		op = E_LT;
-		n = 2;
-	} else if (at_word(p, "lte")) {
-		op = E_LE;
-		n = 3;
-	} else if (at_word(p, "gt")) {
-		op = E_GT;
-		n = 2;
-	} else if (at_word(p, "gte")) {
-		op = E_GE;
-		n = 3;
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]) && op < 0; i++) {
+		if (ops[i].word ? at_word(p, ops[i].tok) : at(p, ops[i].tok)) {
+			op = ops[i].op;
+			n = strlen(ops[i].tok);
+		}
+	}
+	if (op < 0 && !at_tag_end(p)) {
+		/* FreeMarker knows ">=" only inside parentheses */
+		if (at(p, ">=") && p->pdepth > 0) {
+			op = E_GE;
+			n = 2;
+		} else if (at(p, ">")) {
+			op = E_GT;
+			n = 1;
+		}
 	}
 	if (op < 0)
 		return a;
@@ -946,7 +1061,7 @@ static fexpr *parse_rel(parser *p)
 static fexpr *parse_eq(parser *p)
 {
 	fexpr *a = parse_rel(p);
-	while (a) {
+	if (a) {
 		int op;
 		size_t n;
 		skip_ws(p);
@@ -956,11 +1071,11 @@ static fexpr *parse_eq(parser *p)
 		} else if (at(p, "!=")) {
 			op = E_NE;
 			n = 2;
-		} else if (at(p, "=") && !p->in_tag) {
+		} else if (at(p, "=")) {
 			op = E_EQ;
 			n = 1;
 		} else {
-			break;
+			return a;
 		}
 		p->pos += n;
 		fexpr *b = parse_rel(p);
@@ -1075,7 +1190,7 @@ static int tag_end(parser *p, int *selfclose)
 	return perr(p, p->pos, FTL_PARSE,
 	            "expected \"%s\" to end the tag but found \"%.*s\"",
 	            p->square ? "]" : ">",
-	            (int)(p->len - p->pos > 10 ? 10 : p->len - p->pos),
+	            (int)ftxt_clip(p->src + p->pos, p->len - p->pos, 10),
 	            p->src + p->pos);
 }
 
@@ -1303,6 +1418,34 @@ static int parse_open_tag(parser *p, size_t off)
 			            "expected a setting name in #setting");
 		n->v1 = p->src + p->pos;
 		n->n1 = sw;
+		{
+			static const char *const known[] = {
+			        "locale",
+			        "number_format",
+			        "boolean_format",
+			        "date_format",
+			        "time_format",
+			        "datetime_format",
+			        "time_zone",
+			        "sql_date_and_time_time_zone",
+			        "url_escaping_charset",
+			        "output_encoding",
+			        "classic_compatible",
+			        "c_format",
+			        NULL};
+			int ok = 0;
+			for (int k = 0; known[k]; k++)
+				if (strlen(known[k]) == sw &&
+				    memcmp(known[k], n->v1, sw) == 0)
+					ok = 1;
+			if (!ok)
+				return perr(
+				        p, p->pos, FTL_PARSE,
+				        "unknown setting name \"%.*s\" (this "
+				        "engine supports locale, "
+				        "number_format and boolean_format)",
+				        (int)sw, n->v1);
+		}
 		p->pos += sw;
 		if (expect(p, "=", "\"=\" in #setting"))
 			return -1;
@@ -1384,7 +1527,7 @@ static const char *next_special(parser *p, const char *s, const char *end)
 {
 	const char open = p->square ? '[' : '<';
 	for (; s < end; s++) {
-		if (*s == '$' && s + 1 < end && s[1] == '{')
+		if ((*s == '$' || *s == '#') && s + 1 < end && s[1] == '{')
 			return s;
 		if (*s == open && s + 1 < end &&
 		    (s[1] == '#' || s[1] == '@' ||
@@ -1408,10 +1551,63 @@ static void detect_syntax(parser *p)
 		p->square = 1;
 }
 
+/* #{expr; m1M3}: the legacy numerical interpolation. */
+static int numeric_interp(parser *p, fnode *n)
+{
+	int minf = -1, maxf = -1;
+	n->has_items = 1;
+	if (n->e->op == E_STR || n->e->op == E_CONCATS || n->e->op == E_BOOL)
+		return perr(p, n->e->off, FTL_PARSE,
+		            "#{...} needs a number expression");
+	if (at(p, ";")) {
+		p->pos++;
+		for (;;) {
+			char c;
+			int v = 0, digits = 0;
+			skip_ws(p);
+			if (at(p, "}"))
+				break;
+			c = p->src[p->pos];
+			if (c != 'm' && c != 'M')
+				return perr(p, p->pos, FTL_PARSE,
+				            "invalid #{...} format: expected "
+				            "mN or MN");
+			p->pos++;
+			while (p->pos < p->len && p->src[p->pos] >= '0' &&
+			       p->src[p->pos] <= '9' && digits < 3) {
+				v = v * 10 + (p->src[p->pos++] - '0');
+				digits++;
+			}
+			if (!digits)
+				return perr(p, p->pos, FTL_PARSE,
+				            "invalid #{...} format: a number "
+				            "must follow %c",
+				            c);
+			if (c == 'm')
+				minf = v;
+			else
+				maxf = v;
+		}
+		if (minf >= 0 && maxf < 0)
+			maxf = minf;
+		if (minf < 0)
+			minf = 0;
+		if (maxf >= 0 && minf > maxf)
+			return perr(p, p->pos, FTL_PARSE,
+			            "invalid #{...} format: min is greater "
+			            "than max");
+	}
+	n->n1 = (size_t)(minf < 0 ? 0 : minf);
+	n->n2 = (size_t)(maxf < 0 ? 16 : maxf);
+	return 0;
+}
+
 static int lex(parser *p)
 {
 	const char *end = p->src + p->len;
 	while (p->pos < p->len) {
+		if (p->nitems)
+			p->items[p->nitems - 1].end = (uint32_t)p->pos;
 		const char *s = p->src + p->pos;
 		const char *sp = next_special(p, s, end);
 		if (!sp)
@@ -1422,11 +1618,12 @@ static int lex(parser *p)
 			p->items[p->nitems - 1].p = s;
 			p->items[p->nitems - 1].n = (size_t)(sp - s);
 			p->pos = (size_t)(sp - p->src);
+			p->items[p->nitems - 1].end = (uint32_t)p->pos;
 			continue;
 		}
 		{
 			size_t off = p->pos;
-			if (*s == '$') {
+			if (*s == '$' || (*s == '#' && s[1] == '{')) {
 				fnode *n;
 				p->pos += 2;
 				if (add_item(p, IT_INTERP, off))
@@ -1435,6 +1632,8 @@ static int lex(parser *p)
 				if (!n || !(n->e = parse_expr(p)))
 					return -1;
 				skip_ws(p);
+				if (*s == '#' && numeric_interp(p, n))
+					return -1;
 				if (!at(p, "}"))
 					return perr(p, p->pos, FTL_PARSE,
 					            "expected \"}\" to close "
@@ -1477,6 +1676,7 @@ static int lex(parser *p)
 				            *s);
 			if (parse_open_tag(p, off))
 				return -1;
+			p->items[p->nitems - 1].end = (uint32_t)p->pos;
 			if (p->items[p->nitems - 1].dir == D_FTL) {
 				/* the header's line break always goes */
 				size_t k = p->pos;
@@ -1493,77 +1693,255 @@ static int lex(parser *p)
 	return 0;
 }
 
-/* ---- white-space stripping -------------------------------------------------
- * A line that holds only FTL tags, comments and white space loses that
- * white space and its line break. Text items are first split at line ends.
+/* ---- white-space stripping ------------------------------------------------
+ * FreeMarker's rule, as its TextBlock.postParseCleanup applies it: a text
+ * block loses its first line when that line is blank and nothing before it
+ * on the line heeds white space (an ${...} or other text does), and loses
+ * its last line's blanks when nothing after them on the line heeds it;
+ * the first text of the template is left alone; blank text between
+ * non-outputting tags (#assign, #setting, comments) disappears. Only text
+ * and ${...} are "leaves" that matter; tags are transparent.
  */
-static int split_lines(parser *p)
+
+static int is_nl(char c)
 {
-	size_t i, extra = 0;
-	item *n;
-	size_t k = 0;
-	for (i = 0; i < p->nitems; i++)
-		if (p->items[i].type == IT_TEXT)
-			for (size_t j = 0; j + 1 < p->items[i].n; j++)
-				if (p->items[i].p[j] == '\n')
-					extra++;
-	if (!extra)
-		return 0;
-	n = malloc((p->nitems + extra) * sizeof(*n));
-	if (!n)
-		return perr(p, 0, FTL_NOMEM, "out of memory");
-	for (i = 0; i < p->nitems; i++) {
-		item it = p->items[i];
-		if (it.type != IT_TEXT) {
-			n[k++] = it;
-			continue;
+	return c == '\n' || c == '\r';
+}
+
+/* Line numbers and body ids of every item. */
+static void ws_prepare(parser *p)
+{
+	int line = 1, stack[FTL_MAX_DEPTH + 4], sp = 0, next_id = 1, cur = 0;
+	size_t pos = 0;
+	int stack_dir[FTL_MAX_DEPTH + 4];
+	stack[0] = 0;
+	stack_dir[0] = D_NONE;
+	for (size_t i = 0; i < p->nitems; i++) {
+		item *it = &p->items[i];
+		size_t endc = it->end > it->off ? it->end - 1 : it->off;
+		for (; pos < it->off; pos++)
+			if (p->src[pos] == '\n' ||
+			    (p->src[pos] == '\r' &&
+			     (pos + 1 >= p->len || p->src[pos + 1] != '\n')))
+				line++;
+		it->bline = line;
+		it->bcol1 = it->off == 0 || is_nl(p->src[it->off - 1]);
+		{
+			int l = line;
+			for (size_t k = it->off; k < endc; k++)
+				if (p->src[k] == '\n' ||
+				    (p->src[k] == '\r' &&
+				     p->src[k + 1] != '\n'))
+					l++;
+			it->eline = l;
 		}
-		while (it.n) {
-			const char *nl = memchr(it.p, '\n', it.n);
-			size_t l = nl ? (size_t)(nl - it.p) + 1 : it.n;
-			n[k] = it;
-			n[k].n = l;
-			k++;
-			it.p += l;
-			it.off += (uint32_t)l;
-			it.n -= l;
+		it->body = cur;
+		if (it->type == IT_OPEN) {
+			int d = it->dir;
+			if (d == D_FTL) {
+				it->body = -1;
+			} else if (d == D_ELSE || d == D_ELSEIF ||
+			           d == D_CASE || d == D_DEFAULT) {
+				if ((d == D_ELSE || d == D_ELSEIF) &&
+				    stack_dir[sp] == D_SEP && sp > 0)
+					cur = stack[--sp];
+				if ((d == D_CASE || d == D_DEFAULT) &&
+				    stack_dir[sp] == D_SWITCH) {
+					/* the first case: the switch body */
+				}
+				it->body = -1;
+				cur = next_id++;
+			} else if (!it->selfclose &&
+			           (d == D_IF || d == D_LIST || d == D_ITEMS ||
+			            d == D_SWITCH || d == D_SEP ||
+			            (d == D_ASSIGN && it->node &&
+			             it->node->has_items)) &&
+			           sp < FTL_MAX_DEPTH + 2) {
+				stack[++sp] = cur;
+				stack_dir[sp] = d;
+				cur = next_id++;
+			}
+		} else if (it->type == IT_CLOSE) {
+			if ((it->dir == D_LIST || it->dir == D_ITEMS) &&
+			    stack_dir[sp] == D_SEP && sp > 0 &&
+			    it->dir != D_SEP)
+				cur = stack[sp--];
+			if (sp > 0)
+				cur = stack[sp--];
+			it->body = cur;
 		}
+		pos = it->off;
 	}
-	free(p->items);
-	p->items = n;
-	p->nitems = k;
-	p->capitems = p->nitems;
-	return 0;
+}
+
+static int is_leaf(const item *it)
+{
+	return !it->dead && (it->type == IT_TEXT || it->type == IT_INTERP);
+}
+
+/* A sibling: the nearest item of the same body in direction DIR; NULL at
+ * the edge of the body. */
+static item *sibling(parser *p, size_t i, int dir)
+{
+	int b = p->items[i].body;
+	long k = (long)i + dir;
+	for (; k >= 0 && k < (long)p->nitems; k += dir) {
+		item *it = &p->items[k];
+		if (it->body == -1) {
+			if (it->type == IT_OPEN && it->dir == D_FTL)
+				continue;
+			return NULL; /* #else, #case...: the body ends */
+		}
+		if (it->type == IT_TEXT && it->dead)
+			continue;
+		if (it->body == b)
+			return it;
+		/* an item of a deeper body: keep looking */
+	}
+	return NULL;
+}
+
+static int non_outputting(const item *it)
+{
+	if (!it)
+		return 0;
+	if (it->type == IT_COMMENT)
+		return 1;
+	return it->type == IT_OPEN &&
+	       ((it->dir == D_ASSIGN && !(it->node && it->node->has_items)) ||
+	        it->dir == D_SETTING);
+}
+
+static int ignorable(parser *p, size_t i)
+{
+	item *it = &p->items[i];
+	item *a, *b;
+	int top = it->body == 0;
+	if (it->n == 0)
+		return 1;
+	if (!is_blank(it->p, it->n))
+		return 0;
+	a = sibling(p, i, -1);
+	b = sibling(p, i, 1);
+	return ((!a && top) || non_outputting(a)) &&
+	       ((!b && top) || non_outputting(b));
+}
+
+static int heeds_trailing(parser *p, size_t i)
+{
+	item *it = &p->items[i];
+	if (it->type == IT_INTERP)
+		return 1;
+	if (ignorable(p, i))
+		return 0;
+	for (size_t k = 0; k < it->n; k++) {
+		if (is_nl(it->p[k]))
+			return 0;
+		if ((unsigned char)it->p[k] > ' ')
+			return 1;
+	}
+	return 1;
+}
+
+static int heeds_opening(parser *p, size_t i)
+{
+	item *it = &p->items[i];
+	if (it->type == IT_INTERP)
+		return 1;
+	if (ignorable(p, i))
+		return 0;
+	for (size_t k = it->n; k-- > 0;) {
+		if (is_nl(it->p[k]))
+			return 0;
+		if ((unsigned char)it->p[k] > ' ')
+			return 1;
+	}
+	return 1;
+}
+
+static size_t trailing_to_strip(parser *p, size_t i)
+{
+	item *it = &p->items[i];
+	long last = -1;
+	for (size_t k = it->n; k-- > 0;)
+		if (is_nl(it->p[k])) {
+			last = (long)k;
+			break;
+		}
+	if (last == -1 && !it->bcol1)
+		return 0;
+	if (!is_blank(it->p + last + 1, it->n - (size_t)(last + 1)))
+		return 0;
+	for (size_t k = i + 1; k < p->nitems; k++) {
+		if (!is_leaf(&p->items[k]))
+			continue;
+		if (p->items[k].bline != it->eline)
+			break;
+		if (heeds_trailing(p, k))
+			return 0;
+	}
+	return it->n - (size_t)(last + 1);
+}
+
+static size_t opening_to_strip(parser *p, size_t i)
+{
+	item *it = &p->items[i];
+	long nl = -1;
+	size_t k;
+	for (k = 0; k < it->n; k++)
+		if (is_nl(it->p[k])) {
+			nl = (long)k;
+			break;
+		}
+	if (nl == -1 && !it->bcol1)
+		return 0;
+	k = (size_t)(nl + 1);
+	if (nl >= 0 && k < it->n && it->p[k - 1] == '\r' && it->p[k] == '\n')
+		k++;
+	if (!is_blank(it->p, k))
+		return 0;
+	for (size_t j = i; j-- > 0;) {
+		if (!is_leaf(&p->items[j]))
+			continue;
+		if (p->items[j].eline != it->bline)
+			break;
+		if (heeds_opening(p, j))
+			return 0;
+	}
+	return k;
 }
 
 static void strip_ws(parser *p)
 {
-	size_t i = 0;
-	while (i < p->nitems) {
-		/* a line: items up to and including a text ending in '\n' */
-		size_t j = i;
-		int tags = 0, other = 0;
-		for (; j < p->nitems; j++) {
-			item *it = &p->items[j];
-			if (it->type == IT_TEXT) {
-				if (!is_blank(it->p, it->n))
-					other = 1;
-				if (it->n && it->p[it->n - 1] == '\n') {
-					j++;
-					break;
-				}
-			} else if (it->type == IT_INTERP) {
-				other = 1;
-			} else {
-				tags = 1;
-			}
-		}
-		if (tags && !other)
-			for (size_t k = i; k < j; k++)
-				if (p->items[k].type == IT_TEXT)
-					p->items[k].dead = 1;
-		i = j;
+	ws_prepare(p);
+	for (size_t i = 0; i < p->nitems; i++) {
+		item *it = &p->items[i];
+		size_t tr, op;
+		if (it->type != IT_TEXT || it->n == 0)
+			continue;
+		if (it->body == 0 && !sibling(p, i, -1))
+			continue; /* the template's first text */
+		tr = trailing_to_strip(p, i);
+		op = opening_to_strip(p, i);
+		if (op + tr > it->n)
+			continue;
+		it->p += op;
+		it->off += (uint32_t)op;
+		it->n -= op + tr;
+		if (op)
+			it->bline++;
+		if (!it->n)
+			it->dead = 1;
 	}
+	/* blank text between non-outputting tags goes (a template that is
+	 * one text block keeps it) */
+	if (p->nitems == 1 || (p->nitems == 2 && p->items[0].type == IT_OPEN &&
+	                       p->items[0].dir == D_FTL))
+		return;
+	for (size_t i = 0; i < p->nitems; i++)
+		if (p->items[i].type == IT_TEXT && !p->items[i].dead &&
+		    ignorable(p, i))
+			p->items[i].dead = 2;
 }
 
 /* ---- tree building ------------------------------------------------------
@@ -1690,6 +2068,20 @@ static int build(parser *p, fnode **root)
 				return perr(p, it->off, FTL_PARSE,
 				            "only #case and #default may "
 				            "follow #switch");
+			if (d == D_BREAK) {
+				int k, ok = 0;
+				for (k = sp; k > 0 && !ok; k--)
+					if (st[k].dir == D_ITEMS ||
+					    st[k].dir == D_CASE ||
+					    (st[k].dir == D_LIST &&
+					     !st[k].node->has_items))
+						ok = 1;
+				if (!ok)
+					return perr(p, it->off, FTL_PARSE,
+					            "#break must be inside "
+					            "#list ... as, #items or "
+					            "#switch");
+			}
 			if (d == D_ITEMS || d == D_SEP) {
 				int k, found = 0;
 				for (k = sp; k > 0; k--)
@@ -1790,6 +2182,64 @@ static int build(parser *p, fnode **root)
 	return 0;
 }
 
+/* ?index, ?has_next...: the operand must name a loop variable in scope
+ * (FreeMarker checks this when parsing). */
+static int check_expr(parser *p, const fexpr *e, const char **names,
+                      const size_t *lens, int n)
+{
+	if (!e)
+		return 0;
+	if (e->op == E_BI && feval_builtin_is_loop(e->bi)) {
+		int ok = 0;
+		if (e->a->op == E_VAR)
+			for (int i = 0; i < n && !ok; i++)
+				ok = lens[i] == e->a->n &&
+				     memcmp(names[i], e->a->s, e->a->n) == 0;
+		if (!ok)
+			return perr(p, e->off, FTL_PARSE,
+			            "?%.*s must follow the name of a loop "
+			            "variable of an enclosing #list",
+			            (int)e->n, e->s);
+	}
+	if (check_expr(p, e->a, names, lens, n) ||
+	    check_expr(p, e->b, names, lens, n))
+		return -1;
+	for (int i = 0; i < e->nargs; i++)
+		if (check_expr(p, e->args[i], names, lens, n))
+			return -1;
+	return 0;
+}
+
+static int check_nodes(parser *p, const fnode *nd, const char **names,
+                       size_t *lens, int n, int depth)
+{
+	for (; nd; nd = nd->next) {
+		int m = n;
+		if (depth > FTL_MAX_DEPTH * 2)
+			return perr(p, nd->off, FTL_LIMIT, "nesting too deep");
+		if (check_expr(p, nd->e, names, lens, n))
+			return -1;
+		if ((nd->type == N_LIST || nd->type == N_ITEMS) && nd->v1 &&
+		    m + 2 <= 2 * FTL_MAX_DEPTH) {
+			names[m] = nd->v1;
+			lens[m++] = nd->n1;
+			if (nd->v2) {
+				names[m] = nd->v2;
+				lens[m++] = nd->n2;
+			}
+		}
+		if (check_nodes(p, nd->body, names, lens, m, depth + 1))
+			return -1;
+		if (nd->type == N_IF && nd->alt &&
+		    check_nodes(p, nd->alt, names, lens, n, depth + 1))
+			return -1;
+		if (nd->type == N_LIST && nd->alt &&
+		    check_nodes(p, nd->alt, names, lens, n, depth + 1))
+			return -1;
+	}
+	return 0;
+}
+
 ftl_template *fparse_compile(const char *src, size_t len, ftl_error *err)
 {
 	parser p;
@@ -1838,10 +2288,13 @@ ftl_template *fparse_compile(const char *src, size_t len, ftl_error *err)
 	p.strip = 1;
 	detect_syntax(&p);
 	if (lex(&p) == 0 && !p.failed) {
-		if (p.strip && split_lines(&p) == 0)
+		if (p.strip)
 			strip_ws(&p);
-		if (!p.failed)
-			build(&p, &t->root);
+		if (!p.failed && build(&p, &t->root) == 0) {
+			const char *names[2 * FTL_MAX_DEPTH];
+			size_t lens[2 * FTL_MAX_DEPTH];
+			check_nodes(&p, t->root, names, lens, 0, 0);
+		}
 	}
 	free(p.items);
 	if (p.failed) {

@@ -42,17 +42,20 @@ int ftl_settings_check(const ftl_settings *s, ftl_error *err)
 		return 0;
 	if (s->locale && !fnum_locale(s->locale)) {
 		ftl_seterr(err, FTL_INPUT, 0, 0,
-		           "locale \"%.60s\" is not supported (supported: "
+		           "locale \"%.*s\" is not supported (supported: "
 		           "en_US, en_GB, en, de_DE, de, de_AT, fr_FR, es_ES, "
 		           "it_IT, nl_NL)",
+		           (int)ftxt_clip(s->locale, strlen(s->locale), 60),
 		           s->locale);
 		return -1;
 	}
 	if (s->number_format && fnum_fmt_parse(s->number_format, &f)) {
 		ftl_seterr(err, FTL_INPUT, 0, 0,
-		           "number_format \"%.60s\" is not supported (use "
+		           "number_format \"%.*s\" is not supported (use "
 		           "\"number\", \"computer\", \"percent\" or a pattern "
 		           "like \"0.00\" or \"#,##0.##\")",
+		           (int)ftxt_clip(s->number_format,
+		                          strlen(s->number_format), 60),
 		           s->number_format);
 		return -1;
 	}

@@ -311,3 +311,25 @@ int ftxt_is_space(uint32_t c)
 	return c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 ||
 	       c == 0x2029 || c == 0x205f || c == 0x3000;
 }
+
+size_t ftxt_clip(const char *s, size_t n, size_t max)
+{
+	if (n <= max)
+		return n;
+	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--;
+	return max;
+}
+
+void ftxt_fix_tail(char *m)
+{
+	size_t n = strlen(m), i = n;
+	while (i > 0 && ((unsigned char)m[i - 1] & 0xc0) == 0x80)
+		i--;
+	if (i > 0 && (unsigned char)m[i - 1] >= 0xc0) {
+		unsigned char c = (unsigned char)m[i - 1];
+		size_t need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+		if (n - (i - 1) < need)
+			m[i - 1] = 0;
+	}
+}
