@@ -139,6 +139,8 @@ static int expand(const char *where, const char *key, const char *s, size_t n,
 			rc = path ? read_file(path, CONNHOST_FILE_REF_MAX_BYTES,
 			                      &text, &len, what, err, errlen)
 			          : CONN_ENOMEM;
+			if (rc == CONN_EIO) /* a bad reference: bad config */
+				rc = CONN_EINVAL;
 			if (!rc) {
 				if (len > 0 && text[len - 1] == '\n')
 					len--;

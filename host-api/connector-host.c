@@ -332,11 +332,16 @@ static int start(connhost_instance *inst)
 	return 0;
 }
 
+/* An instance whose plugin kept a thread: still reachable, deliberately
+ * never freed (its plugin thread may still use it). */
+static connhost_instance *volatile abandoned;
+
 static int finish(connhost_instance *inst, int code)
 {
 	if (connhost_instance_shutdown(inst, conn_now_ms() + SHUTDOWN_MS) !=
 	    0) {
 		connhost_instance_abandon(inst);
+		abandoned = inst;
 		return code ? code : EX_OTHER;
 	}
 	return code;

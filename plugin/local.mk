@@ -37,7 +37,7 @@ TW_UNIT_LDADD = plugin/libtwcore.la $(CURL_LIBS) $(JSONC_LIBS) $(PCRE2_LIBS) \
 	$(CRYPTO_LIBS)
 TW_UNIT_CPPFLAGS = $(TW_PLUGIN_CPPFLAGS) -I$(top_srcdir)/tests
 TW_UNIT_TESTS = tests/test_recipients tests/test_form tests/test_response \
-	tests/test_config tests/test_mask tests/test_errors
+	tests/test_plugin_config tests/test_mask tests/test_errors
 check_PROGRAMS += $(TW_UNIT_TESTS)
 TESTS += $(TW_UNIT_TESTS)
 tests_test_recipients_SOURCES = tests/test_recipients.c
@@ -49,9 +49,9 @@ tests_test_form_LDADD = $(TW_UNIT_LDADD)
 tests_test_response_SOURCES = tests/test_response.c
 tests_test_response_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
 tests_test_response_LDADD = $(TW_UNIT_LDADD)
-tests_test_config_SOURCES = tests/test_config.c
-tests_test_config_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
-tests_test_config_LDADD = $(TW_UNIT_LDADD)
+tests_test_plugin_config_SOURCES = tests/test_plugin_config.c
+tests_test_plugin_config_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_test_plugin_config_LDADD = $(TW_UNIT_LDADD)
 tests_test_mask_SOURCES = tests/test_mask.c
 tests_test_mask_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
 tests_test_mask_LDADD = $(TW_UNIT_LDADD)

@@ -35,7 +35,7 @@
 #define LISTENER "fake-listener"
 
 enum state { ST_INIT, ST_STARTED, ST_QUIESCED, ST_STOPPING };
-enum kind { JOB_SLEEP, JOB_FIRE, JOB_TICKS };
+enum kind { JOB_SLEEP, JOB_FIRE, JOB_TICKS, JOB_HANG };
 
 struct job {
 	enum kind kind;
@@ -55,6 +55,8 @@ struct conn_instance {
 	const conn_host *host;
 	char *name;
 	long limit;
+	int online_fail, busy;
+	struct job *hung; /* "hang" calls, completed at shutdown */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	pthread_t worker;
@@ -68,47 +70,49 @@ struct conn_instance {
 	uint64_t invoked, completed, published, refused, ticks;
 };
 
-static const char describe_text[] = "{\"name\":\"fake\",\"version\":\"" STR(
-        FAKE_VERSION) ".0.0\","
-                      "\"description\":\"A fake connector for testing hosts.\","
-                      "\"config\":{"
-                      "\"FAKE_NAME\":{\"type\":\"string\",\"required\":true,"
-                      "\"secure\":false,"
-                      "\"description\":\"A name echoed back in outputs.\"},"
-                      "\"FAKE_TOKEN\":{\"type\":\"string\",\"required\":false,"
-                      "\"secure\":true,"
-                      "\"description\":\"A secret of at least 8 characters.\"},"
-                      "\"FAKE_LIMIT\":{\"type\":\"integer\",\"required\":false,"
-                      "\"secure\":false,"
-                      "\"default\":1000,\"description\":\"Most sleeping calls "
-                      "at once.\"}},"
-                      "\"actions\":{"
-                      "\"echo\":{\"description\":\"Completes inline with the "
-                      "inputs.\","
-                      "\"inputs\":{},\"outputs\":{\"echo\":{\"type\":\"json\"},"
-                      "\"vars\":{\"type\":\"json\"},\"version\":{\"type\":"
-                      "\"integer\"}}},"
-                      "\"sleep\":{\"description\":\"Completes after ms "
-                      "milliseconds.\","
-                      "\"inputs\":{\"ms\":{\"type\":\"integer\",\"required\":"
-                      "true}},"
-                      "\"outputs\":{\"slept\":{\"type\":\"integer\"},\"error\":"
-                      "{\"type\":\"string\"}}},"
-                      "\"fail\":{\"description\":\"Completes inline with an "
-                      "error.\","
-                      "\"inputs\":{},\"outputs\":{\"error\":{\"type\":"
-                      "\"string\"}}},"
-                      "\"fire\":{\"description\":\"Publishes a TICK to every "
-                      "subscription.\","
-                      "\"inputs\":{},\"outputs\":{\"published\":{\"type\":"
-                      "\"json\"}}}},"
-                      "\"events\":{\"TICK\":{\"description\":\"A tick.\","
-                      "\"params\":{\"interval_ms\":{\"type\":\"integer\","
-                      "\"required\":false},"
-                      "\"count\":{\"type\":\"integer\",\"required\":false}},"
-                      "\"outputs\":{\"tick\":{\"type\":\"integer\"}}}},"
-                      "\"errors\":{\"deadline\":\"The deadline passed.\","
-                      "\"shutdown\":\"The instance shut down.\"}}";
+/* clang-format off */
+static const char describe_text[] =
+	"{\"name\":\"fake\",\"version\":\"" STR(FAKE_VERSION) ".0.0\","
+	"\"description\":\"A fake connector for testing hosts.\","
+	"\"config\":{"
+	"\"FAKE_NAME\":{\"type\":\"string\",\"required\":true,\"secure\":false,"
+		"\"description\":\"A name echoed back in outputs.\"},"
+	"\"FAKE_TOKEN\":{\"type\":\"string\",\"required\":false,\"secure\":true,"
+		"\"description\":\"A secret of at least 8 characters.\"},"
+	"\"FAKE_LIMIT\":{\"type\":\"integer\",\"required\":false,\"secure\":false,"
+		"\"default\":1000,\"description\":\"Most sleeping calls at once.\"},"
+	"\"FAKE_ONLINE\":{\"type\":\"string\",\"required\":false,\"secure\":false,"
+		"\"default\":\"ok\",\"description\":\"ok or fail: what "
+		"check_connection reports.\"},"
+	"\"FAKE_BUSY\":{\"type\":\"boolean\",\"required\":false,\"secure\":false,"
+		"\"default\":false,\"description\":\"The first shutdown() "
+		"returns CONN_EBUSY.\"}},"
+	"\"actions\":{"
+	"\"echo\":{\"description\":\"Completes inline with the inputs.\","
+		"\"inputs\":{},\"outputs\":{\"echo\":{\"type\":\"json\"},"
+		"\"vars\":{\"type\":\"json\"},\"version\":{\"type\":\"integer\"}}},"
+	"\"sleep\":{\"description\":\"Completes after ms milliseconds.\","
+		"\"inputs\":{\"ms\":{\"type\":\"integer\",\"required\":true}},"
+		"\"outputs\":{\"slept\":{\"type\":\"integer\"},"
+		"\"error\":{\"type\":\"string\"}}},"
+	"\"fail\":{\"description\":\"Completes inline with an error.\","
+		"\"inputs\":{},\"outputs\":{\"error\":{\"type\":\"string\"}}},"
+	"\"fire\":{\"description\":\"Publishes a TICK to every subscription.\","
+		"\"inputs\":{},\"outputs\":{\"published\":{\"type\":\"json\"}}},"
+	"\"hang\":{\"description\":\"Completes only at shutdown (breaks the "
+		"deadline rule on purpose).\",\"inputs\":{},\"outputs\":{}},"
+	"\"dup\":{\"description\":\"Completes twice, and an unknown call id "
+		"(breaks the rules on purpose).\",\"inputs\":{},\"outputs\":{}},"
+	"\"check_connection\":{\"description\":\"Reports FAKE_ONLINE.\","
+		"\"inputs\":{},\"outputs\":{\"ok\":{\"type\":\"boolean\"},"
+		"\"error\":{\"type\":\"string\"}}}},"
+	"\"events\":{\"TICK\":{\"description\":\"A tick.\","
+		"\"params\":{\"interval_ms\":{\"type\":\"integer\",\"required\":false},"
+		"\"count\":{\"type\":\"integer\",\"required\":false}},"
+		"\"outputs\":{\"tick\":{\"type\":\"integer\"}}}},"
+	"\"errors\":{\"deadline\":\"The deadline passed.\","
+		"\"shutdown\":\"The instance shut down.\"}}";
+/* clang-format on */
 
 static const char *fake_describe(void)
 {
@@ -142,6 +146,8 @@ static int fake_init(const conn_host *host, json_object *config,
 	const char *name = cfg_str(config, "FAKE_NAME");
 	const char *token = cfg_str(config, "FAKE_TOKEN");
 	const char *limit = cfg_str(config, "FAKE_LIMIT");
+	const char *online = cfg_str(config, "FAKE_ONLINE");
+	const char *busy = cfg_str(config, "FAKE_BUSY");
 	conn_instance *in;
 	char *end = NULL;
 	long lim = 1000;
@@ -177,6 +183,10 @@ static int fake_init(const conn_host *host, json_object *config,
 			return CONN_EINVAL;
 		}
 	}
+	if (online && strcmp(online, "ok") && strcmp(online, "fail")) {
+		errf(err, errlen, "FAKE_ONLINE: expected ok or fail");
+		return CONN_EINVAL;
+	}
 	in = calloc(1, sizeof(*in));
 	if (!in || !(in->name = strdup(name))) {
 		free(in);
@@ -184,6 +194,10 @@ static int fake_init(const conn_host *host, json_object *config,
 	}
 	in->host = host;
 	in->limit = lim;
+	in->online_fail = online && strcmp(online, "fail") == 0;
+	in->busy = busy &&
+	           (strcmp(busy, "true") == 0 || strcmp(busy, "yes") == 0 ||
+	            strcmp(busy, "on") == 0 || strcmp(busy, "1") == 0);
 	in->fd = -1;
 	pthread_mutex_init(&in->lock, NULL);
 	pthread_condattr_init(&ca);
@@ -328,6 +342,7 @@ static void run_job(conn_instance *in, struct job *j)
 			free(j);
 		}
 		break;
+	case JOB_HANG: /* never queued here */ free(j); break;
 	}
 }
 
@@ -502,6 +517,17 @@ static int fake_shutdown(conn_instance *in, int64_t deadline_ms)
 	pthread_mutex_unlock(&in->lock);
 	if (in->worker_started)
 		pthread_join(in->worker, NULL);
+	in->worker_started = 0;
+	if (in->busy) { /* pretend a thread is still alive, once */
+		in->busy = 0;
+		return CONN_EBUSY;
+	}
+	for (j = in->hung; j; j = n) {
+		n = j->next;
+		complete(in, j->call_id,
+		         error_out("shutdown: the instance shut down"));
+		free(j);
+	}
 	for (j = in->jobs; j; j = n) {
 		n = j->next;
 		if (j->kind != JOB_TICKS)
@@ -557,7 +583,8 @@ static int fake_invoke(conn_instance *in, const conn_call *call, char *err,
 		return CONN_ESTATE;
 	}
 	if (strcmp(a, "echo") && strcmp(a, "fail") && strcmp(a, "sleep") &&
-	    strcmp(a, "fire")) {
+	    strcmp(a, "fire") && strcmp(a, "hang") && strcmp(a, "dup") &&
+	    strcmp(a, "check_connection")) {
 		pthread_mutex_unlock(&in->lock);
 		errf(err, errlen, "unknown action '%s'", a);
 		return CONN_ENOTSUP;
@@ -575,6 +602,19 @@ static int fake_invoke(conn_instance *in, const conn_call *call, char *err,
 	if (strcmp(a, "sleep") == 0 && in->pending >= in->limit) {
 		pthread_mutex_unlock(&in->lock);
 		complete(in, call->call_id, error_out("queue full"));
+		return 0;
+	}
+	if (strcmp(a, "hang") == 0) {
+		j = calloc(1, sizeof(*j));
+		if (!j) {
+			pthread_mutex_unlock(&in->lock);
+			return CONN_ENOMEM;
+		}
+		j->kind = JOB_HANG;
+		j->call_id = call->call_id;
+		j->next = in->hung;
+		in->hung = j;
+		pthread_mutex_unlock(&in->lock);
 		return 0;
 	}
 	if (strcmp(a, "sleep") == 0 || strcmp(a, "fire") == 0) {
@@ -604,7 +644,20 @@ static int fake_invoke(conn_instance *in, const conn_call *call, char *err,
 	}
 	pthread_mutex_unlock(&in->lock);
 	out = json_object_new_object();
-	if (strcmp(a, "fail") == 0) {
+	if (strcmp(a, "dup") == 0) {
+		complete(in, call->call_id, json_object_new_object());
+		complete(in, call->call_id ^ (1ULL << 62),
+		         json_object_new_object());
+	} else if (strcmp(a, "check_connection") == 0) {
+		if (in->online_fail)
+			json_object_object_add(
+			        out, "error",
+			        json_object_new_string("online: FAKE_ONLINE "
+			                               "says fail"));
+		else
+			json_object_object_add(out, "ok",
+			                       json_object_new_boolean(1));
+	} else if (strcmp(a, "fail") == 0) {
 		json_object_object_add(
 		        out, "error",
 		        json_object_new_string(
