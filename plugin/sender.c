@@ -1009,8 +1009,20 @@ tw_sender *tw_sender_new(const conn_host *host, const tw_config *cfg, char *err,
 
 int tw_sender_start(tw_sender *s, char *err, size_t errlen)
 {
+	const curl_version_info_data *ver = curl_version_info(CURLVERSION_NOW);
 	int rc;
 
+	/* Each instance takes one curl_global_init/cleanup pair, on whichever
+	 * host thread starts or shuts it down, possibly two at once: that is
+	 * only safe where libcurl reference-counts it under a lock. */
+	if (!(ver->features & CURL_VERSION_THREADSAFE)) {
+		snprintf(err, errlen,
+		         "libcurl %s is not thread-safe "
+		         "(CURL_VERSION_THREADSAFE): the connector needs 7.84 "
+		         "or later built with thread support",
+		         ver->version);
+		return CONN_EABI;
+	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		snprintf(err, errlen, "libcurl could not be initialised");
 		return CONN_EIO;
