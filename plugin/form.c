@@ -4,6 +4,8 @@
  * Twilio takes application/x-www-form-urlencoded only; an unencoded '+'
  * would arrive as a space and turn +14155550100 into an invalid number.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,4 +103,16 @@ int tw_form_add(tw_buf *b, const char *key, const char *value, size_t vlen)
 	b->data[b->len++] = '=';
 	encode(b, value, vlen);
 	return 0;
+}
+
+char *tw_strdupf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s;
 }

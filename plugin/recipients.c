@@ -10,23 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tw_form.h"
 #include "tw_recipients.h"
 
 #define WA_PREFIX "whatsapp:"
 #define WA_LEN    9
-
-static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static char *fmt(const char *f, ...)
-{
-	va_list ap;
-	char *s = NULL;
-
-	va_start(ap, f);
-	if (vasprintf(&s, f, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
 
 static int push(tw_recipients *r, tw_recipient *e)
 {
@@ -64,19 +52,19 @@ static int is_filler(char c)
 static char *hint(int index, const char *input, const char *digits, size_t n)
 {
 	if (n > 4 && digits[0] == '0' && digits[1] == '0')
-		return fmt("smsTo[%d] '%s': no country code; replace the "
+		return tw_strdupf("smsTo[%d] '%s': no country code; replace the "
 		           "international prefix 00 with +: write +%s",
 		           index, input, digits + 2);
 	if (n == 10)
-		return fmt("smsTo[%d] '%s': no country code; write +1 %.3s "
+		return tw_strdupf("smsTo[%d] '%s': no country code; write +1 %.3s "
 		           "%.3s %.4s (if it is a North American number), or "
 		           "+ and its country code",
 		           index, input, digits, digits + 3, digits + 6);
 	if (n == 11 && digits[0] == '1')
-		return fmt("smsTo[%d] '%s': no country code; write +1 %.3s "
+		return tw_strdupf("smsTo[%d] '%s': no country code; write +1 %.3s "
 		           "%.3s %.4s",
 		           index, input, digits + 1, digits + 4, digits + 7);
-	return fmt("smsTo[%d] '%s': no country code; write the number in "
+	return tw_strdupf("smsTo[%d] '%s': no country code; write the number in "
 	           "international form, + and the country code first (e.g. "
 	           "+44 20 7946 0000)",
 	           index, input);
@@ -96,7 +84,7 @@ static int entry(int index, const char *s, size_t len, tw_recipient *e)
 		return -1;
 	e->err = TW_INVALID_TO;
 	if (len > TW_RECIPIENT_MAX) {
-		e->message = fmt("smsTo[%d] '%s...': longer than %d characters",
+		e->message = tw_strdupf("smsTo[%d] '%s...': longer than %d characters",
 		                 index, e->input, TW_RECIPIENT_MAX);
 		return e->message ? 0 : -1;
 	}
@@ -123,16 +111,16 @@ static int entry(int index, const char *s, size_t len, tw_recipient *e)
 		digits++;
 	}
 	if (p[i] != '\0') {
-		e->message = fmt("smsTo[%d] '%s': not a phone number: only "
+		e->message = tw_strdupf("smsTo[%d] '%s': not a phone number: only "
 		                 "digits may follow the +%s",
 		                 index, e->input,
 		                 wa ? "" : " (or write whatsapp:+...)");
 	} else if (*p != '+') {
 		e->message = digits ? hint(index, e->input, p, digits)
-		                    : fmt("smsTo[%d] '%s': no phone number",
+		                    : tw_strdupf("smsTo[%d] '%s': no phone number",
 		                          index, e->input);
 	} else if (digits < 3 || digits > 15) {
-		e->message = fmt("smsTo[%d] '%s': not an E.164 number: %zu "
+		e->message = tw_strdupf("smsTo[%d] '%s': not an E.164 number: %zu "
 		                 "digits after +, expected 3 to 15",
 		                 index, e->input, digits);
 	} else {
@@ -223,7 +211,7 @@ static int finish(tw_recipients *out, tw_err *err, char **message)
 static int too_many(size_t max, tw_err *err, char **message)
 {
 	*err = TW_INVALID_INPUT;
-	*message = fmt("smsTo: more than %zu recipients; at most %zu a call "
+	*message = tw_strdupf("smsTo: more than %zu recipients; at most %zu a call "
 	               "(TWILIO_MAX_RECIPIENTS)",
 	               max, max);
 	return -1;
@@ -248,7 +236,7 @@ int tw_recipients_parse_text(const char *text, size_t len, size_t max,
 	*message = NULL;
 	if (len > TW_RECIPIENTS_TEXT_MAX) {
 		*err = TW_INVALID_INPUT;
-		*message = fmt("smsTo: longer than %d bytes",
+		*message = tw_strdupf("smsTo: longer than %d bytes",
 		               TW_RECIPIENTS_TEXT_MAX);
 		return -1;
 	}
@@ -305,7 +293,7 @@ static int parse_array(json_object *a, size_t max, tw_recipients *out,
 		if (!json_object_is_type(v, json_type_string)) {
 			e.err = TW_INVALID_TO;
 			e.input = strdup("");
-			e.message = fmt("smsTo[%zu]: not a string (write the "
+			e.message = tw_strdupf("smsTo[%zu]: not a string (write the "
 			                "number as text, with + and the "
 			                "country code)",
 			                i);

@@ -40,19 +40,6 @@ typedef struct req {
 	int dry_run;
 } req;
 
-static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static char *fmt(const char *f, ...)
-{
-	va_list ap;
-	char *s = NULL;
-
-	va_start(ap, f);
-	if (vasprintf(&s, f, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
-
 static void add_error(req *r, tw_err e, const char *field, char *message)
 {
 	json_object *o = tw_err_entry(e, -1, field, NULL, 0, 0,
@@ -158,7 +145,7 @@ static void check_from(req *r, json_object *v)
 		return;
 	}
 	add_error(r, TW_INVALID_FROM, "smsFrom",
-	          fmt("smsFrom '%s': expected a number with + and the country "
+	          tw_strdupf("smsFrom '%s': expected a number with + and the country "
 	              "code (+14155550100), a short code, an alphanumeric "
 	              "sender ID (at most 11 letters, digits and spaces) or a "
 	              "messaging service SID (MG + 32 hex digits)",
@@ -202,7 +189,7 @@ static void check_media(req *r, json_object *v)
 	n = json_object_array_length(v);
 	if (n > TW_MEDIA_MAX) {
 		add_error(r, TW_INVALID_INPUT, "mediaUrl",
-		          fmt("mediaUrl: %zu URLs; Twilio takes at most %d", n,
+		          tw_strdupf("mediaUrl: %zu URLs; Twilio takes at most %d", n,
 		              TW_MEDIA_MAX));
 		return;
 	}
@@ -213,7 +200,7 @@ static void check_media(req *r, json_object *v)
 		    !check_url(json_object_get_string(u),
 		               (size_t)json_object_get_string_len(u))) {
 			add_error(r, TW_INVALID_INPUT, "mediaUrl",
-			          fmt("mediaUrl[%zu]: not an http(s) URL of "
+			          tw_strdupf("mediaUrl[%zu]: not an http(s) URL of "
 			              "at most 2048 characters",
 			              i));
 			return;
@@ -315,7 +302,7 @@ static void render_body(conn_instance *inst, req *r, json_object *tpl,
 	if (json_object_get_string_len(tpl) > TW_TEMPLATE_MAX) {
 		add_error(
 		        r, TW_INVALID_INPUT, "smsBody",
-		        fmt("smsBody: longer than %d bytes", TW_TEMPLATE_MAX));
+		        tw_strdupf("smsBody: longer than %d bytes", TW_TEMPLATE_MAX));
 		return;
 	}
 	if (meta && !json_object_is_type(meta, json_type_null) &&
@@ -335,7 +322,7 @@ static void render_body(conn_instance *inst, req *r, json_object *tpl,
 		          : fe.kind == FTL_NOMEM ? TW_UNKNOWN
 		                                 : TW_INVALID_INPUT,
 		          "smsBody",
-		          fmt("smsBody: line %d, column %d: %s", fe.line,
+		          tw_strdupf("smsBody: line %d, column %d: %s", fe.line,
 		              fe.column, fe.message));
 		return;
 	}
@@ -357,7 +344,7 @@ static void render_body(conn_instance *inst, req *r, json_object *tpl,
 		          : fe.kind == FTL_NOMEM ? TW_UNKNOWN
 		                                 : TW_INVALID_INPUT,
 		          "smsBody",
-		          fmt("smsBody: line %d, column %d: %s", fe.line,
+		          tw_strdupf("smsBody: line %d, column %d: %s", fe.line,
 		              fe.column, fe.message));
 		return;
 	}
@@ -376,7 +363,7 @@ static void render_body(conn_instance *inst, req *r, json_object *tpl,
 	units = tw_utf16_length(r->body, r->body_len);
 	if (units > TW_BODY_MAX)
 		add_error(r, TW_INVALID_INPUT, "smsBody",
-		          fmt("smsBody: %zu characters after rendering; "
+		          tw_strdupf("smsBody: %zu characters after rendering; "
 		              "Twilio accepts at most %d",
 		              units, TW_BODY_MAX));
 }
@@ -596,7 +583,7 @@ static void claim_jobs(conn_instance *inst, tw_call *call, const char *key)
 
 		if (j->state != TW_JOB_WAITING)
 			continue;
-		k = fmt("%s|%s", key, j->to);
+		k = tw_strdupf("%s|%s", key, j->to);
 		if (!k) {
 			rc = CONN_ENOMEM;
 		} else {

@@ -33,4 +33,10 @@ void tw_buf_free(tw_buf *b);
  */
 int tw_form_add(tw_buf *b, const char *key, const char *value, size_t vlen);
 
+/*
+ * A new string formatted as printf does; the caller frees it.
+ * Returns NULL when out of memory.
+ */
+char *tw_strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #endif /* TW_FORM_H */
