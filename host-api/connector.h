@@ -85,15 +85,15 @@ typedef enum conn_status {
 	CONN_EINVAL = -1,    /* a bad argument, parameter or configuration */
 	CONN_ENOMEM = -2,    /* out of memory */
 	CONN_ENOTSUP = -3,   /* unknown action or event; slot not implemented */
-	CONN_EBUSY = -4,     /* shutdown: a thread is still alive; keep the code loaded */
+	CONN_EBUSY = -4,     /* shutdown: a thread is alive; keep the code */
 	CONN_ESTATE = -5,    /* not allowed in the instance's current state */
 	CONN_EREFUSED = -6,  /* publish: the host refused the event */
 	CONN_ETIMEDOUT = -7, /* a deadline passed */
-	CONN_EEXIST = -8,    /* the id (call or subscription) is already in use */
-	CONN_ENOENT = -9,    /* no such call, subscription or key */
-	CONN_EIO = -10,      /* a system call failed (socket, thread, file) */
-	CONN_EABI = -11,     /* the other side speaks an incompatible ABI */
-	CONN_EFULL = -12     /* a bounded queue or store is full */
+	CONN_EEXIST = -8, /* the id (call or subscription) is already in use */
+	CONN_ENOENT = -9, /* no such call, subscription or key */
+	CONN_EIO = -10,   /* a system call failed (socket, thread, file) */
+	CONN_EABI = -11,  /* the other side speaks an incompatible ABI */
+	CONN_EFULL = -12  /* a bounded queue or store is full */
 } conn_status;
 
 /* Text for a status code; never NULL, static storage. */
@@ -138,9 +138,12 @@ typedef enum conn_log_level {
 
 /* Outcomes of claim(). */
 typedef enum conn_claim {
-	CONN_CLAIM_NEW = 0,         /* the caller now owns the key: work, then settle() */
-	CONN_CLAIM_IN_PROGRESS = 1, /* another owner is working on it: wait or report */
-	CONN_CLAIM_DONE = 2         /* done before: *prior holds the first result */
+	/* the caller now owns the key: work, then settle() */
+	CONN_CLAIM_NEW = 0,
+	/* another owner is working on it: wait or report */
+	CONN_CLAIM_IN_PROGRESS = 1,
+	/* done before: *prior holds the first result */
+	CONN_CLAIM_DONE = 2
 } conn_claim;
 
 /*
@@ -155,7 +158,7 @@ typedef struct conn_host {
 	uint32_t struct_size; /* sizeof(conn_host) as the host was built */
 	uint16_t abi_major;   /* CONN_ABI_MAJOR of the host */
 	uint16_t abi_minor;   /* CONN_ABI_MINOR of the host */
-	void *ctx;            /* passed back as the first argument of each service */
+	void *ctx;            /* the first argument of every service */
 
 	/*
 	 * Log one line. FIELDS is a small JSON object of structured context
@@ -169,7 +172,7 @@ typedef struct conn_host {
 	 * Returns:   nothing; logging never fails the caller. [mandatory]
 	 */
 	void (*log)(void *ctx, conn_log_level level, json_object *fields,
-		    const char *message);
+	            const char *message);
 
 	/*
 	 * Deliver the outputs of call CALL_ID. Called exactly once per
@@ -196,8 +199,8 @@ typedef struct conn_host {
 	 *            unsubscribed SUB_ID; CONN_ETIMEDOUT when it could not
 	 *            accept in time. [mandatory]
 	 */
-	int (*publish)(void *ctx, uint64_t sub_id, json_object *event, char *err,
-		       size_t errlen);
+	int (*publish)(void *ctx, uint64_t sub_id, json_object *event,
+	               char *err, size_t errlen);
 
 	/*
 	 * Claim KEY in the host's idempotency store (inbound dedupe: key =
@@ -217,7 +220,7 @@ typedef struct conn_host {
 	 *            [mandatory]
 	 */
 	int (*claim)(void *ctx, const char *key, uint32_t ttl_ms,
-		     json_object **prior);
+	             json_object **prior);
 
 	/*
 	 * End the claim on KEY. With RESULT non-NULL the key becomes DONE and
@@ -230,7 +233,7 @@ typedef struct conn_host {
 	 *            [mandatory]
 	 */
 	int (*settle)(void *ctx, const char *key, json_object *result,
-		      uint32_t ttl_ms);
+	              uint32_t ttl_ms);
 
 	void *reserved[8]; /* NULL; future services are appended here */
 } conn_host;
@@ -245,18 +248,20 @@ typedef struct conn_host {
 /* One action invocation. Everything in it is borrowed for the duration of
  * invoke_action() only (rule 4): the plugin copies what it keeps. */
 typedef struct conn_call {
-	uint32_t struct_size;        /* sizeof(conn_call) as the host was built */
-	uint64_t call_id;            /* host-unique; registered before the call */
-	const char *action;          /* e.g. "send_sms" */
-	json_object *inputs;         /* JSON object of the action's inputs */
-	json_object *variables;      /* JSON object: the process variables, or NULL */
-	const char *idempotency_key; /* stable across engine retries of the same
-	                                task; NULL or "" when the host has none */
-	int64_t deadline_ms;         /* absolute, conn_now_ms() clock */
+	uint32_t struct_size; /* sizeof(conn_call) as the host was built */
+	uint64_t call_id;     /* host-unique; registered before the call */
+	const char *action;   /* e.g. "send_sms" */
+	json_object *inputs;  /* JSON object of the action's inputs */
+	/* JSON object: the process variables, or NULL */
+	json_object *variables;
+	/* the host's stable id for the task, the same across engine retries;
+	 * NULL or "" when the host has none */
+	const char *idempotency_key;
+	int64_t deadline_ms; /* absolute, conn_now_ms() clock */
 } conn_call;
 
-#define CONN_HANDOFF_FORMAT 1
-#define CONN_HANDOFF_MAX_FDS 8
+#define CONN_HANDOFF_FORMAT   1
+#define CONN_HANDOFF_MAX_FDS  8
 #define CONN_HANDOFF_NAME_MAX 32
 
 /*
@@ -271,8 +276,9 @@ typedef struct conn_handoff {
 	uint32_t struct_size;
 	uint32_t format;               /* CONN_HANDOFF_FORMAT */
 	int fds[CONN_HANDOFF_MAX_FDS]; /* -1 when empty */
-	char names[CONN_HANDOFF_MAX_FDS][CONN_HANDOFF_NAME_MAX]; /* e.g. "webhook" */
-	json_object *state;            /* owned by the hand-off, or NULL */
+	/* the role of each descriptor, e.g. "webhook" */
+	char names[CONN_HANDOFF_MAX_FDS][CONN_HANDOFF_NAME_MAX];
+	json_object *state; /* owned by the hand-off, or NULL */
 } conn_handoff;
 
 /* Prepare an empty hand-off. */
@@ -302,6 +308,7 @@ typedef struct conn_plugin {
 	const char *name;     /* e.g. "twilio" (static; rule 5) */
 	const char *version;  /* e.g. "1.0.0" (static; rule 5) */
 
+	/* clang-format off */
 	/*
 	 * The connector definition as JSON text (static; rule 5):
 	 *   {"name":…, "version":…, "description":…,
@@ -312,6 +319,7 @@ typedef struct conn_plugin {
 	 * where each input, output and param is {"type","required","description"}.
 	 * Threads: any; no instance needed. [mandatory]
 	 */
+	/* clang-format on */
 	const char *(*describe)(void);
 
 	/*
@@ -325,7 +333,7 @@ typedef struct conn_plugin {
 	 *            [mandatory]
 	 */
 	int (*init)(const conn_host *host, json_object *config,
-		    conn_instance **inst, char *err, size_t errlen);
+	            conn_instance **inst, char *err, size_t errlen);
 
 	/*
 	 * Start threads, listeners and the event loop. With HANDOFF non-NULL
@@ -335,7 +343,7 @@ typedef struct conn_plugin {
 	 *          after init() (shutdown() still required). [mandatory]
 	 */
 	int (*start)(conn_instance *inst, conn_handoff *handoff, char *err,
-		     size_t errlen);
+	             size_t errlen);
 
 	/*
 	 * Stop accepting new calls and connections; put the listening
@@ -351,7 +359,7 @@ typedef struct conn_plugin {
 	 * Returns: 0, or an error with ERR filled. [mandatory]
 	 */
 	int (*resume)(conn_instance *inst, conn_handoff *handoff, char *err,
-		      size_t errlen);
+	              size_t errlen);
 
 	/*
 	 * Finish or fail accepted work by DEADLINE_MS (every pending call is
@@ -379,7 +387,7 @@ typedef struct conn_plugin {
 	 *            [mandatory]
 	 */
 	int (*invoke_action)(conn_instance *inst, const conn_call *call,
-			     char *err, size_t errlen);
+	                     char *err, size_t errlen);
 
 	/*
 	 * Ask call CALL_ID to stop: work not yet started is reported as
@@ -401,8 +409,8 @@ typedef struct conn_plugin {
 	 *          configured). [mandatory]
 	 */
 	int (*subscribe_event)(conn_instance *inst, uint64_t sub_id,
-			       const char *event, json_object *params,
-			       char *err, size_t errlen);
+	                       const char *event, json_object *params,
+	                       char *err, size_t errlen);
 
 	/*
 	 * Remove SUB_ID. After this returns no new publish() for it starts
@@ -436,7 +444,7 @@ typedef struct conn_plugin {
  * with a distinct message for each.
  */
 typedef const conn_plugin *(*conn_plugin_get_fn)(uint16_t host_abi_major,
-						  uint16_t host_abi_minor);
+                                                 uint16_t host_abi_minor);
 
 #ifdef __cplusplus
 }

@@ -52,22 +52,26 @@ static int is_filler(char c)
 static char *hint(int index, const char *input, const char *digits, size_t n)
 {
 	if (n > 4 && digits[0] == '0' && digits[1] == '0')
-		return tw_strdupf("smsTo[%d] '%s': no country code; replace the "
-		           "international prefix 00 with +: write +%s",
-		           index, input, digits + 2);
+		return tw_strdupf(
+		        "smsTo[%d] '%s': no country code; replace the "
+		        "international prefix 00 with +: write +%s",
+		        index, input, digits + 2);
 	if (n == 10)
-		return tw_strdupf("smsTo[%d] '%s': no country code; write +1 %.3s "
-		           "%.3s %.4s (if it is a North American number), or "
-		           "+ and its country code",
-		           index, input, digits, digits + 3, digits + 6);
+		return tw_strdupf(
+		        "smsTo[%d] '%s': no country code; write +1 %.3s "
+		        "%.3s %.4s (if it is a North American number), or "
+		        "+ and its country code",
+		        index, input, digits, digits + 3, digits + 6);
 	if (n == 11 && digits[0] == '1')
-		return tw_strdupf("smsTo[%d] '%s': no country code; write +1 %.3s "
-		           "%.3s %.4s",
-		           index, input, digits + 1, digits + 4, digits + 7);
-	return tw_strdupf("smsTo[%d] '%s': no country code; write the number in "
-	           "international form, + and the country code first (e.g. "
-	           "+44 20 7946 0000)",
-	           index, input);
+		return tw_strdupf(
+		        "smsTo[%d] '%s': no country code; write +1 %.3s "
+		        "%.3s %.4s",
+		        index, input, digits + 1, digits + 4, digits + 7);
+	return tw_strdupf(
+	        "smsTo[%d] '%s': no country code; write the number in "
+	        "international form, + and the country code first (e.g. "
+	        "+44 20 7946 0000)",
+	        index, input);
 }
 
 /* Validate and normalise one entry (S, LEN as written, trimmed). */
@@ -84,8 +88,9 @@ static int entry(int index, const char *s, size_t len, tw_recipient *e)
 		return -1;
 	e->err = TW_INVALID_TO;
 	if (len > TW_RECIPIENT_MAX) {
-		e->message = tw_strdupf("smsTo[%d] '%s...': longer than %d characters",
-		                 index, e->input, TW_RECIPIENT_MAX);
+		e->message = tw_strdupf(
+		        "smsTo[%d] '%s...': longer than %d characters", index,
+		        e->input, TW_RECIPIENT_MAX);
 		return e->message ? 0 : -1;
 	}
 	if (len >= WA_LEN && strncasecmp(s, WA_PREFIX, WA_LEN) == 0) {
@@ -111,18 +116,20 @@ static int entry(int index, const char *s, size_t len, tw_recipient *e)
 		digits++;
 	}
 	if (p[i] != '\0') {
-		e->message = tw_strdupf("smsTo[%d] '%s': not a phone number: only "
-		                 "digits may follow the +%s",
-		                 index, e->input,
-		                 wa ? "" : " (or write whatsapp:+...)");
+		e->message = tw_strdupf(
+		        "smsTo[%d] '%s': not a phone number: only "
+		        "digits may follow the +%s",
+		        index, e->input, wa ? "" : " (or write whatsapp:+...)");
 	} else if (*p != '+') {
-		e->message = digits ? hint(index, e->input, p, digits)
-		                    : tw_strdupf("smsTo[%d] '%s': no phone number",
-		                          index, e->input);
+		e->message =
+		        digits ? hint(index, e->input, p, digits)
+		               : tw_strdupf("smsTo[%d] '%s': no phone number",
+		                            index, e->input);
 	} else if (digits < 3 || digits > 15) {
-		e->message = tw_strdupf("smsTo[%d] '%s': not an E.164 number: %zu "
-		                 "digits after +, expected 3 to 15",
-		                 index, e->input, digits);
+		e->message =
+		        tw_strdupf("smsTo[%d] '%s': not an E.164 number: %zu "
+		                   "digits after +, expected 3 to 15",
+		                   index, e->input, digits);
 	} else {
 		e->err = TW_OK;
 		e->to = clean;
@@ -211,9 +218,10 @@ static int finish(tw_recipients *out, tw_err *err, char **message)
 static int too_many(size_t max, tw_err *err, char **message)
 {
 	*err = TW_INVALID_INPUT;
-	*message = tw_strdupf("smsTo: more than %zu recipients; at most %zu a call "
-	               "(TWILIO_MAX_RECIPIENTS)",
-	               max, max);
+	*message = tw_strdupf(
+	        "smsTo: more than %zu recipients; at most %zu a call "
+	        "(TWILIO_MAX_RECIPIENTS)",
+	        max, max);
 	return -1;
 }
 
@@ -237,7 +245,7 @@ int tw_recipients_parse_text(const char *text, size_t len, size_t max,
 	if (len > TW_RECIPIENTS_TEXT_MAX) {
 		*err = TW_INVALID_INPUT;
 		*message = tw_strdupf("smsTo: longer than %d bytes",
-		               TW_RECIPIENTS_TEXT_MAX);
+		                      TW_RECIPIENTS_TEXT_MAX);
 		return -1;
 	}
 	while (pos < len) {
@@ -293,10 +301,11 @@ static int parse_array(json_object *a, size_t max, tw_recipients *out,
 		if (!json_object_is_type(v, json_type_string)) {
 			e.err = TW_INVALID_TO;
 			e.input = strdup("");
-			e.message = tw_strdupf("smsTo[%zu]: not a string (write the "
-			                "number as text, with + and the "
-			                "country code)",
-			                i);
+			e.message = tw_strdupf(
+			        "smsTo[%zu]: not a string (write the "
+			        "number as text, with + and the "
+			        "country code)",
+			        i);
 			if (!e.input || !e.message || push(out, &e)) {
 				entry_free(&e);
 				return oom(out, err, message);

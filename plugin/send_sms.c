@@ -144,12 +144,15 @@ static void check_from(req *r, json_object *v)
 		r->from_clean = strdup(s);
 		return;
 	}
-	add_error(r, TW_INVALID_FROM, "smsFrom",
-	          tw_strdupf("smsFrom '%s': expected a number with + and the country "
-	              "code (+14155550100), a short code, an alphanumeric "
-	              "sender ID (at most 11 letters, digits and spaces) or a "
-	              "messaging service SID (MG + 32 hex digits)",
-	              s));
+	add_error(
+	        r, TW_INVALID_FROM, "smsFrom",
+	        tw_strdupf("smsFrom '%s': expected a number with + and the "
+	                   "country "
+	                   "code (+14155550100), a short code, an alphanumeric "
+	                   "sender ID (at most 11 letters, digits and spaces) "
+	                   "or a "
+	                   "messaging service SID (MG + 32 hex digits)",
+	                   s));
 }
 
 /* ------------------------------------------------- media and callback */
@@ -189,8 +192,9 @@ static void check_media(req *r, json_object *v)
 	n = json_object_array_length(v);
 	if (n > TW_MEDIA_MAX) {
 		add_error(r, TW_INVALID_INPUT, "mediaUrl",
-		          tw_strdupf("mediaUrl: %zu URLs; Twilio takes at most %d", n,
-		              TW_MEDIA_MAX));
+		          tw_strdupf(
+		                  "mediaUrl: %zu URLs; Twilio takes at most %d",
+		                  n, TW_MEDIA_MAX));
 		return;
 	}
 	for (i = 0; i < n; i++) {
@@ -199,10 +203,12 @@ static void check_media(req *r, json_object *v)
 		if (!json_object_is_type(u, json_type_string) ||
 		    !check_url(json_object_get_string(u),
 		               (size_t)json_object_get_string_len(u))) {
-			add_error(r, TW_INVALID_INPUT, "mediaUrl",
-			          tw_strdupf("mediaUrl[%zu]: not an http(s) URL of "
-			              "at most 2048 characters",
-			              i));
+			add_error(
+			        r, TW_INVALID_INPUT, "mediaUrl",
+			        tw_strdupf(
+			                "mediaUrl[%zu]: not an http(s) URL of "
+			                "at most 2048 characters",
+			                i));
 			return;
 		}
 	}
@@ -300,9 +306,9 @@ static void render_body(conn_instance *inst, req *r, json_object *tpl,
 		return;
 	}
 	if (json_object_get_string_len(tpl) > TW_TEMPLATE_MAX) {
-		add_error(
-		        r, TW_INVALID_INPUT, "smsBody",
-		        tw_strdupf("smsBody: longer than %d bytes", TW_TEMPLATE_MAX));
+		add_error(r, TW_INVALID_INPUT, "smsBody",
+		          tw_strdupf("smsBody: longer than %d bytes",
+		                     TW_TEMPLATE_MAX));
 		return;
 	}
 	if (meta && !json_object_is_type(meta, json_type_null) &&
@@ -323,7 +329,7 @@ static void render_body(conn_instance *inst, req *r, json_object *tpl,
 		                                 : TW_INVALID_INPUT,
 		          "smsBody",
 		          tw_strdupf("smsBody: line %d, column %d: %s", fe.line,
-		              fe.column, fe.message));
+		                     fe.column, fe.message));
 		return;
 	}
 	model = make_model(r, vars, meta);
@@ -345,7 +351,7 @@ static void render_body(conn_instance *inst, req *r, json_object *tpl,
 		                                 : TW_INVALID_INPUT,
 		          "smsBody",
 		          tw_strdupf("smsBody: line %d, column %d: %s", fe.line,
-		              fe.column, fe.message));
+		                     fe.column, fe.message));
 		return;
 	}
 	if (r->body_len == 0 && !r->media) {
@@ -364,8 +370,8 @@ static void render_body(conn_instance *inst, req *r, json_object *tpl,
 	if (units > TW_BODY_MAX)
 		add_error(r, TW_INVALID_INPUT, "smsBody",
 		          tw_strdupf("smsBody: %zu characters after rendering; "
-		              "Twilio accepts at most %d",
-		              units, TW_BODY_MAX));
+		                     "Twilio accepts at most %d",
+		                     units, TW_BODY_MAX));
 }
 
 /* ------------------------------------------------------------- outputs */

@@ -36,7 +36,7 @@ static inline void skip_all(const char *why)
 }
 
 static inline void diag(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
+        __attribute__((format(printf, 1, 2)));
 static inline void diag(const char *fmt, ...)
 {
 	va_list ap;
@@ -48,11 +48,10 @@ static inline void diag(const char *fmt, ...)
 	fflush(stdout);
 }
 
-static inline int tap_ok(int cond, const char *file, int line,
-			 const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static inline int tap_ok(int cond, const char *file, int line,
-			 const char *fmt, ...)
+static inline int tap_ok(int cond, const char *file, int line, const char *fmt,
+                         ...) __attribute__((format(printf, 4, 5)));
+static inline int tap_ok(int cond, const char *file, int line, const char *fmt,
+                         ...)
 {
 	va_list ap;
 	tap_run++;
@@ -76,8 +75,8 @@ static inline int tap_ok(int cond, const char *file, int line,
 		long long tap_e_ = (long long)(expected);                      \
 		long long tap_a_ = (long long)(actual);                        \
 		if (!tap_ok(tap_e_ == tap_a_, __FILE__, __LINE__,              \
-			    __VA_ARGS__))                                      \
-			printf("#   expected: %lld\n#        got: %lld\n",        \
+		            __VA_ARGS__))                                      \
+			printf("#   expected: %lld\n#        got: %lld\n",     \
 			       tap_e_, tap_a_);                                \
 	} while (0)
 
@@ -86,10 +85,10 @@ static inline int tap_ok(int cond, const char *file, int line,
 		const char *tap_e_ = (expected);                               \
 		const char *tap_a_ = (actual);                                 \
 		int tap_c_ = (tap_e_ == NULL || tap_a_ == NULL)                \
-				     ? tap_e_ == tap_a_                        \
-				     : strcmp(tap_e_, tap_a_) == 0;            \
+		                     ? tap_e_ == tap_a_                        \
+		                     : strcmp(tap_e_, tap_a_) == 0;            \
 		if (!tap_ok(tap_c_, __FILE__, __LINE__, __VA_ARGS__))          \
-			printf("#   expected: '%s'\n#        got: '%s'\n",        \
+			printf("#   expected: '%s'\n#        got: '%s'\n",     \
 			       tap_e_ ? tap_e_ : "(null)",                     \
 			       tap_a_ ? tap_a_ : "(null)");                    \
 	} while (0)
