@@ -1,1 +1,26 @@
 # host-api: rules for this directory (included by the top Makefile.am)
+# libconnhost (the host library), its public header, and connector-host.
+
+lib_LTLIBRARIES += host-api/libconnhost.la
+host_api_libconnhost_la_SOURCES = \
+	host-api/calls.c \
+	host-api/config.c \
+	host-api/instance.c \
+	host-api/load.c \
+	host-api/log.c \
+	host-api/store.c \
+	host-api/subs.c \
+	host-api/connhost-int.h
+host_api_libconnhost_la_LIBADD = $(LTDL_LIBS) $(JSONC_LIBS) $(LIBS)
+host_api_libconnhost_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 \
+	-no-undefined -export-symbols-regex '^connhost_[a-z]'
+connectorinclude_HEADERS += host-api/connhost.h
+
+bin_PROGRAMS += host-api/connector-host
+host_api_connector_host_SOURCES = host-api/connector-host.c
+host_api_connector_host_LDADD = host-api/libconnhost.la $(JSONC_LIBS)
+
+# The fake and bad plugins and the tests of libconnhost and connector-host
+# live in their own fragment (tests/plugins/local.mk) so that tests/local.mk
+# stays free for the other directories' tests.
+include tests/plugins/local.mk

@@ -1,0 +1,67 @@
+# tests/plugins: the fake connector (two versions) and the bad plugins the
+# host library must refuse, each a real shared object (check_LTLIBRARIES
+# need -rpath to become one). Included from tests/local.mk.
+
+PLUGIN_LDFLAGS = -module -avoid-version -rpath /nowhere -no-undefined \
+	-Wl,-z,now -export-symbols-regex '^conn_plugin_get$$'
+PLUGIN_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
+
+check_LTLIBRARIES += tests/plugins/fake-v1.la tests/plugins/fake-v2.la
+tests_plugins_fake_v1_la_SOURCES = tests/plugins/fake.c
+tests_plugins_fake_v1_la_CPPFLAGS = $(AM_CPPFLAGS) -DFAKE_VERSION=1
+tests_plugins_fake_v1_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_plugins_fake_v1_la_LDFLAGS = $(AM_LDFLAGS) $(PLUGIN_LDFLAGS)
+tests_plugins_fake_v1_la_LIBADD = $(JSONC_LIBS)
+tests_plugins_fake_v2_la_SOURCES = tests/plugins/fake.c
+tests_plugins_fake_v2_la_CPPFLAGS = $(AM_CPPFLAGS) -DFAKE_VERSION=2
+tests_plugins_fake_v2_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_plugins_fake_v2_la_LDFLAGS = $(AM_LDFLAGS) $(PLUGIN_LDFLAGS)
+tests_plugins_fake_v2_la_LIBADD = $(JSONC_LIBS)
+
+# The bad plugins: each breaks one rule and must be refused at load with
+# its own message (tests/test_load.c). bad-unresolved is linked without
+# -no-undefined (it references a function nobody defines); bad-noentry
+# exports its entry under another name.
+BAD_PLUGINS = tests/plugins/bad-unresolved.la tests/plugins/bad-noentry.la \
+	tests/plugins/bad-nullentry.la tests/plugins/bad-major.la \
+	tests/plugins/bad-minor.la tests/plugins/bad-small.la \
+	tests/plugins/bad-nullslot.la
+check_LTLIBRARIES += $(BAD_PLUGINS)
+noinst_HEADERS += tests/plugins/stub.h
+BAD_LDFLAGS = $(AM_LDFLAGS) -module -avoid-version -rpath /nowhere -Wl,-z,now
+tests_plugins_bad_unresolved_la_SOURCES = tests/plugins/bad-unresolved.c
+tests_plugins_bad_unresolved_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_plugins_bad_unresolved_la_LDFLAGS = $(AM_LDFLAGS) -module -avoid-version -rpath /nowhere
+tests_plugins_bad_noentry_la_SOURCES = tests/plugins/bad-noentry.c
+tests_plugins_bad_noentry_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_plugins_bad_noentry_la_LDFLAGS = $(BAD_LDFLAGS) -no-undefined
+tests_plugins_bad_nullentry_la_SOURCES = tests/plugins/bad-nullentry.c
+tests_plugins_bad_nullentry_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_plugins_bad_nullentry_la_LDFLAGS = $(AM_LDFLAGS) $(PLUGIN_LDFLAGS)
+tests_plugins_bad_major_la_SOURCES = tests/plugins/bad-major.c
+tests_plugins_bad_major_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_plugins_bad_major_la_LDFLAGS = $(AM_LDFLAGS) $(PLUGIN_LDFLAGS)
+tests_plugins_bad_minor_la_SOURCES = tests/plugins/bad-minor.c
+tests_plugins_bad_minor_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_plugins_bad_minor_la_LDFLAGS = $(AM_LDFLAGS) $(PLUGIN_LDFLAGS)
+tests_plugins_bad_small_la_SOURCES = tests/plugins/bad-small.c
+tests_plugins_bad_small_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_plugins_bad_small_la_LDFLAGS = $(AM_LDFLAGS) $(PLUGIN_LDFLAGS)
+tests_plugins_bad_nullslot_la_SOURCES = tests/plugins/bad-nullslot.c
+tests_plugins_bad_nullslot_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_plugins_bad_nullslot_la_LDFLAGS = $(AM_LDFLAGS) $(PLUGIN_LDFLAGS)
+
+# Unit tests of libconnhost, one per module, and the CLI tests.
+HOST_TEST_LDADD = host-api/libconnhost.la $(JSONC_LIBS) $(PTHREAD_LIBS)
+HOST_TESTS = tests/test_store tests/test_config tests/test_log \
+	tests/test_load tests/test_calls tests/test_subs tests/test_instance
+check_PROGRAMS += $(HOST_TESTS)
+TESTS += $(HOST_TESTS)
+noinst_HEADERS += tests/plugins/hosttest.h
+tests_test_store_LDADD = $(HOST_TEST_LDADD)
+tests_test_config_LDADD = $(HOST_TEST_LDADD)
+tests_test_log_LDADD = $(HOST_TEST_LDADD)
+tests_test_load_LDADD = $(HOST_TEST_LDADD)
+tests_test_calls_LDADD = $(HOST_TEST_LDADD)
+tests_test_subs_LDADD = $(HOST_TEST_LDADD)
+tests_test_instance_LDADD = $(HOST_TEST_LDADD)
