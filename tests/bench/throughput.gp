@@ -12,7 +12,8 @@ set title "send_sms throughput against the local sandbox (loopback, 2 cores; med
 set xlabel "requests in flight"
 set ylabel "messages per second"
 set logscale x 2
-set xtics (1, 4, 16, 64, 256)
+set xrange [0.8:320]
+set xtics ("1" 1, "4" 4, "16" 16, "64" 64, "256" 256)
 set grid
 set key outside right top
 set datafile missing "NaN"
