@@ -29,3 +29,8 @@ bench-send-sms: all $(check_PROGRAMS) $(check_LTLIBRARIES)
 .PHONY: bench-send-sms
 EXTRA_DIST += tests/bench/run_bench.py tests/bench/peer_python.py \
 	tests/bench/peer_node.js tests/bench/throughput.gp
+
+# The benchmark driver on libconnhost (waiting memory and the long run).
+check_PROGRAMS += tests/bench/connhost-bench
+tests_bench_connhost_bench_SOURCES = tests/bench/connhost_bench.c
+tests_bench_connhost_bench_LDADD = host-api/libconnhost.la $(JSONC_LIBS)
