@@ -13,7 +13,8 @@
  *                  [--messages N] [--per-call R] [--calls-in-flight C]
  *                  [--sample-ms MS] [--hold-ms MS] [--deadline-ms MS]
  *
- * waiting: one call with N recipients (smsTo as one comma-separated string)
+ * waiting: one call with N recipients (smsTo as a JSON array; the plugin
+ *   refuses a string over 1 MiB)
  *   against a sandbox that holds its answers; once RSS holds still (or
  *   --hold-ms passed) prints {"mode":"waiting","recipients":N,
  *   "rss_kib_idle":..,"rss_kib_waiting":..,"rss_kib_idle_trimmed":..,
@@ -331,7 +332,7 @@ static int cb_waiting(connhost_instance *inst, struct cb_state *st,
 	idle = cb_rss_kib();
 	malloc_trim(0);
 	idle_trim = cb_rss_kib();
-	if (cb_invoke(inst, st, o, 0, o->messages, 1))
+	if (cb_invoke(inst, st, o, 0, o->messages, 0))
 		return 1;
 	waiting = cb_settle(o->hold_ms);
 	malloc_trim(0);

@@ -4,8 +4,10 @@
  * POSTs N form-encoded messages to a Twilio-compatible Messages endpoint
  * (the sandbox) with K requests in flight on one curl multi handle:
  * keep-alive connections, HTTP Basic auth, TLS sessions shared through a
- * share handle, the response body read and dropped. It does none of the
- * connector's work (no template, no JSON parsing, no idempotency store):
+ * share handle, the response body read and dropped. --upload readfn sends
+ * the body through a read callback instead of CURLOPT_COPYPOSTFIELDS, as
+ * the connector must (DESIGN §5), to show what that choice costs. It does none
+ * of the connector's work (no template, no JSON parsing, no idempotency store):
  * it is the ceiling the connector is compared against.
  *
  * Prints one JSON line:
@@ -34,6 +36,13 @@ struct rc_opts {
 	const char *body;
 	long messages;
 	long inflight;
+	int readfn; /* 1: the body through CURLOPT_READFUNCTION */
+};
+
+/* The body of one transfer, for --upload readfn. */
+struct rc_body {
+	char *data;
+	size_t len, off;
 };
 
 struct rc_run {
@@ -127,6 +136,10 @@ static int rc_parse(int argc, char **argv, struct rc_opts *o)
 			o->messages = rc_long(a, v, 1, 1000000000L);
 		else if (!strcmp(a, "--inflight"))
 			o->inflight = rc_long(a, v, 1, 100000);
+		else if (!strcmp(a, "--upload") && !strcmp(v, "postfields"))
+			o->readfn = 0;
+		else if (!strcmp(a, "--upload") && !strcmp(v, "readfn"))
+			o->readfn = 1;
 		else {
 			fprintf(stderr, "raw-curl: unknown option %s\n", a);
 			return -1;
@@ -180,10 +193,36 @@ static int rc_submit(struct rc_run *r, CURL *easy)
 	p = rc_encode(p, o->from);
 	p += sprintf(p, "&Body=");
 	rc_encode(p, o->body);
-	curl_easy_setopt(easy, CURLOPT_COPYPOSTFIELDS, form);
-	free(form);
+	if (o->readfn) {
+		/* As the connector sends: a read callback (so that libcurl
+		 * cannot re-send the body by itself), the size known. */
+		struct rc_body *b = NULL;
+
+		curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&b);
+		free(b->data);
+		b->data = form;
+		b->len = strlen(form);
+		b->off = 0;
+		curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
+		                 (curl_off_t)b->len);
+	} else {
+		curl_easy_setopt(easy, CURLOPT_COPYPOSTFIELDS, form);
+		free(form);
+	}
 	r->started++;
 	return curl_multi_add_handle(r->multi, easy) == CURLM_OK ? 0 : -1;
+}
+
+static size_t rc_read(char *buf, size_t size, size_t nitems, void *ud)
+{
+	struct rc_body *b = ud;
+	size_t n = b->len - b->off;
+
+	if (n > size * nitems)
+		n = size * nitems;
+	memcpy(buf, b->data + b->off, n);
+	b->off += n;
+	return n;
 }
 
 static CURL *rc_easy(struct rc_run *r)
@@ -193,6 +232,18 @@ static CURL *rc_easy(struct rc_run *r)
 
 	if (!e)
 		return NULL;
+	if (o->readfn) {
+		struct rc_body *b = calloc(1, sizeof(*b));
+
+		if (!b) {
+			curl_easy_cleanup(e);
+			return NULL;
+		}
+		curl_easy_setopt(e, CURLOPT_PRIVATE, b);
+		curl_easy_setopt(e, CURLOPT_POST, 1L);
+		curl_easy_setopt(e, CURLOPT_READFUNCTION, rc_read);
+		curl_easy_setopt(e, CURLOPT_READDATA, b);
+	}
 	curl_easy_setopt(e, CURLOPT_URL, r->url);
 	curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 	curl_easy_setopt(e, CURLOPT_USERNAME, o->account);
@@ -236,6 +287,12 @@ static int rc_reap(struct rc_run *r)
 			if (rc_submit(r, e))
 				return -1;
 		} else {
+			struct rc_body *b = NULL;
+
+			curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&b);
+			if (b)
+				free(b->data);
+			free(b);
 			curl_easy_cleanup(e);
 		}
 	}
@@ -312,10 +369,11 @@ int main(int argc, char **argv)
 	getrusage(RUSAGE_SELF, &ru);
 	cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
 	      (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-	printf("{\"client\":\"raw-curl\",\"inflight\":%ld,\"messages\":%ld,"
+	printf("{\"client\":\"%s\",\"inflight\":%ld,\"messages\":%ld,"
 	       "\"ok\":%ld,\"failed\":%ld,\"seconds\":%.4f,"
 	       "\"msg_per_s\":%.1f,\"cpu_s\":%.4f,\"max_rss_kib\":%ld}\n",
-	       o.inflight, o.messages, r.ok, r.failed, secs,
+	       o.readfn ? "raw-curl-readfn" : "raw-curl", o.inflight,
+	       o.messages, r.ok, r.failed, secs,
 	       secs > 0 ? (double)r.ok / secs : 0.0, cpu, ru.ru_maxrss);
 	return r.failed ? 1 : 0;
 }

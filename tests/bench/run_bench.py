@@ -6,6 +6,8 @@ Twilio's official Python and Node.js helper libraries.
 What it runs (every point REPS times, interleaved, the median reported):
   - throughput at 1, 16, 64 and 256 requests in flight, plain HTTP and TLS:
       raw-curl       tests/bench/raw-curl (the libcurl multi baseline)
+      raw-curl-readfn  the same with the body sent through a read callback,
+                     as the connector must (DESIGN 5): what that choice costs
       connector-1    connector-host invoke --batch, ONE call with N recipients
                      (TWILIO_MAX_CONCURRENCY=K)
       connector-n    connector-host invoke --batch, N calls of one recipient,
@@ -204,6 +206,7 @@ class Bench:
         self.host = os.path.join(self.b, "host-api/connector-host")
         self.plugin = os.path.join(self.b, "plugin/.libs/twilio.so")
         self.raw = os.path.join(self.b, "tests/bench/raw-curl")
+        self.driver = os.path.join(self.b, "tests/bench/connhost-bench")
         self.notes = []
         self.env = dict(os.environ)
         for v in ("TWILIO_EDGE", "TWILIO_REGION", "http_proxy",
@@ -271,10 +274,10 @@ class Bench:
 
     # --- one run of each client; each returns a dict (msg_per_s, cpu...)
 
-    def run_raw(self, url, k, n):
+    def run_raw(self, url, k, n, upload="postfields"):
         cmd = [self.raw, "--url", url, "--messages", str(n),
                "--inflight", str(k), "--account", ACCOUNT, "--body", BODY,
-               "--from", FROM]
+               "--from", FROM, "--upload", upload]
         if url.startswith("https"):
             cmd += ["--cacert", self.tls["ca"]]
         env = dict(self.env, RAW_CURL_TOKEN=TOKEN)
@@ -284,7 +287,8 @@ class Bench:
             ok = json.loads(r.stdout.strip().splitlines()[-1])["ok"]
         except (ValueError, IndexError, KeyError):
             pass
-        return self.finish("raw-curl", r, k, n, ok)
+        return self.finish("raw-curl" if upload == "postfields"
+                           else "raw-curl-readfn", r, k, n, ok)
 
     def config(self, url, k, extra=None):
         path = os.path.join(self.tmp, "config.%d" % k)
@@ -405,7 +409,9 @@ class Bench:
                              threads=a.sandbox_threads)
                 try:
                     for k in INFLIGHT:
-                        mine = [self.run_raw]
+                        mine = [self.run_raw,
+                                lambda u, kk, nn: self.run_raw(
+                                    u, kk, nn, "readfn")]
                         if self.connector:
                             mine += [
                                 lambda u, kk, nn: self.run_connector(
@@ -454,8 +460,10 @@ class Bench:
         return runs
 
     def waiting_memory(self):
-        """RSS per waiting recipient: 100,000 vs 1,000 recipients queued
-        behind a sandbox that holds every answer for a minute."""
+        """RSS per waiting recipient: one call of 100,000 recipients (and
+        one of 1,000) queued behind a sandbox that holds every answer for
+        two minutes, TWILIO_MAX_CONCURRENCY=16; measured by connhost-bench
+        (connector-host --batch lines hold at most 1 MiB)."""
         a = self.a
         out = {}
         big = 10000 if a.quick else 100000
@@ -466,121 +474,86 @@ class Bench:
             try:
                 cfg = self.config(sb.url, 16, {
                     "TWILIO_REQUEST_TIMEOUT_MS": "600000"})
-                line = json.dumps({"inputs": {
-                    "smsFrom": FROM, "smsBody": TEMPLATE,
-                    "smsTo": ",".join(number(i) for i in range(count))},
-                    "vars": {"order": 42}}) + "\n"
-                samples = []
-
-                def feed(p, data=line.encode()):
-                    try:
-                        p.stdin.write(data)
-                        p.stdin.close()
-                    except OSError:
-                        pass
-
-                # Started by hand: sampled until RSS holds still, then killed.
-                p = subprocess.Popen(self.host_cmd(cfg, 1), env=self.env,
-                                     stdin=subprocess.PIPE,
-                                     stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-                children.append(p)
-                feed(p)
-                t0 = time.monotonic()
-                stable = 0
-                while time.monotonic() - t0 < 30 and p.poll() is None:
-                    time.sleep(0.25)
-                    kib = rss_kib(p.pid)
-                    if samples and abs(kib - samples[-1]) <= 4:
-                        stable += 1
-                    else:
-                        stable = 0
-                    samples.append(kib)
-                    if stable >= 8 and time.monotonic() - t0 > 3:
-                        break
-                alive = p.poll() is None
-                p.kill()
-                p.wait(10)
-                out[count] = {"rss_kib": samples[-1] if samples else 0,
-                              "alive": alive, "samples": len(samples)}
-                if not alive:
-                    self.note("waiting-memory run with %d recipients exited "
-                              "early (exit %s)" % (count, p.returncode))
+                r = Run([self.driver, self.plugin, "--config", cfg,
+                         "--mode", "waiting", "--messages", str(count),
+                         "--hold-ms", "20000"], env=self.env, timeout=120)
             finally:
                 sb.stop()
-        per = (out[big]["rss_kib"] - out[1000]["rss_kib"]) * 1024.0 \
-            / (big - 1000)
+            try:
+                out[count] = json.loads(r.stdout.strip().splitlines()[-1])
+            except (ValueError, IndexError):
+                self.note("waiting memory with %d recipients failed: exit "
+                          "%s, %s" % (count, r.code, r.stderr.strip()[-300:]))
+                return None
+            if out[count].get("completed_early"):
+                self.note("waiting memory: the call with %d recipients "
+                          "completed before the measurement" % count)
+        span = (big - 1000)
         res = {"bench": "waiting-memory", "recipients_small": 1000,
-               "recipients_big": big, "rss_kib_small": out[1000]["rss_kib"],
-               "rss_kib_big": out[big]["rss_kib"],
-               "bytes_per_waiting_recipient": round(per, 1),
-               "max_concurrency": 16, "target_bytes": 2048}
+               "recipients_big": big, "max_concurrency": 16,
+               "target_bytes": 2048, "small": out[1000], "big": out[big],
+               "bytes_per_waiting_recipient": round(
+                   (out[big]["rss_kib_waiting"] -
+                    out[1000]["rss_kib_waiting"]) * 1024.0 / span, 1),
+               "bytes_per_waiting_recipient_trimmed": round(
+                   (out[big]["rss_kib_waiting_trimmed"] -
+                    out[1000]["rss_kib_waiting_trimmed"]) * 1024.0 / span,
+                   1),
+               "bytes_per_recipient_vs_idle": round(
+                   (out[big]["rss_kib_waiting"] - out[big]["rss_kib_idle"])
+                   * 1024.0 / big, 1)}
         self.record(res)
-        log("waiting memory: %.0f bytes per waiting recipient" % per)
+        log("waiting memory: %.0f bytes per waiting recipient"
+            % res["bytes_per_waiting_recipient"])
         return res
 
     def soak(self, rate):
         """RSS sampled over a long run: up to a million messages in calls of
-        1,000 recipients, 4 calls and 64 requests in flight."""
+        1,000 recipients, 4 calls and 64 requests in flight, generated on
+        the fly by connhost-bench."""
         a = self.a
         per_call = 1000
-        want = 1000000
         fit = int(rate * a.soak_seconds) // per_call * per_call
-        total = max(per_call * 10, min(want, fit))
-        calls = total // per_call
+        total = max(per_call * 10, min(1000000, fit))
         sb = Sandbox(self.sandbox, self.tmp, threads=a.sandbox_threads)
         try:
             cfg = self.config(sb.url, 64)
-            body_tmpl = json.dumps({"inputs": {
-                "smsFrom": FROM, "smsBody": TEMPLATE, "smsTo": "@@TO@@"},
-                "vars": {"order": 42}})
-
-            def feeder(p):
-                try:
-                    for c in range(calls):
-                        to = json.dumps([number(c * per_call + i)
-                                         for i in range(per_call)])
-                        p.stdin.write((body_tmpl.replace('"@@TO@@"', to)
-                                       + "\n").encode())
-                    p.stdin.close()
-                except OSError:
-                    pass
-
-            outpath = os.path.join(self.tmp, "soak.out")
-            with open(outpath, "wb") as out:
-                r = Run(self.host_cmd(cfg, 4), env=self.env,
-                        stdin=subprocess.PIPE, stdout=out,
-                        timeout=a.soak_seconds * 4 + 120, sample_rss=True,
-                        feeder=feeder)
-            ok, errors = count_outputs(outpath)
-            os.unlink(outpath)
+            r = Run([self.driver, self.plugin, "--config", cfg, "--mode",
+                     "soak", "--messages", str(total), "--per-call",
+                     str(per_call), "--calls-in-flight", "4",
+                     "--sample-ms", "500"], env=self.env,
+                    timeout=a.soak_seconds * 4 + 120)
         finally:
             sb.stop()
-        rss = r.rss
-        res = {"bench": "soak", "messages": total, "ok": ok,
-               "calls": calls, "recipients_per_call": per_call,
-               "max_concurrency": 64, "calls_in_flight": 4,
-               "seconds": round(r.wall, 2), "exit": r.code,
-               "msg_per_s": round(ok / r.wall, 1) if r.wall else 0,
-               "cpu_us_per_msg": round(r.cpu * 1e6 / ok, 1) if ok else None}
+        try:
+            own = json.loads(r.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            self.note("soak failed: exit %s, %s" % (r.code,
+                                                    r.stderr.strip()[-300:]))
+            return None
+        rss = [(t, k) for t, k in own.pop("samples")]
+        res = dict(own, bench="soak", max_concurrency=64,
+                   cpu_us_per_msg=round(own["cpu_s"] * 1e6 / own["ok"], 1)
+                   if own["ok"] else None, exit=r.code)
         if len(rss) >= 10:
             def med(part):
                 return statistics.median(k for _, k in part)
             n = len(rss)
-            res["rss_kib_at_10pct"] = med(rss[n // 10: n // 10 + max(1, n // 20)])
-            res["rss_kib_at_50pct"] = med(rss[n // 2: n // 2 + max(1, n // 20)])
-            res["rss_kib_at_end"] = med(rss[n - max(1, n // 20):])
+            w = max(1, n // 20)
+            res["rss_kib_at_10pct"] = med(rss[n // 10: n // 10 + w])
+            res["rss_kib_at_50pct"] = med(rss[n // 2: n // 2 + w])
+            res["rss_kib_at_end"] = med(rss[n - w:])
             res["rss_kib_max"] = max(k for _, k in rss)
-            half = rss[n // 2:]
             res["rss_slope_kib_per_min_2nd_half"] = round(
-                slope(half) * 60, 1)
-            res["rss_samples"] = [[round(t, 1), k] for t, k in rss[::max(
-                1, n // 60)]]
-        if errors or ok != total:
-            self.note("soak: %d of %d ok (%s)" % (ok, total, errors))
+                slope(rss[n // 2:]) * 60, 1)
+            res["rss_samples"] = [[round(t, 1), k]
+                                  for t, k in rss[::max(1, n // 60)]]
+        if own["failed"] or own["ok"] != total:
+            self.note("soak: %d of %d ok, %d failed" % (
+                own["ok"], total, own["failed"]))
         self.record(res)
         log("soak: %d messages in %.0f s, RSS %s -> %s KiB" % (
-            ok, r.wall, res.get("rss_kib_at_10pct"),
+            own["ok"], own["seconds"], res.get("rss_kib_at_10pct"),
             res.get("rss_kib_at_end")))
         return res
 
@@ -649,7 +622,7 @@ def summarise(bench, runs, mem, soak, m):
     lines = []
     w = lines.append
     clients = ["connector-one-call", "connector-many-calls", "raw-curl",
-               "python-twilio", "node-twilio"]
+               "raw-curl-readfn", "python-twilio", "node-twilio"]
     transports = sorted({r["transport"] for r in runs},
                         key=lambda t: t != "http")
     w("Machine: %s, %d cores, %d MiB; kernel %s; %s." % (
@@ -664,9 +637,9 @@ def summarise(bench, runs, mem, soak, m):
         w("### Throughput over %s (messages/s, median)" % t.upper())
         w("")
         w("| in flight | " + " | ".join(clients) +
-          " | connector/raw | CPU/msg connector (us) | CPU/msg raw (us) | "
-          "CPU ratio |")
-        w("|" + "---|" * (len(clients) + 5))
+          " | connector/raw | connector/raw-readfn | CPU/msg connector (us) "
+          "| CPU/msg raw (us) | CPU ratio |")
+        w("|" + "---|" * (len(clients) + 6))
         ks = sorted({r["inflight"] for r in runs if r["transport"] == t})
         for k in ks:
             row = [str(k)]
@@ -676,6 +649,8 @@ def summarise(bench, runs, mem, soak, m):
             conn = median_of(runs, "connector-one-call", t, k)
             raw = median_of(runs, "raw-curl", t, k)
             row.append("%.2f" % (conn / raw) if conn and raw else "-")
+            rrf = median_of(runs, "raw-curl-readfn", t, k)
+            row.append("%.2f" % (conn / rrf) if conn and rrf else "-")
             cc = median_of(runs, "connector-one-call", t, k, "cpu_us_per_msg")
             cr = median_of(runs, "raw-curl", t, k, "cpu_us_per_msg")
             row.append("%.1f" % cc if cc else "-")
@@ -755,15 +730,22 @@ def summarise(bench, runs, mem, soak, m):
               "yes" if flat else "no"))
     w("")
     if mem:
-        w("Waiting memory: RSS %d KiB with %d recipients waiting, %d KiB with "
-          "%d (TWILIO_MAX_CONCURRENCY=16, sandbox latency 120 s)." % (
-              mem["rss_kib_big"], mem["recipients_big"],
-              mem["rss_kib_small"], mem["recipients_small"]))
+        b, sm = mem["big"], mem["small"]
+        w("Waiting memory (connhost-bench, TWILIO_MAX_CONCURRENCY=16, sandbox "
+          "latency 120 s): RSS %d KiB idle -> %d KiB with %d recipients "
+          "waiting (%d KiB after malloc_trim); %d KiB with %d waiting. Per "
+          "waiting recipient: %.0f B (difference of the two runs), %.0f B "
+          "after malloc_trim, %.0f B against the idle instance." % (
+              b["rss_kib_idle"], b["rss_kib_waiting"], mem["recipients_big"],
+              b["rss_kib_waiting_trimmed"], sm["rss_kib_waiting"],
+              mem["recipients_small"], mem["bytes_per_waiting_recipient"],
+              mem["bytes_per_waiting_recipient_trimmed"],
+              mem["bytes_per_recipient_vs_idle"]))
     if soak:
-        w("Soak: %d calls x %d recipients = %d messages, %d ok, in %.0f s "
-          "(%.0f msg/s, %s us CPU/msg); RSS KiB at 10%%/50%%/end/max: "
-          "%s/%s/%s/%s." % (
-              soak["calls"], soak["recipients_per_call"], soak["messages"],
+        w("Long run (connhost-bench): %d messages in calls of %d, %d calls "
+          "and 64 requests in flight: %d ok in %.0f s (%.0f msg/s, %s us "
+          "CPU/msg); RSS KiB at 10%%/50%%/end/max: %s/%s/%s/%s." % (
+              soak["messages"], soak["per_call"], soak["calls_in_flight"],
               soak["ok"], soak["seconds"], soak["msg_per_s"],
               soak["cpu_us_per_msg"], soak.get("rss_kib_at_10pct"),
               soak.get("rss_kib_at_50pct"), soak.get("rss_kib_at_end"),
@@ -779,7 +761,7 @@ def summarise(bench, runs, mem, soak, m):
 def plot(bench, runs, png):
     dat = os.path.join(bench.out, "throughput.dat")
     clients = ["connector-one-call", "raw-curl", "python-twilio",
-               "node-twilio"]
+               "node-twilio", "raw-curl-readfn"]
     with open(dat, "w") as f:
         f.write("# inflight " + " ".join("%s_%s" % (c, t) for t in
                                          ("http", "tls") for c in clients)
@@ -830,7 +812,7 @@ def main():
         a.run_seconds = min(a.run_seconds, 0.5)
         a.soak_seconds = min(a.soak_seconds, 20)
     bench = Bench(a)
-    for exe in (bench.sandbox, bench.raw):
+    for exe in (bench.sandbox, bench.raw, bench.driver):
         if not os.access(exe, os.X_OK):
             log("%s not built (run make first)" % exe)
             return 2
