@@ -45,6 +45,9 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
+# Private plugin copies go with the rest; kept for valgrind's symbols.
+CONNHOST_COPY_DIR=$tmp; export CONNHOST_COPY_DIR
+if [ -n "$wrap" ]; then CONNHOST_KEEP_COPIES=1; export CONNHOST_KEEP_COPIES; fi
 
 n=0 failed=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
