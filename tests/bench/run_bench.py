@@ -208,6 +208,7 @@ class Bench:
         self.raw = os.path.join(self.b, "tests/bench/raw-curl")
         self.driver = os.path.join(self.b, "tests/bench/connhost-bench")
         self.notes = []
+        self.loads = []
         self.env = dict(os.environ)
         for v in ("TWILIO_EDGE", "TWILIO_REGION", "http_proxy",
                   "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
@@ -216,8 +217,11 @@ class Bench:
         self.python = self.find_python()
         self.node, self.node_module = self.find_node()
         self.tls = None
+        self.transport = "http"
 
     def record(self, obj):
+        obj.setdefault("loadavg_1m", round(os.getloadavg()[0], 2))
+        self.loads.append(obj["loadavg_1m"])
         self.results.write(json.dumps(obj, sort_keys=True) + "\n")
         self.results.flush()
 
@@ -379,8 +383,8 @@ class Bench:
                "cpu_us_per_msg": round(r.cpu * 1e6 / ok, 1) if ok else None,
                "max_rss_kib": r.maxrss}
         if r.timed_out or r.code or ok != n:
-            self.note("%s K=%d: exit %s, %d of %d ok%s; stderr: %s"
-                      % (client, k, r.code, ok, n,
+            self.note("%s %s K=%d: exit %s, %d of %d ok%s; stderr: %s"
+                      % (client, self.transport, k, r.code, ok, n,
                          " (timed out)" if r.timed_out else "",
                          r.stderr.strip()[-300:]))
         return res
@@ -396,14 +400,15 @@ class Bench:
         sb.stop()
         rate = max(cal["msg_per_s"], 500)
         n = int(min(max(rate * a.run_seconds, 2000), 100000)) // 1000 * 1000
-        n_py = max(500, min(n, 2000 if a.quick else 4000))
-        n_node = max(500, min(n, 2000 if a.quick else 8000))
+        n_py = max(500, min(n, 1000 if a.quick else 2500))
+        n_node = max(500, min(n, 1000 if a.quick else 3000))
         log("calibration: raw-curl %.0f msg/s at K=16; N=%d (python %d, "
             "node %d)" % (rate, n, n_py, n_node))
         self.sizes = {"connector": n, "raw": n, "python": n_py, "node": n_node}
         runs = []
         for rep in range(a.reps):
             for t in transports:
+                self.transport = t
                 sb = Sandbox(self.sandbox, self.tmp,
                              tls=self.tls if t == "tls" else None,
                              threads=a.sandbox_threads)
@@ -507,30 +512,42 @@ class Bench:
             % res["bytes_per_waiting_recipient"])
         return res
 
-    def soak(self, rate):
-        """RSS sampled over a long run: up to a million messages in calls of
-        1,000 recipients, 4 calls and 64 requests in flight, generated on
-        the fly by connhost-bench."""
-        a = self.a
-        per_call = 1000
-        fit = int(rate * a.soak_seconds) // per_call * per_call
-        total = max(per_call * 10, min(1000000, fit))
-        sb = Sandbox(self.sandbox, self.tmp, threads=a.sandbox_threads)
+    def soak_run(self, total, per_call, quiet=False):
+        sb = Sandbox(self.sandbox, self.tmp, threads=self.a.sandbox_threads)
         try:
             cfg = self.config(sb.url, 64)
             r = Run([self.driver, self.plugin, "--config", cfg, "--mode",
                      "soak", "--messages", str(total), "--per-call",
                      str(per_call), "--calls-in-flight", "4",
                      "--sample-ms", "500"], env=self.env,
-                    timeout=a.soak_seconds * 4 + 120)
+                    timeout=self.a.soak_seconds * 4 + 120)
         finally:
             sb.stop()
         try:
             own = json.loads(r.stdout.strip().splitlines()[-1])
         except (ValueError, IndexError):
-            self.note("soak failed: exit %s, %s" % (r.code,
-                                                    r.stderr.strip()[-300:]))
+            self.note("long run of %d failed: exit %s, %s" % (
+                total, r.code, r.stderr.strip()[-300:]))
             return None
+        own["_run"] = r
+        return own
+
+    def soak(self, rate):
+        """RSS sampled over a long run: up to a million messages in calls of
+        1,000 recipients, 4 calls and 64 requests in flight, generated on
+        the fly by connhost-bench."""
+        a = self.a
+        per_call = 1000
+        cal = self.soak_run(20000, per_call, quiet=True)
+        if cal and cal.get("msg_per_s"):
+            rate = cal["msg_per_s"]
+        fit = int(rate * a.soak_seconds) // per_call * per_call
+        total = max(per_call * 10, min(1000000, fit))
+        log("long run: %d messages (driver at %.0f msg/s)" % (total, rate))
+        own = self.soak_run(total, per_call)
+        if not own:
+            return None
+        r = own.pop("_run")
         rss = [(t, k) for t, k in own.pop("samples")]
         res = dict(own, bench="soak", max_concurrency=64,
                    cpu_us_per_msg=round(own["cpu_s"] * 1e6 / own["ok"], 1)
@@ -632,6 +649,11 @@ def summarise(bench, runs, mem, soak, m):
           m["date"], a.reps, bench.sizes["connector"],
           bench.sizes["python"], bench.sizes["node"],
           a.sandbox_threads or "default"))
+    if bench.loads:
+        w("Load average (1 min) while measuring: %.1f to %.1f (median %.1f) "
+          "on %d cores: other work shared the machine." % (
+              min(bench.loads), max(bench.loads),
+              statistics.median(bench.loads), m["cores"]))
     w("")
     for t in transports:
         w("### Throughput over %s (messages/s, median)" % t.upper())

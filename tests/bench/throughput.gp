@@ -7,7 +7,7 @@
 # point was not measured.
 if (!exists("datafile")) datafile = "bench-results/throughput.dat"
 if (!exists("outfile")) outfile = "docs/throughput.png"
-set terminal pngcairo size 1100,620 font "sans,11" noenhanced
+set terminal pngcairo size 1100,700 font "sans,11" noenhanced
 set output outfile
 set title "send_sms throughput against the local sandbox (loopback, 2 cores; median of runs)"
 set xlabel "requests in flight"
@@ -16,7 +16,7 @@ set logscale x 2
 set xrange [0.8:320]
 set xtics ("1" 1, "4" 4, "16" 16, "64" 64, "256" 256)
 set grid
-set key outside right top
+set key below horizontal maxcols 5
 set datafile missing "NaN"
 set yrange [0:*]
 plot \
