@@ -8,6 +8,8 @@ What it runs (every point REPS times, interleaved, the median reported):
       raw-curl       tests/bench/raw-curl (the libcurl multi baseline)
       raw-curl-readfn  the same with the body sent through a read callback,
                      as the connector must (DESIGN 5): what that choice costs
+      connector-lib  connhost-bench: ONE call of N recipients through
+                     libconnhost (no CLI), timed invoke -> completion
       connector-1    connector-host invoke --batch, ONE call with N recipients
                      (TWILIO_MAX_CONCURRENCY=K)
       connector-n    connector-host invoke --batch, N calls of one recipient,
@@ -342,6 +344,28 @@ class Bench:
                       % (shape, k, errors[0], errors[1][:300]))
         return self.finish("connector-" + shape, r, k, n, ok)
 
+    def run_connector_lib(self, url, k, n):
+        """The connector without the CLI: connhost-bench sends ONE call of
+        N recipients through libconnhost; timed from the invoke to the
+        completion, CPU over the same span (plugin load excluded)."""
+        cfg = self.config(url, k)
+        r = Run([self.driver, self.plugin, "--config", cfg, "--mode", "soak",
+                 "--messages", str(n), "--per-call", str(n),
+                 "--calls-in-flight", "1", "--sample-ms", "1000"],
+                env=self.env, timeout=600)
+        try:
+            own = json.loads(r.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            own = {"ok": 0}
+        res = self.finish("connector-lib", r, k, n, own.get("ok", 0))
+        if own.get("seconds"):
+            res["seconds"] = own["seconds"]
+            res["msg_per_s"] = own["msg_per_s"]
+            res["cpu_s"] = own["cpu_s"]
+            res["cpu_us_per_msg"] = round(own["cpu_s"] * 1e6 / own["ok"], 1) \
+                if own["ok"] else None
+        return res
+
     def run_python(self, url, k, n):
         cmd = [self.python, os.path.join(self.s, "tests/bench/peer_python.py"),
                "--url", url, "--messages", str(n), "--inflight", str(k),
@@ -418,7 +442,7 @@ class Bench:
                                 lambda u, kk, nn: self.run_raw(
                                     u, kk, nn, "readfn")]
                         if self.connector:
-                            mine += [
+                            mine += [self.run_connector_lib,
                                 lambda u, kk, nn: self.run_connector(
                                     u, kk, nn, "one-call"),
                                 lambda u, kk, nn: self.run_connector(
@@ -638,8 +662,8 @@ def summarise(bench, runs, mem, soak, m):
     a = bench.a
     lines = []
     w = lines.append
-    clients = ["connector-one-call", "connector-many-calls", "raw-curl",
-               "raw-curl-readfn", "python-twilio", "node-twilio"]
+    clients = ["connector-lib", "connector-one-call", "connector-many-calls",
+               "raw-curl", "raw-curl-readfn", "python-twilio", "node-twilio"]
     transports = sorted({r["transport"] for r in runs},
                         key=lambda t: t != "http")
     w("Machine: %s, %d cores, %d MiB; kernel %s; %s." % (
@@ -659,24 +683,30 @@ def summarise(bench, runs, mem, soak, m):
         w("### Throughput over %s (messages/s, median)" % t.upper())
         w("")
         w("| in flight | " + " | ".join(clients) +
-          " | connector/raw | connector/raw-readfn | CPU/msg connector (us) "
-          "| CPU/msg raw (us) | CPU ratio |")
-        w("|" + "---|" * (len(clients) + 6))
+          " | lib/raw | cli/raw | lib/raw-readfn | CPU/msg lib (us) "
+          "| CPU/msg cli (us) | CPU/msg raw (us) | CPU lib/raw "
+          "| CPU cli/raw |")
+        w("|" + "---|" * (len(clients) + 9))
         ks = sorted({r["inflight"] for r in runs if r["transport"] == t})
         for k in ks:
             row = [str(k)]
             for c in clients:
                 v = median_of(runs, c, t, k)
                 row.append("%.0f" % v if v is not None else "-")
+            lib = median_of(runs, "connector-lib", t, k)
             conn = median_of(runs, "connector-one-call", t, k)
             raw = median_of(runs, "raw-curl", t, k)
-            row.append("%.2f" % (conn / raw) if conn and raw else "-")
             rrf = median_of(runs, "raw-curl-readfn", t, k)
-            row.append("%.2f" % (conn / rrf) if conn and rrf else "-")
+            row.append("%.2f" % (lib / raw) if lib and raw else "-")
+            row.append("%.2f" % (conn / raw) if conn and raw else "-")
+            row.append("%.2f" % (lib / rrf) if lib and rrf else "-")
+            cl = median_of(runs, "connector-lib", t, k, "cpu_us_per_msg")
             cc = median_of(runs, "connector-one-call", t, k, "cpu_us_per_msg")
             cr = median_of(runs, "raw-curl", t, k, "cpu_us_per_msg")
+            row.append("%.1f" % cl if cl else "-")
             row.append("%.1f" % cc if cc else "-")
             row.append("%.1f" % cr if cr else "-")
+            row.append("%.2f" % (cl / cr) if cl and cr else "-")
             row.append("%.2f" % (cc / cr) if cc and cr else "-")
             w("| " + " | ".join(row) + " |")
         w("")
@@ -691,9 +721,12 @@ def summarise(bench, runs, mem, soak, m):
             vals = [v for v in vals if v[0] is not None]
             if vals:
                 best[c] = max(vals)
-        conn = max([best[c] for c in ("connector-one-call",
+        conn = max([best[c] for c in ("connector-lib", "connector-one-call",
                                       "connector-many-calls") if c in best]
                    or [(0, 0)])
+        cli = max([best[c] for c in ("connector-one-call",
+                                     "connector-many-calls") if c in best]
+                  or [(0, 0)])
         peers = [best[c] for c in ("python-twilio", "node-twilio")
                  if c in best]
         tgt = {"bench": "targets", "transport": t,
@@ -702,20 +735,23 @@ def summarise(bench, runs, mem, soak, m):
         if peers and conn[0]:
             fp = max(peers)
             tgt["vs_faster_library"] = round(conn[0] / fp[0], 2)
+            tgt["cli_vs_faster_library"] = round(cli[0] / fp[0], 2)
         k_raw = best.get("raw-curl", (0, 0))
         if k_raw[0]:
             tgt["vs_raw_best"] = round(conn[0] / k_raw[0], 3)
-        per_k = {}
-        for k in INFLIGHT:
-            c1 = median_of(runs, "connector-one-call", t, k)
-            r1 = median_of(runs, "raw-curl", t, k)
-            cc = median_of(runs, "connector-one-call", t, k, "cpu_us_per_msg")
-            cr = median_of(runs, "raw-curl", t, k, "cpu_us_per_msg")
-            if c1 and r1:
-                per_k[k] = {"throughput_ratio": round(c1 / r1, 3),
-                            "cpu_ratio": round(cc / cr, 2) if cc and cr
-                            else None}
-        tgt["per_inflight"] = per_k
+        for variant, client in (("lib", "connector-lib"),
+                                ("cli", "connector-one-call")):
+            per_k = {}
+            for k in INFLIGHT:
+                c1 = median_of(runs, client, t, k)
+                r1 = median_of(runs, "raw-curl", t, k)
+                cc = median_of(runs, client, t, k, "cpu_us_per_msg")
+                cr = median_of(runs, "raw-curl", t, k, "cpu_us_per_msg")
+                if c1 and r1:
+                    per_k[k] = {"throughput_ratio": round(c1 / r1, 3),
+                                "cpu_ratio": round(cc / cr, 2) if cc and cr
+                                else None}
+            tgt["per_inflight_" + variant] = per_k
         targets.append(tgt)
         bench.record(tgt)
     w("### Targets (issue 4)")
@@ -725,18 +761,25 @@ def summarise(bench, runs, mem, soak, m):
     for tgt in targets:
         t = tgt["transport"].upper()
         if "vs_faster_library" in tgt:
-            v = tgt["vs_faster_library"]
+            v, vc = tgt["vs_faster_library"], tgt["cli_vs_faster_library"]
             w("| %s: >= 5x the faster helper library (best vs best) | %.2fx "
-              "| %s |" % (t, v, "yes" if v >= 5 else "no"))
-        for k, pk in sorted(tgt["per_inflight"].items()):
-            v = pk["throughput_ratio"]
-            w("| %s K=%d: >= 80%% of raw libcurl | %.0f%% | %s |"
-              % (t, k, v * 100, "yes" if v >= 0.8 else "no"))
-        for k, pk in sorted(tgt["per_inflight"].items()):
-            v = pk["cpu_ratio"]
-            if v is not None:
-                w("| %s K=%d: CPU/msg <= 1.3x raw libcurl | %.2fx | %s |"
-                  % (t, k, v, "yes" if v <= 1.3 else "no"))
+              "(connector-host CLI: %.2fx) | %s |" % (
+                  t, v, vc, "yes" if v >= 5 else "no"))
+        lib, cli = tgt["per_inflight_lib"], tgt["per_inflight_cli"]
+        for k in sorted(set(lib) | set(cli)):
+            v = lib.get(k, {}).get("throughput_ratio")
+            vc = cli.get(k, {}).get("throughput_ratio")
+            w("| %s K=%d: >= 80%% of raw libcurl | %s (CLI: %s) | %s |" % (
+                t, k, "%.0f%%" % (v * 100) if v else "-",
+                "%.0f%%" % (vc * 100) if vc else "-",
+                "yes" if v and v >= 0.8 else "no"))
+        for k in sorted(set(lib) | set(cli)):
+            v = lib.get(k, {}).get("cpu_ratio")
+            vc = cli.get(k, {}).get("cpu_ratio")
+            w("| %s K=%d: CPU/msg <= 1.3x raw libcurl | %s (CLI: %s) | %s |"
+              % (t, k, "%.2fx" % v if v else "-",
+                 "%.2fx" % vc if vc else "-",
+                 "yes" if v and v <= 1.3 else "no"))
     if mem:
         v = mem["bytes_per_waiting_recipient"]
         w("| <= 2 KiB per waiting recipient (%d vs %d waiting) | %.0f B | %s |"
@@ -782,8 +825,8 @@ def summarise(bench, runs, mem, soak, m):
 
 def plot(bench, runs, png):
     dat = os.path.join(bench.out, "throughput.dat")
-    clients = ["connector-one-call", "raw-curl", "python-twilio",
-               "node-twilio", "raw-curl-readfn"]
+    clients = ["connector-lib", "raw-curl", "python-twilio",
+               "node-twilio", "raw-curl-readfn", "connector-one-call"]
     with open(dat, "w") as f:
         f.write("# inflight " + " ".join("%s_%s" % (c, t) for t in
                                          ("http", "tls") for c in clients)
