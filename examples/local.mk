@@ -1,1 +1,7 @@
 # examples: rules for this directory (included by the top Makefile.am)
+
+# The minimal embedding host, compiled and run (tests/host_example.sh)
+# during make check.
+check_PROGRAMS += examples/minimal-host
+examples_minimal_host_SOURCES = examples/minimal-host.c
+examples_minimal_host_LDADD = host-api/libconnhost.la $(JSONC_LIBS)

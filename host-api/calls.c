@@ -282,6 +282,10 @@ int connhost_cancel(connhost_instance *inst, uint64_t call_id)
 	int rc;
 
 	pthread_mutex_lock(&inst->lock);
+	if (inst->closing) { /* shutdown() completes every call anyway */
+		pthread_mutex_unlock(&inst->lock);
+		return CONN_ESTATE;
+	}
 	g = inst->cur;
 	g->inflight++;
 	pthread_mutex_unlock(&inst->lock);

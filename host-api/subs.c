@@ -168,11 +168,12 @@ int connhost_unsubscribe(connhost_instance *inst, uint64_t sub_id)
 		return CONN_ENOENT;
 	}
 	s->dead = 1;
-	g = inst->cur;
-	g->inflight++;
+	g = inst->closing ? NULL : inst->cur; /* shutting down: host only */
+	if (g)
+		g->inflight++;
 	pthread_mutex_unlock(&inst->lock);
 
-	rc = g->t->unsubscribe(g->pi, sub_id);
+	rc = g ? g->t->unsubscribe(g->pi, sub_id) : 0;
 	if (rc)
 		connhost__logf(&inst->log, CONN_LOG_WARN, NULL,
 		               "plugin %s: unsubscribe(%llu): %s",
@@ -180,7 +181,8 @@ int connhost_unsubscribe(connhost_instance *inst, uint64_t sub_id)
 		               (unsigned long long)sub_id, conn_strerror(rc));
 
 	pthread_mutex_lock(&inst->lock);
-	g->inflight--;
+	if (g)
+		g->inflight--;
 	while (s->busy)
 		pthread_cond_wait(&inst->cond, &inst->lock);
 	pp = find(inst, sub_id);

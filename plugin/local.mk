@@ -1,1 +1,110 @@
 # plugin: rules for this directory (included by the top Makefile.am)
+#
+# The Twilio connector: plugin/twilio.la (installed as twilio.so in
+# $(connectordir)), built from a convenience library of its modules so the
+# unit tests link the same objects. Exactly one exported symbol.
+
+TW_PLUGIN_CPPFLAGS = $(AM_CPPFLAGS) -D_GNU_SOURCE -I$(top_srcdir)/plugin $(CURL_CFLAGS) \
+	-DPACKAGE_VERSION='"$(PACKAGE_VERSION)"'
+TW_PLUGIN_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
+
+noinst_LTLIBRARIES += plugin/libtwcore.la
+plugin_libtwcore_la_SOURCES = \
+	plugin/config.c plugin/tw_config.h \
+	plugin/errors.c plugin/tw_errors.h \
+	plugin/form.c plugin/tw_form.h \
+	plugin/mask.c plugin/tw_mask.h \
+	plugin/recipients.c plugin/tw_recipients.h \
+	plugin/response.c plugin/tw_response.h \
+	plugin/sender.c plugin/tw_sender.h \
+	plugin/send_sms.c plugin/tw_instance.h
+plugin_libtwcore_la_CPPFLAGS = $(TW_PLUGIN_CPPFLAGS)
+plugin_libtwcore_la_CFLAGS = $(TW_PLUGIN_CFLAGS)
+plugin_libtwcore_la_LIBADD = plugin/ftl/libftl.la plugin/libtwsegments.la \
+	$(CURL_LIBS) $(JSONC_LIBS) $(PCRE2_LIBS) $(CRYPTO_LIBS)
+
+connector_LTLIBRARIES += plugin/twilio.la
+plugin_twilio_la_SOURCES = plugin/twilio.c
+plugin_twilio_la_CPPFLAGS = $(TW_PLUGIN_CPPFLAGS)
+plugin_twilio_la_CFLAGS = $(TW_PLUGIN_CFLAGS)
+plugin_twilio_la_LDFLAGS = $(AM_LDFLAGS) -module -avoid-version -no-undefined \
+	-Wl,-z,now -export-symbols-regex '^conn_plugin_get$$'
+plugin_twilio_la_LIBADD = plugin/libtwcore.la \
+	$(CURL_LIBS) $(JSONC_LIBS) $(PCRE2_LIBS) $(CRYPTO_LIBS) $(PTHREAD_LIBS)
+
+# Unit tests, one per module.
+TW_UNIT_LDADD = plugin/libtwcore.la $(CURL_LIBS) $(JSONC_LIBS) $(PCRE2_LIBS) \
+	$(CRYPTO_LIBS)
+TW_UNIT_CPPFLAGS = $(TW_PLUGIN_CPPFLAGS) -I$(top_srcdir)/tests
+TW_UNIT_TESTS = tests/test_recipients tests/test_form tests/test_response \
+	tests/test_plugin_config tests/test_mask tests/test_errors
+check_PROGRAMS += $(TW_UNIT_TESTS)
+TESTS += $(TW_UNIT_TESTS)
+tests_test_recipients_SOURCES = tests/test_recipients.c
+tests_test_recipients_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_test_recipients_LDADD = $(TW_UNIT_LDADD)
+tests_test_form_SOURCES = tests/test_form.c
+tests_test_form_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_test_form_LDADD = $(TW_UNIT_LDADD)
+tests_test_response_SOURCES = tests/test_response.c
+tests_test_response_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_test_response_LDADD = $(TW_UNIT_LDADD)
+tests_test_plugin_config_SOURCES = tests/test_plugin_config.c
+tests_test_plugin_config_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_test_plugin_config_LDADD = $(TW_UNIT_LDADD)
+tests_test_mask_SOURCES = tests/test_mask.c
+tests_test_mask_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_test_mask_LDADD = $(TW_UNIT_LDADD)
+tests_test_errors_SOURCES = tests/test_errors.c
+tests_test_errors_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_test_errors_LDADD = $(TW_UNIT_LDADD)
+
+# The plugin through its vtable, with a fake host in the test (no network
+# needed: validation, dry run, template errors, refusals, lifecycle).
+check_PROGRAMS += tests/test_twilio
+TESTS += tests/test_twilio
+tests_test_twilio_SOURCES = tests/test_twilio.c
+tests_test_twilio_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_test_twilio_LDADD = $(JSONC_LIBS) $(LIBS)
+
+# Fuzz targets: replayed over their committed corpus in `make check`;
+# `make fuzz-plugin` builds libFuzzer binaries with clang.
+TW_FUZZ = tests/fuzz/fuzz_recipients tests/fuzz/fuzz_twilio_response
+check_PROGRAMS += $(TW_FUZZ)
+TESTS += $(TW_FUZZ)
+tests_fuzz_fuzz_recipients_SOURCES = tests/fuzz/fuzz_recipients.c \
+	tests/fuzz/fuzz_replay.h
+tests_fuzz_fuzz_recipients_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_fuzz_fuzz_recipients_LDADD = $(TW_UNIT_LDADD)
+tests_fuzz_fuzz_twilio_response_SOURCES = \
+	tests/fuzz/fuzz_twilio_response.c tests/fuzz/fuzz_replay.h
+tests_fuzz_fuzz_twilio_response_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_fuzz_fuzz_twilio_response_LDADD = $(TW_UNIT_LDADD)
+EXTRA_DIST += tests/fuzz/corpus/recipients tests/fuzz/corpus/twilio_response
+
+TW_FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -DTW_LIBFUZZER \
+	-D_GNU_SOURCE -I$(top_srcdir)/host-api -I$(top_srcdir)/plugin \
+	-I$(top_builddir) $(JSONC_CFLAGS)
+fuzz-plugin:
+	@test -n "$(CLANG)" || { echo "fuzz-plugin: clang not found"; exit 1; }
+	$(MKDIR_P) tests/fuzz
+	$(CLANG) $(TW_FUZZ_FLAGS) -o tests/fuzz/fuzz_recipients-libfuzzer \
+	  $(top_srcdir)/tests/fuzz/fuzz_recipients.c \
+	  $(top_srcdir)/plugin/recipients.c $(top_srcdir)/plugin/errors.c \
+	  $(JSONC_LIBS)
+	$(CLANG) $(TW_FUZZ_FLAGS) -o tests/fuzz/fuzz_twilio_response-libfuzzer \
+	  $(top_srcdir)/tests/fuzz/fuzz_twilio_response.c \
+	  $(top_srcdir)/plugin/response.c $(top_srcdir)/plugin/errors.c \
+	  $(JSONC_LIBS)
+	@echo "run: tests/fuzz/fuzz_recipients-libfuzzer $(top_srcdir)/tests/fuzz/corpus/recipients"
+CLEANFILES += tests/fuzz/fuzz_recipients-libfuzzer \
+	tests/fuzz/fuzz_twilio_response-libfuzzer
+.PHONY: fuzz-plugin
+
+# End-to-end: connector-host + twilio-sandbox over real sockets.
+TW_E2E = tests/send_sms_symbols.sh tests/send_sms_basic.sh \
+	tests/send_sms_faults.sh tests/send_sms_scale.sh \
+	tests/send_sms_idempotency.sh tests/send_sms_tls.sh \
+	tests/send_sms_retry.sh
+TESTS += $(TW_E2E)
+EXTRA_DIST += $(TW_E2E) tests/send_sms_lib.sh

@@ -19,7 +19,7 @@ static json_object *parse(const char *text, int *rc)
 	json_object *o = NULL;
 	err[0] = '\0';
 	*rc = connhost_config_parse(text, strlen(text), "cfg", &o, err,
-				    sizeof(err));
+	                            sizeof(err));
 	return o;
 }
 
@@ -41,8 +41,7 @@ static void refused(const char *text, const char *want, const char *name)
 	ok(o == NULL, "%s: nothing returned", name);
 	ok(strstr(err, want) != NULL, "%s: message names it ('%s' in '%s')",
 	   name, want, err);
-	ok(strstr(err, SECRET) == NULL, "%s: message without the secret",
-	   name);
+	ok(strstr(err, SECRET) == NULL, "%s: message without the secret", name);
 	json_object_put(o);
 }
 
@@ -51,8 +50,9 @@ static void json_form(void)
 	int rc;
 	json_object *o;
 
-	o = parse("  {\"A\":\"x\", \"N\": 5, \"B\": true, \"T\":\"${env:CT_SECRET}\"}\n",
-		  &rc);
+	o = parse("  {\"A\":\"x\", \"N\": 5, \"B\": true, "
+	          "\"T\":\"${env:CT_SECRET}\"}\n",
+	          &rc);
 	is_int(0, rc, "JSON object parsed (%s)", err);
 	is_str("x", get(o, "A"), "string value");
 	is_str("5", get(o, "N"), "number taken as text");
@@ -63,7 +63,7 @@ static void json_form(void)
 	refused("{\"A\":{\"b\":1}}", "A: expected a string", "nested object");
 	refused("{\"A\":\"x\"} junk", "one JSON object", "trailing text");
 	refused("{\"A\":\"" SECRET "${nope}\"}", "A: unknown reference",
-		"unknown reference in JSON");
+	        "unknown reference in JSON");
 }
 
 static void lines_form(void)
@@ -72,20 +72,21 @@ static void lines_form(void)
 	json_object *o;
 
 	o = parse("# a comment\n"
-		  "\n"
-		  "  PLAIN = hello world   # trailing comment\n"
-		  "HASH=a#b\n"
-		  "DQ=\"quoted # not a comment\\n\\\"x\\\"\"  # comment\n"
-		  "SQ='literal ${env:CT_SECRET}'\n"
-		  "ENV=${env:CT_SECRET}\n"
-		  "MIX=pre-${env:CT_SECRET}-post\r\n"
-		  "LIT=$${env:CT_SECRET}\n"
-		  "EMPTY=\n"
-		  "dotted.key-1=v\n",
-		  &rc);
+	          "\n"
+	          "  PLAIN = hello world   # trailing comment\n"
+	          "HASH=a#b\n"
+	          "DQ=\"quoted # not a comment\\n\\\"x\\\"\"  # comment\n"
+	          "SQ='literal ${env:CT_SECRET}'\n"
+	          "ENV=${env:CT_SECRET}\n"
+	          "MIX=pre-${env:CT_SECRET}-post\r\n"
+	          "LIT=$${env:CT_SECRET}\n"
+	          "EMPTY=\n"
+	          "dotted.key-1=v\n",
+	          &rc);
 	is_int(0, rc, "KEY=VALUE parsed (%s)", err);
-	is_str("hello world", get(o, "PLAIN"), "unquoted value trimmed, "
-					       "comment dropped");
+	is_str("hello world", get(o, "PLAIN"),
+	       "unquoted value trimmed, "
+	       "comment dropped");
 	is_str("a#b", get(o, "HASH"), "# inside a value kept");
 	is_str("quoted # not a comment\n\"x\"", get(o, "DQ"),
 	       "double quotes with escapes");
@@ -100,21 +101,21 @@ static void lines_form(void)
 	json_object_put(o);
 
 	refused("A=1\nnot a pair\n", "cfg:2: expected KEY=VALUE",
-		"line without =");
+	        "line without =");
 	refused("A=1\nA=" SECRET "\n", "cfg:2: A given twice", "duplicate");
 	refused("TOKEN=\"" SECRET "\n", "cfg:1: TOKEN: missing closing quote",
-		"unterminated quote");
+	        "unterminated quote");
 	refused("TOKEN=\"" SECRET "\" extra\n",
-		"TOKEN: unexpected text after the closing quote",
-		"text after quote");
+	        "TOKEN: unexpected text after the closing quote",
+	        "text after quote");
 	refused("TOKEN=${env:CT_UNSET_VARIABLE}\n",
-		"TOKEN: environment variable CT_UNSET_VARIABLE is not set",
-		"unset environment variable");
+	        "TOKEN: environment variable CT_UNSET_VARIABLE is not set",
+	        "unset environment variable");
 	refused("TOKEN=" SECRET "${env:CT_SECRET\n",
-		"TOKEN: unterminated ${ reference", "unterminated reference");
+	        "TOKEN: unterminated ${ reference", "unterminated reference");
 	refused("TOKEN=${file:/nonexistent/secret}\n",
-		"TOKEN: cannot read /nonexistent/secret",
-		"missing file reference");
+	        "TOKEN: cannot read /nonexistent/secret",
+	        "missing file reference");
 	refused("=value\n", "cfg:1: expected KEY=VALUE", "empty key");
 }
 
@@ -127,7 +128,7 @@ static void file_refs(void)
 	int rc;
 
 	snprintf(path, sizeof(path), "%s/tests/test_config.secret",
-		 top && *top ? top : ".");
+	         top && *top ? top : ".");
 	f = fopen(path, "w");
 	fputs(SECRET "\n", f);
 	fclose(f);
@@ -148,7 +149,7 @@ static void file_refs(void)
 	unlink(path);
 
 	snprintf(path, sizeof(path), "%s/tests/test_config.conf",
-		 top && *top ? top : ".");
+	         top && *top ? top : ".");
 	f = fopen(path, "w");
 	fputs("# file\nFAKE_NAME=from-file\n", f);
 	fclose(f);
@@ -172,13 +173,13 @@ static void file_refs(void)
 }
 
 static const char definition_text[] =
-	"{\"config\":{"
-	"\"NAME\":{\"type\":\"string\",\"required\":true},"
-	"\"TOKEN\":{\"type\":\"string\",\"secure\":true,\"required\":true},"
-	"\"COUNT\":{\"type\":\"integer\",\"default\":7},"
-	"\"RATIO\":{\"type\":\"number\"},"
-	"\"FLAG\":{\"type\":\"boolean\",\"default\":false},"
-	"\"MODE\":{\"type\":\"string\",\"default\":\"fast\"}}}";
+        "{\"config\":{"
+        "\"NAME\":{\"type\":\"string\",\"required\":true},"
+        "\"TOKEN\":{\"type\":\"string\",\"secure\":true,\"required\":true},"
+        "\"COUNT\":{\"type\":\"integer\",\"default\":7},"
+        "\"RATIO\":{\"type\":\"number\"},"
+        "\"FLAG\":{\"type\":\"boolean\",\"default\":false},"
+        "\"MODE\":{\"type\":\"string\",\"default\":\"fast\"}}}";
 
 static int validate(json_object *def, const char *text, json_object **out)
 {
@@ -238,12 +239,15 @@ static void validation(void)
 	is_int(CONN_EINVAL,
 	       validate(def, "NAME=x\nTOKEN=" SECRET "\nFLAG=maybe\n", NULL),
 	       "bad boolean refused");
-	is_int(0, validate(def, "NAME=x\nTOKEN=" SECRET "\nFLAG=yes\nRATIO=0.5\n",
-			   NULL),
+	is_int(0,
+	       validate(def, "NAME=x\nTOKEN=" SECRET "\nFLAG=yes\nRATIO=0.5\n",
+	                NULL),
 	       "yes is a boolean, 0.5 a number");
-	is_int(CONN_EINVAL, validate(def, "NAME=x\nTOKEN=" SECRET "y\n"
-					  "COUNT=" SECRET "\n",
-				     NULL),
+	is_int(CONN_EINVAL,
+	       validate(def,
+	                "NAME=x\nTOKEN=" SECRET "y\n"
+	                "COUNT=" SECRET "\n",
+	                NULL),
 	       "a secret in a bad value");
 	ok(strstr(err, SECRET) == NULL, "is not echoed (%s)", err);
 	ok(logs.text == NULL || strstr(logs.text, SECRET) == NULL,

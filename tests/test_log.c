@@ -15,7 +15,7 @@ static void *writer(void *arg)
 	(void)arg;
 	for (i = 0; i < 200; i++)
 		connhost_log_emit(&sink, CONN_LOG_INFO, NULL,
-				  "0123456789012345678901234567890123456789");
+		                  "0123456789012345678901234567890123456789");
 	return NULL;
 }
 
@@ -42,7 +42,8 @@ int main(void)
 	connhost_log_emit(&sink, CONN_LOG_INFO, NULL, "dropped");
 	connhost_log_emit(&sink, CONN_LOG_DEBUG, NULL, "dropped");
 	connhost_log_emit(&sink, CONN_LOG_ERROR, NULL, "kept");
-	is_int(0, ht_log_count(&logs, "dropped"), "lines above the level dropped");
+	is_int(0, ht_log_count(&logs, "dropped"),
+	       "lines above the level dropped");
 	is_int(1, ht_log_count(&logs, "\"level\":\"error\""), "errors kept");
 	ht_log_clear(&logs);
 
@@ -58,8 +59,9 @@ int main(void)
 		pthread_create(&th[i], NULL, writer, NULL);
 	for (i = 0; i < 4; i++)
 		pthread_join(th[i], NULL);
-	is_int(800, ht_log_count(&logs, "{\"level\":\"info\",\"msg\":\"0123456789"
-					"012345678901234567890123456789\"}\n"),
+	is_int(800,
+	       ht_log_count(&logs, "{\"level\":\"info\",\"msg\":\"0123456789"
+	                           "012345678901234567890123456789\"}\n"),
 	       "800 whole lines from 4 threads");
 	ht_log_free(&logs);
 	return done_testing();

@@ -103,10 +103,14 @@ static void capacity(void)
 	connhost_store_counts c;
 	json_object *prior = NULL;
 
-	is_int(CONN_CLAIM_NEW, connhost_store_claim(s, "c1", 60000, NULL), "c1");
-	is_int(CONN_CLAIM_NEW, connhost_store_claim(s, "c2", 60000, NULL), "c2");
-	is_int(CONN_CLAIM_NEW, connhost_store_claim(s, "c3", 60000, NULL), "c3");
-	is_int(CONN_CLAIM_NEW, connhost_store_claim(s, "c4", 60000, NULL), "c4");
+	is_int(CONN_CLAIM_NEW, connhost_store_claim(s, "c1", 60000, NULL),
+	       "c1");
+	is_int(CONN_CLAIM_NEW, connhost_store_claim(s, "c2", 60000, NULL),
+	       "c2");
+	is_int(CONN_CLAIM_NEW, connhost_store_claim(s, "c3", 60000, NULL),
+	       "c3");
+	is_int(CONN_CLAIM_NEW, connhost_store_claim(s, "c4", 60000, NULL),
+	       "c4");
 	is_int(CONN_EFULL, connhost_store_claim(s, "c5", 60000, NULL),
 	       "full of live claims: EFULL");
 	is_int(CONN_CLAIM_IN_PROGRESS,
@@ -165,7 +169,8 @@ static void threads(void)
 		pthread_create(&th[i], NULL, racer, &r);
 	for (i = 0; i < 8; i++)
 		pthread_join(th[i], NULL);
-	is_int(100, r.news, "8 threads claiming 100 keys: exactly one NEW each");
+	is_int(100, r.news,
+	       "8 threads claiming 100 keys: exactly one NEW each");
 	pthread_mutex_destroy(&r.m);
 	connhost_store_free(r.s);
 }

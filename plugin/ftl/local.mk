@@ -1,1 +1,60 @@
-# plugin/ftl: rules for this directory (included by the top Makefile.am)
+# plugin/ftl: the FreeMarker subset (libftl.la), the ftl-render CLI, their
+# tests, the libFuzzer target and the benchmark.
+
+noinst_LTLIBRARIES += plugin/ftl/libftl.la
+plugin_ftl_libftl_la_SOURCES = \
+	plugin/ftl/ftl.h plugin/ftl/ftl_int.h plugin/ftl/eval.h \
+	plugin/ftl/num.c plugin/ftl/text.c plugin/ftl/parse.c \
+	plugin/ftl/eval.c plugin/ftl/builtins.c plugin/ftl/template.c
+plugin_ftl_libftl_la_CFLAGS = $(AM_CFLAGS) -fPIC
+plugin_ftl_libftl_la_LIBADD = $(JSONC_LIBS) $(PTHREAD_LIBS) -lm
+
+bin_PROGRAMS += ftl-render
+ftl_render_SOURCES = plugin/ftl/ftl-render.c
+ftl_render_LDADD = plugin/ftl/libftl.la $(JSONC_LIBS)
+
+# ---- tests: one program per module, the golden cases, the CLI, the corpus
+FTL_TESTS = tests/test_ftl_num tests/test_ftl_text tests/test_ftl_parse \
+	tests/test_ftl_eval tests/test_ftl_builtins tests/test_ftl_template \
+	tests/test_ftl_golden tests/fuzz/replay_ftl
+check_PROGRAMS += $(FTL_TESTS)
+TESTS += $(FTL_TESTS) tests/test_ftl_render.sh
+FTL_TEST_LDADD = plugin/ftl/libftl.la $(JSONC_LIBS) $(PTHREAD_LIBS)
+tests_test_ftl_num_LDADD = $(FTL_TEST_LDADD)
+tests_test_ftl_text_LDADD = $(FTL_TEST_LDADD)
+tests_test_ftl_parse_LDADD = $(FTL_TEST_LDADD)
+tests_test_ftl_eval_LDADD = $(FTL_TEST_LDADD)
+tests_test_ftl_builtins_LDADD = $(FTL_TEST_LDADD)
+tests_test_ftl_template_LDADD = $(FTL_TEST_LDADD)
+tests_test_ftl_golden_LDADD = $(FTL_TEST_LDADD)
+tests_fuzz_replay_ftl_SOURCES = tests/fuzz/replay_ftl.c tests/fuzz/fuzz_ftl.c
+tests_fuzz_replay_ftl_LDADD = $(FTL_TEST_LDADD)
+EXTRA_DIST += tests/test_ftl_render.sh tests/ftl/golden.cases.jsonl \
+	tests/ftl/golden.expected.jsonl tests/ftl/golden.src.txt \
+	tests/ftl/make_golden.py tests/ftl/fuzz_diff.py tests/fuzz/corpus-ftl
+
+# ---- libFuzzer: make fuzz-ftl [FUZZ_SECONDS=300]
+FUZZ_SECONDS = 120
+FTL_LIB_SRCS = $(filter %.c,$(plugin_ftl_libftl_la_SOURCES))
+fuzz-ftl:
+	@test -n "$(CLANG)" || { echo "fuzz-ftl: clang not found"; exit 1; }
+	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -pthread \
+	  -I$(top_srcdir)/plugin/ftl $(JSONC_CFLAGS) \
+	  $(addprefix $(top_srcdir)/,$(FTL_LIB_SRCS)) \
+	  $(top_srcdir)/tests/fuzz/fuzz_ftl.c -o fuzz_ftl $(JSONC_LIBS) -lm
+	mkdir -p fuzz-ftl-corpus
+	./fuzz_ftl -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	  -timeout=10 -rss_limit_mb=1024 fuzz-ftl-corpus \
+	  $(top_srcdir)/tests/fuzz/corpus-ftl
+CLEANFILES += fuzz_ftl
+
+# ---- benchmark (make bench): C vs Apache FreeMarker in one run
+noinst_PROGRAMS += tests/bench/ftl_bench
+tests_bench_ftl_bench_SOURCES = tests/bench/ftl_bench.c
+tests_bench_ftl_bench_LDADD = plugin/ftl/libftl.la $(JSONC_LIBS)
+EXTRA_DIST += tests/bench/FtlBench.java tests/bench/ftl_bench.sh
+BENCH_TARGETS += bench-ftl
+bench-ftl: tests/bench/ftl_bench$(EXEEXT)
+	$(SHELL) $(top_srcdir)/tests/bench/ftl_bench.sh \
+	  $(top_builddir)/tests/bench/ftl_bench$(EXEEXT) $(asan_enabled)
+.PHONY: fuzz-ftl bench-ftl

@@ -20,7 +20,7 @@ static inline const char *ht_plugin(const char *name, char *buf, size_t n)
 {
 	const char *top = getenv("top_builddir");
 	snprintf(buf, n, "%s/tests/plugins/%s.la", top && *top ? top : ".",
-		 name);
+	         name);
 	return buf;
 }
 
@@ -101,8 +101,8 @@ static inline void ht_log_free(struct ht_log *l)
 
 static inline connhost_log ht_log_sink(struct ht_log *l)
 {
-	connhost_log s = {.level = CONN_LOG_DEBUG, .write = ht_log_write,
-			  .arg = l};
+	connhost_log s = {
+	        .level = CONN_LOG_DEBUG, .write = ht_log_write, .arg = l};
 	return s;
 }
 
@@ -113,7 +113,7 @@ static inline const char *ht_copy_dir(const char *test)
 	static char dir[4096];
 	const char *top = getenv("top_builddir");
 	snprintf(dir, sizeof(dir), "%s/tests/%s.copies.XXXXXX",
-		 top && *top ? top : ".", test);
+	         top && *top ? top : ".", test);
 	if (!mkdtemp(dir))
 		return NULL;
 	setenv("CONNHOST_COPY_DIR", dir, 1);

@@ -65,3 +65,16 @@ tests_test_load_LDADD = $(HOST_TEST_LDADD)
 tests_test_calls_LDADD = $(HOST_TEST_LDADD)
 tests_test_subs_LDADD = $(HOST_TEST_LDADD)
 tests_test_instance_LDADD = $(HOST_TEST_LDADD)
+
+TESTS += tests/host_cli.sh
+dist_noinst_SCRIPTS += tests/host_cli.sh
+TESTS += tests/host_example.sh
+dist_noinst_SCRIPTS += tests/host_example.sh
+
+# pin.la links libpcre2-8, which the tests do not: after unloading it,
+# libpcre2-8 must stay mapped (pinned) rather than be unmapped with it.
+check_LTLIBRARIES += tests/plugins/pin.la
+tests_plugins_pin_la_SOURCES = tests/plugins/pin.c
+tests_plugins_pin_la_CFLAGS = $(PLUGIN_CFLAGS) $(PCRE2_CFLAGS)
+tests_plugins_pin_la_LDFLAGS = $(AM_LDFLAGS) $(PLUGIN_LDFLAGS)
+tests_plugins_pin_la_LIBADD = $(PCRE2_LIBS)

@@ -382,17 +382,13 @@ static int magic_to(const sb_field *f, const char **msg)
 	return 0;
 }
 
-/* Validate FORM as Twilio does; 0 when valid, else 1 with R filled (-1 on
- * OOM). */
-static int validate(sb_reply *r, const sb_form *form)
+/* Validate the addresses (To, From, MessagingServiceSid) as Twilio does:
+ * 0 when valid, else 1 with R filled (-1 on OOM). */
+static int validate_addresses(sb_reply *r, const sb_form *form)
 {
 	const sb_field *to = sb_form_get(form, "To");
 	const sb_field *from = sb_form_get(form, "From");
 	const sb_field *mg = sb_form_get(form, "MessagingServiceSid");
-	const sb_field *body = sb_form_get(form, "Body");
-	const sb_field *content = sb_form_get(form, "ContentSid");
-	const sb_field *cb = sb_form_get(form, "StatusCallback");
-	size_t nmedia = sb_form_count(form, "MediaUrl"), i, units;
 	const char *msg;
 	int code;
 
@@ -431,6 +427,18 @@ static int validate(sb_reply *r, const sb_form *form)
 		                 "number.",
 		                 to->value, to->value_len)
 		               ?: 1;
+	return 0;
+}
+
+/* Validate the content (Body, MediaUrl, ContentSid, StatusCallback):
+ * 0 when valid, else 1 with R filled (-1 on OOM). */
+static int validate_content(sb_reply *r, const sb_form *form)
+{
+	const sb_field *body = sb_form_get(form, "Body");
+	const sb_field *content = sb_form_get(form, "ContentSid");
+	const sb_field *cb = sb_form_get(form, "StatusCallback");
+	size_t nmedia = sb_form_count(form, "MediaUrl"), i, units;
+
 	if ((!body || body->value_len == 0) && nmedia == 0 && !content)
 		return sb_api_error(r, 400, 21602, "Message body is required.")
 		               ?: 1;
@@ -473,6 +481,15 @@ static int validate(sb_reply *r, const sb_form *form)
 		                    "URL.")
 		               ?: 1;
 	return 0;
+}
+
+/* Validate FORM in Twilio's order: 0 when valid, else 1 with R filled
+ * (-1 on OOM). */
+static int validate(sb_reply *r, const sb_form *form)
+{
+	int rc = validate_addresses(r, form);
+
+	return rc ? rc : validate_content(r, form);
 }
 
 /* ---- message JSON and store ------------------------------------------ */
@@ -527,99 +544,120 @@ static void put_field_or_null(sb_buf *b, const sb_field *f)
 		sb_puts(b, "null");
 }
 
-int sb_api_create(sb_reply *r, const sb_form *form)
-{
+/* An accepted message, as both JSON documents need it. */
+typedef struct message {
 	const sb_field *to, *from, *mg, *body, *cb;
-	uint64_t seq;
-	size_t nmedia, i, segments = 1;
+	size_t nmedia, segments;
 	const char *status, *date;
 	char sid[35];
-	sb_buf b = {0}, rec = {0};
-	tw_segments seg;
-	int rc;
+} message;
 
-	if ((rc = validate(r, form)) != 0)
-		return rc < 0 ? -1 : 0;
-	to = sb_form_get(form, "To");
-	from = sb_form_get(form, "From");
-	mg = sb_form_get(form, "MessagingServiceSid");
-	body = sb_form_get(form, "Body");
-	cb = sb_form_get(form, "StatusCallback");
-	nmedia = sb_form_count(form, "MediaUrl");
-	if (body && body->value_len &&
-	    tw_segments_count(body->value, body->value_len, &seg) == 0 &&
-	    seg.segments > 0)
-		segments = seg.segments;
-	if (mg && mg->value_len == 0)
-		mg = NULL;
-	if (from && from->value_len == 0)
-		from = NULL;
-	status = mg && !from ? "accepted" : "queued";
-	seq = atomic_fetch_add(&api.next_seq, 1);
-	make_sid(seq, sid);
-	date = now_rfc2822();
+/* Twilio's message resource (the OpenAPI fields, Twilio's order). */
+static void message_json(sb_buf *b, const message *m)
+{
+	const char *a = api.cfg.account;
 
-	sb_puts(&b, "{\"body\": ");
-	sb_json_strn(&b, body ? body->value : "", body ? body->value_len : 0);
-	sb_printf(&b,
+	sb_puts(b, "{\"body\": ");
+	sb_json_strn(b, m->body ? m->body->value : "",
+	             m->body ? m->body->value_len : 0);
+	sb_printf(b,
 	          ", \"num_segments\": \"%zu\", \"direction\": "
 	          "\"outbound-api\", \"from\": ",
-	          segments);
-	put_field_or_null(&b, from);
-	sb_puts(&b, ", \"to\": ");
-	sb_json_strn(&b, to->value, to->value_len);
-	sb_printf(&b,
+	          m->segments);
+	put_field_or_null(b, m->from);
+	sb_puts(b, ", \"to\": ");
+	sb_json_strn(b, m->to->value, m->to->value_len);
+	sb_printf(b,
 	          ", \"date_updated\": \"%s\", \"price\": null, "
 	          "\"error_message\": null, \"uri\": \"" API_PREFIX
 	          "%s/Messages/%s.json\", \"account_sid\": \"%s\", "
 	          "\"num_media\": \"%zu\", \"status\": \"%s\", "
 	          "\"messaging_service_sid\": ",
-	          date, api.cfg.account, sid, api.cfg.account, nmedia, status);
-	put_field_or_null(&b, mg);
-	sb_printf(&b,
+	          m->date, a, m->sid, a, m->nmedia, m->status);
+	put_field_or_null(b, m->mg);
+	/* date_sent stays null: a queued message is not sent yet */
+	sb_printf(b,
 	          ", \"sid\": \"%s\", \"date_sent\": null, \"date_created\": "
 	          "\"%s\", \"error_code\": null, \"price_unit\": \"USD\", "
 	          "\"api_version\": \"2010-04-01\", \"subresource_uris\": "
 	          "{\"media\": \"" API_PREFIX "%s/Messages/%s/Media.json\"}}",
-	          sid, date, api.cfg.account, sid);
+	          m->sid, m->date, a, m->sid);
+}
 
-	sb_printf(&rec, "{\"sid\":\"%s\",\"account_sid\":\"%s\",\"to\":", sid,
+/* The --record line of M, without its closing brace (http.c appends the
+ * connection fields). */
+static void record_json(sb_buf *b, const message *m, const sb_form *form)
+{
+	size_t i, n = 0;
+
+	sb_printf(b, "{\"sid\":\"%s\",\"account_sid\":\"%s\",\"to\":", m->sid,
 	          api.cfg.account);
-	sb_json_strn(&rec, to->value, to->value_len);
-	sb_puts(&rec, ",\"from\":");
-	put_field_or_null(&rec, from);
-	sb_puts(&rec, ",\"messaging_service_sid\":");
-	put_field_or_null(&rec, mg);
-	sb_puts(&rec, ",\"body\":");
-	put_field_or_null(&rec, body);
-	sb_puts(&rec, ",\"media_url\":[");
-	for (i = 0, nmedia = 0; i < form->n; i++) {
+	sb_json_strn(b, m->to->value, m->to->value_len);
+	sb_puts(b, ",\"from\":");
+	put_field_or_null(b, m->from);
+	sb_puts(b, ",\"messaging_service_sid\":");
+	put_field_or_null(b, m->mg);
+	sb_puts(b, ",\"body\":");
+	put_field_or_null(b, m->body);
+	sb_puts(b, ",\"media_url\":[");
+	for (i = 0; i < form->n; i++) {
 		const sb_field *f = &form->fields[i];
 
 		if (strcmp(f->name, "MediaUrl") != 0)
 			continue;
-		if (nmedia++)
-			sb_puts(&rec, ",");
-		sb_json_strn(&rec, f->value, f->value_len);
+		if (n++)
+			sb_puts(b, ",");
+		sb_json_strn(b, f->value, f->value_len);
 	}
-	sb_puts(&rec, "],\"status_callback\":");
-	put_field_or_null(&rec, cb);
-	sb_printf(&rec, ",\"num_segments\":%zu,\"status\":\"%s\"", segments,
-	          status);
+	sb_puts(b, "],\"status_callback\":");
+	put_field_or_null(b, m->cb);
+	sb_printf(b, ",\"num_segments\":%zu,\"status\":\"%s\"", m->segments,
+	          m->status);
+}
 
+static const sb_field *nonempty(const sb_field *f)
+{
+	return f && f->value_len ? f : NULL;
+}
+
+int sb_api_create(sb_reply *r, const sb_form *form)
+{
+	message m = {0};
+	sb_buf b = {0}, rec = {0};
+	tw_segments seg;
+	uint64_t seq;
+	char *copy;
+	int rc;
+
+	if ((rc = validate(r, form)) != 0)
+		return rc < 0 ? -1 : 0;
+	m.to = sb_form_get(form, "To");
+	m.from = nonempty(sb_form_get(form, "From"));
+	m.mg = nonempty(sb_form_get(form, "MessagingServiceSid"));
+	m.body = sb_form_get(form, "Body");
+	m.cb = sb_form_get(form, "StatusCallback");
+	m.nmedia = sb_form_count(form, "MediaUrl");
+	m.segments = 1; /* an MMS without text is billed as one */
+	if (m.body && m.body->value_len &&
+	    tw_segments_count(m.body->value, m.body->value_len, &seg) == 0)
+		m.segments = seg.segments;
+	m.status = m.mg && !m.from ? "accepted" : "queued";
+	m.date = now_rfc2822();
+	seq = atomic_fetch_add(&api.next_seq, 1);
+	make_sid(seq, m.sid);
+
+	message_json(&b, &m);
+	record_json(&rec, &m, form);
 	r->status = 201;
 	r->body = sb_buf_take(&b, &r->len);
 	r->record = sb_buf_take(&rec, &r->record_len);
 	if (!r->body || !r->record)
 		return -1;
-	{
-		char *copy = malloc(r->len + 1);
-
-		if (!copy)
-			return -1;
-		memcpy(copy, r->body, r->len + 1);
-		store_put(seq, sid, copy, r->len);
-	}
+	copy = malloc(r->len + 1);
+	if (!copy)
+		return -1;
+	memcpy(copy, r->body, r->len + 1);
+	store_put(seq, m.sid, copy, r->len);
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define MAX_FAULTS 32
@@ -280,6 +281,18 @@ static int parse_cli(int argc, char **argv, cli *c)
 	return 0;
 }
 
+/* Benchmarks open many connections: allow as many descriptors as the hard
+ * limit does (MHD refuses connections cleanly beyond it). */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 static int run(cli *c)
 {
 	char err[512];
@@ -294,6 +307,7 @@ static int run(cli *c)
 	/* before any thread exists, so every thread inherits the mask */
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
 
 	if (c->cert) {
 		cert = read_file(c->cert, err, sizeof err);
@@ -315,15 +329,16 @@ static int run(cli *c)
 	}
 	if (sb_server_start(&c->srv, &port, err, sizeof err) < 0)
 		goto out_api;
+	/* the line first: whoever saw the port file may read it */
+	printf("listening on %s://%s%s%s:%u\n", cert ? "https" : "http",
+	       strchr(c->srv.listen, ':') ? "[" : "", c->srv.listen,
+	       strchr(c->srv.listen, ':') ? "]" : "", port);
+	fflush(stdout);
 	if (c->port_file && write_port_file(c->port_file, port) < 0) {
 		snprintf(err, sizeof err, "--port-file %s: %s", c->port_file,
 		         strerror(errno));
 		goto out_server;
 	}
-	printf("listening on %s://%s%s%s:%u\n", cert ? "https" : "http",
-	       strchr(c->srv.listen, ':') ? "[" : "", c->srv.listen,
-	       strchr(c->srv.listen, ':') ? "]" : "", port);
-	fflush(stdout);
 	while (sigwait(&set, &sig) != 0)
 		;
 	rc = 0;

@@ -1,0 +1,685 @@
+/*
+ * config.c - configuration keys, parsing and validation.
+ *
+ * One table lists every key with its type, default and description; init()
+ * and describe() both read it, so the two cannot disagree. Validation
+ * refuses a bad value naming the key and the reason, and never echoes the
+ * value of a secure key.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tw_config.h"
+
+#define TW_DEFAULT_BASE_URL "https://api.twilio.com"
+#define TW_VALUE_MAX        4096 /* longest accepted configuration value */
+
+typedef struct tw_key {
+	const char *name;
+	const char *type; /* "string", "integer", "boolean" */
+	int required;
+	int secure;
+	const char *def;
+	const char *description;
+} tw_key;
+
+static const tw_key tw_keys[] = {
+        {"TWILIO_ACCOUNT", "string", 1, 0, NULL,
+         "The Account SID: \"AC\" followed by 32 hexadecimal digits (Twilio "
+         "console, Account Info). The original product called it the "
+         "account name; the name of the account is not accepted."},
+        {"TWILIO_TOKEN", "string", 0, 1, NULL,
+         "The account's Auth Token. Required unless TWILIO_API_KEY and "
+         "TWILIO_API_SECRET are given and webhook signatures are not "
+         "validated."},
+        {"TWILIO_API_KEY", "string", 0, 0, NULL,
+         "An API key SID (\"SK\" + 32 hex digits) used instead of the Auth "
+         "Token for the REST API; needs TWILIO_API_SECRET. A key works only "
+         "in the region it was created in."},
+        {"TWILIO_API_SECRET", "string", 0, 1, NULL,
+         "The secret of TWILIO_API_KEY."},
+        {"TWILIO_BASE_URL", "string", 0, 0, TW_DEFAULT_BASE_URL,
+         "Base URL of the REST API. https:// only, except http:// to the "
+         "loopback interface (a local test server). Exclusive with "
+         "TWILIO_EDGE/TWILIO_REGION."},
+        {"TWILIO_EDGE", "string", 0, 0, NULL,
+         "Twilio edge location (e.g. dublin): the API host becomes "
+         "api.EDGE.REGION.twilio.com (REGION defaults to us1)."},
+        {"TWILIO_REGION", "string", 0, 0, NULL,
+         "Twilio region (e.g. ie1): the API host becomes "
+         "api.REGION.twilio.com, or api.EDGE.REGION.twilio.com with "
+         "TWILIO_EDGE."},
+        {"TWILIO_PROXY", "string", 0, 1, NULL,
+         "HTTP(S) or SOCKS proxy URL for the REST API. Only this key sets a "
+         "proxy: the environment's proxy variables are ignored. Secure, "
+         "since it may carry credentials."},
+        {"TWILIO_CA_BUNDLE", "string", 0, 0, NULL,
+         "A PEM file of CA certificates to verify the API's certificate "
+         "with, instead of the system's. Verification is never turned "
+         "off."},
+        {"TWILIO_CONNECT_TIMEOUT_MS", "integer", 0, 0, "10000",
+         "Milliseconds to establish a connection (1..600000); always "
+         "bounded by the call's deadline."},
+        {"TWILIO_REQUEST_TIMEOUT_MS", "integer", 0, 0, "30000",
+         "Milliseconds for one request from start to answer (1..600000); "
+         "bounded by the call's deadline. A request that times out after "
+         "it was sent is reported as TWILIO_OUTCOME_UNKNOWN."},
+        {"TWILIO_MAX_CONCURRENCY", "integer", 0, 0, "16",
+         "Requests in flight at once for this instance (1..1024). Twilio's "
+         "concurrency limit is shared by every client of the account: keep "
+         "it modest."},
+        {"TWILIO_MAX_RECIPIENTS", "integer", 0, 0, "1000",
+         "Most recipients one send_sms call may name (1..100000)."},
+        {"TWILIO_QUEUE_CAPACITY", "integer", 0, 0, "1024",
+         "Most calls accepted and not yet completed (1..1000000); beyond "
+         "it a call completes at once with QUEUE_FULL."},
+        {"TWILIO_MAX_RETRIES", "integer", 0, 0, "3",
+         "Retries per recipient (0..20), only for what certainly did not "
+         "reach Twilio: HTTP 429 and failures before any request byte was "
+         "sent."},
+        {"TWILIO_IDEMPOTENCY_TTL_MS", "integer", 0, 0, "86400000",
+         "How long (1000..604800000 ms) the host's idempotency store "
+         "remembers a recipient's result under a call's idempotency key."},
+        {"TEMPLATE_LOCALE", "string", 0, 0, "en_US",
+         "Locale for numbers and dates in smsBody templates."},
+        {"TEMPLATE_NUMBER_FORMAT", "string", 0, 0, NULL,
+         "Default number format of templates (FreeMarker's number_format); "
+         "unset: FreeMarker's \"number\"."},
+        {"LOG_BODIES", "boolean", 0, 0, "false",
+         "Put message bodies in logs (personal data; off by default)."},
+        {"LOG_NUMBERS", "boolean", 0, 0, "false",
+         "Put phone numbers in logs unmasked (off by default: "
+         "+1415\xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2"
+         "0100)."},
+        {"TWILIO_WEBHOOK_LISTEN", "string", 0, 0, NULL,
+         "SMS_RECEIVED: address:port the inbound webhook listens on (e.g. "
+         "0.0.0.0:8080). Unset: no webhook, SMS_RECEIVED cannot be "
+         "subscribed."},
+        {"TWILIO_WEBHOOK_PATH", "string", 0, 0, "/twilio/sms",
+         "SMS_RECEIVED: the URL path the webhook serves."},
+        {"TWILIO_WEBHOOK_PUBLIC_URL", "string", 0, 0, NULL,
+         "SMS_RECEIVED: the full public URL configured in Twilio for the "
+         "number (what Twilio signs); required while signatures are "
+         "validated."},
+        {"TWILIO_VALIDATE_SIGNATURE", "boolean", 0, 0, "true",
+         "SMS_RECEIVED: check X-Twilio-Signature on every webhook request."},
+        {"TWILIO_WEBHOOK_BODY_LIMIT", "integer", 0, 0, "65536",
+         "SMS_RECEIVED: largest accepted webhook body in bytes "
+         "(1024..1048576)."},
+        {"TWILIO_WEBHOOK_MAX_CONNECTIONS", "integer", 0, 0, "256",
+         "SMS_RECEIVED: most webhook connections at once (1..65536)."},
+        {"TWILIO_WEBHOOK_MAX_PER_IP", "integer", 0, 0, "64",
+         "SMS_RECEIVED: most webhook connections from one address "
+         "(1..65536)."},
+        {"TWILIO_WEBHOOK_IDLE_TIMEOUT_S", "integer", 0, 0, "10",
+         "SMS_RECEIVED: seconds an idle webhook connection is kept "
+         "(1..3600)."},
+        {"TWILIO_WEBHOOK_TLS_CERT", "string", 0, 0, NULL,
+         "SMS_RECEIVED: PEM certificate chain to serve the webhook over "
+         "TLS (with TWILIO_WEBHOOK_TLS_KEY)."},
+        {"TWILIO_WEBHOOK_TLS_KEY", "string", 0, 1, NULL,
+         "SMS_RECEIVED: PEM private key for TWILIO_WEBHOOK_TLS_CERT."},
+        {"TWILIO_PUBLISH_DEADLINE_MS", "integer", 0, 0, "5000",
+         "SMS_RECEIVED: how long (100..14000 ms) the host may take to "
+         "accept an event before the sender gets echoError."},
+        {"TWILIO_REPLY_MODE", "string", 0, 0, "first",
+         "SMS_RECEIVED: which matching subscriptions reply: first, all or "
+         "none."},
+};
+
+#define TW_NKEYS (sizeof(tw_keys) / sizeof(tw_keys[0]))
+
+static void fail(char *err, size_t errlen, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+static void fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static const tw_key *key_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < TW_NKEYS; i++)
+		if (strcmp(tw_keys[i].name, name) == 0)
+			return &tw_keys[i];
+	return NULL;
+}
+
+/* The value of NAME: its string, the default, or NULL when unset. An empty
+ * string counts as unset. -1 for a non-string or an oversized value. */
+static int get(json_object *cfg, const char *name, const char **val, char *err,
+               size_t errlen)
+{
+	const tw_key *k = key_find(name);
+	json_object *v = NULL;
+
+	*val = k ? k->def : NULL;
+	if (!json_object_object_get_ex(cfg, name, &v) || v == NULL)
+		return 0;
+	if (!json_object_is_type(v, json_type_string)) {
+		fail(err, errlen, "%s: must be a string", name);
+		return -1;
+	}
+	if (json_object_get_string_len(v) == 0)
+		return 0;
+	if (json_object_get_string_len(v) > TW_VALUE_MAX) {
+		fail(err, errlen, "%s: longer than %d bytes", name,
+		     TW_VALUE_MAX);
+		return -1;
+	}
+	if (strlen(json_object_get_string(v)) !=
+	    (size_t)json_object_get_string_len(v)) {
+		fail(err, errlen, "%s: contains a NUL byte", name);
+		return -1;
+	}
+	*val = json_object_get_string(v);
+	return 0;
+}
+
+static int dup_str(const char *v, char **out)
+{
+	*out = NULL;
+	if (!v)
+		return 0;
+	*out = strdup(v);
+	return *out ? 0 : -1;
+}
+
+static int parse_long(json_object *cfg, const char *name, long min, long max,
+                      long *out, char *err, size_t errlen)
+{
+	const char *v;
+	char *end;
+	long n;
+
+	if (get(cfg, name, &v, err, errlen))
+		return -1;
+	if (!v) {
+		*out = 0;
+		return 0;
+	}
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || *end || !isdigit((unsigned char)v[0])) {
+		fail(err, errlen, "%s: '%.40s' is not a whole number", name, v);
+		return -1;
+	}
+	if (n < min || n > max) {
+		fail(err, errlen, "%s: %ld is out of range (%ld..%ld)", name, n,
+		     min, max);
+		return -1;
+	}
+	*out = n;
+	return 0;
+}
+
+static int parse_bool(json_object *cfg, const char *name, int *out, char *err,
+                      size_t errlen)
+{
+	static const char *const yes[] = {"true", "yes", "on", "1"};
+	static const char *const no[] = {"false", "no", "off", "0"};
+	const char *v;
+	size_t i;
+
+	if (get(cfg, name, &v, err, errlen))
+		return -1;
+	*out = 0;
+	if (!v)
+		return 0;
+	for (i = 0; i < 4; i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcasecmp(v, no[i]) == 0)
+			return 0;
+	}
+	fail(err, errlen, "%s: '%.40s' is not a boolean (true or false)", name,
+	     v);
+	return -1;
+}
+
+static int is_hex32(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < 32; i++)
+		if (!isxdigit((unsigned char)s[i]))
+			return 0;
+	return s[32] == '\0';
+}
+
+int tw_config_is_loopback(const char *host, size_t len)
+{
+	if (len == 9 && strncasecmp(host, "localhost", 9) == 0)
+		return 1;
+	if (len == 5 && memcmp(host, "[::1]", 5) == 0)
+		return 1;
+	if (len >= 4 && len <= 15 && memcmp(host, "127.", 4) == 0) {
+		size_t i;
+		int dots = 0;
+
+		for (i = 0; i < len; i++) {
+			if (host[i] == '.')
+				dots++;
+			else if (!isdigit((unsigned char)host[i]))
+				return 0;
+		}
+		return dots == 3;
+	}
+	return 0;
+}
+
+/* Check a base URL: scheme, no credentials, http only to loopback, no
+ * query or fragment. Stores a copy without a trailing slash. */
+static int check_base_url(const char *name, const char *v, char **out,
+                          char *err, size_t errlen)
+{
+	const char *host, *end, *p;
+	size_t n, hostlen;
+	int https;
+
+	if (strncasecmp(v, "https://", 8) == 0)
+		https = 1;
+	else if (strncasecmp(v, "http://", 7) == 0)
+		https = 0;
+	else {
+		fail(err, errlen, "%s: '%.200s' must start with https://", name,
+		     v);
+		return -1;
+	}
+	host = v + (https ? 8 : 7);
+	end = host + strcspn(host, "/?#");
+	if (*end == '?' || *end == '#' || strpbrk(end, "?# \t\r\n")) {
+		fail(err, errlen,
+		     "%s: must be a base URL without a query, "
+		     "fragment or spaces",
+		     name);
+		return -1;
+	}
+	if (memchr(host, '@', (size_t)(end - host))) {
+		fail(err, errlen,
+		     "%s: must not carry credentials (use "
+		     "TWILIO_TOKEN or TWILIO_API_KEY)",
+		     name);
+		return -1;
+	}
+	/* host without the port */
+	if (*host == '[') {
+		p = memchr(host, ']', (size_t)(end - host));
+		hostlen = p ? (size_t)(p - host) + 1 : (size_t)(end - host);
+	} else {
+		p = memchr(host, ':', (size_t)(end - host));
+		hostlen = p ? (size_t)(p - host) : (size_t)(end - host);
+	}
+	if (hostlen == 0) {
+		fail(err, errlen, "%s: '%.200s' has no host", name, v);
+		return -1;
+	}
+	for (p = host; p < end; p++)
+		if (!isalnum((unsigned char)*p) && !strchr(".-:[]_", *p)) {
+			fail(err, errlen, "%s: '%.200s' has an invalid host",
+			     name, v);
+			return -1;
+		}
+	if (!https && !tw_config_is_loopback(host, hostlen)) {
+		fail(err, errlen,
+		     "%s: http:// is allowed only to the loopback "
+		     "interface (127.0.0.1, localhost, [::1]); use "
+		     "https://",
+		     name);
+		return -1;
+	}
+	n = strlen(v);
+	while (n > 0 && v[n - 1] == '/')
+		n--;
+	*out = strndup(v, n);
+	return *out ? 0 : -1;
+}
+
+static int check_label(const char *name, const char *v, char *err,
+                       size_t errlen)
+{
+	size_t i, n = strlen(v);
+
+	if (n > 32)
+		goto bad;
+	for (i = 0; i < n; i++)
+		if (!islower((unsigned char)v[i]) &&
+		    !isdigit((unsigned char)v[i]) && v[i] != '-')
+			goto bad;
+	return 0;
+bad:
+	fail(err, errlen,
+	     "%s: '%.40s' must be lower-case letters, digits and "
+	     "'-' (e.g. dublin, ie1)",
+	     name, v);
+	return -1;
+}
+
+static int check_file(const char *name, const char *v, char *err, size_t errlen)
+{
+	if (access(v, R_OK) != 0) {
+		fail(err, errlen, "%s: cannot read '%.300s': %s", name, v,
+		     strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_credentials(json_object *cfg, tw_config *c, char *err,
+                             size_t errlen)
+{
+	const char *acc, *tok, *key, *sec;
+
+	if (get(cfg, "TWILIO_ACCOUNT", &acc, err, errlen) ||
+	    get(cfg, "TWILIO_TOKEN", &tok, err, errlen) ||
+	    get(cfg, "TWILIO_API_KEY", &key, err, errlen) ||
+	    get(cfg, "TWILIO_API_SECRET", &sec, err, errlen))
+		return -1;
+	if (!acc) {
+		fail(err, errlen,
+		     "TWILIO_ACCOUNT: missing; set it to the "
+		     "Account SID (AC followed by 32 hex digits)");
+		return -1;
+	}
+	if (strncmp(acc, "AC", 2) != 0 || !is_hex32(acc + 2)) {
+		fail(err, errlen,
+		     "TWILIO_ACCOUNT: '%.64s' is not an Account "
+		     "SID: expected AC followed by 32 hex digits "
+		     "(the SID, not the account's name)",
+		     acc);
+		return -1;
+	}
+	if (key && (strncmp(key, "SK", 2) != 0 || !is_hex32(key + 2))) {
+		fail(err, errlen,
+		     "TWILIO_API_KEY: '%.64s' is not an API key "
+		     "SID: expected SK followed by 32 hex digits",
+		     key);
+		return -1;
+	}
+	if (!key != !sec) {
+		fail(err, errlen,
+		     "%s: missing; TWILIO_API_KEY and "
+		     "TWILIO_API_SECRET go together",
+		     key ? "TWILIO_API_SECRET" : "TWILIO_API_KEY");
+		return -1;
+	}
+	if (!tok && !key) {
+		fail(err, errlen,
+		     "TWILIO_TOKEN: missing; set the Auth Token, "
+		     "or TWILIO_API_KEY and TWILIO_API_SECRET");
+		return -1;
+	}
+	if (tok && strpbrk(tok, "\r\n")) {
+		fail(err, errlen, "TWILIO_TOKEN: contains a line break");
+		return -1;
+	}
+	if (sec && strpbrk(sec, "\r\n")) {
+		fail(err, errlen, "TWILIO_API_SECRET: contains a line break");
+		return -1;
+	}
+	if (dup_str(acc, &c->account) || dup_str(tok, &c->token) ||
+	    dup_str(key, &c->api_key) || dup_str(sec, &c->api_secret))
+		return -1;
+	return 0;
+}
+
+static int parse_endpoint(json_object *cfg, tw_config *c, char *err,
+                          size_t errlen)
+{
+	json_object *v = NULL;
+	const char *base, *edge, *region, *proxy, *ca;
+	int base_set = json_object_object_get_ex(cfg, "TWILIO_BASE_URL", &v) &&
+	               json_object_is_type(v, json_type_string) &&
+	               json_object_get_string_len(v) > 0;
+
+	if (get(cfg, "TWILIO_BASE_URL", &base, err, errlen) ||
+	    get(cfg, "TWILIO_EDGE", &edge, err, errlen) ||
+	    get(cfg, "TWILIO_REGION", &region, err, errlen) ||
+	    get(cfg, "TWILIO_PROXY", &proxy, err, errlen) ||
+	    get(cfg, "TWILIO_CA_BUNDLE", &ca, err, errlen))
+		return -1;
+	if (base_set && (edge || region)) {
+		fail(err, errlen,
+		     "TWILIO_BASE_URL: set either it or "
+		     "TWILIO_EDGE/TWILIO_REGION, not both");
+		return -1;
+	}
+	if ((edge && check_label("TWILIO_EDGE", edge, err, errlen)) ||
+	    (region && check_label("TWILIO_REGION", region, err, errlen)))
+		return -1;
+	if (edge || region) {
+		char url[128];
+
+		if (edge)
+			snprintf(url, sizeof(url),
+			         "https://api.%s.%s.twilio.com", edge,
+			         region ? region : "us1");
+		else
+			snprintf(url, sizeof(url), "https://api.%s.twilio.com",
+			         region);
+		base = url;
+		if (check_base_url("TWILIO_BASE_URL", base, &c->base_url, err,
+		                   errlen))
+			return -1;
+	} else if (check_base_url("TWILIO_BASE_URL", base, &c->base_url, err,
+	                          errlen))
+		return -1;
+	if (proxy && (!strstr(proxy, "://") || strpbrk(proxy, " \t\r\n"))) {
+		fail(err, errlen,
+		     "TWILIO_PROXY: not a proxy URL (expected "
+		     "scheme://host:port)");
+		return -1;
+	}
+	if (ca && check_file("TWILIO_CA_BUNDLE", ca, err, errlen))
+		return -1;
+	if (dup_str(proxy, &c->proxy) || dup_str(ca, &c->ca_bundle))
+		return -1;
+	return 0;
+}
+
+static int parse_limits(json_object *cfg, tw_config *c, char *err,
+                        size_t errlen)
+{
+	if (parse_long(cfg, "TWILIO_CONNECT_TIMEOUT_MS", 1, 600000,
+	               &c->connect_timeout_ms, err, errlen) ||
+	    parse_long(cfg, "TWILIO_REQUEST_TIMEOUT_MS", 1, 600000,
+	               &c->request_timeout_ms, err, errlen) ||
+	    parse_long(cfg, "TWILIO_MAX_CONCURRENCY", 1, 1024,
+	               &c->max_concurrency, err, errlen) ||
+	    parse_long(cfg, "TWILIO_MAX_RECIPIENTS", 1, 100000,
+	               &c->max_recipients, err, errlen) ||
+	    parse_long(cfg, "TWILIO_QUEUE_CAPACITY", 1, 1000000,
+	               &c->queue_capacity, err, errlen) ||
+	    parse_long(cfg, "TWILIO_MAX_RETRIES", 0, 20, &c->max_retries, err,
+	               errlen) ||
+	    parse_long(cfg, "TWILIO_IDEMPOTENCY_TTL_MS", 1000, 604800000L,
+	               &c->idempotency_ttl_ms, err, errlen))
+		return -1;
+	return 0;
+}
+
+static int parse_template(json_object *cfg, tw_config *c, char *err,
+                          size_t errlen)
+{
+	const char *loc, *nf;
+
+	if (get(cfg, "TEMPLATE_LOCALE", &loc, err, errlen) ||
+	    get(cfg, "TEMPLATE_NUMBER_FORMAT", &nf, err, errlen) ||
+	    parse_bool(cfg, "LOG_BODIES", &c->log_bodies, err, errlen) ||
+	    parse_bool(cfg, "LOG_NUMBERS", &c->log_numbers, err, errlen))
+		return -1;
+	if (dup_str(loc, &c->locale) || dup_str(nf, &c->number_format))
+		return -1;
+	return 0;
+}
+
+static int parse_webhook(json_object *cfg, tw_config *c, char *err,
+                         size_t errlen)
+{
+	const char *listen, *path, *pub, *cert, *key, *mode;
+
+	if (get(cfg, "TWILIO_WEBHOOK_LISTEN", &listen, err, errlen) ||
+	    get(cfg, "TWILIO_WEBHOOK_PATH", &path, err, errlen) ||
+	    get(cfg, "TWILIO_WEBHOOK_PUBLIC_URL", &pub, err, errlen) ||
+	    get(cfg, "TWILIO_WEBHOOK_TLS_CERT", &cert, err, errlen) ||
+	    get(cfg, "TWILIO_WEBHOOK_TLS_KEY", &key, err, errlen) ||
+	    get(cfg, "TWILIO_REPLY_MODE", &mode, err, errlen) ||
+	    parse_bool(cfg, "TWILIO_VALIDATE_SIGNATURE", &c->validate_signature,
+	               err, errlen) ||
+	    parse_long(cfg, "TWILIO_WEBHOOK_BODY_LIMIT", 1024, 1048576,
+	               &c->webhook_body_limit, err, errlen) ||
+	    parse_long(cfg, "TWILIO_WEBHOOK_MAX_CONNECTIONS", 1, 65536,
+	               &c->webhook_max_connections, err, errlen) ||
+	    parse_long(cfg, "TWILIO_WEBHOOK_MAX_PER_IP", 1, 65536,
+	               &c->webhook_max_per_ip, err, errlen) ||
+	    parse_long(cfg, "TWILIO_WEBHOOK_IDLE_TIMEOUT_S", 1, 3600,
+	               &c->webhook_idle_timeout_s, err, errlen) ||
+	    parse_long(cfg, "TWILIO_PUBLISH_DEADLINE_MS", 100, 14000,
+	               &c->publish_deadline_ms, err, errlen))
+		return -1;
+	if (listen && !strrchr(listen, ':')) {
+		fail(err, errlen,
+		     "TWILIO_WEBHOOK_LISTEN: '%.100s' must be "
+		     "address:port",
+		     listen);
+		return -1;
+	}
+	if (path && path[0] != '/') {
+		fail(err, errlen, "TWILIO_WEBHOOK_PATH: must start with /");
+		return -1;
+	}
+	if (pub && strncasecmp(pub, "https://", 8) != 0 &&
+	    strncasecmp(pub, "http://", 7) != 0) {
+		fail(err, errlen,
+		     "TWILIO_WEBHOOK_PUBLIC_URL: must be an "
+		     "http:// or https:// URL");
+		return -1;
+	}
+	if (listen && c->validate_signature && !pub) {
+		fail(err, errlen,
+		     "TWILIO_WEBHOOK_PUBLIC_URL: missing; it is "
+		     "required while signatures are validated "
+		     "(the URL Twilio calls and signs)");
+		return -1;
+	}
+	if (listen && c->validate_signature && !c->token) {
+		fail(err, errlen,
+		     "TWILIO_TOKEN: missing; validating webhook "
+		     "signatures needs the Auth Token");
+		return -1;
+	}
+	if (!cert != !key) {
+		fail(err, errlen,
+		     "%s: missing; TWILIO_WEBHOOK_TLS_CERT and "
+		     "TWILIO_WEBHOOK_TLS_KEY go together",
+		     cert ? "TWILIO_WEBHOOK_TLS_KEY"
+		          : "TWILIO_WEBHOOK_TLS_CERT");
+		return -1;
+	}
+	if ((cert &&
+	     check_file("TWILIO_WEBHOOK_TLS_CERT", cert, err, errlen)) ||
+	    (key && check_file("TWILIO_WEBHOOK_TLS_KEY", key, err, errlen)))
+		return -1;
+	if (strcmp(mode, "first") && strcmp(mode, "all") &&
+	    strcmp(mode, "none")) {
+		fail(err, errlen,
+		     "TWILIO_REPLY_MODE: '%.40s' must be first, "
+		     "all or none",
+		     mode);
+		return -1;
+	}
+	if (dup_str(listen, &c->webhook_listen) ||
+	    dup_str(path, &c->webhook_path) ||
+	    dup_str(pub, &c->webhook_public_url) ||
+	    dup_str(cert, &c->webhook_tls_cert) ||
+	    dup_str(key, &c->webhook_tls_key) || dup_str(mode, &c->reply_mode))
+		return -1;
+	return 0;
+}
+
+int tw_config_parse(json_object *config, tw_config *out, char *err,
+                    size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	if (!config || !json_object_is_type(config, json_type_object)) {
+		fail(err, errlen, "configuration: must be a JSON object");
+		return -1;
+	}
+	if (parse_credentials(config, out, err, errlen) ||
+	    parse_endpoint(config, out, err, errlen) ||
+	    parse_limits(config, out, err, errlen) ||
+	    parse_template(config, out, err, errlen) ||
+	    parse_webhook(config, out, err, errlen)) {
+		if (err && errlen && !err[0])
+			fail(err, errlen, "configuration: out of memory");
+		tw_config_free(out);
+		return -1;
+	}
+	return 0;
+}
+
+void tw_config_free(tw_config *c)
+{
+	char **strs[] = {&c->account,          &c->token,
+	                 &c->api_key,          &c->api_secret,
+	                 &c->base_url,         &c->proxy,
+	                 &c->ca_bundle,        &c->locale,
+	                 &c->number_format,    &c->webhook_listen,
+	                 &c->webhook_path,     &c->webhook_public_url,
+	                 &c->webhook_tls_cert, &c->webhook_tls_key,
+	                 &c->reply_mode};
+	size_t i;
+
+	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		if (*strs[i] &&
+		    (strs[i] == &c->token || strs[i] == &c->api_secret)) {
+			/* do not leave secrets in freed memory */
+			volatile char *p = *strs[i];
+			while (*p)
+				*p++ = 0;
+		}
+		free(*strs[i]);
+		*strs[i] = NULL;
+	}
+}
+
+json_object *tw_config_describe(void)
+{
+	json_object *o = json_object_new_object();
+	size_t i;
+
+	if (!o)
+		return NULL;
+	for (i = 0; i < TW_NKEYS; i++) {
+		const tw_key *k = &tw_keys[i];
+		json_object *e = json_object_new_object();
+
+		json_object_object_add(e, "type",
+		                       json_object_new_string(k->type));
+		json_object_object_add(e, "required",
+		                       json_object_new_boolean(k->required));
+		json_object_object_add(e, "secure",
+		                       json_object_new_boolean(k->secure));
+		json_object_object_add(e, "default",
+		                       k->def ? json_object_new_string(k->def)
+		                              : NULL);
+		json_object_object_add(e, "description",
+		                       json_object_new_string(k->description));
+		json_object_object_add(o, k->name, e);
+	}
+	return o;
+}

@@ -1,0 +1,1567 @@
+/*
+ * builtins.c - the ?built-ins of the supported subset, with FreeMarker's
+ * argument and type rules; string positions count UTF-16 units as Java
+ * does.
+ *
+ * Pure functions of their inputs; everything they allocate lives in the
+ * render's arena.
+ */
+#define _GNU_SOURCE 1
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval.h"
+
+enum {
+	B_C,
+	B_STRING,
+	B_UPPER,
+	B_LOWER,
+	B_CAP_FIRST,
+	B_UNCAP_FIRST,
+	B_CAPITALIZE,
+	B_TRIM,
+	B_LENGTH,
+	B_HAS_CONTENT,
+	B_THEN,
+	B_SWITCH,
+	B_JOIN,
+	B_REPLACE,
+	B_CONTAINS,
+	B_STARTS_WITH,
+	B_ENDS_WITH,
+	B_INDEX_OF,
+	B_LAST_INDEX_OF,
+	B_KEEP_BEFORE,
+	B_KEEP_AFTER,
+	B_KEEP_BEFORE_LAST,
+	B_KEEP_AFTER_LAST,
+	B_LEFT_PAD,
+	B_RIGHT_PAD,
+	B_TRUNCATE,
+	B_SUBSTRING,
+	B_SIZE,
+	B_FIRST,
+	B_LAST,
+	B_SEQ_CONTAINS,
+	B_SEQ_INDEX_OF,
+	B_SORT,
+	B_REVERSE,
+	B_ROUND,
+	B_FLOOR,
+	B_CEILING,
+	B_ABS,
+	B_INT,
+	B_NUMBER,
+	B_HTML,
+	B_XML,
+	B_URL,
+	B_URL_PATH,
+	B_JS_STRING,
+	B_JSON_STRING,
+	B_INDEX,
+	B_COUNTER,
+	B_HAS_NEXT,
+	B_IS_FIRST,
+	B_IS_LAST,
+	B_ITEM_PARITY,
+	B_IS_EVEN_ITEM,
+	B_IS_ODD_ITEM,
+	B_KEYS,
+	B_VALUES,
+	B_IS_STRING,
+	B_IS_NUMBER,
+	B_IS_BOOLEAN,
+	B_IS_SEQUENCE,
+	B_IS_HASH,
+	B_ENSURE_STARTS_WITH,
+	B_ENSURE_ENDS_WITH,
+	B_REMOVE_BEGINNING,
+	B_REMOVE_ENDING,
+	B_EXISTS,
+	B_CHOP_LINEBREAK,
+	B_IS_INFINITE,
+	B_IS_NAN,
+	B_BOOLEAN,
+	B_CN,
+	B_UNSUPPORTED
+};
+
+static const char *const names[] = {
+        "c",
+        "string",
+        "upper_case",
+        "lower_case",
+        "cap_first",
+        "uncap_first",
+        "capitalize",
+        "trim",
+        "length",
+        "has_content",
+        "then",
+        "switch",
+        "join",
+        "replace",
+        "contains",
+        "starts_with",
+        "ends_with",
+        "index_of",
+        "last_index_of",
+        "keep_before",
+        "keep_after",
+        "keep_before_last",
+        "keep_after_last",
+        "left_pad",
+        "right_pad",
+        "truncate",
+        "substring",
+        "size",
+        "first",
+        "last",
+        "seq_contains",
+        "seq_index_of",
+        "sort",
+        "reverse",
+        "round",
+        "floor",
+        "ceiling",
+        "abs",
+        "int",
+        "number",
+        "html",
+        "xml",
+        "url",
+        "url_path",
+        "js_string",
+        "json_string",
+        "index",
+        "counter",
+        "has_next",
+        "is_first",
+        "is_last",
+        "item_parity",
+        "is_even_item",
+        "is_odd_item",
+        "keys",
+        "values",
+        "is_string",
+        "is_number",
+        "is_boolean",
+        "is_sequence",
+        "is_hash",
+        "ensure_starts_with",
+        "ensure_ends_with",
+        "remove_beginning",
+        "remove_ending",
+        "exists",
+        "chop_linebreak",
+        "is_infinite",
+        "is_nan",
+        "boolean",
+        "cn",
+};
+
+/* FreeMarker built-ins this engine leaves out: a runtime error names them. */
+static const char *const unsupported[] = {"date",
+                                          "time",
+                                          "datetime",
+                                          "date_if_unknown",
+                                          "time_if_unknown",
+                                          "datetime_if_unknown",
+                                          "iso",
+                                          "iso_utc",
+                                          "iso_local",
+                                          "iso_utc_ms",
+                                          "iso_local_ms",
+                                          "iso_utc_nz",
+                                          "iso_local_nz",
+                                          "iso_ms",
+                                          "iso_nz",
+                                          "iso_h",
+                                          "iso_m",
+                                          "iso_utc_h",
+                                          "iso_utc_m",
+                                          "iso_local_h",
+                                          "iso_local_m",
+                                          "string_date",
+                                          "long",
+                                          "short",
+                                          "float",
+                                          "double",
+                                          "byte",
+                                          "number_to_date",
+                                          "number_to_time",
+                                          "number_to_datetime",
+                                          "eval",
+                                          "eval_json",
+                                          "interpret",
+                                          "new",
+                                          "api",
+                                          "has_api",
+                                          "matches",
+                                          "groups",
+                                          "split",
+                                          "word_list",
+                                          "chunk",
+                                          "seq_last_index_of",
+                                          "min",
+                                          "max",
+                                          "filter",
+                                          "map",
+                                          "take_while",
+                                          "drop_while",
+                                          "no_esc",
+                                          "esc",
+                                          "markup_string",
+                                          "node_name",
+                                          "node_type",
+                                          "node_namespace",
+                                          "ancestors",
+                                          "children",
+                                          "parent",
+                                          "root",
+                                          "is_date",
+                                          "is_datetime",
+                                          "is_time",
+                                          "is_unknown_date_like",
+                                          "is_method",
+                                          "is_transform",
+                                          "is_macro",
+                                          "is_directive",
+                                          "is_collection",
+                                          "is_enumerable",
+                                          "is_indexable",
+                                          "is_hash_ex",
+                                          "is_node",
+                                          "is_markup_output",
+                                          "is_collection_ex",
+                                          "namespace",
+                                          "default",
+                                          "if_exists",
+                                          "rtf",
+                                          "web_safe",
+                                          "j_string",
+                                          "lower_abc",
+                                          "upper_abc",
+                                          "item_cycle",
+                                          "item_parity_cap",
+                                          "sort_by",
+                                          "word_list",
+                                          "absolute_template_name",
+                                          "blank_to_null",
+                                          "empty_to_null",
+                                          "trim_to_null",
+                                          "with_args",
+                                          "with_args_last",
+                                          "sequence",
+                                          "counter",
+                                          "xhtml",
+                                          "rtf",
+                                          "left_pad",
+                                          "c_lower_case",
+                                          "c_upper_case",
+                                          "is_even",
+                                          "is_odd",
+                                          "is_enum",
+                                          "url_path",
+                                          "contains",
+                                          "lower",
+                                          "upper",
+                                          "uncap",
+                                          NULL};
+
+int feval_builtin_id(const char *name, size_t n)
+{
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i]) == n && memcmp(names[i], name, n) == 0)
+			return (int)i;
+	for (size_t i = 0; unsupported[i]; i++)
+		if (strlen(unsupported[i]) == n &&
+		    memcmp(unsupported[i], name, n) == 0)
+			return B_UNSUPPORTED;
+	return -1;
+}
+
+int feval_builtin_is_string(int id)
+{
+	return id == B_STRING;
+}
+
+int feval_builtin_is_loop(int id)
+{
+	return id >= B_INDEX && id <= B_IS_ODD_ITEM;
+}
+
+int feval_builtin_nargs_check(int id, int nargs)
+{
+	if (id == B_THEN && nargs != 2)
+		return -1;
+	if (id == B_SWITCH && nargs < 2)
+		return -1;
+	return 0;
+}
+
+/* ---- helpers ---------------------------------------------------------------
+ */
+static const char *bname(const fexpr *e)
+{
+	return e->s;
+}
+
+static int argc_err(fctx *c, const fexpr *e, const char *want)
+{
+	return feval_err(c, e->off, FTL_RUNTIME, "?%.*s expects %s, but got %d",
+	                 (int)e->n, bname(e), want, e->nargs);
+}
+
+static int nargs(fctx *c, const fexpr *e, int lo, int hi)
+{
+	if (!e->sub && lo == 0)
+		return 0;
+	if (!e->sub && lo > 0)
+		return feval_err(c, e->off, FTL_RUNTIME,
+		                 "?%.*s needs arguments in parentheses",
+		                 (int)e->n, bname(e));
+	if (e->nargs < lo || e->nargs > hi) {
+		char want[48];
+		if (lo == hi)
+			snprintf(want, sizeof(want), "%d argument%s", lo,
+			         lo == 1 ? "" : "s");
+		else
+			snprintf(want, sizeof(want), "%d to %d arguments", lo,
+			         hi);
+		return argc_err(c, e, want);
+	}
+	return 0;
+}
+
+static int arg_type(fctx *c, const fexpr *e, int i, int t, fval *v)
+{
+	if (feval_expr(c, e->args[i], v))
+		return -1;
+	if (v->t == V_NONE)
+		return feval_missing(c, e->args[i]);
+	if (v->t != t)
+		return feval_err(c, e->args[i]->off, FTL_RUNTIME,
+		                 "argument %d of ?%.*s must be %s, not %s",
+		                 i + 1, (int)e->n, bname(e),
+		                 t == V_STR   ? "a string"
+		                 : t == V_NUM ? "a number"
+		                              : "a boolean",
+		                 feval_type_name(v));
+	return 0;
+}
+
+static int arg_str(fctx *c, const fexpr *e, int i, const char **s, size_t *n)
+{
+	fval v;
+	if (feval_expr(c, e->args[i], &v))
+		return -1;
+	if (v.t == V_NONE)
+		return feval_missing(c, e->args[i]);
+	if (v.t != V_STR && v.t != V_NUM)
+		return feval_err(c, e->args[i]->off, FTL_RUNTIME,
+		                 "argument %d of ?%.*s must be a string, not "
+		                 "%s",
+		                 i + 1, (int)e->n, bname(e),
+		                 feval_type_name(&v));
+	return feval_text(c, e->args[i], &v, s, n);
+}
+
+static int arg_int(fctx *c, const fexpr *e, int i, int64_t *x)
+{
+	fval v;
+	if (arg_type(c, e, i, V_NUM, &v))
+		return -1;
+	*x = fnum_to_i64(&v.u.n);
+	return 0;
+}
+
+static void set_bool(fval *o, int b)
+{
+	memset(o, 0, sizeof(*o));
+	o->t = V_BOOL;
+	o->u.b = b;
+}
+
+static void set_int(fval *o, int64_t i)
+{
+	memset(o, 0, sizeof(*o));
+	o->t = V_NUM;
+	fnum_from_i64(&o->u.n, i);
+}
+
+static void set_sub(fval *o, const char *p, size_t n)
+{
+	memset(o, 0, sizeof(*o));
+	o->t = V_STR;
+	o->u.s.p = p;
+	o->u.s.n = n;
+}
+
+static int type_err(fctx *c, const fexpr *e, const fval *v, const char *want)
+{
+	int n;
+	const char *s = feval_src(c, e->a, &n);
+	return feval_err(c, e->off, FTL_RUNTIME,
+	                 "?%.*s needs %s, but \"%.*s\" is %s", (int)e->n,
+	                 bname(e), want, n, s, feval_type_name(v));
+}
+
+static int buf_result(fctx *c, fbuf *b, fval *out)
+{
+	int r;
+	if (b->over || b->nomem) {
+		r = feval_outerr(c, b);
+		free(b->p);
+		return r;
+	}
+	r = feval_str(c, b->p ? b->p : "", b->n, out);
+	free(b->p);
+	return r;
+}
+
+static const char *find(const char *h, size_t hn, const char *n, size_t nn)
+{
+	if (nn == 0)
+		return h;
+	if (nn > hn)
+		return NULL;
+	return memmem(h, hn, n, nn);
+}
+
+static const char *rfind(const char *h, size_t hn, const char *n, size_t nn)
+{
+	if (nn > hn)
+		return NULL;
+	for (size_t i = hn - nn + 1; i-- > 0;)
+		if (memcmp(h + i, n, nn) == 0)
+			return h + i;
+	return NULL;
+}
+
+/* ---- string built-ins --------------------------------------------------- */
+static int case_first(fctx *c, const fval *v, int upper, fval *out)
+{
+	const char *s = v->u.s.p;
+	size_t n = v->u.s.n, i = 0;
+	char *d;
+	while (i < n) {
+		uint32_t cp;
+		int l = ftxt_decode(s + i, n - i, &cp);
+		if (!ftxt_is_space(cp)) {
+			uint32_t m = cp;
+			char enc[4];
+			int el;
+			if (cp < 0x10000)
+				m = upper ? ftxt_upper1(cp) : ftxt_lower1(cp);
+			if (m > 0xffff)
+				m = cp;
+			el = ftxt_encode(m, enc);
+			d = feval_alloc(c, n - (size_t)l + (size_t)el + 1);
+			if (!d)
+				return -1;
+			memcpy(d, s, i);
+			memcpy(d + i, enc, (size_t)el);
+			memcpy(d + i + el, s + i + l, n - i - (size_t)l);
+			set_sub(out, d, n - (size_t)l + (size_t)el);
+			return 0;
+		}
+		i += (size_t)l;
+	}
+	*out = *v;
+	return 0;
+}
+
+/* Java: each token between " \t\r\n" gets its first character upper-cased
+ * and the rest lower-cased as a whole (so a final sigma is seen). */
+static int capitalize(fctx *c, const fval *v, fval *out)
+{
+	fbuf b = {.max = c->out.max};
+	const char *s = v->u.s.p;
+	size_t n = v->u.s.n, i = 0;
+	while (i < n) {
+		size_t j = i;
+		if (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' ||
+		    s[i] == '\n') {
+			fbuf_putc(&b, s[i]);
+			i++;
+			continue;
+		}
+		while (j < n && s[j] != ' ' && s[j] != '\t' && s[j] != '\r' &&
+		       s[j] != '\n')
+			j++;
+		{
+			uint32_t cp;
+			int l = ftxt_decode(s + i, j - i, &cp);
+			ftxt_upper(s + i, (size_t)l, &b);
+			ftxt_lower(s + i + l, j - i - (size_t)l, &b);
+		}
+		i = j;
+	}
+	return buf_result(c, &b, out);
+}
+
+static int pad(fctx *c, const fexpr *e, const fval *v, int left, fval *out)
+{
+	int64_t width;
+	const char *f = " ";
+	size_t fn = 1, len;
+	fbuf b = {.max = c->out.max};
+	if (nargs(c, e, 1, 2) || arg_int(c, e, 0, &width))
+		return -1;
+	if (e->nargs > 1 && arg_str(c, e, 1, &f, &fn))
+		return -1;
+	if (fn == 0)
+		return feval_err(c, e->off, FTL_RUNTIME,
+		                 "?%s: the filler string can't be empty",
+		                 left ? "left_pad" : "right_pad");
+	len = ftxt_u16len(v->u.s.p, v->u.s.n);
+	if (width <= (int64_t)len) {
+		*out = *v;
+		return 0;
+	}
+	if ((uint64_t)width > c->out.max)
+		return feval_err(c, e->off, FTL_LIMIT,
+		                 "padding to %lld is over the output limit",
+		                 (long long)width);
+	{
+		size_t need = (size_t)width - len;
+		size_t flen = ftxt_u16len(f, fn);
+		if (!left)
+			fbuf_put(&b, v->u.s.p, v->u.s.n);
+		for (size_t k = 0; k < need; k++) {
+			/* filler aligned to the absolute position */
+			size_t pos = left ? k : len + k;
+			size_t fi = pos % flen;
+			long a = ftxt_u16_to_byte(f, fn, fi);
+			long z = ftxt_u16_to_byte(f, fn, fi + 1);
+			if (a < 0 || z < 0)
+				a = 0, z = (long)fn;
+			fbuf_put(&b, f + a, (size_t)(z - a));
+		}
+		if (left)
+			fbuf_put(&b, v->u.s.p, v->u.s.n);
+	}
+	return buf_result(c, &b, out);
+}
+
+static int u16_sub(fctx *c, const fexpr *e, const fval *v, int64_t from,
+                   int64_t to, fval *out)
+{
+	long a = ftxt_u16_to_byte(v->u.s.p, v->u.s.n, (size_t)from);
+	long z = ftxt_u16_to_byte(v->u.s.p, v->u.s.n, (size_t)to);
+	if (a < 0 || z < 0)
+		return feval_err(c, e->off, FTL_RUNTIME,
+		                 "?%.*s would split a character in two "
+		                 "(UTF-16 surrogate pair)",
+		                 (int)e->n, bname(e));
+	set_sub(out, v->u.s.p + a, (size_t)(z - a));
+	return 0;
+}
+
+static int substring(fctx *c, const fexpr *e, const fval *v, fval *out)
+{
+	int64_t from, to;
+	size_t len = ftxt_u16len(v->u.s.p, v->u.s.n);
+	if (nargs(c, e, 1, 2) || arg_int(c, e, 0, &from))
+		return -1;
+	to = (int64_t)len;
+	if (e->nargs > 1 && arg_int(c, e, 1, &to))
+		return -1;
+	if (from < 0 || from > (int64_t)len || to < from || to > (int64_t)len)
+		return feval_err(c, e->off, FTL_RUNTIME,
+		                 "?substring(%lld, %lld) is out of bounds for "
+		                 "a string of length %zu",
+		                 (long long)from, (long long)to, len);
+	return u16_sub(c, e, v, from, to, out);
+}
+
+/* FreeMarker's default ?truncate (2.3.29+): terminator "[...]", prefers
+ * cutting at a word end (then a space goes before the terminator) when that
+ * keeps at least 75% of the length; counts UTF-16 units. */
+static int u16_ws(const uint16_t *u, size_t i)
+{
+	return ftxt_is_space(u[i]);
+}
+
+static int truncate(fctx *c, const fexpr *e, const fval *v, fval *out)
+{
+	int64_t max, cb, cb0, wb, minidx;
+	size_t len = 0, i = 0;
+	uint16_t *u;
+	const int tl = 5, wtl = 6;
+	int following, space = 0;
+	fbuf b = {.max = c->out.max};
+	if (nargs(c, e, 1, 1) || arg_int(c, e, 0, &max))
+		return -1;
+	if (max < 0)
+		return feval_err(c, e->off, FTL_RUNTIME,
+		                 "?truncate: the length can't be negative");
+	if ((int64_t)ftxt_u16len(v->u.s.p, v->u.s.n) <= max) {
+		*out = *v;
+		return 0;
+	}
+	u = feval_alloc(c, sizeof(uint16_t) * (v->u.s.n + 1));
+	if (!u)
+		return -1;
+	while (i < v->u.s.n) {
+		uint32_t cp;
+		i += (size_t)ftxt_decode(v->u.s.p + i, v->u.s.n - i, &cp);
+		if (cp >= 0x10000) {
+			u[len++] = (uint16_t)(0xd800 + ((cp - 0x10000) >> 10));
+			u[len++] =
+			        (uint16_t)(0xdc00 + ((cp - 0x10000) & 0x3ff));
+		} else {
+			u[len++] = (uint16_t)cp;
+		}
+	}
+	cb0 = cb = max - tl - 1;
+	while (cb >= 0 && u16_ws(u, (size_t)cb))
+		cb--;
+	if (cb < 0)
+		goto term_only;
+	minidx = (int64_t)ceil((double)max * 0.75) - wtl - 1;
+	if (minidx < 0)
+		minidx = 0;
+	wb = max - wtl - 1 < cb ? max - wtl - 1 : cb;
+	following = (int64_t)len > wb + 1 ? u16_ws(u, (size_t)wb + 1) : 1;
+	while (wb >= minidx) {
+		int cur = u16_ws(u, (size_t)wb);
+		if (!cur && following) {
+			cb = wb;
+			space = 1;
+			goto emit;
+		}
+		following = cur;
+		wb--;
+	}
+	if (cb == cb0 && ((size_t)cb + 1 >= len || u16_ws(u, (size_t)cb + 1))) {
+		cb--;
+		if (cb < 0)
+			goto term_only;
+	}
+	while (cb >= 0 && u16_ws(u, (size_t)cb))
+		cb--;
+	if (cb < 0)
+		goto term_only;
+	space = (size_t)cb + 1 >= len || u16_ws(u, (size_t)cb + 1);
+emit : {
+	long z = ftxt_u16_to_byte(v->u.s.p, v->u.s.n, (size_t)cb + 1);
+	if (z < 0) /* a surrogate pair cut in two: keep the whole character */
+		z = ftxt_u16_to_byte(v->u.s.p, v->u.s.n, (size_t)cb + 2);
+	fbuf_put(&b, v->u.s.p, (size_t)z);
+	if (space)
+		fbuf_put(&b, " ", 1);
+	fbuf_put(&b, "[...]", (size_t)tl);
+	return buf_result(c, &b, out);
+}
+term_only:
+	set_sub(out, "[...]", (size_t)tl);
+	return 0;
+}
+
+static int escape(fctx *c, const fval *v, int kind, fval *out)
+{
+	fbuf b = {.max = c->out.max};
+	const char *s = v->u.s.p;
+	size_t n = v->u.s.n;
+	static const char hex[] = "0123456789ABCDEF";
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		char tmp[8];
+		switch (kind) {
+		case B_HTML:
+		case B_XML:
+			if (ch == '<')
+				fbuf_put(&b, "&lt;", 4);
+			else if (ch == '>')
+				fbuf_put(&b, "&gt;", 4);
+			else if (ch == '&')
+				fbuf_put(&b, "&amp;", 5);
+			else if (ch == '"')
+				fbuf_put(&b, "&quot;", 6);
+			else if (ch == '\'')
+				fbuf_put(&b,
+				         kind == B_HTML ? "&#39;" : "&apos;",
+				         kind == B_HTML ? 5 : 6);
+			else
+				fbuf_putc(&b, (char)ch);
+			break;
+		case B_URL:
+		case B_URL_PATH:
+			if ((ch >= 'a' && ch <= 'z') ||
+			    (ch >= 'A' && ch <= 'Z') ||
+			    (ch >= '0' && ch <= '9') || ch == '_' ||
+			    ch == '-' || ch == '.' || ch == '!' || ch == '~' ||
+			    ch == '*' || ch == '\'' || ch == '(' || ch == ')' ||
+			    (kind == B_URL_PATH && ch == '/')) {
+				fbuf_putc(&b, (char)ch);
+			} else {
+				tmp[0] = '%';
+				tmp[1] = hex[ch >> 4];
+				tmp[2] = hex[ch & 15];
+				fbuf_put(&b, tmp, 3);
+			}
+			break;
+		case B_JS_STRING:
+		case B_JSON_STRING: {
+			int js = kind == B_JS_STRING;
+			if (ch == '"')
+				fbuf_put(&b, "\\\"", 2);
+			else if (ch == '\'' && js)
+				fbuf_put(&b, "\\'", 2);
+			else if (ch == '\\')
+				fbuf_put(&b, "\\\\", 2);
+			else if (ch == '/' && i > 0 && s[i - 1] == '<')
+				fbuf_put(&b, "\\/", 2);
+			else if (ch == '>' && i >= 2 &&
+			         ((s[i - 1] == ']' && s[i - 2] == ']') ||
+			          (s[i - 1] == '-' && s[i - 2] == '-')))
+				fbuf_put(&b, js ? "\\>" : "\\u003E",
+				         js ? 2 : 6);
+			else if (ch == '<' && i + 1 < n && s[i + 1] == '!')
+				fbuf_put(&b, js ? "\\x3C" : "\\u003C",
+				         js ? 4 : 6);
+			else if (ch == '\n')
+				fbuf_put(&b, "\\n", 2);
+			else if (ch == '\r')
+				fbuf_put(&b, "\\r", 2);
+			else if (ch == '\t')
+				fbuf_put(&b, "\\t", 2);
+			else if (ch == '\b')
+				fbuf_put(&b, "\\b", 2);
+			else if (ch == '\f')
+				fbuf_put(&b, "\\f", 2);
+			else if (ch < 0x20 || ch == 0x7f) {
+				if (js)
+					snprintf(tmp, sizeof(tmp), "\\x%02X",
+					         ch);
+				else
+					snprintf(tmp, sizeof(tmp), "\\u%04X",
+					         ch);
+				fbuf_put(&b, tmp, strlen(tmp));
+			} else if (ch == 0xe2 && i + 2 < n &&
+			           (unsigned char)s[i + 1] == 0x80 &&
+			           ((unsigned char)s[i + 2] == 0xa8 ||
+			            (unsigned char)s[i + 2] == 0xa9)) {
+				fbuf_put(&b,
+				         (unsigned char)s[i + 2] == 0xa8
+				                 ? "\\u2028"
+				                 : "\\u2029",
+				         6);
+				i += 2;
+			} else
+				fbuf_putc(&b, (char)ch);
+			break;
+		}
+		}
+	}
+	return buf_result(c, &b, out);
+}
+
+static int replace(fctx *c, const fexpr *e, const fval *v, fval *out)
+{
+	const char *a, *r, *s = v->u.s.p;
+	size_t an, rn, n = v->u.s.n, i = 0;
+	fbuf b = {.max = c->out.max};
+	if (nargs(c, e, 2, 3) || arg_str(c, e, 0, &a, &an) ||
+	    arg_str(c, e, 1, &r, &rn))
+		return -1;
+	if (e->nargs == 3) {
+		const char *fl;
+		size_t fln;
+		if (arg_str(c, e, 2, &fl, &fln))
+			return -1;
+		for (size_t k = 0; k < fln; k++)
+			if (fl[k] != 'f')
+				return feval_err(c, e->off, FTL_RUNTIME,
+				                 "?replace flag \"%c\" is not "
+				                 "supported (only \"f\")",
+				                 fl[k]);
+		{
+			const char *hit = find(s, n, a, an);
+			if (!hit) {
+				*out = *v;
+				return 0;
+			}
+			fbuf_put(&b, s, (size_t)(hit - s));
+			fbuf_put(&b, r, rn);
+			fbuf_put(&b, hit + an, n - (size_t)(hit - s) - an);
+			return buf_result(c, &b, out);
+		}
+	}
+	if (an == 0) {
+		/* Java: the replacement goes between every character */
+		fbuf_put(&b, r, rn);
+		while (i < n) {
+			uint32_t cp;
+			int l = ftxt_decode(s + i, n - i, &cp);
+			fbuf_put(&b, s + i, (size_t)l);
+			fbuf_put(&b, r, rn);
+			i += (size_t)l;
+		}
+		return buf_result(c, &b, out);
+	}
+	while (i <= n) {
+		const char *hit = find(s + i, n - i, a, an);
+		if (!hit) {
+			fbuf_put(&b, s + i, n - i);
+			break;
+		}
+		fbuf_put(&b, s + i, (size_t)(hit - (s + i)));
+		fbuf_put(&b, r, rn);
+		i = (size_t)(hit - s) + an;
+	}
+	return buf_result(c, &b, out);
+}
+
+static int string_bi(fctx *c, const fexpr *e, const fval *v, fval *out)
+{
+	const char *s = v->u.s.p, *a;
+	size_t n = v->u.s.n, an;
+	fbuf b = {.max = c->out.max};
+	const char *hit;
+	switch (e->bi) {
+	case B_UPPER: ftxt_upper(s, n, &b); return buf_result(c, &b, out);
+	case B_LOWER: ftxt_lower(s, n, &b); return buf_result(c, &b, out);
+	case B_CAP_FIRST:
+	case B_UNCAP_FIRST: return case_first(c, v, e->bi == B_CAP_FIRST, out);
+	case B_CAPITALIZE: return capitalize(c, v, out);
+	case B_TRIM: {
+		size_t i = 0, j = n;
+		while (i < j && (unsigned char)s[i] <= ' ')
+			i++;
+		while (j > i && (unsigned char)s[j - 1] <= ' ')
+			j--;
+		set_sub(out, s + i, j - i);
+		return 0;
+	}
+	case B_LENGTH: set_int(out, (int64_t)ftxt_u16len(s, n)); return 0;
+	case B_CONTAINS:
+	case B_STARTS_WITH:
+	case B_ENDS_WITH:
+		if (nargs(c, e, 1, 1) || arg_str(c, e, 0, &a, &an))
+			return -1;
+		if (e->bi == B_CONTAINS)
+			set_bool(out, find(s, n, a, an) != NULL);
+		else if (e->bi == B_STARTS_WITH)
+			set_bool(out, an <= n && memcmp(s, a, an) == 0);
+		else
+			set_bool(out,
+			         an <= n && memcmp(s + n - an, a, an) == 0);
+		return 0;
+	case B_INDEX_OF:
+	case B_LAST_INDEX_OF: {
+		int64_t from = -1;
+		if (nargs(c, e, 1, 2) || arg_str(c, e, 0, &a, &an))
+			return -1;
+		if (e->nargs > 1 && arg_int(c, e, 1, &from))
+			return -1;
+		if (e->bi == B_INDEX_OF) {
+			size_t start = 0;
+			if (from > 0) {
+				size_t len = ftxt_u16len(s, n);
+				long bo;
+				if ((size_t)from > len) {
+					set_int(out,
+					        an == 0 ? (int64_t)len : -1);
+					return 0;
+				}
+				bo = ftxt_u16_to_byte(s, n, (size_t)from);
+				start = bo < 0 ? n : (size_t)bo;
+			}
+			hit = find(s + start, n - start, a, an);
+		} else {
+			size_t lim = n;
+			if (e->nargs > 1) {
+				long bo;
+				if (from < 0) {
+					set_int(out, -1);
+					return 0;
+				}
+				bo = ftxt_u16_to_byte(s, n, (size_t)from);
+				lim = bo < 0 ? n : (size_t)bo + an;
+				if (lim > n)
+					lim = n;
+			}
+			hit = rfind(s, lim, a, an);
+		}
+		set_int(out,
+		        hit ? (int64_t)ftxt_byte_to_u16(s, (size_t)(hit - s))
+		            : -1);
+		return 0;
+	}
+	case B_KEEP_BEFORE:
+	case B_KEEP_AFTER:
+	case B_KEEP_BEFORE_LAST:
+	case B_KEEP_AFTER_LAST:
+		if (nargs(c, e, 1, 2) || arg_str(c, e, 0, &a, &an))
+			return -1;
+		if (e->nargs > 1)
+			return feval_err(c, e->off, FTL_RUNTIME,
+			                 "?%s flags are not supported",
+			                 bname(e));
+		hit = (e->bi == B_KEEP_BEFORE || e->bi == B_KEEP_AFTER)
+		              ? find(s, n, a, an)
+		              : rfind(s, n, a, an);
+		if (e->bi == B_KEEP_BEFORE || e->bi == B_KEEP_BEFORE_LAST)
+			set_sub(out, s, hit ? (size_t)(hit - s) : n);
+		else if (hit)
+			set_sub(out, hit + an, n - (size_t)(hit - s) - an);
+		else
+			set_sub(out, "", 0);
+		return 0;
+	case B_ENSURE_STARTS_WITH:
+	case B_ENSURE_ENDS_WITH:
+	case B_REMOVE_BEGINNING:
+	case B_REMOVE_ENDING: {
+		int st = e->bi == B_ENSURE_STARTS_WITH ||
+		         e->bi == B_REMOVE_BEGINNING;
+		int has;
+		if (nargs(c, e, 1, 1) || arg_str(c, e, 0, &a, &an))
+			return -1;
+		has = an <= n && memcmp(st ? s : s + n - an, a, an) == 0;
+		if (e->bi == B_REMOVE_BEGINNING || e->bi == B_REMOVE_ENDING) {
+			if (has)
+				set_sub(out, st ? s + an : s, n - an);
+			else
+				*out = *v;
+			return 0;
+		}
+		if (has) {
+			*out = *v;
+			return 0;
+		}
+		if (st) {
+			fbuf_put(&b, a, an);
+			fbuf_put(&b, s, n);
+		} else {
+			fbuf_put(&b, s, n);
+			fbuf_put(&b, a, an);
+		}
+		return buf_result(c, &b, out);
+	}
+	case B_CHOP_LINEBREAK:
+		if (n && s[n - 1] == '\n')
+			n -= (n > 1 && s[n - 2] == '\r') ? 2 : 1;
+		else if (n && s[n - 1] == '\r')
+			n--;
+		set_sub(out, s, n);
+		return 0;
+	case B_LEFT_PAD:
+	case B_RIGHT_PAD: return pad(c, e, v, e->bi == B_LEFT_PAD, out);
+	case B_TRUNCATE: return truncate(c, e, v, out);
+	case B_SUBSTRING: return substring(c, e, v, out);
+	case B_REPLACE: return replace(c, e, v, out);
+	case B_HTML:
+	case B_XML:
+	case B_URL:
+	case B_URL_PATH:
+	case B_JS_STRING:
+	case B_JSON_STRING:
+		if (e->bi == B_URL || e->bi == B_URL_PATH) {
+			if (nargs(c, e, 0, 1))
+				return -1;
+		}
+		return escape(c, v, e->bi, out);
+	case B_NUMBER: {
+		size_t i = 0, j = n;
+		memset(out, 0, sizeof(*out));
+		out->t = V_NUM;
+		if (fnum_parse(s + i, j - i, &out->u.n))
+			return feval_err(c, e->off, FTL_RUNTIME,
+			                 "can't convert \"%.*s\" to a number",
+			                 (int)ftxt_clip(s, n, 40), s);
+		return 0;
+	}
+	case B_BOOLEAN:
+		if (n == 4 && memcmp(s, "true", 4) == 0)
+			set_bool(out, 1);
+		else if (n == 5 && memcmp(s, "false", 5) == 0)
+			set_bool(out, 0);
+		else
+			return feval_err(c, e->off, FTL_RUNTIME,
+			                 "can't convert \"%.*s\" to a boolean",
+			                 (int)ftxt_clip(s, n, 40), s);
+		return 0;
+	}
+	return type_err(c, e, v, "a number or a boolean");
+}
+
+/* ---- sequences ------------------------------------------------------------
+ */
+static int seq_items(fctx *c, const fval *v, fval **items, size_t *n)
+{
+	size_t len = feval_seq_len(v);
+	fval *a;
+	if (feval_step(c, (size_t)-1, len))
+		return -1;
+	if (v->k == K_ARR) {
+		*items = v->u.a.v;
+		*n = v->u.a.n;
+		return 0;
+	}
+	a = feval_alloc(c, sizeof(fval) * (len + 1));
+	if (!a)
+		return -1;
+	for (size_t i = 0; i < len; i++)
+		if (feval_seq_get(c, v, i, &a[i]))
+			return -1;
+	*items = a;
+	*n = len;
+	return 0;
+}
+
+static void set_seq(fval *o, fval *v, size_t n)
+{
+	memset(o, 0, sizeof(*o));
+	o->t = V_SEQ;
+	o->k = K_ARR;
+	o->u.a.v = v;
+	o->u.a.n = n;
+}
+
+/* Java's Collator (en_US, tertiary strength), roughly: letters compare
+ * case-insensitively first, then lower case before upper case. */
+static int coll_cmp(const fval *a, const fval *b)
+{
+	const char *s = a->u.s.p, *t = b->u.s.p;
+	size_t n = a->u.s.n, m = b->u.s.n, i = 0, j = 0;
+	int tert = 0;
+	while (i < n && j < m) {
+		uint32_t x, y, lx, ly;
+		i += (size_t)ftxt_decode(s + i, n - i, &x);
+		j += (size_t)ftxt_decode(t + j, m - j, &y);
+		lx = ftxt_lower1(x);
+		ly = ftxt_lower1(y);
+		if (lx != ly)
+			return lx < ly ? -1 : 1;
+		if (!tert && x != y)
+			tert = x == lx ? -1 : 1;
+	}
+	if (i < n)
+		return 1;
+	if (j < m)
+		return -1;
+	return tert;
+}
+
+static int sort_seq(fctx *c, const fexpr *e, const fval *v, fval *out)
+{
+	fval *items, *a, *tmp;
+	size_t n;
+	int kind;
+	if (seq_items(c, v, &items, &n))
+		return -1;
+	a = feval_alloc(c, sizeof(fval) * (n + 1) * 2);
+	if (!a)
+		return -1;
+	tmp = a + n + 1;
+	if (n == 0) {
+		set_seq(out, a, 0);
+		return 0;
+	}
+	kind = items[0].t;
+	if (kind != V_STR && kind != V_NUM && kind != V_BOOL)
+		return feval_err(c, e->off, FTL_RUNTIME,
+		                 "?sort can sort only strings, numbers or "
+		                 "booleans, not %s",
+		                 feval_type_name(&items[0]));
+	for (size_t i = 0; i < n; i++) {
+		if (items[i].t != kind)
+			return feval_err(c, e->off, FTL_RUNTIME,
+			                 "?sort: all values must be of the "
+			                 "same type, but item %zu is %s and "
+			                 "the first is %s",
+			                 i, feval_type_name(&items[i]),
+			                 feval_type_name(&items[0]));
+		a[i] = items[i];
+	}
+	if (feval_step(c, e->off, n * 20))
+		return -1;
+	/* stable bottom-up merge sort */
+	for (size_t w = 1; w < n; w *= 2) {
+		for (size_t lo = 0; lo < n; lo += 2 * w) {
+			size_t mid = lo + w < n ? lo + w : n;
+			size_t hi = lo + 2 * w < n ? lo + 2 * w : n;
+			size_t i = lo, j = mid, k = lo;
+			while (i < mid && j < hi) {
+				int r;
+				if (kind == V_STR)
+					r = coll_cmp(&a[j], &a[i]);
+				else if (kind == V_NUM)
+					r = fnum_cmp(&a[j].u.n, &a[i].u.n);
+				else
+					r = a[j].u.b - a[i].u.b;
+				tmp[k++] = r < 0 ? a[j++] : a[i++];
+			}
+			while (i < mid)
+				tmp[k++] = a[i++];
+			while (j < hi)
+				tmp[k++] = a[j++];
+		}
+		memcpy(a, tmp, sizeof(fval) * n);
+	}
+	set_seq(out, a, n);
+	return 0;
+}
+
+static int lenient_eq(fctx *c, const fval *a, const fval *b)
+{
+	int r;
+	(void)c;
+	if (a->t != b->t)
+		return 0;
+	if (a->t == V_NUM)
+		return fnum_cmp(&a->u.n, &b->u.n) == 0;
+	if (a->t == V_STR)
+		return a->u.s.n == b->u.s.n &&
+		       memcmp(a->u.s.p, b->u.s.p, a->u.s.n) == 0;
+	if (a->t == V_BOOL)
+		return a->u.b == b->u.b;
+	r = 0;
+	return r;
+}
+
+static int join(fctx *c, const fexpr *e, const fval *v, fval *out)
+{
+	const char *sep, *empty = NULL, *suffix = NULL;
+	size_t sn, en = 0, xn = 0, n;
+	fval *items;
+	fbuf b = {.max = c->out.max};
+	int any = 0;
+	if (nargs(c, e, 1, 3) || arg_str(c, e, 0, &sep, &sn))
+		return -1;
+	if (e->nargs > 1 && arg_str(c, e, 1, &empty, &en))
+		return -1;
+	if (e->nargs > 2 && arg_str(c, e, 2, &suffix, &xn))
+		return -1;
+	if (seq_items(c, v, &items, &n))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (items[i].t == V_NONE)
+			continue;
+		if (items[i].t != V_STR && items[i].t != V_NUM &&
+		    !(items[i].t == V_BOOL && c->bool_true)) {
+			free(b.p);
+			return feval_err(c, e->off, FTL_RUNTIME,
+			                 "?join: item %zu is %s; only strings "
+			                 "and numbers can be joined",
+			                 i, feval_type_name(&items[i]));
+		}
+		if (any)
+			fbuf_put(&b, sep, sn);
+		if (feval_to_text(c, e, &items[i], &b, e->off)) {
+			free(b.p);
+			return -1;
+		}
+		any = 1;
+	}
+	if (!any && empty)
+		fbuf_put(&b, empty, en);
+	else if (any && suffix)
+		fbuf_put(&b, suffix, xn);
+	return buf_result(c, &b, out);
+}
+
+static int seq_bi(fctx *c, const fexpr *e, const fval *v, fval *out)
+{
+	size_t n = feval_seq_len(v);
+	switch (e->bi) {
+	case B_SIZE: set_int(out, (int64_t)n); return 0;
+	case B_FIRST:
+		if (n == 0) {
+			memset(out, 0, sizeof(*out));
+			return 0;
+		}
+		return feval_seq_get(c, v, 0, out);
+	case B_LAST:
+		if (n == 0) {
+			memset(out, 0, sizeof(*out));
+			return 0;
+		}
+		return feval_seq_get(c, v, n - 1, out);
+	case B_SEQ_CONTAINS:
+	case B_SEQ_INDEX_OF: {
+		fval x, it;
+		if (nargs(c, e, 1, 1) || feval_expr(c, e->args[0], &x))
+			return -1;
+		if (x.t == V_NONE)
+			return feval_missing(c, e->args[0]);
+		if (feval_step(c, e->off, n))
+			return -1;
+		for (size_t i = 0; i < n; i++) {
+			if (feval_seq_get(c, v, i, &it))
+				return -1;
+			if (lenient_eq(c, &it, &x)) {
+				if (e->bi == B_SEQ_CONTAINS)
+					set_bool(out, 1);
+				else
+					set_int(out, (int64_t)i);
+				return 0;
+			}
+		}
+		if (e->bi == B_SEQ_CONTAINS)
+			set_bool(out, 0);
+		else
+			set_int(out, -1);
+		return 0;
+	}
+	case B_SORT: return sort_seq(c, e, v, out);
+	case B_REVERSE: {
+		fval *items, *a;
+		size_t m;
+		if (seq_items(c, v, &items, &m))
+			return -1;
+		a = feval_alloc(c, sizeof(fval) * (m + 1));
+		if (!a)
+			return -1;
+		for (size_t i = 0; i < m; i++)
+			a[i] = items[m - 1 - i];
+		set_seq(out, a, m);
+		return 0;
+	}
+	case B_JOIN: return join(c, e, v, out);
+	}
+	return type_err(c, e, v, "a string");
+}
+
+static int loop_bi(fctx *c, const fexpr *e, fval *out)
+{
+	floop *l;
+	if (e->a->op != E_VAR)
+		return feval_err(c, e->off, FTL_RUNTIME,
+		                 "?%s must follow a loop variable name",
+		                 bname(e));
+	l = feval_find_loop(c, e->a->s, e->a->n);
+	if (!l)
+		return feval_err(c, e->off, FTL_RUNTIME,
+		                 "\"%s\" is not a loop variable of an "
+		                 "enclosing #list, so ?%s can't be used on it",
+		                 e->a->s, bname(e));
+	switch (e->bi) {
+	case B_INDEX: set_int(out, (int64_t)l->index); break;
+	case B_COUNTER: set_int(out, (int64_t)l->index + 1); break;
+	case B_HAS_NEXT: set_bool(out, l->has_next); break;
+	case B_IS_FIRST: set_bool(out, l->index == 0); break;
+	case B_IS_LAST: set_bool(out, !l->has_next); break;
+	case B_ITEM_PARITY:
+		set_sub(out, l->index % 2 ? "even" : "odd",
+		        l->index % 2 ? 4 : 3);
+		break;
+	case B_IS_EVEN_ITEM: set_bool(out, l->index % 2 == 1); break;
+	case B_IS_ODD_ITEM: set_bool(out, l->index % 2 == 0); break;
+	}
+	return 0;
+}
+
+static int has_content(const fval *v)
+{
+	switch (v->t) {
+	case V_NONE: return 0;
+	case V_STR: return v->u.s.n > 0;
+	case V_SEQ: return feval_seq_len(v) > 0;
+	case V_HASH: return feval_hash_len(v) > 0;
+	default: return 1;
+	}
+}
+
+static int num_bi(fctx *c, const fexpr *e, const fval *v, fval *out)
+{
+	int r = 0;
+	memset(out, 0, sizeof(*out));
+	out->t = V_NUM;
+	switch (e->bi) {
+	case B_ROUND: r = fnum_round(&v->u.n, 0, &out->u.n); break;
+	case B_FLOOR: r = fnum_round(&v->u.n, 1, &out->u.n); break;
+	case B_CEILING: r = fnum_round(&v->u.n, 2, &out->u.n); break;
+	case B_ABS: r = fnum_abs(&v->u.n, &out->u.n); break;
+	case B_INT:
+		fnum_from_i64(&out->u.n, (int32_t)fnum_to_i64(&v->u.n));
+		break;
+	case B_NUMBER: *out = *v; break;
+	case B_IS_INFINITE:
+		set_bool(out, v->u.n.kind == FN_DBL && isinf(v->u.n.u.d));
+		break;
+	case B_IS_NAN:
+		set_bool(out, v->u.n.kind == FN_DBL && isnan(v->u.n.u.d));
+		break;
+	default: return type_err(c, e, v, "a string");
+	}
+	if (r)
+		return feval_err(c, e->off, FTL_RUNTIME, "number too large");
+	return 0;
+}
+
+static int string_of(fctx *c, const fexpr *e, const fval *v, fval *out)
+{
+	fbuf b = {.max = c->out.max};
+	if (v->t == V_STR) {
+		if (nargs(c, e, 0, 0))
+			return -1;
+		*out = *v;
+		return 0;
+	}
+	if (v->t == V_BOOL) {
+		const char *a, *z;
+		size_t an, zn;
+		if (!e->sub || e->nargs == 0) {
+			const char *s =
+			        v->u.b ? (c->bool_true ? c->bool_true : "true")
+			               : (c->bool_false ? c->bool_false
+			                                : "false");
+			set_sub(out, s, strlen(s));
+			return 0;
+		}
+		if (nargs(c, e, 2, 2) || arg_str(c, e, 0, &a, &an) ||
+		    arg_str(c, e, 1, &z, &zn))
+			return -1;
+		set_sub(out, v->u.b ? a : z, v->u.b ? an : zn);
+		return 0;
+	}
+	if (v->t == V_NUM) {
+		fnfmt f;
+		const fnfmt *fp = &c->fmt;
+		if (nargs(c, e, 0, 1))
+			return -1;
+		if (e->sub && e->nargs == 1) {
+			if (e->aux) {
+				fp = e->aux;
+			} else {
+				const char *p;
+				size_t pn;
+				char *z;
+				if (arg_str(c, e, 0, &p, &pn))
+					return -1;
+				z = feval_alloc(c, pn + 1);
+				if (!z)
+					return -1;
+				memcpy(z, p, pn);
+				if (fnum_fmt_parse(z, &f))
+					return feval_err(
+					        c, e->args[0]->off, FTL_RUNTIME,
+					        "number format \"%s\" is not "
+					        "supported (use patterns like "
+					        "\"0.00\" or \"#,##0.##\")",
+					        z);
+				fp = &f;
+			}
+		}
+		if (feval_fmt_num(c, &v->u.n, fp, &b)) {
+			int r = feval_outerr(c, &b);
+			free(b.p);
+			return r;
+		}
+		return buf_result(c, &b, out);
+	}
+	return type_err(c, e, v, "a string, a number or a boolean");
+}
+
+static int then_switch(fctx *c, const fexpr *e, const fval *v, fval *out)
+{
+	if (e->bi == B_THEN) {
+		if (v->t != V_BOOL)
+			return type_err(c, e, v, "a boolean");
+		if (nargs(c, e, 2, 2))
+			return -1;
+		return feval_expr(c, e->args[v->u.b ? 0 : 1], out) ? -1 : 0;
+	}
+	if (!e->sub || e->nargs < 2)
+		return argc_err(c, e, "at least 2 arguments");
+	for (int i = 0; i + 1 < e->nargs; i += 2) {
+		fval k;
+		int r;
+		if (feval_expr(c, e->args[i], &k))
+			return -1;
+		if (k.t == V_NONE)
+			return feval_missing(c, e->args[i]);
+		if (feval_compare(c, e, E_EQ, v, &k, &r))
+			return -1;
+		if (r == 0)
+			return feval_expr(c, e->args[i + 1], out);
+	}
+	if (e->nargs % 2)
+		return feval_expr(c, e->args[e->nargs - 1], out);
+	return feval_err(c, e->off, FTL_RUNTIME,
+	                 "?switch: no case matched and there is no default "
+	                 "(an odd last argument)");
+}
+
+static int c_bi(fctx *c, const fexpr *e, const fval *v, fval *out)
+{
+	fbuf b = {.max = c->out.max};
+	if (v->t == V_BOOL) {
+		set_sub(out, v->u.b ? "true" : "false", v->u.b ? 4 : 5);
+		return 0;
+	}
+	if (v->t == V_NUM) {
+		fnfmt f;
+		const floc *saved = c->loc;
+		fnum_fmt_parse("computer", &f);
+		if (v->u.n.kind == FN_DBL && isinf(v->u.n.u.d)) {
+			set_sub(out, v->u.n.u.d > 0 ? "INF" : "-INF",
+			        v->u.n.u.d > 0 ? 3 : 4);
+			return 0;
+		}
+		if (v->u.n.kind == FN_DBL && isnan(v->u.n.u.d)) {
+			set_sub(out, "NaN", 3);
+			return 0;
+		}
+		c->loc = fnum_locale("en_US");
+		if (feval_fmt_num(c, &v->u.n, &f, &b)) {
+			c->loc = saved;
+			free(b.p);
+			return feval_outerr(c, &b);
+		}
+		c->loc = saved;
+		return buf_result(c, &b, out);
+	}
+	return type_err(c, e, v, "a number or a boolean");
+}
+
+int fbi_eval(fctx *c, const fexpr *e, fval *out)
+{
+	fval v;
+	int id = e->bi;
+	if (id == B_UNSUPPORTED)
+		return feval_err(c, e->off, FTL_RUNTIME,
+		                 "the built-in ?%.*s is not supported by this "
+		                 "engine (see docs/templates.md)",
+		                 (int)e->n, e->s);
+	if (id >= B_INDEX && id <= B_IS_ODD_ITEM)
+		return loop_bi(c, e, out);
+	if (id == B_HAS_CONTENT || id == B_EXISTS) {
+		if (nargs(c, e, 0, 0))
+			return -1;
+		if (e->a->paren) {
+			if (feval_expr(c, e->a, &v)) {
+				if (!c->missing)
+					return -1;
+				c->failed = 0;
+				c->missing = 0;
+				memset(&v, 0, sizeof(v));
+			}
+		} else if (feval_expr(c, e->a, &v)) {
+			return -1;
+		}
+		set_bool(out, id == B_EXISTS ? v.t != V_NONE : has_content(&v));
+		return 0;
+	}
+	if (feval_expr(c, e->a, &v))
+		return -1;
+	if (v.t == V_NONE)
+		return feval_missing(c, e->a);
+	if (v.empty_default &&
+	    (id == B_SIZE || id == B_FIRST || id == B_LAST ||
+	     id == B_SEQ_CONTAINS || id == B_SEQ_INDEX_OF || id == B_SORT ||
+	     id == B_REVERSE || id == B_JOIN || id == B_KEYS ||
+	     id == B_VALUES)) {
+		/* x! with no default is also an empty sequence and hash */
+		memset(&v, 0, sizeof(v));
+		v.t = V_SEQ;
+		v.k = K_ARR;
+		if (id == B_KEYS || id == B_VALUES) {
+			set_seq(out, NULL, 0);
+			return 0;
+		}
+	}
+	switch (id) {
+	case B_IS_STRING: set_bool(out, v.t == V_STR); return 0;
+	case B_IS_NUMBER: set_bool(out, v.t == V_NUM); return 0;
+	case B_IS_BOOLEAN: set_bool(out, v.t == V_BOOL); return 0;
+	case B_IS_SEQUENCE: set_bool(out, v.t == V_SEQ); return 0;
+	case B_IS_HASH: set_bool(out, v.t == V_HASH); return 0;
+	case B_C:
+	case B_CN:
+		if (nargs(c, e, 0, 0))
+			return -1;
+		return c_bi(c, e, &v, out);
+	case B_STRING: return string_of(c, e, &v, out);
+	case B_THEN:
+	case B_SWITCH: return then_switch(c, e, &v, out);
+	case B_KEYS:
+	case B_VALUES: {
+		fval *k, *vals;
+		size_t n;
+		if (v.t != V_HASH)
+			return type_err(c, e, &v, "a hash");
+		if (feval_hash_items(c, &v, &k, &vals, &n))
+			return -1;
+		set_seq(out, id == B_KEYS ? k : vals, n);
+		return 0;
+	}
+	}
+	if (v.t == V_NUM &&
+	    (id == B_UPPER || id == B_LOWER || id == B_LENGTH || id == B_TRIM ||
+	     id == B_CAP_FIRST || id == B_UNCAP_FIRST || id == B_CAPITALIZE ||
+	     id == B_HTML || id == B_XML || id == B_JS_STRING ||
+	     id == B_JSON_STRING || id == B_CHOP_LINEBREAK || id == B_URL ||
+	     id == B_URL_PATH || id == B_CONTAINS || id == B_STARTS_WITH ||
+	     id == B_ENDS_WITH || id == B_INDEX_OF || id == B_LAST_INDEX_OF ||
+	     id == B_KEEP_BEFORE || id == B_KEEP_AFTER ||
+	     id == B_KEEP_BEFORE_LAST || id == B_KEEP_AFTER_LAST ||
+	     id == B_LEFT_PAD || id == B_RIGHT_PAD || id == B_TRUNCATE ||
+	     id == B_SUBSTRING || id == B_REPLACE ||
+	     id == B_ENSURE_STARTS_WITH || id == B_ENSURE_ENDS_WITH ||
+	     id == B_REMOVE_BEGINNING || id == B_REMOVE_ENDING ||
+	     id == B_NUMBER)) {
+		/* numbers convert to text with the current number format */
+		const char *ts;
+		size_t tn;
+		if (feval_text(c, e->a, &v, &ts, &tn))
+			return -1;
+		set_sub(&v, ts, tn);
+	}
+	if (v.t == V_STR) {
+		if (id == B_SIZE || id == B_FIRST || id == B_LAST ||
+		    id == B_SORT || id == B_REVERSE || id == B_JOIN ||
+		    id == B_SEQ_CONTAINS || id == B_SEQ_INDEX_OF)
+			return type_err(c, e, &v, "a sequence");
+		if (id != B_UPPER && id != B_LOWER && id != B_LENGTH &&
+		    id != B_TRIM && id != B_CAP_FIRST && id != B_UNCAP_FIRST &&
+		    id != B_CAPITALIZE && id != B_HTML && id != B_XML &&
+		    id != B_JS_STRING && id != B_JSON_STRING &&
+		    id != B_CHOP_LINEBREAK && id != B_NUMBER &&
+		    id != B_BOOLEAN && id != B_URL && id != B_URL_PATH &&
+		    !e->sub)
+			return nargs(c, e, 1, 1);
+		if ((id == B_UPPER || id == B_LOWER || id == B_LENGTH ||
+		     id == B_TRIM || id == B_CAP_FIRST || id == B_UNCAP_FIRST ||
+		     id == B_CAPITALIZE || id == B_HTML || id == B_XML ||
+		     id == B_JS_STRING || id == B_JSON_STRING ||
+		     id == B_NUMBER) &&
+		    e->sub)
+			return feval_err(c, e->off, FTL_RUNTIME,
+			                 "?%s takes no arguments", bname(e));
+		return string_bi(c, e, &v, out);
+	}
+	if (v.t == V_NUM) {
+		if (id == B_ROUND || id == B_FLOOR || id == B_CEILING ||
+		    id == B_ABS || id == B_INT || id == B_IS_INFINITE ||
+		    id == B_IS_NAN)
+			return num_bi(c, e, &v, out);
+		if (id == B_SIZE || id == B_SORT || id == B_JOIN)
+			return type_err(c, e, &v, "a sequence");
+		return type_err(c, e, &v, "a string");
+	}
+	if (v.t == V_SEQ) {
+		if (id == B_SIZE || id == B_FIRST || id == B_LAST ||
+		    id == B_SEQ_CONTAINS || id == B_SEQ_INDEX_OF ||
+		    id == B_SORT || id == B_REVERSE || id == B_JOIN)
+			return seq_bi(c, e, &v, out);
+		return type_err(c, e, &v, "a string");
+	}
+	if (v.t == V_HASH && id == B_SIZE) {
+		set_int(out, (int64_t)feval_hash_len(&v));
+		return 0;
+	}
+	return type_err(c, e, &v,
+	                id == B_ROUND || id == B_FLOOR || id == B_CEILING ||
+	                                id == B_ABS || id == B_INT
+	                        ? "a number"
+	                        : "a string");
+}

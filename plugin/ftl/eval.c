@@ -1,0 +1,1601 @@
+/*
+ * eval.c - rendering a compiled template against a json-c model:
+ * values, variable lookup (loop variables, #assign'd variables, the model),
+ * operators with FreeMarker's typing rules, and the directives.
+ * The built-ins are in builtins.c.
+ *
+ * The model is borrowed and only read (json_object_get_string() only on
+ * strings; numbers through get_int64/get_double by type; no refcounts), so
+ * any number of renders may share one model and one template. Everything a
+ * render allocates lives in its own arena, freed when it returns.
+ */
+#define _GNU_SOURCE 1
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval.h"
+
+int feval_err(fctx *c, size_t off, ftl_kind k, const char *fmt, ...)
+{
+	va_list ap;
+	int line = 0, col = 0;
+	if (c->failed)
+		return -1;
+	c->failed = 1;
+	c->missing = 0;
+	if (!c->err)
+		return -1;
+	if (off != (size_t)-1)
+		fparse_linecol(c->t->src, off, &line, &col);
+	c->err->kind = k;
+	c->err->line = line;
+	c->err->column = col;
+	va_start(ap, fmt);
+	vsnprintf(c->err->message, sizeof(c->err->message), fmt, ap);
+	va_end(ap);
+	ftxt_fix_tail(c->err->message);
+	return -1;
+}
+
+/* The source text of E, for messages (at most 60 bytes). */
+const char *feval_src(fctx *c, const fexpr *e, int *len)
+{
+	size_t n = e->end > e->off ? e->end - e->off : 0;
+	const char *s = c->t->src + e->off;
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\n' || s[n - 1] == '\t' ||
+	             s[n - 1] == '\r'))
+		n--;
+	n = ftxt_clip(s, n, 60);
+	*len = (int)n;
+	return s;
+}
+
+int feval_missing(fctx *c, const fexpr *e)
+{
+	int n;
+	const char *s = feval_src(c, e, &n);
+	feval_err(c, e->off, FTL_RUNTIME,
+	          "\"%.*s\" is missing (or null); write %.*s! or "
+	          "%.*s!'default' if it may be absent, or test it with "
+	          "<#if %.*s?"
+	          "?>",
+	          n, s, n, s, n, s, n, s);
+	c->missing = 1;
+	return -1;
+}
+
+void *feval_alloc(fctx *c, size_t n)
+{
+	void *p = farena_alloc(&c->arena, n);
+	if (!p) {
+		if (c->arena.total + n > c->arena.limit)
+			feval_err(c, (size_t)-1, FTL_LIMIT,
+			          "the template used too much memory (limit "
+			          "%u MiB)",
+			          FTL_MAX_ARENA >> 20);
+		else
+			feval_err(c, (size_t)-1, FTL_NOMEM, "out of memory");
+	}
+	return p;
+}
+
+int feval_step(fctx *c, size_t off, size_t n)
+{
+	c->steps += n;
+	if (c->steps > FTL_MAX_STEPS)
+		return feval_err(c, off, FTL_LIMIT,
+		                 "the template did too much work (more than "
+		                 "%d loop iterations or sort steps)",
+		                 FTL_MAX_STEPS);
+	return 0;
+}
+
+const char *feval_type_name(const fval *v)
+{
+	switch (v->t) {
+	case V_NONE: return "missing";
+	case V_STR: return "a string";
+	case V_NUM: return "a number";
+	case V_BOOL: return "a boolean";
+	case V_SEQ: return "a sequence";
+	case V_HASH: return "a hash";
+	}
+	return "?";
+}
+
+int feval_from_json(fctx *c, json_object *j, fval *v, size_t off)
+{
+	memset(v, 0, sizeof(*v));
+	if (!j)
+		return 0;
+	switch (json_object_get_type(j)) {
+	case json_type_null: return 0;
+	case json_type_string:
+		v->t = V_STR;
+		v->u.s.p = json_object_get_string(j);
+		v->u.s.n = (size_t)json_object_get_string_len(j);
+		if (!ftxt_utf8_valid(v->u.s.p, v->u.s.n))
+			return feval_err(c, off, FTL_INPUT,
+			                 "a string in the data is not valid "
+			                 "UTF-8");
+		return 0;
+	case json_type_boolean:
+		v->t = V_BOOL;
+		v->u.b = json_object_get_boolean(j) ? 1 : 0;
+		return 0;
+	case json_type_int:
+		v->t = V_NUM;
+		fnum_from_i64(&v->u.n, json_object_get_int64(j));
+		if (v->u.n.u.i == INT64_MAX) {
+			uint64_t u = json_object_get_uint64(j);
+			if (u > (uint64_t)INT64_MAX) {
+				v->u.n.kind = FN_DEC;
+				v->u.n.u.c = (__int128)u;
+				v->u.n.scale = 0;
+			}
+		}
+		return 0;
+	case json_type_double:
+		v->t = V_NUM;
+		fnum_from_dbl(&v->u.n, json_object_get_double(j));
+		return 0;
+	case json_type_array:
+		v->t = V_SEQ;
+		v->k = K_JSON;
+		v->u.j = j;
+		return 0;
+	case json_type_object:
+		v->t = V_HASH;
+		v->k = K_JSON;
+		v->u.j = j;
+		return 0;
+	}
+	return 0;
+}
+
+/* ---- sequences and hashes --------------------------------------------------
+ */
+size_t feval_seq_len(const fval *v)
+{
+	if (v->k == K_JSON)
+		return json_object_array_length(v->u.j);
+	if (v->k == K_RANGE)
+		return v->u.r.count;
+	return v->u.a.n;
+}
+
+int feval_seq_get(fctx *c, const fval *v, size_t i, fval *out)
+{
+	if (v->k == K_JSON)
+		return feval_from_json(c, json_object_array_get_idx(v->u.j, i),
+		                       out, (size_t)-1);
+	if (v->k == K_RANGE) {
+		int64_t x;
+		memset(out, 0, sizeof(*out));
+		out->t = V_NUM;
+		if (i > (size_t)INT64_MAX ||
+		    __builtin_mul_overflow((int64_t)i, (int64_t)v->u.r.step,
+		                           &x) ||
+		    __builtin_add_overflow(v->u.r.start, x, &x))
+			return feval_err(c, (size_t)-1, FTL_RUNTIME,
+			                 "a range item is beyond 64-bit "
+			                 "integers");
+		fnum_from_i64(&out->u.n, x);
+		return 0;
+	}
+	*out = v->u.a.v[i];
+	return 0;
+}
+
+int feval_hash_get(fctx *c, const fval *h, const char *key, size_t klen,
+                   fval *out, size_t off)
+{
+	memset(out, 0, sizeof(*out));
+	if (h->k == K_JSON) {
+		json_object *j = NULL;
+		char tmp[128];
+		const char *k = key;
+		if (key[klen] != 0) {
+			char *d = klen < sizeof(tmp) ? tmp
+			                             : feval_alloc(c, klen + 1);
+			if (!d)
+				return -1;
+			memcpy(d, key, klen);
+			d[klen] = 0;
+			k = d;
+		}
+		if (!json_object_object_get_ex(h->u.j, k, &j))
+			return 0;
+		return feval_from_json(c, j, out, off);
+	}
+	for (size_t i = h->u.a.n; i-- > 0;)
+		if (h->u.a.klen[i] == klen &&
+		    memcmp(h->u.a.keys[i], key, klen) == 0) {
+			*out = h->u.a.v[i];
+			return 0;
+		}
+	return 0;
+}
+
+size_t feval_hash_len(const fval *h)
+{
+	if (h->k == K_JSON)
+		return (size_t)json_object_object_length(h->u.j);
+	return h->u.a.n;
+}
+
+/* Keys and values of a hash as arrays (in order). */
+int feval_hash_items(fctx *c, const fval *h, fval **keys, fval **vals,
+                     size_t *n)
+{
+	size_t len = feval_hash_len(h), i = 0;
+	fval *k = feval_alloc(c, sizeof(fval) * (len + 1));
+	fval *v = feval_alloc(c, sizeof(fval) * (len + 1));
+	if (!k || !v)
+		return -1;
+	if (h->k == K_JSON) {
+		struct lh_entry *e;
+		for (e = json_object_get_object(h->u.j)->head; e && i < len;
+		     e = e->next, i++) {
+			const char *ks = (const char *)lh_entry_k(e);
+			k[i].t = V_STR;
+			k[i].u.s.p = ks;
+			k[i].u.s.n = strlen(ks);
+			if (!ftxt_utf8_valid(ks, k[i].u.s.n))
+				return feval_err(c, (size_t)-1, FTL_INPUT,
+				                 "a key in the data is not "
+				                 "valid UTF-8");
+			if (feval_from_json(c, (json_object *)lh_entry_v(e),
+			                    &v[i], (size_t)-1))
+				return -1;
+		}
+		len = i;
+	} else {
+		for (i = 0; i < len; i++) {
+			k[i].t = V_STR;
+			k[i].u.s.p = h->u.a.keys[i];
+			k[i].u.s.n = h->u.a.klen[i];
+			v[i] = h->u.a.v[i];
+		}
+	}
+	*keys = k;
+	*vals = v;
+	*n = len;
+	return 0;
+}
+
+/* ---- lookup ---------------------------------------------------------------
+ */
+static int lookup(fctx *c, const fexpr *e, fval *out)
+{
+	for (int i = c->nloops - 1; i >= 0; i--) {
+		floop *l = &c->loops[i];
+		if (!l->active)
+			continue;
+		if (l->n1 == e->n && memcmp(l->v1, e->s, e->n) == 0) {
+			*out = l->item;
+			return 0;
+		}
+		if (l->v2 && l->n2 == e->n && memcmp(l->v2, e->s, e->n) == 0) {
+			*out = l->val;
+			return 0;
+		}
+	}
+	for (size_t i = c->nvars; i-- > 0;)
+		if (c->vars[i].n == e->n &&
+		    memcmp(c->vars[i].name, e->s, e->n) == 0) {
+			*out = c->vars[i].v;
+			return 0;
+		}
+	if (!c->model) {
+		memset(out, 0, sizeof(*out));
+		return 0;
+	}
+	{
+		json_object *j = NULL;
+		if (!json_object_object_get_ex(c->model, e->s, &j)) {
+			memset(out, 0, sizeof(*out));
+			return 0;
+		}
+		return feval_from_json(c, j, out, e->off);
+	}
+}
+
+static int set_var(fctx *c, const char *name, size_t n, const fval *v)
+{
+	for (size_t i = c->nvars; i-- > 0;)
+		if (c->vars[i].n == n &&
+		    memcmp(c->vars[i].name, name, n) == 0) {
+			c->vars[i].v = *v;
+			return 0;
+		}
+	if (c->nvars == c->capvars) {
+		size_t cap = c->capvars ? c->capvars * 2 : 16;
+		fvar *nv = feval_alloc(c, cap * sizeof(*nv));
+		if (!nv)
+			return -1;
+		if (c->nvars)
+			memcpy(nv, c->vars, c->nvars * sizeof(*nv));
+		c->vars = nv;
+		c->capvars = cap;
+	}
+	c->vars[c->nvars].name = name;
+	c->vars[c->nvars].n = n;
+	c->vars[c->nvars].v = *v;
+	c->nvars++;
+	return 0;
+}
+
+/* ---- conversions ------------------------------------------------------------
+ */
+int feval_fmt_num(fctx *c, const fnum *n, const fnfmt *f, fbuf *b)
+{
+	const floc *loc = c->loc;
+	fnfmt tmp;
+	if (f->neg_prefix_set) {
+		/* "percent": the locale decides the suffix */
+		tmp = *f;
+		snprintf(tmp.suffix, sizeof(tmp.suffix), "%s", loc->pct_suffix);
+		tmp.neg_prefix_set = 0;
+		f = &tmp;
+	}
+	if (fnum_format(n, f, loc, b)) {
+		if (b->over || b->nomem)
+			return -1;
+		return -1;
+	}
+	return 0;
+}
+
+/* Value to text as ${...} does (strings, numbers; booleans only with a
+ * boolean_format set). Appends to B. */
+int feval_to_text(fctx *c, const fexpr *e, const fval *v, fbuf *b, size_t off)
+{
+	switch (v->t) {
+	case V_STR:
+		return fbuf_put(b, v->u.s.p, v->u.s.n) ? feval_outerr(c, b) : 0;
+	case V_NUM:
+		if (feval_fmt_num(c, &v->u.n, &c->fmt, b))
+			return feval_outerr(c, b);
+		return 0;
+	case V_BOOL:
+		if (c->bool_true) {
+			const char *s = v->u.b ? c->bool_true : c->bool_false;
+			return fbuf_put(b, s, strlen(s)) ? feval_outerr(c, b)
+			                                 : 0;
+		}
+		return feval_err(c, off, FTL_RUNTIME,
+		                 "can't print a boolean directly; use "
+		                 "?c (true/false) or ?string('yes', 'no')");
+	case V_NONE: return feval_missing(c, e);
+	default: {
+		int n;
+		const char *s = feval_src(c, e, &n);
+		return feval_err(c, e->off, FTL_RUNTIME,
+		                 "\"%.*s\" is %s; only strings, numbers "
+		                 "(and booleans with ?c or ?string) can be "
+		                 "printed",
+		                 n, s, feval_type_name(v));
+	}
+	}
+}
+
+int feval_outerr(fctx *c, fbuf *b)
+{
+	if (b->over)
+		return feval_err(c, (size_t)-1, FTL_LIMIT,
+		                 "output too long (limit %zu bytes)", b->max);
+	if (b->nomem)
+		return feval_err(c, (size_t)-1, FTL_NOMEM, "out of memory");
+	return feval_err(c, (size_t)-1, FTL_RUNTIME,
+	                 "a number could not be formatted");
+}
+
+/* Text of V as a new arena string (for concatenation, built-ins). */
+int feval_text(fctx *c, const fexpr *e, const fval *v, const char **s,
+               size_t *n)
+{
+	fbuf b = {.max = c->out.max};
+	if (v->t == V_STR) {
+		*s = v->u.s.p;
+		*n = v->u.s.n;
+		return 0;
+	}
+	if (feval_to_text(c, e, v, &b, e->off)) {
+		free(b.p);
+		return -1;
+	}
+	*n = b.n;
+	*s = "";
+	if (b.n) {
+		char *d = feval_alloc(c, b.n + 1);
+		if (!d) {
+			free(b.p);
+			return -1;
+		}
+		memcpy(d, b.p, b.n);
+		*s = d;
+	}
+	free(b.p);
+	return 0;
+}
+
+int feval_str(fctx *c, const char *s, size_t n, fval *out)
+{
+	char *d = feval_alloc(c, n + 1);
+	if (!d)
+		return -1;
+	memcpy(d, s, n);
+	memset(out, 0, sizeof(*out));
+	out->t = V_STR;
+	out->u.s.p = d;
+	out->u.s.n = n;
+	return 0;
+}
+
+/* ---- expressions --------------------------------------------------------
+ */
+static int need(fctx *c, const fexpr *e, fval *v)
+{
+	if (feval_expr(c, e, v))
+		return -1;
+	if (v->t == V_NONE)
+		return feval_missing(c, e);
+	return 0;
+}
+
+static int need_type(fctx *c, const fexpr *e, fval *v, int t, const char *what)
+{
+	if (need(c, e, v))
+		return -1;
+	if (v->t != t) {
+		int n;
+		const char *s = feval_src(c, e, &n);
+		return feval_err(c, e->off, FTL_RUNTIME,
+		                 "expected %s, but \"%.*s\" is %s", what, n, s,
+		                 feval_type_name(v));
+	}
+	return 0;
+}
+
+int feval_bool(fctx *c, const fexpr *e, int *b)
+{
+	fval v;
+	if (need_type(c, e, &v, V_BOOL, "a boolean"))
+		return -1;
+	*b = v.u.b;
+	return 0;
+}
+
+static int numerr(fctx *c, const fexpr *e, int r)
+{
+	if (r == FNUM_EDIVZERO)
+		return feval_err(c, e->off, FTL_RUNTIME, "division by zero");
+	return feval_err(c, e->off, FTL_RUNTIME,
+	                 "number too large for this engine (more than 38 "
+	                 "significant digits)");
+}
+
+static int arith(fctx *c, const fexpr *e, fval *out)
+{
+	fval a, b;
+	int r = 0;
+	if (need_type(c, e->a, &a, V_NUM, "a number") ||
+	    need_type(c, e->b, &b, V_NUM, "a number"))
+		return -1;
+	memset(out, 0, sizeof(*out));
+	out->t = V_NUM;
+	switch (e->op) {
+	case E_SUB: r = fnum_sub(&a.u.n, &b.u.n, &out->u.n); break;
+	case E_MUL: r = fnum_mul(&a.u.n, &b.u.n, &out->u.n); break;
+	case E_DIV: r = fnum_div(&a.u.n, &b.u.n, &out->u.n); break;
+	case E_MOD: r = fnum_mod(&a.u.n, &b.u.n, &out->u.n); break;
+	}
+	return r ? numerr(c, e, r) : 0;
+}
+
+static int concat_seq(fctx *c, const fval *a, const fval *b, fval *out)
+{
+	size_t na = feval_seq_len(a), nb = feval_seq_len(b);
+	fval *v;
+	if (feval_step(c, 0, na + nb))
+		return -1;
+	v = feval_alloc(c, sizeof(fval) * (na + nb + 1));
+	if (!v)
+		return -1;
+	for (size_t i = 0; i < na; i++)
+		if (feval_seq_get(c, a, i, &v[i]))
+			return -1;
+	for (size_t i = 0; i < nb; i++)
+		if (feval_seq_get(c, b, i, &v[na + i]))
+			return -1;
+	memset(out, 0, sizeof(*out));
+	out->t = V_SEQ;
+	out->k = K_ARR;
+	out->u.a.v = v;
+	out->u.a.n = na + nb;
+	return 0;
+}
+
+static int concat_hash(fctx *c, const fval *a, const fval *b, fval *out)
+{
+	fval *ka, *va, *kb, *vb;
+	size_t na, nb, n = 0;
+	const char **keys;
+	size_t *klen;
+	fval *vals;
+	if (feval_hash_items(c, a, &ka, &va, &na) ||
+	    feval_hash_items(c, b, &kb, &vb, &nb))
+		return -1;
+	if (feval_step(c, 0, na + nb))
+		return -1;
+	keys = feval_alloc(c, sizeof(char *) * (na + nb + 1));
+	klen = feval_alloc(c, sizeof(size_t) * (na + nb + 1));
+	vals = feval_alloc(c, sizeof(fval) * (na + nb + 1));
+	if (!keys || !klen || !vals)
+		return -1;
+	for (size_t i = 0; i < na + nb; i++) {
+		fval *k = i < na ? &ka[i] : &kb[i - na];
+		fval *v = i < na ? &va[i] : &vb[i - na];
+		size_t j;
+		for (j = 0; j < n; j++)
+			if (klen[j] == k->u.s.n &&
+			    memcmp(keys[j], k->u.s.p, k->u.s.n) == 0)
+				break;
+		if (j == n) {
+			keys[n] = k->u.s.p;
+			klen[n] = k->u.s.n;
+			n++;
+		}
+		vals[j] = *v;
+	}
+	memset(out, 0, sizeof(*out));
+	out->t = V_HASH;
+	out->k = K_ARR;
+	out->u.a.keys = keys;
+	out->u.a.klen = klen;
+	out->u.a.v = vals;
+	out->u.a.n = n;
+	return 0;
+}
+
+/* Both operands first, then the missing checks, as FreeMarker does. */
+static int need2(fctx *c, const fexpr *e, fval *a, fval *b)
+{
+	if (feval_expr(c, e->a, a) || feval_expr(c, e->b, b))
+		return -1;
+	if (a->t == V_NONE)
+		return feval_missing(c, e->a);
+	if (b->t == V_NONE)
+		return feval_missing(c, e->b);
+	return 0;
+}
+
+static int plus(fctx *c, const fexpr *e, fval *out)
+{
+	fval a, b;
+	if (need2(c, e, &a, &b))
+		return -1;
+	/* x! with no default is an empty string, sequence and hash at once;
+	 * FreeMarker tries sequences before strings */
+	if (a.empty_default && b.empty_default) {
+		memset(out, 0, sizeof(*out));
+		out->t = V_SEQ;
+		out->k = K_ARR;
+		return 0;
+	}
+	if (a.empty_default && (b.t == V_SEQ || b.t == V_HASH)) {
+		*out = b;
+		return 0;
+	}
+	if (b.empty_default && (a.t == V_SEQ || a.t == V_HASH)) {
+		*out = a;
+		return 0;
+	}
+	if (a.t == V_NUM && b.t == V_NUM) {
+		int r;
+		memset(out, 0, sizeof(*out));
+		out->t = V_NUM;
+		r = fnum_add(&a.u.n, &b.u.n, &out->u.n);
+		return r ? numerr(c, e, r) : 0;
+	}
+	if ((a.t == V_STR || a.t == V_NUM) && (b.t == V_STR || b.t == V_NUM)) {
+		const char *sa, *sb;
+		size_t na, nb;
+		char *d;
+		if (feval_text(c, e->a, &a, &sa, &na) ||
+		    feval_text(c, e->b, &b, &sb, &nb))
+			return -1;
+		if (na + nb > c->out.max)
+			return feval_err(c, e->off, FTL_LIMIT,
+			                 "string too long (limit %zu bytes)",
+			                 c->out.max);
+		d = feval_alloc(c, na + nb + 1);
+		if (!d)
+			return -1;
+		memcpy(d, sa, na);
+		memcpy(d + na, sb, nb);
+		memset(out, 0, sizeof(*out));
+		out->t = V_STR;
+		out->u.s.p = d;
+		out->u.s.n = na + nb;
+		return 0;
+	}
+	if (a.t == V_SEQ && b.t == V_SEQ)
+		return concat_seq(c, &a, &b, out);
+	if (a.t == V_HASH && b.t == V_HASH)
+		return concat_hash(c, &a, &b, out);
+	return feval_err(c, e->off, FTL_RUNTIME, "can't use \"+\" on %s and %s",
+	                 feval_type_name(&a), feval_type_name(&b));
+}
+
+/* Compare for == != < <= > >= ; *res is -1/0/1, or for strings/booleans
+ * 0 (equal) or 1 (different). */
+int feval_compare(fctx *c, const fexpr *e, int op, const fval *a, const fval *b,
+                  int *res)
+{
+	if (a->t == V_NUM && b->t == V_NUM) {
+		*res = fnum_cmp(&a->u.n, &b->u.n);
+		return 0;
+	}
+	if (a->t == V_STR && b->t == V_STR) {
+		if (op != E_EQ && op != E_NE)
+			return feval_err(c, e->off, FTL_RUNTIME,
+			                 "can't use \"<\", \">\", \"<=\" or "
+			                 "\">=\" on strings");
+		*res = !(a->u.s.n == b->u.s.n &&
+		         memcmp(a->u.s.p, b->u.s.p, a->u.s.n) == 0);
+		return 0;
+	}
+	if (a->t == V_BOOL && b->t == V_BOOL) {
+		if (op != E_EQ && op != E_NE)
+			return feval_err(c, e->off, FTL_RUNTIME,
+			                 "can't use \"<\", \">\", \"<=\" or "
+			                 "\">=\" on booleans");
+		*res = a->u.b != b->u.b;
+		return 0;
+	}
+	return feval_err(c, e->off, FTL_RUNTIME,
+	                 "can't compare %s with %s (only two numbers, two "
+	                 "strings or two booleans)",
+	                 feval_type_name(a), feval_type_name(b));
+}
+
+static int compare(fctx *c, const fexpr *e, fval *out)
+{
+	fval a, b;
+	int r, t = 0;
+	if (need2(c, e, &a, &b))
+		return -1;
+	if (feval_compare(c, e, e->op, &a, &b, &r))
+		return -1;
+	switch (e->op) {
+	case E_EQ: t = r == 0; break;
+	case E_NE: t = r != 0; break;
+	case E_LT: t = r < 0; break;
+	case E_LE: t = r <= 0; break;
+	case E_GT: t = r > 0; break;
+	case E_GE: t = r >= 0; break;
+	}
+	memset(out, 0, sizeof(*out));
+	out->t = V_BOOL;
+	out->u.b = t;
+	return 0;
+}
+
+static int to_int(fctx *c, const fexpr *e, const fval *v, int64_t *i)
+{
+	(void)c;
+	(void)e;
+	*i = fnum_to_i64(&v->u.n);
+	return 0;
+}
+
+static int range(fctx *c, const fexpr *e, fval *out)
+{
+	fval a, b;
+	int64_t lo, hi = 0;
+	memset(out, 0, sizeof(*out));
+	if (need_type(c, e->a, &a, V_NUM, "a number"))
+		return -1;
+	to_int(c, e->a, &a, &lo);
+	if (e->b) {
+		if (need_type(c, e->b, &b, V_NUM, "a number"))
+			return -1;
+		to_int(c, e->b, &b, &hi);
+	}
+	out->t = V_SEQ;
+	out->k = K_RANGE;
+	out->u.r.start = lo;
+	out->u.r.step = 1;
+	switch (e->sub) {
+	case R_INCL:
+		out->u.r.step = hi >= lo ? 1 : -1;
+		out->u.r.count =
+		        (size_t)(hi >= lo ? (uint64_t)hi - (uint64_t)lo
+		                          : (uint64_t)lo - (uint64_t)hi);
+		if (out->u.r.count < (size_t)INT64_MAX)
+			out->u.r.count++;
+		break;
+	case R_EXCL:
+		out->u.r.step = hi >= lo ? 1 : -1;
+		out->u.r.count =
+		        (size_t)(hi >= lo ? (uint64_t)hi - (uint64_t)lo
+		                          : (uint64_t)lo - (uint64_t)hi);
+		break;
+	case R_LEN:
+		out->u.r.step = hi >= 0 ? 1 : -1;
+		out->u.r.count = (size_t)(hi >= 0 ? (uint64_t)hi
+		                                  : (uint64_t)0 - (uint64_t)hi);
+		break;
+	case R_OPEN:
+		out->u.r.count = (size_t)INT64_MAX;
+		out->u.r.open = 1;
+		break;
+	}
+	if (out->u.r.count > (size_t)INT64_MAX)
+		out->u.r.count = (size_t)INT64_MAX;
+	return 0;
+}
+
+static int seq_lit(fctx *c, const fexpr *e, fval *out)
+{
+	fval *v = feval_alloc(c, sizeof(fval) * ((size_t)e->nargs + 1));
+	if (!v)
+		return -1;
+	for (int i = 0; i < e->nargs; i++)
+		if (need(c, e->args[i], &v[i]))
+			return -1;
+	memset(out, 0, sizeof(*out));
+	out->t = V_SEQ;
+	out->k = K_ARR;
+	out->u.a.v = v;
+	out->u.a.n = (size_t)e->nargs;
+	return 0;
+}
+
+static int hash_lit(fctx *c, const fexpr *e, fval *out)
+{
+	size_t n = (size_t)e->nargs / 2, m = 0;
+	const char **keys = feval_alloc(c, sizeof(char *) * (n + 1));
+	size_t *klen = feval_alloc(c, sizeof(size_t) * (n + 1));
+	fval *vals = feval_alloc(c, sizeof(fval) * (n + 1));
+	if (!keys || !klen || !vals)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		fval k, v;
+		size_t j;
+		if (need_type(c, e->args[2 * i], &k, V_STR, "a string key") ||
+		    need(c, e->args[2 * i + 1], &v))
+			return -1;
+		for (j = 0; j < m; j++)
+			if (klen[j] == k.u.s.n &&
+			    memcmp(keys[j], k.u.s.p, k.u.s.n) == 0)
+				break;
+		if (j == m) {
+			keys[m] = k.u.s.p;
+			klen[m] = k.u.s.n;
+			m++;
+		}
+		vals[j] = v;
+	}
+	memset(out, 0, sizeof(*out));
+	out->t = V_HASH;
+	out->k = K_ARR;
+	out->u.a.keys = keys;
+	out->u.a.klen = klen;
+	out->u.a.v = vals;
+	out->u.a.n = m;
+	return 0;
+}
+
+static int concats(fctx *c, const fexpr *e, fval *out)
+{
+	fbuf b = {.max = c->out.max};
+	int r = 0;
+	for (int i = 0; i < e->nargs && !r; i++) {
+		const fexpr *p = e->args[i];
+		if (p->op == E_STR) {
+			if (fbuf_put(&b, p->s, p->n))
+				r = feval_outerr(c, &b);
+		} else {
+			fval v;
+			if (feval_expr(c, p->a, &v))
+				r = -1;
+			else
+				r = feval_to_text(c, p->a, &v, &b, p->off);
+		}
+	}
+	if (!r)
+		r = feval_str(c, b.p ? b.p : "", b.n, out);
+	free(b.p);
+	return r;
+}
+
+static int slice_str(fctx *c, const fexpr *e, const fval *s, const fval *r,
+                     fval *out)
+{
+	size_t len = ftxt_u16len(s->u.s.p, s->u.s.n);
+	int64_t lo = r->u.r.start, cnt = (int64_t)r->u.r.count;
+	long bl, bh;
+	if (lo < 0 || lo > (int64_t)len ||
+	    (cnt > (int64_t)len + 1 && e->b->sub != R_LEN && !r->u.r.open))
+		return feval_err(c, e->off, FTL_RUNTIME,
+		                 "the range is out of bounds for a string of "
+		                 "length %zu",
+		                 len);
+	if (cnt > (int64_t)len + 1)
+		cnt = (int64_t)len + 1;
+	if (r->u.r.open)
+		cnt = (int64_t)len - lo;
+	if (r->u.r.step < 0 && cnt > 1)
+		return feval_err(c, e->off, FTL_RUNTIME,
+		                 "a decreasing range can't slice a string");
+	if (e->b->sub == R_LEN && lo >= 0 && lo + cnt > (int64_t)len)
+		cnt = (int64_t)len - lo;
+	if (lo < 0 || lo > (int64_t)len || cnt < 0 || lo + cnt > (int64_t)len)
+		return feval_err(c, e->off, FTL_RUNTIME,
+		                 "range %lld..%lld is out of bounds for a "
+		                 "string of length %zu",
+		                 (long long)lo, (long long)(lo + cnt - 1), len);
+	bl = ftxt_u16_to_byte(s->u.s.p, s->u.s.n, (size_t)lo);
+	bh = ftxt_u16_to_byte(s->u.s.p, s->u.s.n, (size_t)(lo + cnt));
+	if (bl < 0 || bh < 0)
+		return feval_err(c, e->off, FTL_RUNTIME,
+		                 "the range splits a character in two "
+		                 "(UTF-16 surrogate pair)");
+	memset(out, 0, sizeof(*out));
+	out->t = V_STR;
+	out->u.s.p = s->u.s.p + bl;
+	out->u.s.n = (size_t)(bh - bl);
+	return 0;
+}
+
+static int slice_seq(fctx *c, const fexpr *e, const fval *s, const fval *r,
+                     fval *out)
+{
+	size_t len = feval_seq_len(s);
+	int64_t lo = r->u.r.start, cnt = (int64_t)r->u.r.count;
+	int step = r->u.r.step;
+	fval *v;
+	if (lo < 0 || lo > (int64_t)len ||
+	    (cnt > (int64_t)len + 1 && e->b->sub != R_LEN && !r->u.r.open))
+		return feval_err(c, e->off, FTL_RUNTIME,
+		                 "the range is out of bounds for a sequence of "
+		                 "length %zu",
+		                 len);
+	if (cnt > (int64_t)len + 1)
+		cnt = (int64_t)len + 1;
+	if (r->u.r.open)
+		cnt = (int64_t)len - lo;
+	if (e->b->sub == R_LEN && step > 0 && lo >= 0 &&
+	    lo + cnt > (int64_t)len)
+		cnt = (int64_t)len - lo;
+	if (cnt < 0)
+		cnt = 0;
+	if (lo < 0 ||
+	    (cnt > 0 &&
+	     (lo >= (int64_t)len || lo + (cnt - 1) * step >= (int64_t)len ||
+	      lo + (cnt - 1) * step < 0)) ||
+	    (cnt == 0 && lo > (int64_t)len))
+		return feval_err(c, e->off, FTL_RUNTIME,
+		                 "range is out of bounds for a sequence of "
+		                 "length %zu",
+		                 len);
+	if (feval_step(c, e->off, (size_t)cnt))
+		return -1;
+	v = feval_alloc(c, sizeof(fval) * ((size_t)cnt + 1));
+	if (!v)
+		return -1;
+	for (int64_t i = 0; i < cnt; i++)
+		if (feval_seq_get(c, s, (size_t)(lo + i * step), &v[i]))
+			return -1;
+	memset(out, 0, sizeof(*out));
+	out->t = V_SEQ;
+	out->k = K_ARR;
+	out->u.a.v = v;
+	out->u.a.n = (size_t)cnt;
+	return 0;
+}
+
+static int index_op(fctx *c, const fexpr *e, fval *out)
+{
+	fval t, k;
+	if (need(c, e->a, &t) || need(c, e->b, &k))
+		return -1;
+	if (k.t == V_SEQ && k.k == K_RANGE) {
+		if (t.t == V_STR)
+			return slice_str(c, e, &t, &k, out);
+		if (t.t == V_SEQ)
+			return slice_seq(c, e, &t, &k, out);
+		return feval_err(c, e->off, FTL_RUNTIME,
+		                 "can't slice %s with a range",
+		                 feval_type_name(&t));
+	}
+	if (k.t == V_NUM) {
+		int64_t i = fnum_to_i64(&k.u.n);
+		if (t.t == V_SEQ) {
+			if (i < 0 || (size_t)i >= feval_seq_len(&t)) {
+				memset(out, 0, sizeof(*out));
+				if (i < 0)
+					return feval_err(c, e->off, FTL_RUNTIME,
+					                 "negative index %lld",
+					                 (long long)i);
+				return 0;
+			}
+			return feval_seq_get(c, &t, (size_t)i, out);
+		}
+		if (t.t == V_STR) {
+			size_t len = ftxt_u16len(t.u.s.p, t.u.s.n);
+			long bl, bh;
+			if (i < 0 || (size_t)i >= len)
+				return feval_err(c, e->off, FTL_RUNTIME,
+				                 "index %lld is out of bounds "
+				                 "for a string of length %zu",
+				                 (long long)i, len);
+			bl = ftxt_u16_to_byte(t.u.s.p, t.u.s.n, (size_t)i);
+			bh = ftxt_u16_to_byte(t.u.s.p, t.u.s.n, (size_t)i + 1);
+			if (bl < 0 || bh < 0)
+				return feval_err(c, e->off, FTL_RUNTIME,
+				                 "the index splits a character "
+				                 "in two (UTF-16 surrogate "
+				                 "pair)");
+			memset(out, 0, sizeof(*out));
+			out->t = V_STR;
+			out->u.s.p = t.u.s.p + bl;
+			out->u.s.n = (size_t)(bh - bl);
+			return 0;
+		}
+		return feval_err(c, e->off, FTL_RUNTIME,
+		                 "can't index %s with a number",
+		                 feval_type_name(&t));
+	}
+	if (k.t == V_STR) {
+		if (t.t == V_HASH)
+			return feval_hash_get(c, &t, k.u.s.p, k.u.s.n, out,
+			                      e->off);
+		return feval_err(c, e->off, FTL_RUNTIME,
+		                 "can't look up the key \"%.*s\" in %s",
+		                 (int)ftxt_clip(k.u.s.p, k.u.s.n, 40), k.u.s.p,
+		                 feval_type_name(&t));
+	}
+	return feval_err(c, e->off, FTL_RUNTIME,
+	                 "the value in [...] must be a number, a range or a "
+	                 "string, not %s",
+	                 feval_type_name(&k));
+}
+
+/* Evaluate LHS of ! or ??: parenthesised, a missing anywhere inside counts. */
+static int eval_guarded(fctx *c, const fexpr *a, fval *v, int *missing)
+{
+	*missing = 0;
+	if (a->paren) {
+		if (feval_expr(c, a, v)) {
+			if (!c->missing)
+				return -1;
+			c->failed = 0;
+			c->missing = 0;
+			*missing = 1;
+			return 0;
+		}
+	} else if (feval_expr(c, a, v)) {
+		return -1;
+	}
+	if (v->t == V_NONE)
+		*missing = 1;
+	return 0;
+}
+
+int feval_expr(fctx *c, const fexpr *e, fval *out)
+{
+	switch (e->op) {
+	case E_STR:
+		memset(out, 0, sizeof(*out));
+		out->t = V_STR;
+		out->u.s.p = e->s;
+		out->u.s.n = e->n;
+		return 0;
+	case E_NUM:
+		memset(out, 0, sizeof(*out));
+		out->t = V_NUM;
+		out->u.n = e->num;
+		return 0;
+	case E_BOOL:
+		memset(out, 0, sizeof(*out));
+		out->t = V_BOOL;
+		out->u.b = e->sub;
+		return 0;
+	case E_VAR: return lookup(c, e, out);
+	case E_DOT: {
+		fval t;
+		if (need(c, e->a, &t))
+			return -1;
+		if (t.t != V_HASH) {
+			int n;
+			const char *s = feval_src(c, e->a, &n);
+			return feval_err(c, e->off, FTL_RUNTIME,
+			                 "\"%.*s\" is %s, not a hash, so "
+			                 "\".%s\" can't be looked up in it",
+			                 n, s, feval_type_name(&t), e->s);
+		}
+		return feval_hash_get(c, &t, e->s, e->n, out, e->off);
+	}
+	case E_INDEX: return index_op(c, e, out);
+	case E_BI: return fbi_eval(c, e, out);
+	case E_DEFAULT: {
+		int missing;
+		if (eval_guarded(c, e->a, out, &missing))
+			return -1;
+		if (!missing)
+			return 0;
+		if (!e->b) {
+			memset(out, 0, sizeof(*out));
+			out->t = V_STR;
+			out->u.s.p = "";
+			out->u.s.n = 0;
+			out->empty_default = 1;
+			return 0;
+		}
+		return feval_expr(c, e->b, out);
+	}
+	case E_EXISTS: {
+		int missing;
+		if (eval_guarded(c, e->a, out, &missing))
+			return -1;
+		memset(out, 0, sizeof(*out));
+		out->t = V_BOOL;
+		out->u.b = !missing;
+		return 0;
+	}
+	case E_NOT: {
+		int b;
+		if (feval_bool(c, e->a, &b))
+			return -1;
+		memset(out, 0, sizeof(*out));
+		out->t = V_BOOL;
+		out->u.b = !b;
+		return 0;
+	}
+	case E_NEG:
+	case E_POS: {
+		fval a;
+		int r;
+		if (need_type(c, e->a, &a, V_NUM, "a number"))
+			return -1;
+		*out = a;
+		if (e->op == E_POS)
+			return 0;
+		r = fnum_neg(&a.u.n, &out->u.n);
+		return r ? numerr(c, e, r) : 0;
+	}
+	case E_ADD: return plus(c, e, out);
+	case E_SUB:
+	case E_MUL:
+	case E_DIV:
+	case E_MOD: return arith(c, e, out);
+	case E_RANGE: return range(c, e, out);
+	case E_EQ:
+	case E_NE:
+	case E_LT:
+	case E_LE:
+	case E_GT:
+	case E_GE: return compare(c, e, out);
+	case E_AND:
+	case E_OR: {
+		int a, b = 0;
+		if (feval_bool(c, e->a, &a))
+			return -1;
+		if ((e->op == E_AND && a) || (e->op == E_OR && !a))
+			if (feval_bool(c, e->b, &b))
+				return -1;
+		memset(out, 0, sizeof(*out));
+		out->t = V_BOOL;
+		out->u.b = e->op == E_AND ? (a && b) : (a || b);
+		return 0;
+	}
+	case E_SEQ: return seq_lit(c, e, out);
+	case E_HASH: return hash_lit(c, e, out);
+	case E_CONCATS: return concats(c, e, out);
+	}
+	return feval_err(c, e->off, FTL_RUNTIME, "internal: bad expression");
+}
+
+/* ---- directives -------------------------------------------------------------
+ */
+static int exec_list(fctx *c, const fnode *n);
+
+static int interp(fctx *c, const fnode *n)
+{
+	fval v;
+	const fexpr *e = n->e;
+	if (feval_expr(c, e, &v))
+		return -1;
+	if (n->has_items) {
+		/* #{...}: numbers only, no grouping, N1..N2 decimals */
+		fnfmt f = {.min_int = 1, .mult = 1};
+		if (v.t == V_NONE)
+			return feval_missing(c, e);
+		if (v.t != V_NUM)
+			return feval_err(
+			        c, e->off, FTL_RUNTIME,
+			        "#{...} needs a number, but this is %s",
+			        feval_type_name(&v));
+		f.min_frac = (int)n->n1;
+		f.max_frac = (int)n->n2;
+		if (feval_fmt_num(c, &v.u.n, &f, &c->out))
+			return feval_outerr(c, &c->out);
+		return 0;
+	}
+	if (v.t == V_STR) {
+		if (fbuf_put(&c->out, v.u.s.p, v.u.s.n))
+			return feval_outerr(c, &c->out);
+		return 0;
+	}
+	return feval_to_text(c, e, &v, &c->out, n->off);
+}
+
+static int assign(fctx *c, const fnode *n)
+{
+	{
+		fval v, old;
+		int r = 0;
+		if (n->op == A_SET) {
+			if (feval_expr(c, n->e, &v))
+				return -1;
+			if (v.t == V_NONE)
+				return feval_missing(c, n->e);
+		} else {
+			fexpr tmp = {.op = E_VAR,
+			             .s = n->v1,
+			             .n = n->n1,
+			             .off = n->off,
+			             .end = n->off};
+			if (lookup(c, &tmp, &old))
+				return -1;
+			if (old.t == V_NONE)
+				return feval_err(c, n->off, FTL_RUNTIME,
+				                 "can't update \"%.*s\": it "
+				                 "is missing",
+				                 (int)n->n1, n->v1);
+			if (n->op == A_INC || n->op == A_DEC) {
+				fnum one;
+				if (old.t != V_NUM)
+					return feval_err(c, n->off, FTL_RUNTIME,
+					                 "\"%.*s\" is %s; ++ "
+					                 "and -- need "
+					                 "a number",
+					                 (int)n->n1, n->v1,
+					                 feval_type_name(&old));
+				fnum_from_i64(&one, 1);
+				v = old;
+				r = n->op == A_INC
+				            ? fnum_add(&old.u.n, &one, &v.u.n)
+				            : fnum_sub(&old.u.n, &one, &v.u.n);
+			} else {
+				fexpr var = tmp;
+				fexpr op = {.a = &var,
+				            .b = n->e,
+				            .off = n->off,
+				            .end = n->off};
+				static const int map[] = {[A_ADD] = E_ADD,
+				                          [A_SUB] = E_SUB,
+				                          [A_MUL] = E_MUL,
+				                          [A_DIV] = E_DIV,
+				                          [A_MOD] = E_MOD};
+				op.op = (uint8_t)map[n->op];
+				if (feval_expr(c, &op, &v))
+					return -1;
+			}
+			if (r)
+				return numerr(c,
+				              n->e ? n->e
+				                   : &(fexpr){.off = n->off},
+				              r);
+		}
+		if (set_var(c, n->v1, n->n1, &v))
+			return -1;
+	}
+	return 0;
+}
+
+static int capture(fctx *c, const fnode *n)
+{
+	fbuf saved = c->out;
+	fbuf cap = {.max = c->out.max};
+	fval v;
+	int r;
+	c->out = cap;
+	r = feval_body(c, n->body);
+	cap = c->out;
+	c->out = saved;
+	if (r < 0) {
+		free(cap.p);
+		return -1;
+	}
+	r = feval_str(c, cap.p ? cap.p : "", cap.n, &v);
+	free(cap.p);
+	if (r)
+		return -1;
+	return set_var(c, n->v1, n->n1, &v);
+}
+
+static int setting(fctx *c, const fnode *n)
+{
+	fval v;
+	char name[32];
+	if (need_type(c, n->e, &v, V_STR, "a string"))
+		return -1;
+	snprintf(name, sizeof(name), "%.*s", (int)ftxt_clip(n->v1, n->n1, 31),
+	         n->v1);
+	if (strcmp(name, "locale") == 0) {
+		char loc[32];
+		const floc *l;
+		snprintf(loc, sizeof(loc), "%.*s",
+		         (int)ftxt_clip(v.u.s.p, v.u.s.n, 31), v.u.s.p);
+		l = fnum_locale(loc);
+		if (!l)
+			return feval_err(c, n->off, FTL_RUNTIME,
+			                 "locale \"%s\" is not supported "
+			                 "(supported: en_US, de_DE and a few "
+			                 "more; see docs/templates.md)",
+			                 loc);
+		c->loc = l;
+		return 0;
+	}
+	if (strcmp(name, "number_format") == 0) {
+		char *f = feval_alloc(c, v.u.s.n + 1);
+		if (!f)
+			return -1;
+		memcpy(f, v.u.s.p, v.u.s.n);
+		if (fnum_fmt_parse(f, &c->fmt))
+			return feval_err(c, n->off, FTL_RUNTIME,
+			                 "number_format \"%s\" is not "
+			                 "supported",
+			                 f);
+		return 0;
+	}
+	if (strcmp(name, "boolean_format") == 0) {
+		char *f = feval_alloc(c, v.u.s.n + 1);
+		char *comma;
+		if (!f)
+			return -1;
+		memcpy(f, v.u.s.p, v.u.s.n);
+		comma = strchr(f, ',');
+		if (!comma || strchr(comma + 1, ','))
+			return feval_err(c, n->off, FTL_RUNTIME,
+			                 "boolean_format must be "
+			                 "\"yes,no\"-like (two values and a "
+			                 "comma)");
+		*comma = 0;
+		if (strcmp(f, "true") == 0 && strcmp(comma + 1, "false") == 0) {
+			c->bool_true = c->bool_false = NULL;
+			return 0;
+		}
+		c->bool_true = f;
+		c->bool_false = comma + 1;
+		return 0;
+	}
+	return feval_err(c, n->off, FTL_RUNTIME,
+	                 "the setting \"%s\" is not supported (only locale, "
+	                 "number_format and boolean_format)",
+	                 name);
+}
+
+/* FreeMarker's #switch: cases fall through after the first match (a
+ * #default met while falling through runs too); with no match, only the
+ * #default body runs. */
+static int exec_switch(fctx *c, const fnode *n)
+{
+	fval v;
+	const fnode *k, *dflt = NULL;
+	int matched = 0;
+	if (need(c, n->e, &v))
+		return -1;
+	for (k = n->body; k; k = k->next) {
+		int r;
+		if (!k->e)
+			dflt = k;
+		if (!matched) {
+			fval cv;
+			if (!k->e)
+				continue;
+			if (need(c, k->e, &cv))
+				return -1;
+			if (feval_compare(c, k->e, E_EQ, &v, &cv, &r))
+				return -1;
+			if (r != 0)
+				continue;
+			matched = 1;
+		}
+		r = feval_body(c, k->body);
+		if (r < 0)
+			return -1;
+		if (r == 1)
+			return 0;
+	}
+	if (!matched && dflt) {
+		int r = feval_body(c, dflt->body);
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int feval_body(fctx *c, const fnode *n)
+{
+	if (++c->depth > FTL_MAX_DEPTH * 2) {
+		c->depth--;
+		return feval_err(c, n ? n->off : 0, FTL_LIMIT,
+		                 "directives nested too deeply");
+	}
+	for (; n; n = n->next) {
+		int r = 0;
+		switch (n->type) {
+		case N_TEXT:
+			if (fbuf_put(&c->out, n->text, n->len))
+				r = feval_outerr(c, &c->out);
+			break;
+		case N_INTERP: r = interp(c, n); break;
+		case N_IF: {
+			const fnode *b = n;
+			for (;;) {
+				int t;
+				if (feval_bool(c, b->e, &t)) {
+					r = -1;
+					break;
+				}
+				if (t) {
+					r = feval_body(c, b->body);
+					break;
+				}
+				if (b->alt && b->alt->type == N_IF &&
+				    !b->has_items && b->alt->e) {
+					b = b->alt;
+					continue;
+				}
+				if (b->has_items)
+					r = feval_body(c, b->alt);
+				break;
+			}
+			break;
+		}
+		case N_LIST: r = exec_list(c, n); break;
+		case N_ITEMS: r = feval_items(c, n); break;
+		case N_SEP: {
+			const floop *l = NULL;
+			for (int i = c->nloops - 1; i >= 0; i--)
+				if (c->loops[i].active) {
+					l = &c->loops[i];
+					break;
+				}
+			if (l && l->has_next)
+				r = feval_body(c, n->body);
+			break;
+		}
+		case N_ASSIGN:
+			if (n->has_items) {
+				r = capture(c, n);
+			} else {
+				r = assign(c, n);
+			}
+			break;
+		case N_SWITCH: r = exec_switch(c, n); break;
+		case N_CASE: break;
+		case N_BREAK: c->depth--; return 1;
+		case N_SETTING: r = setting(c, n); break;
+		}
+		if (r) {
+			c->depth--;
+			return r;
+		}
+	}
+	c->depth--;
+	return 0;
+}
+
+/* Iterate over V (sequence or hash) running BODY for each item with the
+ * loop variables of DECL. */
+static int iterate(fctx *c, const fnode *decl, const fval *v, const fnode *body)
+{
+	floop *l;
+	size_t n;
+	int r = 0;
+	fval *keys = NULL, *vals = NULL;
+	if (c->nloops >= FTL_MAX_DEPTH)
+		return feval_err(c, decl->off, FTL_LIMIT,
+		                 "loops nested too deeply");
+	if (v->t == V_HASH) {
+		if (!decl->v2)
+			return feval_err(c, decl->off, FTL_RUNTIME,
+			                 "listing a hash needs two loop "
+			                 "variables: as key, value");
+		if (feval_hash_items(c, v, &keys, &vals, &n))
+			return -1;
+	} else {
+		if (decl->v2)
+			return feval_err(
+			        c, decl->off, FTL_RUNTIME,
+			        "\"as k, v\" needs a hash, but this is "
+			        "a sequence");
+		n = feval_seq_len(v);
+	}
+	l = &c->loops[c->nloops++];
+	memset(l, 0, sizeof(*l));
+	l->v1 = decl->v1;
+	l->n1 = decl->n1;
+	l->v2 = decl->v2;
+	l->n2 = decl->n2;
+	l->active = 1;
+	for (size_t i = 0; i < n; i++) {
+		if (feval_step(c, decl->off, 1)) {
+			r = -1;
+			break;
+		}
+		l->index = i;
+		l->has_next = i + 1 < n;
+		if (keys) {
+			l->item = keys[i];
+			l->val = vals[i];
+		} else if (feval_seq_get(c, v, i, &l->item)) {
+			r = -1;
+			break;
+		}
+		r = feval_body(c, body);
+		if (r) {
+			if (r == 1)
+				r = 0;
+			break;
+		}
+	}
+	c->nloops--;
+	return r;
+}
+
+static int listable(fctx *c, const fnode *n, fval *v)
+{
+	if (need(c, n->e, v))
+		return -1;
+	if (v->empty_default) {
+		memset(v, 0, sizeof(*v));
+		v->t = V_SEQ;
+		v->k = K_ARR;
+		return 0;
+	}
+	if (v->t != V_SEQ && v->t != V_HASH) {
+		int len;
+		const char *s = feval_src(c, n->e, &len);
+		return feval_err(c, n->e->off, FTL_RUNTIME,
+		                 "#list needs a sequence or a hash, but "
+		                 "\"%.*s\" is %s",
+		                 len, s, feval_type_name(v));
+	}
+	return 0;
+}
+
+static size_t list_len(fctx *c, const fval *v)
+{
+	(void)c;
+	return v->t == V_HASH ? feval_hash_len(v) : feval_seq_len(v);
+}
+
+static int exec_list(fctx *c, const fnode *n)
+{
+	fval v;
+	if (listable(c, n, &v))
+		return -1;
+	if (!n->has_items && (v.t == V_HASH) != (n->v2 != NULL))
+		return feval_err(c, n->off, FTL_RUNTIME,
+		                 v.t == V_HASH
+		                         ? "listing a hash needs two loop "
+		                           "variables: as key, value"
+		                         : "\"as k, v\" needs a hash, but this "
+		                           "is a sequence");
+	if (list_len(c, &v) == 0)
+		return n->alt ? (feval_body(c, n->alt) < 0 ? -1 : 0) : 0;
+	if (n->has_items) {
+		/* the body runs once; #items inside does the looping */
+		floop *l;
+		int r;
+		if (c->nloops >= FTL_MAX_DEPTH)
+			return feval_err(c, n->off, FTL_LIMIT,
+			                 "loops nested too deeply");
+		l = &c->loops[c->nloops++];
+		memset(l, 0, sizeof(*l));
+		l->pending = v;
+		l->list = n;
+		r = feval_body(c, n->body);
+		c->nloops--;
+		return r < 0 ? -1 : 0;
+	}
+	return iterate(c, n, &v, n->body) < 0 ? -1 : 0;
+}
+
+int feval_items(fctx *c, const fnode *n)
+{
+	for (int i = c->nloops - 1; i >= 0; i--)
+		if (c->loops[i].list) {
+			fval v = c->loops[i].pending;
+			return iterate(c, n, &v, n->body);
+		}
+	return feval_err(c, n->off, FTL_RUNTIME, "#items outside #list");
+}
+
+floop *feval_find_loop(fctx *c, const char *name, size_t n)
+{
+	for (int i = c->nloops - 1; i >= 0; i--) {
+		floop *l = &c->loops[i];
+		if (l->active && l->n1 == n && memcmp(l->v1, name, n) == 0)
+			return l;
+	}
+	return NULL;
+}
+
+/* ---- entry ----------------------------------------------------------------
+ */
+int ftl_render(const ftl_template *t, json_object *model, const ftl_settings *s,
+               char **out, size_t *out_len, ftl_error *err)
+{
+	fctx c;
+	int r;
+	if (out)
+		*out = NULL;
+	if (out_len)
+		*out_len = 0;
+	if (err) {
+		err->kind = FTL_OK;
+		err->line = err->column = 0;
+		err->message[0] = 0;
+	}
+	if (!t || !out) {
+		ftl_seterr(err, FTL_INPUT, 0, 0, "no template or output");
+		return -1;
+	}
+	memset(&c, 0, offsetof(fctx, loops));
+	c.t = t;
+	c.err = err;
+	if (model && json_object_get_type(model) == json_type_object)
+		c.model = model;
+	else if (model && json_object_get_type(model) != json_type_null) {
+		ftl_seterr(err, FTL_INPUT, 0, 0,
+		           "the data model must be a JSON object");
+		return -1;
+	}
+	c.loc = fnum_locale(s ? s->locale : NULL);
+	if (!c.loc) {
+		ftl_seterr(err, FTL_INPUT, 0, 0,
+		           "locale \"%s\" is not supported", s->locale);
+		return -1;
+	}
+	if (fnum_fmt_parse(s ? s->number_format : NULL, &c.fmt)) {
+		ftl_seterr(err, FTL_INPUT, 0, 0,
+		           "number_format \"%s\" is not supported",
+		           s->number_format);
+		return -1;
+	}
+	c.out.max = s && s->max_output ? s->max_output : FTL_DEFAULT_OUTPUT;
+	c.arena.limit = FTL_MAX_ARENA;
+	{
+		size_t cap = t->len + 64;
+		if (cap > c.out.max + 1)
+			cap = c.out.max + 1;
+		c.out.p = malloc(cap);
+		c.out.cap = c.out.p ? cap : 0;
+	}
+	r = feval_body(&c, t->root);
+	farena_free(&c.arena);
+	c.out.max++; /* room for the NUL */
+	if (r < 0 || fbuf_putc(&c.out, 0) < 0) {
+		if (r >= 0)
+			feval_outerr(&c, &c.out);
+		free(c.out.p);
+		return -1;
+	}
+	if (out_len)
+		*out_len = c.out.n - 1;
+	*out = c.out.p;
+	return 0;
+}

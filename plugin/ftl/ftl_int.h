@@ -1,0 +1,243 @@
+/*
+ * ftl_int.h - internals shared by the files of the template engine.
+ *
+ * Not installed; nothing here is part of the API (ftl.h is). Prefixes:
+ * fnum_ numbers (num.c), ftxt_ text and UTF-8 (text.c), fbuf_ growing
+ * buffers, farena_ bump allocation, fparse_ the compiler (parse.c),
+ * feval_ the renderer (eval.c).
+ */
+#ifndef FTL_INT_H
+#define FTL_INT_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stddef.h>
+
+#include "ftl.h"
+
+/* Limits: templates are untrusted. */
+#define FTL_MAX_TEMPLATE   (1u << 20)   /* bytes of template text */
+#define FTL_MAX_DEPTH      100          /* nesting of expressions/directives */
+#define FTL_MAX_EXPR_DEPTH 200          /* height of an expression tree */
+#define FTL_DEFAULT_OUTPUT (64u * 1024) /* bytes of output */
+#define FTL_MAX_STEPS      1000000      /* loop iterations + sort work */
+#define FTL_MAX_ARENA      (32u << 20)  /* bytes of render temporaries */
+
+/* ---- numbers (num.c) ---------------------------------------------------
+ * Three representations, as FreeMarker sees them: Integer/Long (FN_INT),
+ * Double (FN_DBL, JSON decimals) and BigDecimal (FN_DEC: COEF * 10^-SCALE,
+ * literals and arithmetic results). */
+enum { FN_INT = 0, FN_DBL, FN_DEC };
+typedef struct fnum {
+	int kind;
+	int32_t scale;
+	union {
+		int64_t i;
+		double d;
+		__int128 c;
+	} u;
+} fnum;
+
+enum { FNUM_OK = 0, FNUM_EOVERFLOW = -1, FNUM_EDIVZERO = -2 };
+
+/* A parsed DecimalFormat-like pattern (or "number"/"computer"/"percent"). */
+typedef struct fnfmt {
+	int min_int, min_frac, max_frac;
+	int group;          /* grouping size, 0 = none */
+	int mult;           /* 1 or 100 (percent) */
+	char prefix[32];    /* literal text before the number */
+	char suffix[32];    /* literal text after */
+	int neg_prefix_set; /* "percent": the suffix comes from the locale */
+	int hasneg;         /* a negative subpattern was given */
+	char negp[32], negs[32];
+} fnfmt;
+
+/* Locale symbols for formatting. */
+typedef struct floc {
+	const char *name;
+	const char *dec;        /* decimal separator (UTF-8) */
+	const char *group;      /* grouping separator (UTF-8) */
+	const char *pct_suffix; /* what "percent" puts after the digits */
+} floc;
+
+const floc *fnum_locale(const char *name);
+void fnum_from_i64(fnum *n, int64_t v);
+void fnum_from_dbl(fnum *n, double v);
+int fnum_parse(const char *s, size_t len, fnum *out); /* BigDecimal text */
+int fnum_add(const fnum *a, const fnum *b, fnum *out);
+int fnum_sub(const fnum *a, const fnum *b, fnum *out);
+int fnum_mul(const fnum *a, const fnum *b, fnum *out);
+int fnum_div(const fnum *a, const fnum *b, fnum *out);
+int fnum_mod(const fnum *a, const fnum *b, fnum *out);
+int fnum_neg(const fnum *a, fnum *out);
+int fnum_cmp(const fnum *a, const fnum *b); /* -1, 0, 1 */
+int fnum_sign(const fnum *a);
+int64_t fnum_to_i64(const fnum *a); /* Java longValue(): truncation */
+double fnum_to_dbl(const fnum *a);
+/* ?round ?floor ?ceiling ?abs ?int */
+int fnum_round(const fnum *a, int mode, fnum *out); /* 0 round 1 floor 2 ceil */
+int fnum_abs(const fnum *a, fnum *out);
+int fnum_is_integral(const fnum *a);
+/* Parse a number_format setting or a ?string argument; 0 or -1 (unsupported).
+ */
+int fnum_fmt_parse(const char *pattern, fnfmt *f);
+/* Format with DecimalFormat's rules into BUF (needs FNUM_BUF bytes at least
+ * for numbers of reasonable size; returns bytes written or -1 when it does
+ * not fit). */
+struct fbuf;
+int fnum_format(const fnum *n, const fnfmt *f, const floc *loc,
+                struct fbuf *out);
+
+/* ---- growing byte buffer ------------------------------------------------ */
+typedef struct fbuf {
+	char *p;
+	size_t n, cap;
+	size_t max; /* limit; exceeding it sets over */
+	int over;   /* limit exceeded */
+	int nomem;
+	char *stack; /* initial storage not to free */
+} fbuf;
+int fbuf_put(fbuf *b, const char *s, size_t n); /* 0 or -1 (over/nomem) */
+int fbuf_putc(fbuf *b, char c);
+
+/* ---- text (text.c) ------------------------------------------------------ */
+int ftxt_utf8_valid(const char *s, size_t n);
+/* Decode one code point at S (valid UTF-8 assumed); returns its length. */
+int ftxt_decode(const char *s, size_t n, uint32_t *cp);
+int ftxt_encode(uint32_t cp, char *out);
+size_t ftxt_u16len(const char *s, size_t n);
+/* Byte offset of UTF-16 index IDX (-1 if it splits a surrogate pair or is
+ * past the end). */
+long ftxt_u16_to_byte(const char *s, size_t n, size_t idx);
+/* UTF-16 index of byte offset OFF. */
+size_t ftxt_byte_to_u16(const char *s, size_t off);
+int ftxt_upper(const char *s, size_t n, fbuf *out);
+int ftxt_lower(const char *s, size_t n, fbuf *out);
+uint32_t ftxt_upper1(uint32_t c);
+uint32_t ftxt_lower1(uint32_t c);
+uint32_t ftxt_title1(uint32_t c);
+int ftxt_is_space(uint32_t c); /* Java Character.isWhitespace */
+/* The longest prefix of S (N bytes) of at most MAX bytes that does not cut
+ * a UTF-8 sequence. */
+size_t ftxt_clip(const char *s, size_t n, size_t max);
+/* Drop an incomplete UTF-8 sequence at the end of the string M (after a
+ * truncating snprintf). */
+void ftxt_fix_tail(char *m);
+
+#endif
+
+/* ---- the compiled form (parse.c builds it, eval.c walks it) -------------- */
+enum {
+	E_STR,
+	E_NUM,
+	E_BOOL,
+	E_VAR,
+	E_DOT,
+	E_INDEX,
+	E_BI,
+	E_DEFAULT,
+	E_EXISTS,
+	E_NOT,
+	E_NEG,
+	E_POS,
+	E_ADD,
+	E_SUB,
+	E_MUL,
+	E_DIV,
+	E_MOD,
+	E_RANGE,
+	E_EQ,
+	E_NE,
+	E_LT,
+	E_LE,
+	E_GT,
+	E_GE,
+	E_AND,
+	E_OR,
+	E_SEQ,
+	E_HASH,
+	E_CONCATS,
+	E_INTERP
+};
+/* E_RANGE sub: */
+enum { R_INCL, R_EXCL, R_LEN, R_OPEN };
+
+typedef struct fexpr fexpr;
+struct fexpr {
+	uint8_t op, sub, paren;
+	uint16_t depth; /* height of this expression tree (bounded) */
+	uint32_t off;   /* byte offset in the template (errors) */
+	uint32_t end;   /* end offset: the source text for messages */
+	fexpr *a, *b;
+	fexpr **args;
+	int nargs;
+	const char *s; /* name / string literal / built-in name (NUL-ended) */
+	size_t n;
+	fnum num;
+	int bi;    /* E_BI: built-in id (eval.c) */
+	void *aux; /* E_BI ?string('pattern'): the pre-parsed fnfmt */
+};
+
+enum {
+	N_TEXT,
+	N_INTERP,
+	N_IF,
+	N_LIST,
+	N_ITEMS,
+	N_SEP,
+	N_ASSIGN,
+	N_SWITCH,
+	N_CASE,
+	N_BREAK,
+	N_SETTING
+};
+/* assignment operators */
+enum { A_SET, A_ADD, A_SUB, A_MUL, A_DIV, A_MOD, A_INC, A_DEC };
+
+typedef struct fnode fnode;
+struct fnode {
+	uint8_t type, op, has_items;
+	uint32_t off;
+	fnode *next;
+	fexpr *e;
+	fnode *body, *alt;
+	const char *v1, *v2; /* names: loop variables, assigned variable */
+	size_t n1, n2;
+	const char *text; /* N_TEXT */
+	size_t len;
+};
+
+typedef struct fchunk {
+	struct fchunk *next;
+	size_t used, cap;
+	_Alignas(16) unsigned char data[];
+} fchunk;
+
+typedef struct farena {
+	fchunk *head;
+	size_t total, limit;
+} farena;
+void *farena_alloc(farena *a, size_t n); /* 16-aligned, zeroed; NULL */
+void farena_free(farena *a);
+
+struct ftl_template {
+	atomic_int refs;
+	farena arena;
+	char *src;
+	size_t len;
+	fnode *root;
+};
+
+/* Built-in id for NAME, or -1 when FreeMarker has no such built-in. */
+int feval_builtin_id(const char *name, size_t n);
+int feval_builtin_is_string(int id);
+int feval_builtin_is_loop(int id);
+/* -1 when a call of built-in ID can't have NARGS arguments (FreeMarker
+ * checks ?then and ?switch at parse time), else 0. */
+int feval_builtin_nargs_check(int id, int nargs);
+/* Compile; on error fill ERR and return NULL. */
+ftl_template *fparse_compile(const char *src, size_t len, ftl_error *err);
+/* line/column of byte offset OFF in SRC (FreeMarker counts tabs as 8). */
+void fparse_linecol(const char *src, size_t off, int *line, int *col);
+void ftl_seterr(ftl_error *err, ftl_kind k, int line, int col, const char *fmt,
+                ...) __attribute__((format(printf, 5, 6)));

@@ -1,0 +1,2307 @@
+/*
+ * parse.c - the template compiler: text, ${...} interpolations, directive
+ * tags (angle or square bracket syntax, auto-detected as FreeMarker does),
+ * expressions, FreeMarker's white-space stripping; builds the immutable tree
+ * that eval.c renders.
+ *
+ * Owns the template's arena: every node, expression and string of a
+ * compiled template lives in it and goes with ftl_template_unref().
+ * Recursion is bounded by FTL_MAX_DEPTH, so deep input cannot overflow the
+ * stack.
+ */
+#define _GNU_SOURCE 1
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ftl_int.h"
+
+/* ---- arena ---------------------------------------------------------------
+ */
+void *farena_alloc(farena *a, size_t n)
+{
+	fchunk *c = a->head;
+	n = (n + 15) & ~(size_t)15;
+	if (!c || c->used + n > c->cap) {
+		size_t cap = n > 16384 ? n : 16384;
+		if (c && c->cap * 2 > cap && c->cap < (1u << 20))
+			cap = c->cap * 2;
+		if (a->limit && a->total + cap > a->limit)
+			return NULL;
+		c = malloc(sizeof(*c) + cap);
+		if (!c)
+			return NULL;
+		c->next = a->head;
+		c->used = 0;
+		c->cap = cap;
+		a->head = c;
+		a->total += cap;
+	}
+	void *p = c->data + c->used;
+	c->used += n;
+	memset(p, 0, n);
+	return p;
+}
+
+void farena_free(farena *a)
+{
+	fchunk *c = a->head;
+	while (c) {
+		fchunk *n = c->next;
+		free(c);
+		c = n;
+	}
+	a->head = NULL;
+	a->total = 0;
+}
+
+void ftl_seterr(ftl_error *err, ftl_kind k, int line, int col, const char *fmt,
+                ...)
+{
+	va_list ap;
+	if (!err)
+		return;
+	err->kind = k;
+	err->line = line;
+	err->column = col;
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	va_end(ap);
+	ftxt_fix_tail(err->message);
+}
+
+void fparse_linecol(const char *src, size_t off, int *line, int *col)
+{
+	int l = 1, c = 1;
+	for (size_t i = 0; i < off; i++) {
+		unsigned char ch = (unsigned char)src[i];
+		if (ch == '\n') {
+			l++;
+			c = 1;
+		} else if (ch == '\t') {
+			c = ((c - 1) / 8 + 1) * 8 + 1;
+		} else if ((ch & 0xc0) != 0x80) {
+			c++;
+		}
+	}
+	*line = l;
+	*col = c;
+}
+
+/* ---- parser state ------------------------------------------------------ */
+enum { IT_TEXT, IT_INTERP, IT_OPEN, IT_CLOSE, IT_COMMENT };
+enum {
+	D_IF,
+	D_ELSEIF,
+	D_ELSE,
+	D_LIST,
+	D_ITEMS,
+	D_SEP,
+	D_BREAK,
+	D_ASSIGN,
+	D_SWITCH,
+	D_CASE,
+	D_DEFAULT,
+	D_SETTING,
+	D_FTL,
+	D_NONE
+};
+static const char *const dir_names[] = {
+        "if",     "elseif", "else", "list",    "items",   "sep", "break",
+        "assign", "switch", "case", "default", "setting", "ftl",
+};
+
+typedef struct item {
+	int type, dir;
+	uint32_t off;
+	const char *p; /* text */
+	size_t n;
+	int dead;    /* stripped */
+	fnode *node; /* for IT_OPEN: the node made from the tag */
+	int selfclose;
+	uint32_t end; /* offset after the item */
+	/* white-space stripping (FreeMarker's TextBlock.postParseCleanup) */
+	int body; /* id of the body the item is in; -1: none */
+	int bline, eline, bcol1;
+} item;
+
+typedef struct parser {
+	const char *src;
+	size_t len, pos;
+	int square; /* [#...] syntax */
+	int depth;
+	int in_tag; /* parsing a directive's parameters */
+	int pdepth; /* parentheses depth inside a tag */
+	int bdepth; /* bracket depth inside a square tag */
+	int strip;  /* white-space stripping on */
+	farena *arena;
+	ftl_error *err;
+	int failed;
+	item *items;
+	size_t nitems, capitems;
+} parser;
+
+static int perr(parser *p, size_t off, ftl_kind k, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static int perr(parser *p, size_t off, ftl_kind k, const char *fmt, ...)
+{
+	va_list ap;
+	int line, col;
+	if (p->failed)
+		return -1;
+	p->failed = 1;
+	if (!p->err)
+		return -1;
+	fparse_linecol(p->src, off > p->len ? p->len : off, &line, &col);
+	p->err->kind = k;
+	p->err->line = line;
+	p->err->column = col;
+	va_start(ap, fmt);
+	vsnprintf(p->err->message, sizeof(p->err->message), fmt, ap);
+	va_end(ap);
+	ftxt_fix_tail(p->err->message);
+	return -1;
+}
+
+static void *palloc(parser *p, size_t n)
+{
+	void *r = farena_alloc(p->arena, n);
+	if (!r)
+		perr(p, p->pos, FTL_NOMEM,
+		     "out of memory compiling the template");
+	return r;
+}
+
+static int at(parser *p, const char *s)
+{
+	size_t n = strlen(s);
+	return p->pos + n <= p->len && memcmp(p->src + p->pos, s, n) == 0;
+}
+
+static int is_idstart(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+	       c == '$' || c == '@' || c >= 0x80;
+}
+
+static int is_idchar(unsigned char c)
+{
+	return is_idstart(c) || (c >= '0' && c <= '9');
+}
+
+static void skip_ws(parser *p)
+{
+	while (p->pos < p->len) {
+		char c = p->src[p->pos];
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+			p->pos++;
+		else if (at(p, p->square ? "[#--" : "<#--")) {
+			const char *e = p->square ? "--]" : "-->";
+			const char *f = memmem(p->src + p->pos + 4,
+			                       p->len - p->pos - 4, e, 3);
+			if (!f)
+				return;
+			p->pos = (size_t)(f - p->src) + 3;
+		} else
+			return;
+	}
+}
+
+/* A word at the current position (identifier characters). */
+static size_t word_len(parser *p)
+{
+	size_t i = p->pos;
+	if (i >= p->len || !is_idstart((unsigned char)p->src[i]))
+		return 0;
+	while (i < p->len && is_idchar((unsigned char)p->src[i]))
+		i++;
+	return i - p->pos;
+}
+
+static int at_word(parser *p, const char *w)
+{
+	size_t n = strlen(w);
+	return word_len(p) == n && memcmp(p->src + p->pos, w, n) == 0;
+}
+
+/* Does the tag end here (">" / "/>" in angle syntax outside parentheses,
+ * "]" / "/]" in square syntax)? */
+static int at_tag_end(parser *p)
+{
+	if (!p->in_tag)
+		return 0;
+	if (p->square)
+		return p->bdepth == 0 && (at(p, "]") || at(p, "/]"));
+	return p->pdepth == 0 && (at(p, ">") || at(p, "/>"));
+}
+
+static char *pstrdup(parser *p, const char *s, size_t n)
+{
+	char *r = palloc(p, n + 1);
+	if (r)
+		memcpy(r, s, n);
+	return r;
+}
+
+static fexpr *mk(parser *p, int op, size_t off)
+{
+	fexpr *e = palloc(p, sizeof(*e));
+	if (e) {
+		e->op = (uint8_t)op;
+		e->off = (uint32_t)off;
+		e->end = (uint32_t)p->pos;
+	}
+	return e;
+}
+
+static fexpr *parse_expr(parser *p);
+
+/* Keep expression trees shallow: evaluation recurses over them. */
+static fexpr *setdepth(parser *p, fexpr *e)
+{
+	int d = 0;
+	if (!e)
+		return NULL;
+	if (e->a && e->a->depth > d)
+		d = e->a->depth;
+	if (e->b && e->b->depth > d)
+		d = e->b->depth;
+	for (int i = 0; i < e->nargs; i++)
+		if (e->args[i]->depth > d)
+			d = e->args[i]->depth;
+	if (d + 1 > FTL_MAX_EXPR_DEPTH) {
+		perr(p, e->off, FTL_LIMIT,
+		     "expression too complex (more than %d levels)",
+		     FTL_MAX_EXPR_DEPTH);
+		return NULL;
+	}
+	e->depth = (uint16_t)(d + 1);
+	return e;
+}
+
+static const char *describe_here(parser *p)
+{
+	static const char *const eof = "end of template";
+	if (p->pos >= p->len)
+		return eof;
+	return NULL;
+}
+
+static int expect(parser *p, const char *tok, const char *what)
+{
+	skip_ws(p);
+	if (!at(p, tok)) {
+		const char *d = describe_here(p);
+		if (d)
+			return perr(p, p->pos, FTL_PARSE,
+			            "expected %s but found the %s", what, d);
+		return perr(
+		        p, p->pos, FTL_PARSE, "expected %s but found \"%.*s\"",
+		        what,
+		        (int)ftxt_clip(p->src + p->pos, p->len - p->pos, 12),
+		        p->src + p->pos);
+	}
+	p->pos += strlen(tok);
+	return 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* A string literal; with ${...} inside, an E_CONCATS of parts. */
+static int str_part(parser *p, fbuf *tb, fexpr ***parts, int *nparts, int *cap,
+                    fexpr *e)
+{
+	if (*nparts + 2 > *cap) {
+		fexpr **np;
+		*cap = *cap ? *cap * 2 : 8;
+		np = palloc(p, sizeof(*np) * (size_t)*cap);
+		if (!np)
+			return -1;
+		if (*nparts)
+			memcpy(np, *parts, sizeof(*np) * (size_t)*nparts);
+		*parts = np;
+	}
+	if (!e) {
+		e = mk(p, E_STR, p->pos);
+		if (!e || !(e->s = pstrdup(p, tb->p ? tb->p : "", tb->n)))
+			return -1;
+		e->n = tb->n;
+		tb->n = 0;
+	}
+	(*parts)[(*nparts)++] = e;
+	return 0;
+}
+
+static int str_escape(parser *p, fbuf *tb)
+{
+	char x, enc[4];
+	if (p->pos + 1 >= p->len)
+		return perr(p, p->pos, FTL_PARSE,
+		            "unterminated string literal");
+	x = p->src[p->pos + 1];
+	p->pos += 2;
+	switch (x) {
+	case '"':
+	case '\'':
+	case '\\':
+	case '{':
+	case '=': return fbuf_putc(tb, x);
+	case 'n': return fbuf_putc(tb, '\n');
+	case 'r': return fbuf_putc(tb, '\r');
+	case 't': return fbuf_putc(tb, '\t');
+	case 'b': return fbuf_putc(tb, '\b');
+	case 'f': return fbuf_putc(tb, '\f');
+	case 'l': return fbuf_putc(tb, '<');
+	case 'g': return fbuf_putc(tb, '>');
+	case 'a': return fbuf_putc(tb, '&');
+	case 'x': {
+		uint32_t cp = 0;
+		int k = 0, h;
+		while (k < 4 && p->pos < p->len &&
+		       (h = hexval(p->src[p->pos])) >= 0) {
+			cp = cp * 16 + (uint32_t)h;
+			p->pos++;
+			k++;
+		}
+		if (!k)
+			return perr(p, p->pos, FTL_PARSE,
+			            "\\x in a string needs hex digits");
+		if (cp >= 0xd800 && cp <= 0xdfff)
+			return perr(p, p->pos, FTL_PARSE,
+			            "\\x%X is a lone surrogate", cp);
+		return fbuf_put(tb, enc, (size_t)ftxt_encode(cp, enc));
+	}
+	default:
+		return perr(p, p->pos - 1, FTL_PARSE,
+		            "unknown escape \\%c in a string literal "
+		            "(use \\\\ for a backslash)",
+		            x);
+	}
+}
+
+static fexpr *parse_string(parser *p)
+{
+	size_t start = p->pos;
+	int raw = 0;
+	char q;
+	fbuf tb = {.max = (size_t)-1};
+	fexpr **parts = NULL;
+	int nparts = 0, cap = 0;
+	fexpr *e = NULL;
+
+	size_t saved_len = p->len, close;
+	if (p->src[p->pos] == 'r') {
+		raw = 1;
+		p->pos++;
+	}
+	q = p->src[p->pos++];
+	/* the literal ends at the first unescaped quote, even inside ${...} */
+	for (close = p->pos; close < p->len && p->src[close] != q; close++)
+		if (!raw && p->src[close] == '\\')
+			close++;
+	if (close >= p->len) {
+		perr(p, start, FTL_PARSE,
+		     "unterminated string literal (missing %c)", q);
+		goto out;
+	}
+	p->len = close + 1;
+	for (;;) {
+		char c;
+		if (p->pos >= p->len) {
+			perr(p, start, FTL_PARSE,
+			     "unterminated string literal (missing %c)", q);
+			goto out;
+		}
+		c = p->src[p->pos];
+		if (c == q) {
+			p->pos++;
+			break;
+		}
+		if (!raw && c == '$' && p->pos + 1 < p->len &&
+		    p->src[p->pos + 1] == '{') {
+			int sv_tag = p->in_tag, sv_pd = p->pdepth,
+			    sv_bd = p->bdepth;
+			fexpr *ie;
+			if (tb.n &&
+			    str_part(p, &tb, &parts, &nparts, &cap, NULL))
+				goto out;
+			p->pos += 2;
+			p->in_tag = 0;
+			p->pdepth = p->bdepth = 0;
+			ie = mk(p, E_INTERP, p->pos);
+			if (!ie || !(ie->a = parse_expr(p)))
+				goto out;
+			p->in_tag = sv_tag;
+			p->pdepth = sv_pd;
+			p->bdepth = sv_bd;
+			skip_ws(p);
+			if (expect(p, "}", "\"}\" closing the ${...}"))
+				goto out;
+			if (str_part(p, &tb, &parts, &nparts, &cap, ie))
+				goto out;
+			continue;
+		}
+		if (!raw && c == '\\') {
+			if (str_escape(p, &tb))
+				goto out;
+			continue;
+		}
+		if (fbuf_putc(&tb, c))
+			goto out;
+		p->pos++;
+	}
+	if (!nparts) {
+		e = mk(p, E_STR, start);
+		if (e) {
+			e->s = pstrdup(p, tb.p ? tb.p : "", tb.n);
+			e->n = tb.n;
+			if (!e->s)
+				e = NULL;
+		}
+		goto out;
+	}
+	if (tb.n && str_part(p, &tb, &parts, &nparts, &cap, NULL))
+		goto out;
+	e = mk(p, E_CONCATS, start);
+	if (e) {
+		e->args = parts;
+		e->nargs = nparts;
+		if (!setdepth(p, e))
+			e = NULL;
+	}
+out:
+	p->len = saved_len;
+	if (tb.p)
+		free(tb.p);
+	if (tb.nomem && !p->failed)
+		perr(p, start, FTL_NOMEM, "out of memory");
+	return p->failed ? NULL : e;
+}
+
+static fexpr *parse_list_lit(parser *p, size_t start, const char *close, int op)
+{
+	fexpr **args = NULL;
+	int n = 0, cap = 0;
+	fexpr *e;
+	int sv_pd = p->pdepth, sv_bd = p->bdepth;
+	p->pdepth++;
+	p->bdepth++;
+	skip_ws(p);
+	while (!at(p, close)) {
+		fexpr *k, *v = NULL;
+		if (n) {
+			if (expect(p, ",", "\",\" or the closing bracket"))
+				return NULL;
+		}
+		k = parse_expr(p);
+		if (!k)
+			return NULL;
+		if (op == E_HASH) {
+			if (expect(p, ":", "\":\" in a hash literal"))
+				return NULL;
+			v = parse_expr(p);
+			if (!v)
+				return NULL;
+		}
+		if (n + 2 > cap) {
+			fexpr **na;
+			cap = cap ? cap * 2 : 8;
+			na = palloc(p, sizeof(*na) * (size_t)cap);
+			if (!na)
+				return NULL;
+			if (n)
+				memcpy(na, args, sizeof(*na) * (size_t)n);
+			args = na;
+		}
+		args[n++] = k;
+		if (op == E_HASH)
+			args[n++] = v;
+		skip_ws(p);
+		if (p->pos >= p->len)
+			break;
+	}
+	if (expect(p, close,
+	           op == E_HASH ? "\"}\" closing the hash literal"
+	                        : "\"]\" closing the sequence"))
+		return NULL;
+	p->pdepth = sv_pd;
+	p->bdepth = sv_bd;
+	e = mk(p, op, start);
+	if (e) {
+		e->args = args;
+		e->nargs = n;
+	}
+	return setdepth(p, e);
+}
+
+static fexpr *parse_primary(parser *p)
+{
+	size_t start;
+	size_t wl;
+	fexpr *e;
+	skip_ws(p);
+	start = p->pos;
+	if (p->pos >= p->len) {
+		perr(p, p->pos, FTL_PARSE,
+		     "expected an expression but the template ended");
+		return NULL;
+	}
+	{
+		char c = p->src[p->pos];
+		if (c == '"' || c == '\'' ||
+		    (c == 'r' && p->pos + 1 < p->len &&
+		     (p->src[p->pos + 1] == '"' || p->src[p->pos + 1] == '\'')))
+			return parse_string(p);
+		if (c >= '0' && c <= '9') {
+			size_t i = p->pos;
+			while (i < p->len && p->src[i] >= '0' &&
+			       p->src[i] <= '9')
+				i++;
+			if (i + 1 < p->len && p->src[i] == '.' &&
+			    p->src[i + 1] >= '0' && p->src[i + 1] <= '9') {
+				i++;
+				while (i < p->len && p->src[i] >= '0' &&
+				       p->src[i] <= '9')
+					i++;
+			}
+			e = mk(p, E_NUM, start);
+			if (!e)
+				return NULL;
+			if (fnum_parse(p->src + start, i - start, &e->num)) {
+				perr(p, start, FTL_PARSE,
+				     "number literal too large");
+				return NULL;
+			}
+			p->pos = i;
+			e->end = (uint32_t)i;
+			return e;
+		}
+		if (c == '(') {
+			int sv = p->pdepth;
+			p->pos++;
+			p->pdepth++;
+			e = parse_expr(p);
+			if (!e)
+				return NULL;
+			if (expect(p, ")", "\")\""))
+				return NULL;
+			p->pdepth = sv;
+			e->paren = 1;
+			return e;
+		}
+		if (c == '[') {
+			p->pos++;
+			return parse_list_lit(p, start, "]", E_SEQ);
+		}
+		if (c == '{') {
+			p->pos++;
+			return parse_list_lit(p, start, "}", E_HASH);
+		}
+	}
+	wl = word_len(p);
+	if (!wl) {
+		perr(p, p->pos, FTL_PARSE,
+		     "expected an expression (a name, a number, a string...) "
+		     "but found \"%.*s\"",
+		     (int)ftxt_clip(p->src + p->pos, p->len - p->pos, 10),
+		     p->src + p->pos);
+		return NULL;
+	}
+	if (wl == 4 && memcmp(p->src + start, "true", 4) == 0) {
+		e = mk(p, E_BOOL, start);
+		if (e)
+			e->sub = 1;
+	} else if (wl == 5 && memcmp(p->src + start, "false", 5) == 0) {
+		e = mk(p, E_BOOL, start);
+	} else {
+		e = mk(p, E_VAR, start);
+		if (e) {
+			e->s = pstrdup(p, p->src + start, wl);
+			e->n = wl;
+			if (!e->s)
+				return NULL;
+		}
+	}
+	p->pos += wl;
+	if (e)
+		e->end = (uint32_t)p->pos;
+	return e;
+}
+
+/* Can an expression start at the current position (for "x!" defaults)? */
+static int can_start_expr(parser *p)
+{
+	char c;
+	skip_ws(p);
+	if (p->pos >= p->len || at_tag_end(p))
+		return 0;
+	c = p->src[p->pos];
+	if (c == '"' || c == '\'' || c == '(' || c == '[' || c == '{' ||
+	    c == '-' || c == '+' || (c >= '0' && c <= '9'))
+		return 1;
+	if (c == '!' && !at(p, "!="))
+		return 1;
+	if (word_len(p)) {
+		static const char *const ops[] = {"as",  "gt",    "gte", "lt",
+		                                  "lte", "using", "in"};
+		for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+			if (at_word(p, ops[i]))
+				return 0;
+		return 1;
+	}
+	return 0;
+}
+
+static fexpr *parse_postfix(parser *p)
+{
+	fexpr *e = parse_primary(p);
+	size_t start;
+	if (!e)
+		return NULL;
+	start = e->off;
+	for (;;) {
+		size_t here;
+		skip_ws(p);
+		here = p->pos;
+		if (at(p, "..")) {
+			break;
+		} else if (at(p, ".")) {
+			fexpr *d;
+			size_t wl;
+			p->pos++;
+			skip_ws(p);
+			wl = word_len(p);
+			if (!wl) {
+				perr(p, p->pos, FTL_PARSE,
+				     "expected a name after \".\"");
+				return NULL;
+			}
+			if (e->op == E_BI && feval_builtin_is_string(e->bi) &&
+			    !e->sub) {
+				/* x?string.computer, .number, .percent... */
+				fexpr *arg = mk(p, E_STR, p->pos);
+				fexpr **args = palloc(p, sizeof(*args));
+				fnfmt *f = palloc(p, sizeof(*f));
+				if (!arg || !args || !f ||
+				    !(arg->s = pstrdup(p, p->src + p->pos, wl)))
+					return NULL;
+				arg->n = wl;
+				args[0] = arg;
+				e->args = args;
+				e->nargs = 1;
+				e->sub = 1;
+				if (fnum_fmt_parse(arg->s, f) == 0 &&
+				    strcmp(arg->s, "number") != 0 &&
+				    strcmp(arg->s, "computer") != 0 &&
+				    strcmp(arg->s, "percent") != 0)
+					f = NULL; /* only the named formats */
+				if (!f) {
+					perr(p, p->pos, FTL_PARSE,
+					     "?string.%s is not supported (use "
+					     "?string.number, .computer or "
+					     ".percent)",
+					     arg->s);
+					return NULL;
+				}
+				e->aux = f;
+				p->pos += wl;
+				e->end = (uint32_t)p->pos;
+				continue;
+			}
+			d = mk(p, E_DOT, start);
+			if (!d)
+				return NULL;
+			d->a = e;
+			d->s = pstrdup(p, p->src + p->pos, wl);
+			if (!d->s)
+				return NULL;
+			d->n = wl;
+			p->pos += wl;
+			d->end = (uint32_t)p->pos;
+			e = setdepth(p, d);
+			if (!e)
+				return NULL;
+		} else if (at(p, "[")) {
+			fexpr *d;
+			int sv_pd = p->pdepth, sv_bd = p->bdepth;
+			p->pos++;
+			p->pdepth++;
+			p->bdepth++;
+			d = mk(p, E_INDEX, start);
+			if (!d)
+				return NULL;
+			d->a = e;
+			d->b = parse_expr(p);
+			if (!d->b || expect(p, "]", "\"]\""))
+				return NULL;
+			p->pdepth = sv_pd;
+			p->bdepth = sv_bd;
+			d->end = (uint32_t)p->pos;
+			e = setdepth(p, d);
+			if (!e)
+				return NULL;
+		} else if (at(p, "??")) {
+			fexpr *d = mk(p, E_EXISTS, start);
+			if (!d)
+				return NULL;
+			p->pos += 2;
+			d->a = e;
+			d->end = (uint32_t)p->pos;
+			e = setdepth(p, d);
+			if (!e)
+				return NULL;
+		} else if (at(p, "?")) {
+			fexpr *d;
+			size_t wl;
+			p->pos++;
+			skip_ws(p);
+			wl = word_len(p);
+			if (!wl) {
+				perr(p, p->pos, FTL_PARSE,
+				     "expected a built-in name after \"?\"");
+				return NULL;
+			}
+			d = mk(p, E_BI, start);
+			if (!d)
+				return NULL;
+			d->a = e;
+			d->s = p->src + p->pos;
+			d->n = wl;
+			d->bi = feval_builtin_id(d->s, wl);
+			if (d->bi < 0) {
+				perr(p, p->pos, FTL_PARSE,
+				     "unknown built-in: ?%.*s", (int)wl, d->s);
+				return NULL;
+			}
+			p->pos += wl;
+			if (at(p, "(")) {
+				fexpr *lst;
+				p->pos++;
+				lst = parse_list_lit(p, p->pos, ")", E_SEQ);
+				if (!lst)
+					return NULL;
+				d->args = lst->args;
+				d->nargs = lst->nargs;
+				d->sub = 1; /* called */
+				if (feval_builtin_nargs_check(d->bi,
+				                              d->nargs)) {
+					perr(p, d->off, FTL_PARSE,
+					     "?%.*s(...) has the wrong number "
+					     "of "
+					     "arguments (?then takes 2, "
+					     "?switch "
+					     "at least 2)",
+					     (int)d->n, d->s);
+					return NULL;
+				}
+				if (feval_builtin_is_string(d->bi) &&
+				    d->nargs == 1 && d->args[0]->op == E_STR) {
+					fnfmt *f = palloc(p, sizeof(*f));
+					if (!f)
+						return NULL;
+					if (fnum_fmt_parse(d->args[0]->s, f) ==
+					    0)
+						d->aux = f;
+				}
+			}
+			d->end = (uint32_t)p->pos;
+			e = setdepth(p, d);
+			if (!e)
+				return NULL;
+		} else if (at(p, "!") && !at(p, "!=")) {
+			fexpr *d = mk(p, E_DEFAULT, start);
+			if (!d)
+				return NULL;
+			p->pos++;
+			d->a = e;
+			if (can_start_expr(p)) {
+				d->b = parse_expr(p);
+				if (!d->b)
+					return NULL;
+				d->end = (uint32_t)p->pos;
+				return setdepth(p, d);
+			}
+			d->end = (uint32_t)p->pos;
+			e = setdepth(p, d);
+			if (!e)
+				return NULL;
+			skip_ws(p);
+			if (!at(p, "?") || at(p, "??"))
+				return setdepth(p, d);
+		} else if (at(p, "(")) {
+			perr(p, here, FTL_PARSE,
+			     "calling methods or functions is not supported");
+			return NULL;
+		} else {
+			break;
+		}
+	}
+	return e;
+}
+
+static int literal_kind_err(parser *p, fexpr *e, const char *want)
+{
+	if (!e->paren && (e->op == E_STR || e->op == E_CONCATS))
+		return perr(p, e->off, FTL_PARSE,
+		            "found a string literal where %s was expected",
+		            want);
+	if (!e->paren && e->op == E_BOOL && strcmp(want, "a boolean"))
+		return perr(p, e->off, FTL_PARSE,
+		            "found a boolean literal where %s was expected",
+		            want);
+	if (e->op == E_NUM && strcmp(want, "a number"))
+		return perr(p, e->off, FTL_PARSE,
+		            "found a number literal where %s was expected",
+		            want);
+	if ((e->op == E_SEQ || e->op == E_HASH))
+		return perr(p, e->off, FTL_PARSE,
+		            "found a sequence or hash literal where %s was "
+		            "expected",
+		            want);
+	return 0;
+}
+
+static fexpr *parse_unary(parser *p)
+{
+	size_t start;
+	skip_ws(p);
+	start = p->pos;
+	if (at(p, "--") || at(p, "++")) {
+		perr(p, start, FTL_PARSE,
+		     "unexpected \"%.2s\" in an expression", p->src + start);
+		return NULL;
+	}
+	if ((at(p, "!") && !at(p, "!=")) || at(p, "-") || at(p, "+")) {
+		char c = p->src[p->pos];
+		fexpr *e;
+		int op = c == '!' ? E_NOT : c == '-' ? E_NEG : E_POS;
+		if (++p->depth > FTL_MAX_DEPTH) {
+			perr(p, start, FTL_LIMIT,
+			     "expression nested too deeply (limit %d)",
+			     FTL_MAX_DEPTH);
+			return NULL;
+		}
+		p->pos++;
+		if (op != E_NOT) {
+			skip_ws(p);
+			if (at(p, "-") || at(p, "+")) {
+				perr(p, p->pos, FTL_PARSE,
+				     "a sign can't follow a sign; use "
+				     "parentheses");
+				return NULL;
+			}
+		}
+		e = mk(p, op, start);
+		if (!e ||
+		    !(e->a = op == E_NOT ? parse_unary(p) : parse_postfix(p)))
+			return NULL;
+		p->depth--;
+		e->end = (uint32_t)p->pos;
+		return setdepth(p, e);
+	}
+	return parse_postfix(p);
+}
+
+static fexpr *binary(parser *p, int op, fexpr *a, fexpr *b)
+{
+	fexpr *e = mk(p, op, a->off);
+	if (e) {
+		e->a = a;
+		e->b = b;
+	}
+	return setdepth(p, e);
+}
+
+static fexpr *parse_mul(parser *p)
+{
+	fexpr *a = parse_unary(p);
+	while (a) {
+		int op;
+		skip_ws(p);
+		if (at(p, "*") && !at(p, "**"))
+			op = E_MUL;
+		else if (at(p, "/") && !at(p, "/>") && !at(p, "/]"))
+			op = E_DIV;
+		else if (at(p, "%"))
+			op = E_MOD;
+		else
+			break;
+		p->pos++;
+		fexpr *b = parse_unary(p);
+		if (!b)
+			return NULL;
+		if (literal_kind_err(p, a, "a number") ||
+		    literal_kind_err(p, b, "a number"))
+			return NULL;
+		a = binary(p, op, a, b);
+	}
+	return a;
+}
+
+static fexpr *parse_add(parser *p)
+{
+	fexpr *a = parse_mul(p);
+	while (a) {
+		int op;
+		skip_ws(p);
+		if (at(p, "+") && !at(p, "++") && !at(p, "+="))
+			op = E_ADD;
+		else if (at(p, "-") && !at(p, "--") && !at(p, "-="))
+			op = E_SUB;
+		else
+			break;
+		p->pos++;
+		fexpr *b = parse_mul(p);
+		if (!b)
+			return NULL;
+		if (op == E_SUB && (literal_kind_err(p, a, "a number") ||
+		                    literal_kind_err(p, b, "a number")))
+			return NULL;
+		a = binary(p, op, a, b);
+	}
+	return a;
+}
+
+static fexpr *parse_range(parser *p)
+{
+	fexpr *a = parse_add(p), *e;
+	int sub;
+	if (!a)
+		return NULL;
+	skip_ws(p);
+	if (!at(p, ".."))
+		return a;
+	p->pos += 2;
+	if (at(p, "<") || at(p, "!")) {
+		sub = R_EXCL;
+		p->pos++;
+	} else if (at(p, "*")) {
+		sub = R_LEN;
+		p->pos++;
+	} else {
+		sub = R_INCL;
+	}
+	e = mk(p, E_RANGE, a->off);
+	if (!e)
+		return NULL;
+	e->a = a;
+	e->sub = (uint8_t)sub;
+	if (sub == R_INCL && !can_start_expr(p)) {
+		e->sub = R_OPEN;
+	} else {
+		e->b = parse_add(p);
+		if (!e->b)
+			return NULL;
+	}
+	if (literal_kind_err(p, a, "a number") ||
+	    (e->b && literal_kind_err(p, e->b, "a number")))
+		return NULL;
+	e->end = (uint32_t)p->pos;
+	return setdepth(p, e);
+}
+
+static fexpr *parse_rel(parser *p)
+{
+	static const struct {
+		const char *tok;
+		int op;
+		int word;
+	} ops[] = {
+	        {"<=", E_LE, 0},    {"<", E_LT, 0},     {"&lt;=", E_LE, 0},
+	        {"&lt;", E_LT, 0},  {"&gt;=", E_GE, 0}, {"&gt;", E_GT, 0},
+	        {"\\lte", E_LE, 0}, {"\\lt", E_LT, 0},  {"\\gte", E_GE, 0},
+	        {"\\gt", E_GT, 0},  {"lte", E_LE, 1},   {"lt", E_LT, 1},
+	        {"gte", E_GE, 1},   {"gt", E_GT, 1},
+	};
+	fexpr *a = parse_range(p);
+	int op = -1;
+	size_t n = 0;
+	if (!a)
+		return NULL;
+	skip_ws(p);
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]) && op < 0; i++) {
+		if (ops[i].word ? at_word(p, ops[i].tok) : at(p, ops[i].tok)) {
+			op = ops[i].op;
+			n = strlen(ops[i].tok);
+		}
+	}
+	if (op < 0 && !at_tag_end(p)) {
+		/* FreeMarker knows ">=" only inside parentheses */
+		if (at(p, ">=") && p->pdepth > 0) {
+			op = E_GE;
+			n = 2;
+		} else if (at(p, ">")) {
+			op = E_GT;
+			n = 1;
+		}
+	}
+	if (op < 0)
+		return a;
+	p->pos += n;
+	fexpr *b = parse_range(p);
+	if (!b)
+		return NULL;
+	if (literal_kind_err(p, a, "a number") ||
+	    literal_kind_err(p, b, "a number"))
+		return NULL;
+	return binary(p, op, a, b);
+}
+
+static fexpr *parse_eq(parser *p)
+{
+	fexpr *a = parse_rel(p);
+	if (a) {
+		int op;
+		size_t n;
+		skip_ws(p);
+		if (at(p, "==")) {
+			op = E_EQ;
+			n = 2;
+		} else if (at(p, "!=")) {
+			op = E_NE;
+			n = 2;
+		} else if (at(p, "=")) {
+			op = E_EQ;
+			n = 1;
+		} else {
+			return a;
+		}
+		p->pos += n;
+		fexpr *b = parse_rel(p);
+		if (!b)
+			return NULL;
+		a = binary(p, op, a, b);
+	}
+	return a;
+}
+
+static fexpr *parse_and(parser *p)
+{
+	fexpr *a = parse_eq(p);
+	while (a) {
+		skip_ws(p);
+		if (!at(p, "&&"))
+			break;
+		p->pos += 2;
+		fexpr *b = parse_eq(p);
+		if (!b)
+			return NULL;
+		if (literal_kind_err(p, a, "a boolean") ||
+		    literal_kind_err(p, b, "a boolean"))
+			return NULL;
+		a = binary(p, E_AND, a, b);
+	}
+	return a;
+}
+
+static fexpr *parse_or(parser *p)
+{
+	fexpr *a = parse_and(p);
+	while (a) {
+		skip_ws(p);
+		if (!at(p, "||"))
+			break;
+		p->pos += 2;
+		fexpr *b = parse_and(p);
+		if (!b)
+			return NULL;
+		if (literal_kind_err(p, a, "a boolean") ||
+		    literal_kind_err(p, b, "a boolean"))
+			return NULL;
+		a = binary(p, E_OR, a, b);
+	}
+	return a;
+}
+
+static fexpr *parse_expr(parser *p)
+{
+	fexpr *e;
+	if (++p->depth > FTL_MAX_DEPTH) {
+		perr(p, p->pos, FTL_LIMIT,
+		     "expression nested too deeply (limit %d)", FTL_MAX_DEPTH);
+		return NULL;
+	}
+	e = parse_or(p);
+	p->depth--;
+	if (e)
+		e->end = (uint32_t)p->pos;
+	return e;
+}
+
+/* ---- tags ----------------------------------------------------------------
+ */
+static int add_item(parser *p, int type, size_t off)
+{
+	if (p->nitems == p->capitems) {
+		size_t cap = p->capitems ? p->capitems * 2 : 64;
+		item *n = realloc(p->items, cap * sizeof(*n));
+		if (!n)
+			return perr(p, off, FTL_NOMEM, "out of memory");
+		p->items = n;
+		p->capitems = cap;
+	}
+	memset(&p->items[p->nitems], 0, sizeof(item));
+	p->items[p->nitems].type = type;
+	p->items[p->nitems].off = (uint32_t)off;
+	p->nitems++;
+	return 0;
+}
+
+static fnode *mknode(parser *p, int type, size_t off)
+{
+	fnode *n = palloc(p, sizeof(*n));
+	if (n) {
+		n->type = (uint8_t)type;
+		n->off = (uint32_t)off;
+	}
+	return n;
+}
+
+/* Finish a tag: ">" or "/>"; sets *selfclose. */
+static int tag_end(parser *p, int *selfclose)
+{
+	skip_ws(p);
+	*selfclose = 0;
+	if (at(p, p->square ? "/]" : "/>")) {
+		*selfclose = 1;
+		p->pos += 2;
+		return 0;
+	}
+	if (at(p, p->square ? "]" : ">")) {
+		p->pos++;
+		return 0;
+	}
+	if (p->pos >= p->len)
+		return perr(p, p->pos, FTL_PARSE,
+		            "unclosed tag: expected \"%s\" before the end of "
+		            "the template",
+		            p->square ? "]" : ">");
+	return perr(p, p->pos, FTL_PARSE,
+	            "expected \"%s\" to end the tag but found \"%.*s\"",
+	            p->square ? "]" : ">",
+	            (int)ftxt_clip(p->src + p->pos, p->len - p->pos, 10),
+	            p->src + p->pos);
+}
+
+static int loop_vars(parser *p, fnode *n)
+{
+	size_t wl;
+	skip_ws(p);
+	wl = word_len(p);
+	if (!wl)
+		return perr(p, p->pos, FTL_PARSE,
+		            "expected a loop variable name after \"as\"");
+	n->v1 = p->src + p->pos;
+	n->n1 = wl;
+	p->pos += wl;
+	skip_ws(p);
+	if (at(p, ",")) {
+		p->pos++;
+		skip_ws(p);
+		wl = word_len(p);
+		if (!wl)
+			return perr(p, p->pos, FTL_PARSE,
+			            "expected a second loop variable name "
+			            "after \",\"");
+		n->v2 = p->src + p->pos;
+		n->n2 = wl;
+		p->pos += wl;
+	}
+	return 0;
+}
+
+static int parse_assign(parser *p, item *it, size_t off)
+{
+	fnode *first = NULL, *last = NULL;
+	for (;;) {
+		fnode *n;
+		size_t wl;
+		skip_ws(p);
+		if (at_tag_end(p) && (first || 1))
+			break;
+		if (first && at(p, ",")) {
+			p->pos++;
+			skip_ws(p);
+		}
+		n = mknode(p, N_ASSIGN, p->pos);
+		if (!n)
+			return -1;
+		if (p->pos < p->len &&
+		    (p->src[p->pos] == '"' || p->src[p->pos] == '\'')) {
+			fexpr *s = parse_string(p);
+			if (!s)
+				return -1;
+			if (s->op != E_STR)
+				return perr(p, s->off, FTL_PARSE,
+				            "a variable name cannot contain "
+				            "${...}");
+			n->v1 = s->s;
+			n->n1 = s->n;
+		} else {
+			wl = word_len(p);
+			if (!wl)
+				return perr(p, p->pos, FTL_PARSE,
+				            "expected a variable name in "
+				            "#assign");
+			n->v1 = p->src + p->pos;
+			n->n1 = wl;
+			p->pos += wl;
+		}
+		skip_ws(p);
+		if (at(p, "++") || at(p, "--")) {
+			n->op = at(p, "++") ? A_INC : A_DEC;
+			p->pos += 2;
+		} else if (at(p, "=") && !at(p, "==")) {
+			n->op = A_SET;
+			p->pos++;
+		} else if (at(p, "+=") || at(p, "-=") || at(p, "*=") ||
+		           at(p, "/=") || at(p, "%=")) {
+			static const char ops[] = "+-*/%";
+			n->op = (uint8_t)(A_ADD +
+			                  (strchr(ops, p->src[p->pos]) - ops));
+			p->pos += 2;
+		} else if (!first && at_tag_end(p)) {
+			/* capture form: <#assign x>...</#assign> */
+			it->node = n;
+			n->op = A_SET;
+			n->has_items = 1; /* marks capture */
+			return 0;
+		} else {
+			return perr(p, p->pos, FTL_PARSE,
+			            "expected \"=\" after the variable name "
+			            "in #assign");
+		}
+		if (n->op != A_INC && n->op != A_DEC) {
+			n->e = parse_expr(p);
+			if (!n->e)
+				return -1;
+		}
+		if (!first)
+			first = n;
+		else
+			last->next = n;
+		last = n;
+	}
+	if (!first)
+		return perr(p, off, FTL_PARSE, "#assign needs a variable");
+	it->node = first;
+	return 0;
+}
+
+static int dir_lookup(const char *s, size_t n)
+{
+	for (int i = 0; i < (int)(sizeof(dir_names) / sizeof(dir_names[0]));
+	     i++)
+		if (strlen(dir_names[i]) == n &&
+		    memcmp(dir_names[i], s, n) == 0)
+			return i;
+	return D_NONE;
+}
+
+static const char *const unsupported_dirs[] = {
+        "macro",   "function",  "return",   "include",
+        "import",  "attempt",   "recover",  "nested",
+        "visit",   "recurse",   "fallback", "compress",
+        "escape",  "noescape",  "noparse",  "outputformat",
+        "autoesc", "noautoesc", "global",   "local",
+        "stop",    "flush",     "t",        "lt",
+        "rt",      "nt",        "on",       "foreach",
+        "call",    "transform", NULL};
+
+static int is_blank(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+			return 0;
+	return 1;
+}
+
+static int parse_open_tag(parser *p, size_t off)
+{
+	size_t wl, name_at;
+	int d, selfclose = 0;
+	item *it;
+	fnode *n = NULL;
+	name_at = p->pos;
+	wl = word_len(p);
+	d = dir_lookup(p->src + p->pos, wl);
+	if (d == D_NONE) {
+		for (int i = 0; unsupported_dirs[i]; i++)
+			if (strlen(unsupported_dirs[i]) == wl &&
+			    memcmp(unsupported_dirs[i], p->src + p->pos, wl) ==
+			            0)
+				return perr(p, off, FTL_PARSE,
+				            "the directive #%.*s is not "
+				            "supported by this engine (see "
+				            "docs/templates.md)",
+				            (int)wl, p->src + p->pos);
+		return perr(p, off, FTL_PARSE, "unknown directive: #%.*s",
+		            (int)(wl ? wl : 1), p->src + p->pos);
+	}
+	p->pos += wl;
+	if (add_item(p, IT_OPEN, off))
+		return -1;
+	it = &p->items[p->nitems - 1];
+	it->dir = d;
+	p->in_tag = 1;
+	p->pdepth = p->bdepth = 0;
+	switch (d) {
+	case D_IF:
+	case D_ELSEIF:
+	case D_SWITCH:
+	case D_CASE:
+		n = mknode(p,
+		           d == D_CASE     ? N_CASE
+		           : d == D_SWITCH ? N_SWITCH
+		                           : N_IF,
+		           off);
+		if (!n || !(n->e = parse_expr(p)))
+			return -1;
+		break;
+	case D_LIST:
+		n = mknode(p, N_LIST, off);
+		if (!n || !(n->e = parse_expr(p)))
+			return -1;
+		skip_ws(p);
+		if (at_word(p, "as")) {
+			p->pos += 2;
+			if (loop_vars(p, n))
+				return -1;
+		} else {
+			n->has_items = 1;
+		}
+		break;
+	case D_ITEMS:
+		n = mknode(p, N_ITEMS, off);
+		if (!n)
+			return -1;
+		skip_ws(p);
+		if (!at_word(p, "as"))
+			return perr(p, p->pos, FTL_PARSE,
+			            "expected \"as\" in #items");
+		p->pos += 2;
+		if (loop_vars(p, n))
+			return -1;
+		break;
+	case D_SEP: n = mknode(p, N_SEP, off); break;
+	case D_BREAK: n = mknode(p, N_BREAK, off); break;
+	case D_ELSE:
+	case D_DEFAULT:
+		n = mknode(p, d == D_DEFAULT ? N_CASE : N_IF, off);
+		break;
+	case D_ASSIGN:
+		p->in_tag = 1;
+		if (parse_assign(p, it, off))
+			return -1;
+		n = it->node;
+		break;
+	case D_SETTING: {
+		size_t sw;
+		n = mknode(p, N_SETTING, off);
+		if (!n)
+			return -1;
+		skip_ws(p);
+		sw = word_len(p);
+		if (!sw)
+			return perr(p, p->pos, FTL_PARSE,
+			            "expected a setting name in #setting");
+		n->v1 = p->src + p->pos;
+		n->n1 = sw;
+		{
+			static const char *const known[] = {
+			        "locale",
+			        "number_format",
+			        "boolean_format",
+			        "date_format",
+			        "time_format",
+			        "datetime_format",
+			        "time_zone",
+			        "sql_date_and_time_time_zone",
+			        "url_escaping_charset",
+			        "output_encoding",
+			        "classic_compatible",
+			        "c_format",
+			        NULL};
+			int ok = 0;
+			for (int k = 0; known[k]; k++)
+				if (strlen(known[k]) == sw &&
+				    memcmp(known[k], n->v1, sw) == 0)
+					ok = 1;
+			if (!ok)
+				return perr(
+				        p, p->pos, FTL_PARSE,
+				        "unknown setting name \"%.*s\" (this "
+				        "engine supports locale, "
+				        "number_format and boolean_format)",
+				        (int)sw, n->v1);
+		}
+		p->pos += sw;
+		if (expect(p, "=", "\"=\" in #setting"))
+			return -1;
+		if (!(n->e = parse_expr(p)))
+			return -1;
+		break;
+	}
+	case D_FTL:
+		for (size_t k = 0; k + 1 < p->nitems; k++)
+			if (p->items[k].type != IT_TEXT ||
+			    !is_blank(p->items[k].p, p->items[k].n))
+				return perr(p, off, FTL_PARSE,
+				            "the #ftl header must be the first "
+				            "thing in the template");
+		/* white space before the header is dropped */
+		p->items[0] = p->items[p->nitems - 1];
+		p->nitems = 1;
+		it = &p->items[0];
+		for (;;) {
+			size_t pw, pat;
+			fexpr *v;
+			skip_ws(p);
+			if (at_tag_end(p))
+				break;
+			pat = p->pos;
+			pw = word_len(p);
+			if (!pw)
+				return perr(p, p->pos, FTL_PARSE,
+				            "expected a parameter name in "
+				            "#ftl");
+			p->pos += pw;
+			if (expect(p, "=", "\"=\" in #ftl"))
+				return -1;
+			if (!(v = parse_expr(p)))
+				return -1;
+			if (pw == 16 &&
+			    memcmp(p->src + pat, "strip_whitespace", 16) == 0 &&
+			    v->op == E_BOOL && !v->sub)
+				p->strip = 0;
+		}
+		break;
+	}
+	if (p->failed || (!n && d != D_FTL))
+		return -1;
+	(void)name_at;
+	if (tag_end(p, &selfclose))
+		return -1;
+	p->in_tag = 0;
+	it = &p->items[p->nitems - 1];
+	it->node = n;
+	it->selfclose = selfclose;
+	return 0;
+}
+
+static int parse_close_tag(parser *p, size_t off)
+{
+	size_t wl = word_len(p);
+	int d = dir_lookup(p->src + p->pos, wl);
+	item *it;
+	if (d == D_NONE)
+		return perr(p, off, FTL_PARSE, "unknown end tag: </#%.*s>",
+		            (int)(wl ? wl : 1), p->src + p->pos);
+	p->pos += wl;
+	skip_ws(p);
+	if (!at(p, p->square ? "]" : ">"))
+		return perr(p, p->pos, FTL_PARSE,
+		            "expected \"%s\" to end the tag </#%s",
+		            p->square ? "]" : ">", dir_names[d]);
+	p->pos++;
+	if (add_item(p, IT_CLOSE, off))
+		return -1;
+	it = &p->items[p->nitems - 1];
+	it->dir = d;
+	return 0;
+}
+
+/* Where does the next tag, interpolation or comment start? */
+static const char *next_special(parser *p, const char *s, const char *end)
+{
+	const char open = p->square ? '[' : '<';
+	for (; s < end; s++) {
+		if ((*s == '$' || *s == '#') && s + 1 < end && s[1] == '{')
+			return s;
+		if (*s == open && s + 1 < end &&
+		    (s[1] == '#' || s[1] == '@' ||
+		     (s[1] == '/' && s + 2 < end &&
+		      (s[2] == '#' || s[2] == '@'))))
+			return s;
+	}
+	return NULL;
+}
+
+/* FreeMarker 2.3.31 (tag_syntax angle_bracket) switches to square
+ * brackets only for a template that starts with [#ftl]. */
+static void detect_syntax(parser *p)
+{
+	size_t i = 0;
+	while (i < p->len && (p->src[i] == ' ' || p->src[i] == '\t' ||
+	                      p->src[i] == '\n' || p->src[i] == '\r'))
+		i++;
+	if (i + 5 <= p->len && memcmp(p->src + i, "[#ftl", 5) == 0 &&
+	    (i + 5 == p->len || !is_idchar((unsigned char)p->src[i + 5])))
+		p->square = 1;
+}
+
+/* #{expr; m1M3}: the legacy numerical interpolation. */
+static int numeric_interp(parser *p, fnode *n)
+{
+	int minf = -1, maxf = -1;
+	n->has_items = 1;
+	if (n->e->op == E_STR || n->e->op == E_CONCATS || n->e->op == E_BOOL)
+		return perr(p, n->e->off, FTL_PARSE,
+		            "#{...} needs a number expression");
+	if (at(p, ";")) {
+		p->pos++;
+		for (;;) {
+			char c;
+			int v = 0, digits = 0;
+			skip_ws(p);
+			if (at(p, "}"))
+				break;
+			c = p->src[p->pos];
+			if (c != 'm' && c != 'M')
+				return perr(p, p->pos, FTL_PARSE,
+				            "invalid #{...} format: expected "
+				            "mN or MN");
+			p->pos++;
+			while (p->pos < p->len && p->src[p->pos] >= '0' &&
+			       p->src[p->pos] <= '9' && digits < 3) {
+				v = v * 10 + (p->src[p->pos++] - '0');
+				digits++;
+			}
+			if (!digits)
+				return perr(p, p->pos, FTL_PARSE,
+				            "invalid #{...} format: a number "
+				            "must follow %c",
+				            c);
+			if (c == 'm')
+				minf = v;
+			else
+				maxf = v;
+		}
+		if (minf >= 0 && maxf < 0)
+			maxf = minf;
+		if (minf < 0)
+			minf = 0;
+		if (maxf >= 0 && minf > maxf)
+			return perr(p, p->pos, FTL_PARSE,
+			            "invalid #{...} format: min is greater "
+			            "than max");
+	}
+	n->n1 = (size_t)(minf < 0 ? 0 : minf);
+	n->n2 = (size_t)(maxf < 0 ? 16 : maxf);
+	return 0;
+}
+
+static int lex(parser *p)
+{
+	const char *end = p->src + p->len;
+	while (p->pos < p->len) {
+		if (p->nitems)
+			p->items[p->nitems - 1].end = (uint32_t)p->pos;
+		const char *s = p->src + p->pos;
+		const char *sp = next_special(p, s, end);
+		if (!sp)
+			sp = end;
+		if (sp > s) {
+			if (add_item(p, IT_TEXT, p->pos))
+				return -1;
+			p->items[p->nitems - 1].p = s;
+			p->items[p->nitems - 1].n = (size_t)(sp - s);
+			p->pos = (size_t)(sp - p->src);
+			p->items[p->nitems - 1].end = (uint32_t)p->pos;
+			continue;
+		}
+		{
+			size_t off = p->pos;
+			if (*s == '$' || (*s == '#' && s[1] == '{')) {
+				fnode *n;
+				p->pos += 2;
+				if (add_item(p, IT_INTERP, off))
+					return -1;
+				n = mknode(p, N_INTERP, off);
+				if (!n || !(n->e = parse_expr(p)))
+					return -1;
+				skip_ws(p);
+				if (*s == '#' && numeric_interp(p, n))
+					return -1;
+				if (!at(p, "}"))
+					return perr(p, p->pos, FTL_PARSE,
+					            "expected \"}\" to close "
+					            "the ${...} opened at "
+					            "this line");
+				p->pos++;
+				p->items[p->nitems - 1].node = n;
+				continue;
+			}
+			if (s[1] == '@' || (s[1] == '/' && s[2] == '@'))
+				return perr(p, off, FTL_PARSE,
+				            "macro and user directive calls "
+				            "(<@...>) are not supported");
+			if (s + 3 < end && s[1] == '#' && s[2] == '-' &&
+			    s[3] == '-') {
+				const char *e = p->square ? "--]" : "-->";
+				const char *f = memmem(
+				        s + 4, (size_t)(end - s - 4), e, 3);
+				if (!f)
+					return perr(p, off, FTL_PARSE,
+					            "unclosed comment: "
+					            "expected \"%s\"",
+					            e);
+				if (add_item(p, IT_COMMENT, off))
+					return -1;
+				p->pos = (size_t)(f - p->src) + 3;
+				continue;
+			}
+			if (s[1] == '/') {
+				p->pos += 3;
+				if (parse_close_tag(p, off))
+					return -1;
+				continue;
+			}
+			p->pos += 2;
+			if (!word_len(p))
+				return perr(p, off, FTL_PARSE,
+				            "expected a directive name after "
+				            "\"%c#\"",
+				            *s);
+			if (parse_open_tag(p, off))
+				return -1;
+			p->items[p->nitems - 1].end = (uint32_t)p->pos;
+			if (p->items[p->nitems - 1].dir == D_FTL) {
+				/* the header's line break always goes */
+				size_t k = p->pos;
+				while (k < p->len &&
+				       (p->src[k] == ' ' || p->src[k] == '\t'))
+					k++;
+				if (k < p->len && p->src[k] == '\r')
+					k++;
+				if (k < p->len && p->src[k] == '\n')
+					p->pos = k + 1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* ---- white-space stripping ------------------------------------------------
+ * FreeMarker's rule, as its TextBlock.postParseCleanup applies it: a text
+ * block loses its first line when that line is blank and nothing before it
+ * on the line heeds white space (an ${...} or other text does), and loses
+ * its last line's blanks when nothing after them on the line heeds it;
+ * the first text of the template is left alone; blank text between
+ * non-outputting tags (#assign, #setting, comments) disappears. Only text
+ * and ${...} are "leaves" that matter; tags are transparent.
+ */
+
+static int is_nl(char c)
+{
+	return c == '\n' || c == '\r';
+}
+
+/* Line numbers and body ids of every item. */
+static void ws_prepare(parser *p)
+{
+	int line = 1, stack[FTL_MAX_DEPTH + 4], sp = 0, next_id = 1, cur = 0;
+	size_t pos = 0;
+	int stack_dir[FTL_MAX_DEPTH + 4];
+	stack[0] = 0;
+	stack_dir[0] = D_NONE;
+	for (size_t i = 0; i < p->nitems; i++) {
+		item *it = &p->items[i];
+		size_t endc = it->end > it->off ? it->end - 1 : it->off;
+		for (; pos < it->off; pos++)
+			if (p->src[pos] == '\n' ||
+			    (p->src[pos] == '\r' &&
+			     (pos + 1 >= p->len || p->src[pos + 1] != '\n')))
+				line++;
+		it->bline = line;
+		it->bcol1 = it->off == 0 || is_nl(p->src[it->off - 1]);
+		{
+			int l = line;
+			for (size_t k = it->off; k < endc; k++)
+				if (p->src[k] == '\n' ||
+				    (p->src[k] == '\r' &&
+				     p->src[k + 1] != '\n'))
+					l++;
+			it->eline = l;
+		}
+		it->body = cur;
+		if (it->type == IT_OPEN) {
+			int d = it->dir;
+			if (d == D_FTL) {
+				it->body = -1;
+			} else if (d == D_ELSE || d == D_ELSEIF ||
+			           d == D_CASE || d == D_DEFAULT) {
+				if ((d == D_ELSE || d == D_ELSEIF) &&
+				    stack_dir[sp] == D_SEP && sp > 0)
+					cur = stack[--sp];
+				if ((d == D_CASE || d == D_DEFAULT) &&
+				    stack_dir[sp] == D_SWITCH) {
+					/* the first case: the switch body */
+				}
+				it->body = -1;
+				cur = next_id++;
+			} else if (!it->selfclose &&
+			           (d == D_IF || d == D_LIST || d == D_ITEMS ||
+			            d == D_SWITCH || d == D_SEP ||
+			            (d == D_ASSIGN && it->node &&
+			             it->node->has_items)) &&
+			           sp < FTL_MAX_DEPTH + 2) {
+				stack[++sp] = cur;
+				stack_dir[sp] = d;
+				cur = next_id++;
+			}
+		} else if (it->type == IT_CLOSE) {
+			if ((it->dir == D_LIST || it->dir == D_ITEMS) &&
+			    stack_dir[sp] == D_SEP && sp > 0 &&
+			    it->dir != D_SEP)
+				cur = stack[sp--];
+			if (sp > 0)
+				cur = stack[sp--];
+			it->body = cur;
+		}
+		pos = it->off;
+	}
+}
+
+static int is_leaf(const item *it)
+{
+	return !it->dead && (it->type == IT_TEXT || it->type == IT_INTERP);
+}
+
+/* A sibling: the nearest item of the same body in direction DIR; NULL at
+ * the edge of the body. */
+static item *sibling(parser *p, size_t i, int dir)
+{
+	int b = p->items[i].body;
+	long k = (long)i + dir;
+	for (; k >= 0 && k < (long)p->nitems; k += dir) {
+		item *it = &p->items[k];
+		if (it->body == -1) {
+			if (it->type == IT_OPEN && it->dir == D_FTL)
+				continue;
+			return NULL; /* #else, #case...: the body ends */
+		}
+		if (it->type == IT_TEXT && it->dead)
+			continue;
+		if (it->body == b)
+			return it;
+		/* an item of a deeper body: keep looking */
+	}
+	return NULL;
+}
+
+static int non_outputting(const item *it)
+{
+	if (!it)
+		return 0;
+	if (it->type == IT_COMMENT)
+		return 1;
+	return it->type == IT_OPEN &&
+	       ((it->dir == D_ASSIGN && !(it->node && it->node->has_items)) ||
+	        it->dir == D_SETTING);
+}
+
+static int ignorable(parser *p, size_t i)
+{
+	item *it = &p->items[i];
+	item *a, *b;
+	int top = it->body == 0;
+	if (it->n == 0)
+		return 1;
+	if (!is_blank(it->p, it->n))
+		return 0;
+	a = sibling(p, i, -1);
+	b = sibling(p, i, 1);
+	return ((!a && top) || non_outputting(a)) &&
+	       ((!b && top) || non_outputting(b));
+}
+
+static int heeds_trailing(parser *p, size_t i)
+{
+	item *it = &p->items[i];
+	if (it->type == IT_INTERP)
+		return 1;
+	if (ignorable(p, i))
+		return 0;
+	for (size_t k = 0; k < it->n; k++) {
+		if (is_nl(it->p[k]))
+			return 0;
+		if ((unsigned char)it->p[k] > ' ')
+			return 1;
+	}
+	return 1;
+}
+
+static int heeds_opening(parser *p, size_t i)
+{
+	item *it = &p->items[i];
+	if (it->type == IT_INTERP)
+		return 1;
+	if (ignorable(p, i))
+		return 0;
+	for (size_t k = it->n; k-- > 0;) {
+		if (is_nl(it->p[k]))
+			return 0;
+		if ((unsigned char)it->p[k] > ' ')
+			return 1;
+	}
+	return 1;
+}
+
+static size_t trailing_to_strip(parser *p, size_t i)
+{
+	item *it = &p->items[i];
+	long last = -1;
+	for (size_t k = it->n; k-- > 0;)
+		if (is_nl(it->p[k])) {
+			last = (long)k;
+			break;
+		}
+	if (last == -1 && !it->bcol1)
+		return 0;
+	if (!is_blank(it->p + last + 1, it->n - (size_t)(last + 1)))
+		return 0;
+	for (size_t k = i + 1; k < p->nitems; k++) {
+		if (!is_leaf(&p->items[k]))
+			continue;
+		if (p->items[k].bline != it->eline)
+			break;
+		if (heeds_trailing(p, k))
+			return 0;
+	}
+	return it->n - (size_t)(last + 1);
+}
+
+static size_t opening_to_strip(parser *p, size_t i)
+{
+	item *it = &p->items[i];
+	long nl = -1;
+	size_t k;
+	for (k = 0; k < it->n; k++)
+		if (is_nl(it->p[k])) {
+			nl = (long)k;
+			break;
+		}
+	if (nl == -1 && !it->bcol1)
+		return 0;
+	k = (size_t)(nl + 1);
+	if (nl >= 0 && k < it->n && it->p[k - 1] == '\r' && it->p[k] == '\n')
+		k++;
+	if (!is_blank(it->p, k))
+		return 0;
+	for (size_t j = i; j-- > 0;) {
+		if (!is_leaf(&p->items[j]))
+			continue;
+		if (p->items[j].eline != it->bline)
+			break;
+		if (heeds_opening(p, j))
+			return 0;
+	}
+	return k;
+}
+
+static void strip_ws(parser *p)
+{
+	ws_prepare(p);
+	for (size_t i = 0; i < p->nitems; i++) {
+		item *it = &p->items[i];
+		size_t tr, op;
+		if (it->type != IT_TEXT || it->n == 0)
+			continue;
+		if (it->body == 0 && !sibling(p, i, -1))
+			continue; /* the template's first text */
+		tr = trailing_to_strip(p, i);
+		op = opening_to_strip(p, i);
+		if (op + tr > it->n)
+			continue;
+		it->p += op;
+		it->off += (uint32_t)op;
+		it->n -= op + tr;
+		if (op)
+			it->bline++;
+		if (!it->n)
+			it->dead = 1;
+	}
+	/* blank text between non-outputting tags goes (a template that is
+	 * one text block keeps it) */
+	if (p->nitems == 1 || (p->nitems == 2 && p->items[0].type == IT_OPEN &&
+	                       p->items[0].dir == D_FTL))
+		return;
+	for (size_t i = 0; i < p->nitems; i++)
+		if (p->items[i].type == IT_TEXT && !p->items[i].dead &&
+		    ignorable(p, i))
+			p->items[i].dead = 2;
+}
+
+/* ---- tree building ------------------------------------------------------
+ */
+typedef struct frame {
+	int dir;
+	fnode *node;  /* the block's node */
+	fnode **tail; /* where the next child goes */
+	size_t off;
+	int autoclose; /* #sep without end tag */
+} frame;
+
+static int build(parser *p, fnode **root)
+{
+	frame st[FTL_MAX_DEPTH + 2];
+	int sp = 0;
+	fnode *last_text = NULL;
+	st[0].dir = D_NONE;
+	st[0].node = NULL;
+	*root = NULL;
+	st[0].tail = root;
+	st[0].autoclose = 0;
+	for (size_t i = 0; i < p->nitems; i++) {
+		item *it = &p->items[i];
+		fnode *n = NULL;
+		if (it->type == IT_COMMENT || it->dead)
+			continue;
+		if (it->type == IT_TEXT) {
+			if (st[sp].dir == D_SWITCH) {
+				if (!is_blank(it->p, it->n))
+					return perr(p, it->off, FTL_PARSE,
+					            "only #case and #default "
+					            "may follow #switch");
+				continue;
+			}
+			if (last_text &&
+			    last_text->text + last_text->len == it->p) {
+				last_text->len += it->n;
+				continue;
+			}
+			n = mknode(p, N_TEXT, it->off);
+			if (!n)
+				return -1;
+			n->text = it->p;
+			n->len = it->n;
+			*st[sp].tail = n;
+			st[sp].tail = &n->next;
+			last_text = n;
+			continue;
+		}
+		last_text = NULL;
+		if (it->type == IT_INTERP) {
+			if (st[sp].dir == D_SWITCH)
+				return perr(p, it->off, FTL_PARSE,
+				            "only #case and #default may "
+				            "follow #switch");
+			*st[sp].tail = it->node;
+			st[sp].tail = &it->node->next;
+			continue;
+		}
+		if (it->type == IT_OPEN) {
+			int d = it->dir;
+			n = it->node;
+			if (d == D_FTL)
+				continue;
+			if ((d == D_ELSE || d == D_ELSEIF) &&
+			    st[sp].dir == D_SEP && st[sp].autoclose)
+				sp--;
+			if (d == D_ELSEIF ||
+			    (d == D_ELSE && st[sp].dir == D_IF)) {
+				fnode *ifn;
+				if (st[sp].dir != D_IF)
+					return perr(
+					        p, it->off, FTL_PARSE,
+					        "#%s without a matching #if",
+					        dir_names[d]);
+				ifn = st[sp].node;
+				if (ifn->has_items)
+					return perr(p, it->off, FTL_PARSE,
+					            "#%s after #else",
+					            dir_names[d]);
+				if (d == D_ELSEIF) {
+					ifn->alt = n;
+					st[sp].node = n;
+					st[sp].tail = &n->body;
+				} else {
+					ifn->has_items = 1; /* saw else */
+					st[sp].tail = &ifn->alt;
+				}
+				continue;
+			}
+			if (d == D_ELSE) {
+				fnode *ln;
+				if (st[sp].dir != D_LIST)
+					return perr(p, it->off, FTL_PARSE,
+					            "#else without a matching "
+					            "#if or #list");
+				ln = st[sp].node;
+				if (ln->alt || ln->op)
+					return perr(p, it->off, FTL_PARSE,
+					            "a second #else in #list");
+				ln->op = 1;
+				st[sp].tail = &ln->alt;
+				continue;
+			}
+			if (d == D_CASE || d == D_DEFAULT) {
+				if (st[sp].dir == D_CASE)
+					sp--;
+				if (st[sp].dir != D_SWITCH)
+					return perr(p, it->off, FTL_PARSE,
+					            "#%s outside #switch",
+					            dir_names[d]);
+				*st[sp].tail = n;
+				st[sp].tail = &n->next;
+				sp++;
+				st[sp].dir = D_CASE;
+				st[sp].node = n;
+				st[sp].tail = &n->body;
+				st[sp].off = it->off;
+				st[sp].autoclose = 1;
+				continue;
+			}
+			if (st[sp].dir == D_SWITCH)
+				return perr(p, it->off, FTL_PARSE,
+				            "only #case and #default may "
+				            "follow #switch");
+			if (d == D_BREAK) {
+				int k, ok = 0;
+				for (k = sp; k > 0 && !ok; k--)
+					if (st[k].dir == D_ITEMS ||
+					    st[k].dir == D_CASE ||
+					    (st[k].dir == D_LIST &&
+					     !st[k].node->has_items))
+						ok = 1;
+				if (!ok)
+					return perr(p, it->off, FTL_PARSE,
+					            "#break must be inside "
+					            "#list ... as, #items or "
+					            "#switch");
+			}
+			if (d == D_ITEMS || d == D_SEP) {
+				int k, found = 0;
+				for (k = sp; k > 0; k--)
+					if (st[k].dir == D_LIST ||
+					    st[k].dir == D_ITEMS) {
+						found = 1;
+						break;
+					}
+				if (!found)
+					return perr(p, it->off, FTL_PARSE,
+					            "#%s must be inside #list",
+					            dir_names[d]);
+				if (d == D_ITEMS && !st[k].node->has_items)
+					return perr(p, it->off, FTL_PARSE,
+					            "#items needs a #list "
+					            "without \"as\"");
+			}
+			/* the node goes into the current body */
+			for (fnode *x = n; x; x = x->next) {
+				*st[sp].tail = x;
+				st[sp].tail = &x->next;
+				if (!x->next)
+					break;
+			}
+			if (it->selfclose && d != D_SEP)
+				continue;
+			if (d == D_IF || d == D_LIST || d == D_ITEMS ||
+			    d == D_SWITCH || d == D_SEP ||
+			    (d == D_ASSIGN && n->has_items)) {
+				if (sp + 1 > FTL_MAX_DEPTH)
+					return perr(p, it->off, FTL_LIMIT,
+					            "directives nested too "
+					            "deeply (limit %d)",
+					            FTL_MAX_DEPTH);
+				sp++;
+				st[sp].dir = d;
+				st[sp].node = n;
+				st[sp].tail = &n->body;
+				st[sp].off = it->off;
+				st[sp].autoclose = d == D_SEP;
+				if (d == D_SEP && it->selfclose)
+					sp--;
+			}
+			continue;
+		}
+		/* IT_CLOSE */
+		{
+			int d = it->dir;
+			if (d == D_SWITCH && st[sp].dir == D_CASE)
+				sp--;
+			if ((d == D_LIST || d == D_ITEMS) &&
+			    st[sp].dir == D_SEP && st[sp].autoclose)
+				sp--;
+			if (d == D_ELSEIF || d == D_ELSE)
+				d = D_IF;
+			if (d == D_SEP && st[sp].dir == D_SEP) {
+				sp--;
+				continue;
+			}
+			if (sp == 0 || st[sp].dir != d) {
+				if (sp == 0)
+					return perr(p, it->off, FTL_PARSE,
+					            "</#%s> without an opening "
+					            "#%s",
+					            dir_names[it->dir],
+					            dir_names[it->dir]);
+				return perr(p, it->off, FTL_PARSE,
+				            "</#%s> found where </#%s> was "
+				            "expected",
+				            dir_names[it->dir],
+				            dir_names[st[sp].dir]);
+			}
+			if (d == D_LIST && st[sp].node->has_items) {
+				/* the list must contain #items */
+				int found = 0;
+				for (size_t k = 0; k < i; k++)
+					if (p->items[k].type == IT_OPEN &&
+					    p->items[k].dir == D_ITEMS &&
+					    p->items[k].off > st[sp].off)
+						found = 1;
+				if (!found)
+					return perr(p, st[sp].off, FTL_PARSE,
+					            "#list without \"as\" "
+					            "needs an #items inside");
+			}
+			sp--;
+		}
+	}
+	if (sp > 0 && st[sp].dir == D_SEP && st[sp].autoclose)
+		sp--;
+	if (sp > 0)
+		return perr(p, st[sp].off, FTL_PARSE,
+		            "unclosed #%s: expected </#%s> before the end of "
+		            "the template",
+		            dir_names[st[sp].dir],
+		            dir_names[st[sp].dir == D_CASE ? D_SWITCH
+		                                           : st[sp].dir]);
+	return 0;
+}
+
+/* ?index, ?has_next...: the operand must name a loop variable in scope
+ * (FreeMarker checks this when parsing). */
+static int check_expr(parser *p, const fexpr *e, const char **names,
+                      const size_t *lens, int n)
+{
+	if (!e)
+		return 0;
+	if (e->op == E_BI && feval_builtin_is_loop(e->bi)) {
+		int ok = 0;
+		if (e->a->op == E_VAR)
+			for (int i = 0; i < n && !ok; i++)
+				ok = lens[i] == e->a->n &&
+				     memcmp(names[i], e->a->s, e->a->n) == 0;
+		if (!ok)
+			return perr(p, e->off, FTL_PARSE,
+			            "?%.*s must follow the name of a loop "
+			            "variable of an enclosing #list",
+			            (int)e->n, e->s);
+	}
+	if (check_expr(p, e->a, names, lens, n) ||
+	    check_expr(p, e->b, names, lens, n))
+		return -1;
+	for (int i = 0; i < e->nargs; i++)
+		if (check_expr(p, e->args[i], names, lens, n))
+			return -1;
+	return 0;
+}
+
+static int check_nodes(parser *p, const fnode *nd, const char **names,
+                       size_t *lens, int n, int depth)
+{
+	for (; nd; nd = nd->next) {
+		int m = n;
+		if (depth > FTL_MAX_DEPTH * 2)
+			return perr(p, nd->off, FTL_LIMIT, "nesting too deep");
+		if (check_expr(p, nd->e, names, lens, n))
+			return -1;
+		if ((nd->type == N_LIST || nd->type == N_ITEMS) && nd->v1 &&
+		    m + 2 <= 2 * FTL_MAX_DEPTH) {
+			names[m] = nd->v1;
+			lens[m++] = nd->n1;
+			if (nd->v2) {
+				names[m] = nd->v2;
+				lens[m++] = nd->n2;
+			}
+		}
+		if (check_nodes(p, nd->body, names, lens, m, depth + 1))
+			return -1;
+		if (nd->type == N_IF && nd->alt &&
+		    check_nodes(p, nd->alt, names, lens, n, depth + 1))
+			return -1;
+		if (nd->type == N_LIST && nd->alt &&
+		    check_nodes(p, nd->alt, names, lens, n, depth + 1))
+			return -1;
+	}
+	return 0;
+}
+
+ftl_template *fparse_compile(const char *src, size_t len, ftl_error *err)
+{
+	parser p;
+	ftl_template *t;
+	memset(&p, 0, sizeof(p));
+	if (len > FTL_MAX_TEMPLATE) {
+		ftl_seterr(err, FTL_LIMIT, 0, 0,
+		           "template too large (%zu bytes, limit %u)", len,
+		           FTL_MAX_TEMPLATE);
+		return NULL;
+	}
+	if (!ftxt_utf8_valid(src, len)) {
+		size_t bad = 0;
+		int line, col;
+		while (bad < len && ftxt_utf8_valid(src, bad + 1))
+			bad++;
+		/* find the first invalid prefix end */
+		for (bad = 0; bad < len; bad++)
+			if (!ftxt_utf8_valid(src, bad + 1) &&
+			    !ftxt_utf8_valid(src,
+			                     bad + 2 > len ? len : bad + 2) &&
+			    !ftxt_utf8_valid(src,
+			                     bad + 3 > len ? len : bad + 3) &&
+			    !ftxt_utf8_valid(src,
+			                     bad + 4 > len ? len : bad + 4))
+				break;
+		fparse_linecol(src, bad < len ? bad : len, &line, &col);
+		ftl_seterr(err, FTL_INPUT, line, col,
+		           "the template is not valid UTF-8");
+		return NULL;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t || !(t->src = malloc(len + 1))) {
+		free(t);
+		ftl_seterr(err, FTL_NOMEM, 0, 0, "out of memory");
+		return NULL;
+	}
+	memcpy(t->src, src, len);
+	t->src[len] = 0;
+	t->len = len;
+	atomic_init(&t->refs, 1);
+	p.src = t->src;
+	p.len = len;
+	p.arena = &t->arena;
+	p.err = err;
+	p.strip = 1;
+	detect_syntax(&p);
+	if (lex(&p) == 0 && !p.failed) {
+		if (p.strip)
+			strip_ws(&p);
+		if (!p.failed && build(&p, &t->root) == 0) {
+			const char *names[2 * FTL_MAX_DEPTH];
+			size_t lens[2 * FTL_MAX_DEPTH];
+			check_nodes(&p, t->root, names, lens, 0, 0);
+		}
+	}
+	free(p.items);
+	if (p.failed) {
+		farena_free(&t->arena);
+		free(t->src);
+		free(t);
+		return NULL;
+	}
+	return t;
+}

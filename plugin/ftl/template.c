@@ -1,0 +1,259 @@
+/*
+ * template.c - the public entry points around compiled templates:
+ * compile, reference counting, settings validation, error kind names, and
+ * the bounded LRU cache keyed by template text.
+ *
+ * The cache owns one reference to each template it holds; callers get
+ * their own reference. One mutex guards the cache; compilation happens
+ * outside it, so a slow compile never blocks lookups of other templates
+ * (two threads missing on the same text may both compile; one result is
+ * kept, the other is simply released).
+ */
+#define _GNU_SOURCE 1
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ftl_int.h"
+
+const char *ftl_kind_name(ftl_kind k)
+{
+	switch (k) {
+	case FTL_OK: return "ok";
+	case FTL_PARSE: return "parse";
+	case FTL_RUNTIME: return "runtime";
+	case FTL_LIMIT: return "limit";
+	case FTL_INPUT: return "input";
+	case FTL_NOMEM: return "nomem";
+	}
+	return "unknown";
+}
+
+int ftl_settings_check(const ftl_settings *s, ftl_error *err)
+{
+	fnfmt f;
+	if (err) {
+		err->kind = FTL_OK;
+		err->line = err->column = 0;
+		err->message[0] = 0;
+	}
+	if (!s)
+		return 0;
+	if (s->locale && !fnum_locale(s->locale)) {
+		ftl_seterr(err, FTL_INPUT, 0, 0,
+		           "locale \"%.*s\" is not supported (supported: "
+		           "en_US, en_GB, en, de_DE, de, de_AT, fr_FR, es_ES, "
+		           "it_IT, nl_NL)",
+		           (int)ftxt_clip(s->locale, strlen(s->locale), 60),
+		           s->locale);
+		return -1;
+	}
+	if (s->number_format && fnum_fmt_parse(s->number_format, &f)) {
+		ftl_seterr(err, FTL_INPUT, 0, 0,
+		           "number_format \"%.*s\" is not supported (use "
+		           "\"number\", \"computer\", \"percent\" or a pattern "
+		           "like \"0.00\" or \"#,##0.##\")",
+		           (int)ftxt_clip(s->number_format,
+		                          strlen(s->number_format), 60),
+		           s->number_format);
+		return -1;
+	}
+	return 0;
+}
+
+ftl_template *ftl_compile(const char *src, size_t len, ftl_error *err)
+{
+	if (err) {
+		err->kind = FTL_OK;
+		err->line = err->column = 0;
+		err->message[0] = 0;
+	}
+	if (!src && len) {
+		ftl_seterr(err, FTL_INPUT, 0, 0, "no template text");
+		return NULL;
+	}
+	return fparse_compile(src ? src : "", len, err);
+}
+
+ftl_template *ftl_template_ref(ftl_template *t)
+{
+	if (t)
+		atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+	return t;
+}
+
+void ftl_template_unref(ftl_template *t)
+{
+	if (!t)
+		return;
+	if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	farena_free(&t->arena);
+	free(t->src);
+	free(t);
+}
+
+/* ---- cache ----------------------------------------------------------------
+ * A small hash table of entries on a doubly linked LRU list.
+ */
+typedef struct centry {
+	struct centry *prev, *next; /* LRU: head is the most recent */
+	struct centry *hnext;       /* hash chain */
+	uint64_t hash;
+	ftl_template *t;
+} centry;
+
+struct ftl_cache {
+	pthread_mutex_t mu;
+	size_t cap, n, nbuckets;
+	centry **buckets;
+	centry *head, *tail;
+};
+
+static uint64_t hash_text(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+ftl_cache *ftl_cache_new(size_t capacity)
+{
+	ftl_cache *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->cap = capacity ? capacity : 64;
+	c->nbuckets = 16;
+	while (c->nbuckets < c->cap * 2)
+		c->nbuckets *= 2;
+	c->buckets = calloc(c->nbuckets, sizeof(*c->buckets));
+	if (!c->buckets || pthread_mutex_init(&c->mu, NULL)) {
+		free(c->buckets);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void lru_unlink(ftl_cache *c, centry *e)
+{
+	if (e->prev)
+		e->prev->next = e->next;
+	else
+		c->head = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	else
+		c->tail = e->prev;
+	e->prev = e->next = NULL;
+}
+
+static void lru_front(ftl_cache *c, centry *e)
+{
+	e->next = c->head;
+	e->prev = NULL;
+	if (c->head)
+		c->head->prev = e;
+	c->head = e;
+	if (!c->tail)
+		c->tail = e;
+}
+
+static centry *find(ftl_cache *c, uint64_t h, const char *src, size_t len)
+{
+	centry *e = c->buckets[h & (c->nbuckets - 1)];
+	for (; e; e = e->hnext)
+		if (e->hash == h && e->t->len == len &&
+		    memcmp(e->t->src, src, len) == 0)
+			return e;
+	return NULL;
+}
+
+static void evict_tail(ftl_cache *c)
+{
+	centry *e = c->tail, **pp;
+	if (!e)
+		return;
+	lru_unlink(c, e);
+	for (pp = &c->buckets[e->hash & (c->nbuckets - 1)]; *pp;
+	     pp = &(*pp)->hnext)
+		if (*pp == e) {
+			*pp = e->hnext;
+			break;
+		}
+	ftl_template_unref(e->t);
+	free(e);
+	c->n--;
+}
+
+ftl_template *ftl_cache_get(ftl_cache *c, const char *src, size_t len,
+                            ftl_error *err)
+{
+	uint64_t h;
+	centry *e;
+	ftl_template *t;
+	if (!c)
+		return ftl_compile(src, len, err);
+	h = hash_text(src, len);
+	pthread_mutex_lock(&c->mu);
+	e = find(c, h, src, len);
+	if (e) {
+		lru_unlink(c, e);
+		lru_front(c, e);
+		t = ftl_template_ref(e->t);
+		pthread_mutex_unlock(&c->mu);
+		if (err) {
+			err->kind = FTL_OK;
+			err->message[0] = 0;
+			err->line = err->column = 0;
+		}
+		return t;
+	}
+	pthread_mutex_unlock(&c->mu);
+
+	t = ftl_compile(src, len, err);
+	if (!t)
+		return NULL;
+
+	pthread_mutex_lock(&c->mu);
+	e = find(c, h, src, len);
+	if (e) {
+		/* another thread compiled it meanwhile: use the cached one */
+		ftl_template *mine = t;
+		lru_unlink(c, e);
+		lru_front(c, e);
+		t = ftl_template_ref(e->t);
+		pthread_mutex_unlock(&c->mu);
+		ftl_template_unref(mine);
+		return t;
+	}
+	e = calloc(1, sizeof(*e));
+	if (e) {
+		size_t b = h & (c->nbuckets - 1);
+		while (c->n >= c->cap)
+			evict_tail(c);
+		e->hash = h;
+		e->t = ftl_template_ref(t);
+		e->hnext = c->buckets[b];
+		c->buckets[b] = e;
+		lru_front(c, e);
+		c->n++;
+	}
+	pthread_mutex_unlock(&c->mu);
+	return t; /* not cached when out of memory: still usable */
+}
+
+void ftl_cache_free(ftl_cache *c)
+{
+	if (!c)
+		return;
+	while (c->tail)
+		evict_tail(c);
+	pthread_mutex_destroy(&c->mu);
+	free(c->buckets);
+	free(c);
+}

@@ -1,0 +1,1188 @@
+/*
+ * sender.c - the event thread and its curl multi engine.
+ *
+ * Owns: the event thread, the multi handle, the share handle (TLS sessions
+ * and DNS), the pool of easy handles ("slots", at most
+ * TWILIO_MAX_CONCURRENCY), the ready queue and back-off list of recipients,
+ * and every call between submit and complete.
+ *
+ * No second SMS: a recipient is retried only when its request certainly
+ * never reached Twilio (429, or a failure before any request byte went
+ * out). Bodies go through a read callback whose seek callback refuses to
+ * rewind once a byte has been read, so libcurl cannot silently re-send a
+ * POST on a reused connection that died: that becomes
+ * TWILIO_OUTCOME_UNKNOWN.
+ *
+ * Locks: s->lock guards the incoming list, the call registry links, the
+ * reservation count and the stop flag. It is never held while calling
+ * libcurl or a host service.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "tw_errors.h"
+#include "tw_mask.h"
+#include "tw_response.h"
+#include "tw_sender.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0"
+#endif
+
+struct tw_slot {
+	CURL *easy;
+	tw_job *job;
+	tw_slot *next_free;
+	tw_buf body;
+	size_t sent; /* body bytes handed to libcurl */
+	tw_buf resp;
+	int overflow; /* response larger than TW_RESPONSE_MAX */
+	int kind;     /* the kind the handle is set up for, -1 none */
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+struct tw_sender {
+	const conn_host *host;
+	const tw_config *cfg;
+	char *messages_url;
+	char *account_url;
+	struct curl_slist *headers;
+
+	pthread_mutex_t lock;
+	tw_call *incoming; /* submitted, not yet seen (lock) */
+	tw_call *calls;    /* seen by the event thread (links: lock) */
+	long reserved;     /* calls accepted and not completed (lock) */
+	int stopping;      /* (lock) */
+	int64_t stop_deadline;
+
+	CURLM *multi;
+	CURLSH *share;
+	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+	int curl_inited;
+	pthread_t thread;
+	int thread_started;
+
+	tw_slot *slots;
+	tw_slot *free_slots;
+	tw_job *ready_head, *ready_tail;
+	tw_job *backoff;
+	uint64_t rng;
+
+	atomic_ullong n_calls, n_requests, n_sent, n_failed, n_retries,
+	        n_unknown, n_queue_full;
+};
+
+/* ---------------------------------------------------------------- calls */
+
+tw_call *tw_call_new(size_t njobs)
+{
+	tw_call *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	if (njobs) {
+		c->jobs = calloc(njobs, sizeof(*c->jobs));
+		if (!c->jobs) {
+			free(c);
+			return NULL;
+		}
+	}
+	c->njobs = njobs;
+	atomic_init(&c->cancel, 0);
+	return c;
+}
+
+void tw_call_free(tw_call *c)
+{
+	size_t i;
+
+	if (!c)
+		return;
+	for (i = 0; i < c->njobs; i++) {
+		tw_job *j = &c->jobs[i];
+
+		free(j->input);
+		free(j->to);
+		free(j->claim_key);
+		json_object_put(j->result);
+		json_object_put(j->error);
+	}
+	free(c->jobs);
+	tw_buf_free(&c->form);
+	free(c);
+}
+
+void tw_job_settle(const conn_host *host, const tw_config *cfg, tw_job *job,
+                   int maybe_sent)
+{
+	json_object *v = NULL;
+	uint32_t ttl = (uint32_t)cfg->idempotency_ttl_ms;
+
+	if (!job->claim_key)
+		return;
+	if (job->result) {
+		json_object *r = job->result, *x;
+
+		v = json_object_new_object();
+		if (v) {
+			const char *keys[] = {"to", "sid", "status",
+			                      "segments"};
+			size_t i;
+
+			for (i = 0; i < 4; i++)
+				if (json_object_object_get_ex(r, keys[i], &x))
+					json_object_object_add(
+					        v, keys[i], json_object_get(x));
+		}
+	} else if (maybe_sent) {
+		v = json_object_new_object();
+		if (v) {
+			json_object_object_add(
+			        v, "outcome",
+			        json_object_new_string("unknown"));
+		}
+	}
+	/* a failed allocation of V forgets the claim: the safe fallback for
+	 * a result is a later resend only if the store also lost it */
+	host->settle(host->ctx, job->claim_key, v, ttl);
+	free(job->claim_key);
+	job->claim_key = NULL;
+}
+
+/* ------------------------------------------------------------- logging */
+
+static void log_job(tw_sender *s, conn_log_level lvl, tw_job *j,
+                    const char *error, const char *msg)
+{
+	json_object *f = json_object_new_object();
+	char *masked = tw_mask_number(j->to, s->cfg->log_numbers);
+
+	if (f) {
+		json_object_object_add(
+		        f, "call_id", json_object_new_uint64(j->call->call_id));
+		json_object_object_add(f, "index",
+		                       json_object_new_int(j->index));
+		if (masked)
+			json_object_object_add(f, "to",
+			                       json_object_new_string(masked));
+		if (error)
+			json_object_object_add(f, "error",
+			                       json_object_new_string(error));
+	}
+	free(masked);
+	tw_log(s->host, lvl, f, msg);
+}
+
+/* ------------------------------------------------------ job completion */
+
+static void job_ok(tw_sender *s, tw_job *j, const tw_response *r)
+{
+	json_object *o = json_object_new_object();
+
+	if (!o)
+		return;
+	if (j->call->kind == TW_CALL_CHECK) {
+		json_object_object_add(o, "ok", json_object_new_boolean(1));
+		json_object_object_add(o, "accountSid",
+		                       json_object_new_string(r->sid));
+		json_object_object_add(o, "status",
+		                       json_object_new_string(r->status));
+	} else {
+		json_object_object_add(o, "index",
+		                       json_object_new_int(j->index));
+		json_object_object_add(o, "input",
+		                       json_object_new_string(j->input));
+		json_object_object_add(o, "to", json_object_new_string(j->to));
+		json_object_object_add(o, "sid",
+		                       json_object_new_string(r->sid));
+		json_object_object_add(o, "status",
+		                       json_object_new_string(r->status));
+		json_object_object_add(
+		        o, "segments",
+		        json_object_new_int(r->segments >= 0
+		                                    ? r->segments
+		                                    : j->call->segments));
+	}
+	j->result = o;
+	atomic_fetch_add(&s->n_sent, 1);
+}
+
+/* Finish J with an error. MAYBE_SENT: the request may have reached Twilio. */
+static void job_fail(tw_sender *s, tw_job *j, tw_err e, int code, long http,
+                     const char *message, const char *more_info, int retryable,
+                     int maybe_sent)
+{
+	j->error = tw_err_entry(
+	        e, j->call->kind == TW_CALL_CHECK ? -1 : j->index,
+	        j->call->kind == TW_CALL_CHECK ? NULL : "smsTo", j->to, code,
+	        (int)http, message, more_info, retryable);
+	atomic_fetch_add(&s->n_failed, 1);
+	if (maybe_sent)
+		atomic_fetch_add(&s->n_unknown, 1);
+	log_job(s, maybe_sent ? CONN_LOG_WARN : CONN_LOG_INFO, j,
+	        tw_err_name(e), message);
+}
+
+static void job_done(tw_sender *s, tw_job *j, int maybe_sent)
+{
+	j->state = TW_JOB_DONE;
+	j->slot = NULL;
+	j->call->unfinished--;
+	tw_job_settle(s->host, s->cfg, j, maybe_sent);
+}
+
+/* ---------------------------------------------------------- callbacks */
+
+static size_t read_cb(char *buf, size_t size, size_t nitems, void *ud)
+{
+	tw_slot *sl = ud;
+	size_t n = size * nitems, left = sl->body.len - sl->sent;
+
+	if (n > left)
+		n = left;
+	memcpy(buf, sl->body.data + sl->sent, n);
+	sl->sent += n;
+	return n;
+}
+
+/* libcurl asks to rewind to resend the body (a reused connection died,
+ * a redirect, an auth round): allowed only before any byte went out. */
+static int seek_cb(void *ud, curl_off_t offset, int origin)
+{
+	tw_slot *sl = ud;
+
+	if (sl->sent > 0 || origin != SEEK_SET || offset != 0)
+		return CURL_SEEKFUNC_FAIL;
+	return CURL_SEEKFUNC_OK;
+}
+
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
+{
+	tw_slot *sl = ud;
+	size_t n = size * nmemb;
+
+	if (sl->resp.len + n > TW_RESPONSE_MAX) {
+		sl->overflow = 1;
+		return 0;
+	}
+	if (tw_buf_append(&sl->resp, data, n))
+		return 0;
+	return n;
+}
+
+static void share_lock(CURL *h, curl_lock_data d, curl_lock_access a, void *ud)
+{
+	tw_sender *s = ud;
+
+	(void)h;
+	(void)a;
+	if (d >= 0 && d < CURL_LOCK_DATA_LAST)
+		pthread_mutex_lock(&s->share_locks[d]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data d, void *ud)
+{
+	tw_sender *s = ud;
+
+	(void)h;
+	if (d >= 0 && d < CURL_LOCK_DATA_LAST)
+		pthread_mutex_unlock(&s->share_locks[d]);
+}
+
+/* ------------------------------------------------------------- slots */
+
+static int slot_setup(tw_sender *s, tw_slot *sl)
+{
+	const tw_config *c = s->cfg;
+	CURL *e = curl_easy_init();
+
+	if (!e)
+		return -1;
+	sl->easy = e;
+	sl->kind = -1;
+	curl_easy_setopt(e, CURLOPT_PRIVATE, sl);
+	curl_easy_setopt(e, CURLOPT_SHARE, s->share);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, sl->errbuf);
+	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_PROXY, c->proxy ? c->proxy : "");
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (c->ca_bundle)
+		curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_bundle);
+	curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+	curl_easy_setopt(e, CURLOPT_USERNAME,
+	                 c->api_key ? c->api_key : c->account);
+	curl_easy_setopt(e, CURLOPT_PASSWORD,
+	                 c->api_key ? c->api_secret : c->token);
+	curl_easy_setopt(e, CURLOPT_USERAGENT,
+	                 "twilio-connector/" PACKAGE_VERSION);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, s->headers);
+	curl_easy_setopt(e, CURLOPT_READFUNCTION, read_cb);
+	curl_easy_setopt(e, CURLOPT_READDATA, sl);
+	curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, seek_cb);
+	curl_easy_setopt(e, CURLOPT_SEEKDATA, sl);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, sl);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	return 0;
+}
+
+static tw_slot *slot_get(tw_sender *s)
+{
+	tw_slot *sl = s->free_slots;
+
+	if (!sl)
+		return NULL;
+	if (!sl->easy && slot_setup(s, sl))
+		return NULL;
+	s->free_slots = sl->next_free;
+	return sl;
+}
+
+static void slot_put(tw_sender *s, tw_slot *sl)
+{
+	sl->job = NULL;
+	sl->next_free = s->free_slots;
+	s->free_slots = sl;
+}
+
+/* ------------------------------------------------------- job queues */
+
+static void ready_push(tw_sender *s, tw_job *j)
+{
+	j->state = TW_JOB_WAITING;
+	j->next = NULL;
+	if (s->ready_tail)
+		s->ready_tail->next = j;
+	else
+		s->ready_head = j;
+	s->ready_tail = j;
+}
+
+static tw_job *ready_pop(tw_sender *s)
+{
+	tw_job *j = s->ready_head;
+
+	if (j) {
+		s->ready_head = j->next;
+		if (!s->ready_head)
+			s->ready_tail = NULL;
+		j->next = NULL;
+	}
+	return j;
+}
+
+/* Remove every queued job of CALL from the ready queue and back-off list. */
+static void unqueue_call(tw_sender *s, tw_call *call)
+{
+	tw_job **pp = &s->ready_head, *last = NULL;
+
+	while (*pp) {
+		if ((*pp)->call == call) {
+			*pp = (*pp)->next;
+		} else {
+			last = *pp;
+			pp = &(*pp)->next;
+		}
+	}
+	s->ready_tail = last;
+	pp = &s->backoff;
+	while (*pp) {
+		if ((*pp)->call == call)
+			*pp = (*pp)->next;
+		else
+			pp = &(*pp)->next;
+	}
+}
+
+static uint64_t rng_next(tw_sender *s)
+{
+	uint64_t x = s->rng;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	s->rng = x;
+	return x;
+}
+
+/* twilio-node's back-off: random() * min(3000, 100 * 2^n) ms. */
+static int64_t backoff_ms(tw_sender *s, int attempt)
+{
+	int64_t cap = attempt >= 5 ? 3000 : 100LL << attempt;
+
+	if (cap > 3000)
+		cap = 3000;
+	return (int64_t)((double)(rng_next(s) >> 11) / 9007199254740992.0 *
+	                 (double)cap);
+}
+
+/* Schedule a retry of J after WAIT ms; 0, or -1 when no retry is left or
+ * it would end after the deadline. */
+static int retry_later(tw_sender *s, tw_job *j, int64_t wait)
+{
+	int64_t now = conn_now_ms();
+
+	if (j->attempts >= s->cfg->max_retries)
+		return -1;
+	if (now + wait >= j->call->deadline_ms || atomic_load(&j->call->cancel))
+		return -1;
+	j->attempts++;
+	j->state = TW_JOB_BACKOFF;
+	j->due_ms = now + wait;
+	j->next = s->backoff;
+	s->backoff = j;
+	atomic_fetch_add(&s->n_retries, 1);
+	return 0;
+}
+
+/* ------------------------------------------------------------ starting */
+
+static int start_job(tw_sender *s, tw_slot *sl, tw_job *j)
+{
+	tw_call *c = j->call;
+	int64_t left = c->deadline_ms - conn_now_ms();
+	long total, conn;
+	CURL *e = sl->easy;
+
+	tw_buf_clear(&sl->resp);
+	sl->overflow = 0;
+	sl->sent = 0;
+	sl->errbuf[0] = '\0';
+	if ((int)c->kind != sl->kind) {
+		if (c->kind == TW_CALL_CHECK) {
+			curl_easy_setopt(e, CURLOPT_URL, s->account_url);
+			curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+		} else {
+			curl_easy_setopt(e, CURLOPT_URL, s->messages_url);
+			curl_easy_setopt(e, CURLOPT_POST, 1L);
+		}
+		sl->kind = c->kind;
+	}
+	if (c->kind == TW_CALL_SEND) {
+		tw_buf_clear(&sl->body);
+		if (tw_buf_append(&sl->body, c->form.data, c->form.len) ||
+		    tw_form_add(&sl->body, "To", j->to, strlen(j->to)))
+			return -1;
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+		                 (curl_off_t)sl->body.len);
+	}
+	/* the call's deadline is enforced by the sweep (DEADLINE_EXCEEDED);
+	 * libcurl's own timeout stays just behind it */
+	total = (long)(left + 50 < s->cfg->request_timeout_ms
+	                       ? left + 50
+	                       : s->cfg->request_timeout_ms);
+	conn = (long)(left < s->cfg->connect_timeout_ms
+	                      ? left
+	                      : s->cfg->connect_timeout_ms);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, total > 0 ? total : 1L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, conn > 0 ? conn : 1L);
+	sl->job = j;
+	j->slot = sl;
+	j->state = TW_JOB_RUNNING;
+	if (curl_multi_add_handle(s->multi, e) != CURLM_OK) {
+		sl->job = NULL;
+		j->slot = NULL;
+		return -1;
+	}
+	atomic_fetch_add(&s->n_requests, 1);
+	return 0;
+}
+
+static void start_ready(tw_sender *s)
+{
+	tw_job *j;
+
+	while (s->free_slots && s->ready_head) {
+		tw_slot *sl = slot_get(s);
+
+		if (!sl)
+			break;
+		j = ready_pop(s);
+		if (conn_now_ms() >= j->call->deadline_ms) {
+			slot_put(s, sl);
+			job_fail(s, j, TW_DEADLINE_EXCEEDED, 0, 0,
+			         "the call's deadline passed before the "
+			         "request was sent; nothing was sent",
+			         NULL, 1, 0);
+			job_done(s, j, 0);
+			continue;
+		}
+		if (start_job(s, sl, j)) {
+			slot_put(s, sl);
+			job_fail(s, j, TW_UNKNOWN, 0, 0,
+			         "could not start the request (out of memory)",
+			         NULL, 1, 0);
+			job_done(s, j, 0);
+		}
+	}
+}
+
+/* ------------------------------------------------------------ finishing */
+
+static int tls_config_error(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+	case CURLE_NOT_BUILT_IN: return 1;
+	default: return 0;
+	}
+}
+
+static void check_message(tw_sender *s, tw_response *r)
+{
+	const char *what = NULL;
+
+	if (r->err == TW_AUTHENTICATION && r->http == 401)
+		what = s->cfg->api_key
+		               ? "Twilio refused the API key: check "
+		                 "TWILIO_API_KEY (SK...) and "
+		                 "TWILIO_API_SECRET, "
+		                 "that the key belongs to account "
+		                 "TWILIO_ACCOUNT, and that it was created in "
+		                 "the region of the API host (TWILIO_REGION, "
+		                 "TWILIO_EDGE or TWILIO_BASE_URL)"
+		               : "Twilio refused the credentials: check that "
+		                 "TWILIO_ACCOUNT is the Account SID (AC..., "
+		                 "not "
+		                 "the account's name) and TWILIO_TOKEN its "
+		                 "current Auth Token";
+	else if (r->http == 404)
+		what = "Twilio does not know this Account SID (TWILIO_ACCOUNT) "
+		       "at this API host, or the credentials belong to "
+		       "another account";
+	if (what) {
+		char *m = strdup(what);
+
+		if (m) {
+			free(r->message);
+			r->message = m;
+		}
+		r->err = TW_AUTHENTICATION;
+	}
+}
+
+/* An HTTP answer arrived. */
+static void finish_http(tw_sender *s, tw_slot *sl, tw_job *j, long http)
+{
+	tw_response r;
+	const char *expect = j->call->kind == TW_CALL_CHECK ? "AC" : "SM";
+
+	if (http == 429) {
+		curl_off_t ra = 0;
+		int64_t wait;
+
+		curl_easy_getinfo(sl->easy, CURLINFO_RETRY_AFTER, &ra);
+		wait = ra > 0 ? (int64_t)ra * 1000 : backoff_ms(s, j->attempts);
+		if (retry_later(s, j, wait) == 0) {
+			log_job(s, CONN_LOG_INFO, j, "RATE_LIMITED",
+			        "Twilio answered 429; retrying after a pause");
+			return;
+		}
+	}
+	if (tw_response_parse(http, sl->resp.data ? sl->resp.data : "",
+	                      sl->overflow ? TW_RESPONSE_MAX + 1 : sl->resp.len,
+	                      expect, &r)) {
+		job_fail(s, j, TW_UNKNOWN, 0, http, "out of memory", NULL, 1,
+		         http >= 200 && http < 300);
+		job_done(s, j, http >= 200 && http < 300);
+		return;
+	}
+	if (r.err == TW_OK) {
+		job_ok(s, j, &r);
+		job_done(s, j, 1);
+	} else {
+		int maybe = r.err == TW_OUTCOME_UNKNOWN;
+
+		if (j->call->kind == TW_CALL_CHECK)
+			check_message(s, &r);
+		if (r.err == TW_RATE_LIMITED) {
+			char *m = NULL;
+
+			if (asprintf(&m,
+			             "%s (HTTP 429 after %d retries or "
+			             "the deadline)",
+			             r.message, j->attempts) >= 0) {
+				free(r.message);
+				r.message = m;
+			}
+		}
+		job_fail(s, j, r.err, r.code, http, r.message, r.more_info,
+		         r.retryable, maybe);
+		job_done(s, j, maybe);
+	}
+	tw_response_clear(&r);
+}
+
+/* What libcurl reported for a failed transfer: the evidence behind
+ * "retry" versus "outcome unknown". */
+static void log_transport(tw_sender *s, tw_job *j, CURLcode rc, long reqsize,
+                          size_t body_sent)
+{
+	json_object *f = json_object_new_object();
+
+	if (f) {
+		json_object_object_add(
+		        f, "call_id", json_object_new_uint64(j->call->call_id));
+		json_object_object_add(f, "index",
+		                       json_object_new_int(j->index));
+		json_object_object_add(f, "curl_code", json_object_new_int(rc));
+		json_object_object_add(
+		        f, "curl_error",
+		        json_object_new_string(curl_easy_strerror(rc)));
+		json_object_object_add(f, "request_size",
+		                       json_object_new_int64(reqsize));
+		json_object_object_add(
+		        f, "body_bytes_read",
+		        json_object_new_int64((int64_t)body_sent));
+	}
+	tw_log(s->host, CONN_LOG_DEBUG, f, "transfer failed without an answer");
+}
+
+/* A transfer ended without an HTTP answer. */
+static void finish_transport(tw_sender *s, tw_slot *sl, tw_job *j, CURLcode rc)
+{
+	curl_off_t reqsize = 0;
+	long rs = 0;
+	char msg[512];
+	const char *why = sl->errbuf[0] ? sl->errbuf : curl_easy_strerror(rc);
+
+	if (curl_easy_getinfo(sl->easy, CURLINFO_REQUEST_SIZE, &rs) == CURLE_OK)
+		reqsize = rs;
+	log_transport(s, j, rc, (long)reqsize, sl->sent);
+	if (tls_config_error(rc)) {
+		snprintf(msg, sizeof(msg),
+		         "could not connect to Twilio securely: %s (check "
+		         "TWILIO_CA_BUNDLE and TWILIO_BASE_URL; verification "
+		         "is never turned off)",
+		         why);
+		job_fail(s, j, TW_CONNECTION, 0, 0, msg, NULL, 0, 0);
+		job_done(s, j, 0);
+		return;
+	}
+	if (reqsize == 0 && sl->sent == 0 && rc != CURLE_SEND_FAIL_REWIND) {
+		if (retry_later(s, j, backoff_ms(s, j->attempts)) == 0) {
+			log_job(s, CONN_LOG_INFO, j, "TWILIO_CONNECTION_ERROR",
+			        "no request byte was sent; retrying");
+			return;
+		}
+		snprintf(msg, sizeof(msg),
+		         "could not reach Twilio: %s; nothing was sent (after "
+		         "%d retries)",
+		         why, j->attempts);
+		job_fail(s, j, TW_CONNECTION, 0, 0, msg, NULL, 1, 0);
+		job_done(s, j, 0);
+		return;
+	}
+	if (rc == CURLE_OPERATION_TIMEDOUT &&
+	    conn_now_ms() >= j->call->deadline_ms) {
+		snprintf(msg, sizeof(msg),
+		         "the call's deadline passed while the request was in "
+		         "flight: the message may have been created, do not "
+		         "resend blindly");
+		job_fail(s, j, TW_DEADLINE_EXCEEDED, 0, 0, msg, NULL, 0, 1);
+		job_done(s, j, 1);
+		return;
+	}
+	if (rc == CURLE_SEND_FAIL_REWIND)
+		snprintf(msg, sizeof(msg),
+		         "the connection to Twilio was lost after the request "
+		         "was sent; it was not sent again because Twilio may "
+		         "already have created the message: do not resend "
+		         "blindly");
+	else if (rc == CURLE_OPERATION_TIMEDOUT)
+		snprintf(msg, sizeof(msg),
+		         "no answer from Twilio in time after the request was "
+		         "sent (%s); the message may have been created: do not "
+		         "resend blindly",
+		         why);
+	else
+		snprintf(msg, sizeof(msg),
+		         "the connection to Twilio failed after the request "
+		         "was sent (%s); the message may have been created: do "
+		         "not resend blindly",
+		         why);
+	job_fail(s, j,
+	         j->call->kind == TW_CALL_CHECK ? TW_CONNECTION
+	                                        : TW_OUTCOME_UNKNOWN,
+	         0, 0, msg, NULL, 0, 1);
+	job_done(s, j, 1);
+}
+
+static void read_infos(tw_sender *s)
+{
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(s->multi, &left))) {
+		tw_slot *sl = NULL;
+		tw_job *j;
+		long http = 0;
+		CURLcode rc = m->data.result;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
+		                  (char **)&sl);
+		curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE,
+		                  &http);
+		curl_multi_remove_handle(s->multi, m->easy_handle);
+		j = sl->job;
+		if (rc == CURLE_OK ||
+		    (rc == CURLE_WRITE_ERROR && sl->overflow && http > 0))
+			finish_http(s, sl, j, http);
+		else
+			finish_transport(s, sl, j, rc);
+		slot_put(s, sl);
+	}
+}
+
+/* ----------------------------------------------- deadlines and cancels */
+
+/* Abort J's request in flight (deadline or shutdown). */
+static void abort_running(tw_sender *s, tw_job *j, tw_err e, const char *why)
+{
+	tw_slot *sl = j->slot;
+	long rs = 0;
+	int maybe;
+	char msg[400];
+
+	curl_easy_getinfo(sl->easy, CURLINFO_REQUEST_SIZE, &rs);
+	maybe = rs > 0 || sl->sent > 0;
+	curl_multi_remove_handle(s->multi, sl->easy);
+	snprintf(msg, sizeof(msg), "%s %s", why,
+	         maybe ? "while the request was in flight: the message may "
+	                 "have been created, do not resend blindly"
+	               : "before the request was sent; nothing was sent");
+	job_fail(s, j, e, 0, 0, msg, NULL, !maybe, maybe);
+	job_done(s, j, maybe);
+	slot_put(s, sl);
+}
+
+/* Fail every unfinished job of CALL: queued ones with E (nothing sent),
+ * running ones too when ABORT. */
+static void fail_call(tw_sender *s, tw_call *call, tw_err e, const char *why,
+                      int abort)
+{
+	size_t i;
+	char msg[300];
+
+	unqueue_call(s, call);
+	for (i = 0; i < call->njobs; i++) {
+		tw_job *j = &call->jobs[i];
+
+		if (j->state == TW_JOB_WAITING || j->state == TW_JOB_BACKOFF) {
+			snprintf(msg, sizeof(msg), "%s; nothing was sent", why);
+			job_fail(s, j, e, 0, 0, msg, NULL, 1, 0);
+			job_done(s, j, 0);
+		} else if (j->state == TW_JOB_RUNNING && abort) {
+			abort_running(s, j, e, why);
+		}
+	}
+}
+
+static void complete_call(tw_sender *s, tw_call *call)
+{
+	json_object *out;
+
+	pthread_mutex_lock(&s->lock);
+	if (call->prev)
+		call->prev->next = call->next;
+	else
+		s->calls = call->next;
+	if (call->next)
+		call->next->prev = call->prev;
+	s->reserved--;
+	pthread_mutex_unlock(&s->lock);
+	out = call->outputs(call);
+	if (!out)
+		out = json_object_new_object();
+	s->host->complete(s->host->ctx, call->call_id, out);
+	tw_call_free(call);
+}
+
+/* Sweep calls: cancels, deadlines, completions. Returns the nearest
+ * deadline of a call still open (INT64_MAX if none). */
+static int64_t sweep_calls(tw_sender *s, int stopping)
+{
+	int64_t now = conn_now_ms(), next = INT64_MAX;
+	tw_call *c = s->calls, *n;
+
+	for (; c; c = n) {
+		n = c->next;
+		if (!c->cancel_seen && atomic_load(&c->cancel)) {
+			c->cancel_seen = 1;
+			fail_call(s, c, TW_CANCELLED, "the call was cancelled",
+			          0);
+		}
+		if (stopping && !c->cancel_seen) {
+			c->cancel_seen = 1;
+			fail_call(s, c, TW_CANCELLED,
+			          "the connector instance is shutting down", 0);
+		}
+		if (c->unfinished && now >= c->deadline_ms)
+			fail_call(s, c, TW_DEADLINE_EXCEEDED,
+			          "the call's deadline passed", 1);
+		else if (c->unfinished && stopping && now >= s->stop_deadline)
+			fail_call(s, c, TW_CANCELLED,
+			          "the connector instance shut down", 1);
+		if (c->unfinished == 0)
+			complete_call(s, c);
+		else if (c->deadline_ms < next)
+			next = c->deadline_ms;
+	}
+	return next;
+}
+
+/* Move due back-off jobs to the ready queue; the nearest due time left. */
+static int64_t sweep_backoff(tw_sender *s)
+{
+	int64_t now = conn_now_ms(), next = INT64_MAX;
+	tw_job **pp = &s->backoff;
+
+	while (*pp) {
+		tw_job *j = *pp;
+
+		if (j->due_ms <= now) {
+			*pp = j->next;
+			ready_push(s, j);
+		} else {
+			if (j->due_ms < next)
+				next = j->due_ms;
+			pp = &j->next;
+		}
+	}
+	return next;
+}
+
+static void queue_new_jobs(tw_sender *s, tw_call *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->njobs; i++)
+		if (c->jobs[i].state == TW_JOB_WAITING)
+			ready_push(s, &c->jobs[i]);
+}
+
+/* ---------------------------------------------------------- the thread */
+
+static void *run(void *arg)
+{
+	tw_sender *s = arg;
+
+	for (;;) {
+		int stopping, running = 0, timeout;
+		int64_t next, nb, now;
+		tw_call *in, *c, *n, *rev = NULL;
+
+		pthread_mutex_lock(&s->lock);
+		in = s->incoming;
+		s->incoming = NULL;
+		stopping = s->stopping;
+		pthread_mutex_unlock(&s->lock);
+		/* incoming is newest first: reverse to queue in order */
+		for (c = in; c; c = n) {
+			n = c->next;
+			c->next = rev;
+			rev = c;
+		}
+		for (c = rev; c; c = n) {
+			n = c->next;
+			pthread_mutex_lock(&s->lock);
+			c->prev = NULL;
+			c->next = s->calls;
+			if (s->calls)
+				s->calls->prev = c;
+			s->calls = c;
+			pthread_mutex_unlock(&s->lock);
+			queue_new_jobs(s, c);
+		}
+		nb = sweep_backoff(s);
+		start_ready(s);
+		curl_multi_perform(s->multi, &running);
+		read_infos(s);
+		start_ready(s);
+		next = sweep_calls(s, stopping);
+		if (stopping && !s->calls) {
+			long reserved;
+
+			/* a call reserved before the stop may still arrive */
+			pthread_mutex_lock(&s->lock);
+			n = s->incoming;
+			reserved = s->reserved;
+			pthread_mutex_unlock(&s->lock);
+			if (!n && (reserved == 0 ||
+			           conn_now_ms() >= s->stop_deadline))
+				break;
+			if (!n)
+				curl_multi_poll(s->multi, NULL, 0, 10, NULL);
+			continue;
+		}
+		if (nb < next)
+			next = nb;
+		if (stopping && s->stop_deadline < next)
+			next = s->stop_deadline;
+		now = conn_now_ms();
+		timeout = next == INT64_MAX   ? 1000
+		          : next <= now       ? 0
+		          : next - now > 1000 ? 1000
+		                              : (int)(next - now);
+		if (s->ready_head && s->free_slots)
+			timeout = 0;
+		curl_multi_poll(s->multi, NULL, 0, timeout, NULL);
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------- public */
+
+static char *join_url(const char *a, const char *b, const char *c)
+{
+	char *u = NULL;
+
+	if (asprintf(&u, "%s%s%s", a, b, c) < 0)
+		return NULL;
+	return u;
+}
+
+tw_sender *tw_sender_new(const conn_host *host, const tw_config *cfg, char *err,
+                         size_t errlen)
+{
+	tw_sender *s = calloc(1, sizeof(*s));
+	long i;
+
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->host = host;
+	s->cfg = cfg;
+	pthread_mutex_init(&s->lock, NULL);
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&s->share_locks[i], NULL);
+	s->rng = (uint64_t)conn_now_ms() * 0x9E3779B97F4A7C15ULL ^
+	         (uint64_t)(uintptr_t)s;
+	if (!s->rng)
+		s->rng = 1;
+	s->messages_url =
+	        join_url(cfg->base_url, "/2010-04-01/Accounts/", cfg->account);
+	if (s->messages_url) {
+		char *m = join_url(s->messages_url, "/Messages.json", "");
+
+		s->account_url = join_url(s->messages_url, ".json", "");
+		free(s->messages_url);
+		s->messages_url = m;
+	}
+	s->headers = curl_slist_append(NULL, "Accept: application/json");
+	if (s->headers)
+		s->headers = curl_slist_append(s->headers, "Expect:");
+	s->slots = calloc((size_t)cfg->max_concurrency, sizeof(*s->slots));
+	if (!s->messages_url || !s->account_url || !s->headers || !s->slots) {
+		snprintf(err, errlen, "out of memory");
+		tw_sender_stop(s, 0);
+		return NULL;
+	}
+	for (i = cfg->max_concurrency - 1; i >= 0; i--) {
+		s->slots[i].next_free = s->free_slots;
+		s->free_slots = &s->slots[i];
+	}
+	return s;
+}
+
+int tw_sender_start(tw_sender *s, char *err, size_t errlen)
+{
+	int rc;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		snprintf(err, errlen, "libcurl could not be initialised");
+		return CONN_EIO;
+	}
+	s->curl_inited = 1;
+	s->multi = curl_multi_init();
+	s->share = curl_share_init();
+	if (!s->multi || !s->share) {
+		snprintf(err, errlen, "libcurl: out of memory");
+		return CONN_ENOMEM;
+	}
+	curl_share_setopt(s->share, CURLSHOPT_LOCKFUNC, share_lock);
+	curl_share_setopt(s->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+	curl_share_setopt(s->share, CURLSHOPT_USERDATA, s);
+	curl_share_setopt(s->share, CURLSHOPT_SHARE,
+	                  CURL_LOCK_DATA_SSL_SESSION);
+	curl_share_setopt(s->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl_multi_setopt(s->multi, CURLMOPT_PIPELINING,
+	                  (long)CURLPIPE_MULTIPLEX);
+	curl_multi_setopt(s->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+	                  s->cfg->max_concurrency);
+	rc = pthread_create(&s->thread, NULL, run, s);
+	if (rc) {
+		snprintf(err, errlen, "could not start the sender thread: %s",
+		         strerror(rc));
+		return CONN_EIO;
+	}
+	s->thread_started = 1;
+	return 0;
+}
+
+int tw_sender_reserve(tw_sender *s)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->stopping)
+		rc = -2;
+	else if (s->reserved >= s->cfg->queue_capacity)
+		rc = -1;
+	else
+		s->reserved++;
+	pthread_mutex_unlock(&s->lock);
+	if (rc == -1)
+		atomic_fetch_add(&s->n_queue_full, 1);
+	return rc;
+}
+
+void tw_sender_unreserve(tw_sender *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->reserved--;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void tw_sender_submit(tw_sender *s, tw_call *call)
+{
+	size_t i;
+
+	call->unfinished = 0;
+	for (i = 0; i < call->njobs; i++) {
+		call->jobs[i].call = call;
+		if (call->jobs[i].state != TW_JOB_DONE)
+			call->unfinished++;
+	}
+	atomic_fetch_add(&s->n_calls, 1);
+	pthread_mutex_lock(&s->lock);
+	call->prev = NULL;
+	call->next = s->incoming;
+	s->incoming = call;
+	pthread_mutex_unlock(&s->lock);
+	curl_multi_wakeup(s->multi);
+}
+
+int tw_sender_cancel(tw_sender *s, uint64_t call_id)
+{
+	tw_call *lists[2], *c;
+	int found = 0, i;
+
+	pthread_mutex_lock(&s->lock);
+	lists[0] = s->incoming;
+	lists[1] = s->calls;
+	for (i = 0; i < 2 && !found; i++)
+		for (c = lists[i]; c; c = c->next)
+			if (c->call_id == call_id) {
+				atomic_store(&c->cancel, 1);
+				found = 1;
+				break;
+			}
+	pthread_mutex_unlock(&s->lock);
+	if (!found)
+		return CONN_ENOENT;
+	curl_multi_wakeup(s->multi);
+	return 0;
+}
+
+static int join_by(pthread_t t, int64_t deadline_ms)
+{
+	struct timespec ts;
+	int64_t left = deadline_ms - conn_now_ms();
+
+	if (left < 0)
+		left = 0;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)(left / 1000);
+	ts.tv_nsec += (long)(left % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return pthread_timedjoin_np(t, NULL, &ts);
+}
+
+int tw_sender_stop(tw_sender *s, int64_t deadline_ms)
+{
+	long i;
+
+	if (!s)
+		return 0;
+	if (s->thread_started) {
+		pthread_mutex_lock(&s->lock);
+		if (!s->stopping) {
+			s->stopping = 1;
+			s->stop_deadline = deadline_ms;
+		}
+		pthread_mutex_unlock(&s->lock);
+		curl_multi_wakeup(s->multi);
+		/* the thread fails what is left at the deadline; give it a
+		 * moment beyond to complete those calls and exit */
+		if (join_by(s->thread, deadline_ms + 1000) != 0)
+			return CONN_EBUSY;
+		s->thread_started = 0;
+	}
+	for (i = 0; s->slots && i < s->cfg->max_concurrency; i++) {
+		if (s->slots[i].easy)
+			curl_easy_cleanup(s->slots[i].easy);
+		tw_buf_free(&s->slots[i].body);
+		tw_buf_free(&s->slots[i].resp);
+	}
+	free(s->slots);
+	if (s->multi)
+		curl_multi_cleanup(s->multi);
+	if (s->share)
+		curl_share_cleanup(s->share);
+	if (s->curl_inited)
+		curl_global_cleanup();
+	curl_slist_free_all(s->headers);
+	free(s->messages_url);
+	free(s->account_url);
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_destroy(&s->share_locks[i]);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+	return 0;
+}
+
+json_object *tw_sender_stats(tw_sender *s)
+{
+	json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+#define STAT(name, field)                                                      \
+	json_object_object_add(o, name,                                        \
+	                       json_object_new_uint64(atomic_load(&s->field)))
+	STAT("calls", n_calls);
+	STAT("requests", n_requests);
+	STAT("sent", n_sent);
+	STAT("failed", n_failed);
+	STAT("retries", n_retries);
+	STAT("outcome_unknown", n_unknown);
+	STAT("queue_full", n_queue_full);
+#undef STAT
+	return o;
+}

@@ -1,0 +1,69 @@
+/*
+ * tw_config.h - the connector's configuration: the keys (for describe()),
+ * their parsing and validation (for init()).
+ */
+#ifndef TW_CONFIG_H
+#define TW_CONFIG_H
+
+#include <stddef.h>
+#include <json-c/json.h>
+
+typedef struct tw_config {
+	char *account;    /* AC + 32 hex */
+	char *token;      /* NULL when an API key is used */
+	char *api_key;    /* SK + 32 hex, or NULL */
+	char *api_secret; /* or NULL */
+	char *base_url;   /* effective, without a trailing slash */
+	char *proxy;      /* NULL: no proxy (the environment is ignored) */
+	char *ca_bundle;  /* NULL: the system's */
+	long connect_timeout_ms;
+	long request_timeout_ms;
+	long max_concurrency;
+	long max_recipients;
+	long queue_capacity;
+	long max_retries;
+	long idempotency_ttl_ms;
+	char *locale;        /* TEMPLATE_LOCALE */
+	char *number_format; /* TEMPLATE_NUMBER_FORMAT or NULL */
+	int log_bodies;
+	int log_numbers;
+	/* the inbound webhook (SMS_RECEIVED): parsed and validated, not served
+	 * by this version */
+	char *webhook_listen;
+	char *webhook_path;
+	char *webhook_public_url;
+	int validate_signature;
+	long webhook_body_limit;
+	long webhook_max_connections;
+	long webhook_max_per_ip;
+	long webhook_idle_timeout_s;
+	char *webhook_tls_cert;
+	char *webhook_tls_key;
+	long publish_deadline_ms;
+	char *reply_mode; /* "first", "all" or "none" */
+} tw_config;
+
+/*
+ * Parse and validate CONFIG (a JSON object of string values, borrowed and
+ * only read: no string cache is written into it) into OUT.
+ * Returns 0; or -1 with ERR naming the key and the reason (never the value
+ * of a secure key); OUT is then empty (nothing to free). Unknown keys are
+ * ignored (the host warns about them).
+ * Threads: any; touches no global state. Reads the file system only to
+ * check that TWILIO_CA_BUNDLE and the TLS files are readable.
+ */
+int tw_config_parse(json_object *config, tw_config *out, char *err,
+                    size_t errlen);
+
+/* Free what tw_config_parse() allocated; C may be all zero. */
+void tw_config_free(tw_config *c);
+
+/* The "config" object of describe(): {KEY: {type, required, secure,
+ * default, description}}; the caller owns it. */
+json_object *tw_config_describe(void);
+
+/* Whether HOST (as in a URL, brackets kept for IPv6) names the loopback
+ * interface: localhost, 127.0.0.0/8, [::1]. */
+int tw_config_is_loopback(const char *host, size_t len);
+
+#endif /* TW_CONFIG_H */

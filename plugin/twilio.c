@@ -1,0 +1,384 @@
+/*
+ * twilio.c - the Twilio SMS connector's entry point: the vtable, the
+ * instance lifecycle and describe().
+ *
+ * The only exported symbol is conn_plugin_get(); everything else is built
+ * with -fvisibility=hidden. An instance owns its configuration, a template
+ * cache and a sender (event thread + curl multi handle, started by start()).
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+
+#include "connector.h"
+#include "ftl/ftl.h"
+#include "tw_config.h"
+#include "tw_errors.h"
+#include "tw_instance.h"
+#include "tw_sender.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0"
+#endif
+
+#define TW_TEMPLATE_CACHE 128 /* compiled smsBody templates per instance */
+
+/* Actions and events of describe(), as JSON; config and errors come from
+ * their own modules' tables. */
+static const char tw_actions_json[] =
+        "{\"send_sms\":{\"description\":\"Send an SMS (or WhatsApp/MMS) to "
+        "one or more recipients through Twilio. The body is a FreeMarker "
+        "template rendered once against the process variables overlaid by "
+        "metadata; one request per recipient; errors are data in "
+        "twilioError, the action always completes.\","
+        "\"inputs\":{"
+        "\"smsFrom\":{\"type\":\"string\",\"required\":true,\"description\":"
+        "\"Sender: a Twilio number in E.164 (+14155550100), a short code, an "
+        "alphanumeric sender ID, whatsapp:+..., or a messaging service SID "
+        "(MG...), sent as MessagingServiceSid.\"},"
+        "\"smsTo\":{\"type\":\"json\",\"required\":true,\"description\":"
+        "\"Recipients: a JSON array of numbers, or a string of numbers "
+        "separated by commas, semicolons or new lines (never spaces). Each "
+        "needs + and the country code; spaces, -, ., ( and ) inside are "
+        "ignored; whatsapp:+... accepted; duplicates removed, order kept. At "
+        "most TWILIO_MAX_RECIPIENTS.\"},"
+        "\"smsBody\":{\"type\":\"string\",\"required\":true,\"description\":"
+        "\"The message, a FreeMarker template (${orderNumber}); at most 1600 "
+        "characters after rendering; rendering to nothing is an error.\"},"
+        "\"mediaUrl\":{\"type\":\"json\",\"required\":false,\"description\":"
+        "\"One http(s) URL or a list of at most 10 (MMS).\"},"
+        "\"statusCallback\":{\"type\":\"string\",\"required\":false,"
+        "\"description\":\"URL Twilio calls with delivery status updates.\"},"
+        "\"metadata\":{\"type\":\"json\",\"required\":false,\"description\":"
+        "\"A JSON object overlaid on the process variables as the template "
+        "model.\"},"
+        "\"dryRun\":{\"type\":\"boolean\",\"required\":false,\"description\":"
+        "\"Validate and render only: outputs dryRun with recipients, body, "
+        "encoding, segments and the character that forces UCS-2; nothing is "
+        "sent.\"}},"
+        "\"outputs\":{"
+        "\"twilioResult\":{\"type\":\"json\",\"required\":true,\"description\":"
+        "\"Accepted messages in smsTo order: [{index, input, to, sid, status, "
+        "segments}]. status queued means accepted by Twilio, not "
+        "delivered.\"},"
+        "\"twilioError\":{\"type\":\"json\",\"required\":true,\"description\":"
+        "\"null, or [{error, index, field, to, code, httpStatus, message, "
+        "moreInfo, retryable}] for what was not sent (error names below).\"},"
+        "\"dryRun\":{\"type\":\"json\",\"required\":false,\"description\":"
+        "\"Only with dryRun: {recipients, from, body, encoding, segments, "
+        "characters, ucs2Character}.\"}}},"
+        "\"check_connection\":{\"description\":\"Verify the credentials "
+        "against Twilio's account resource (used by connector-host check "
+        "--online).\",\"inputs\":{},"
+        "\"outputs\":{"
+        "\"ok\":{\"type\":\"boolean\",\"required\":false,\"description\":"
+        "\"true when Twilio accepted the credentials.\"},"
+        "\"accountSid\":{\"type\":\"string\",\"required\":false,"
+        "\"description\":\"The account checked.\"},"
+        "\"status\":{\"type\":\"string\",\"required\":false,\"description\":"
+        "\"The account's status (active, suspended, closed).\"},"
+        "\"error\":{\"type\":\"string\",\"required\":false,\"description\":"
+        "\"The error name when the check failed "
+        "(AUTHENTICATION_CONNECTION_ERROR, TWILIO_CONNECTION_ERROR, ...).\"},"
+        "\"message\":{\"type\":\"string\",\"required\":false,\"description\":"
+        "\"What to fix: wrong Account SID, wrong token, API key of another "
+        "region, unreachable API.\"}}}}";
+
+static const char tw_events_json[] =
+        "{\"SMS_RECEIVED\":{\"description\":\"An inbound SMS arrived on the "
+        "webhook (TWILIO_WEBHOOK_* keys) and matched the subscription's "
+        "pattern. Not available in this version: subscribing is refused.\","
+        "\"params\":{"
+        "\"pattern\":{\"type\":\"string\",\"required\":true,\"description\":"
+        "\"A regular expression (PCRE2, (?<name>...) groups) searched in the "
+        "message text; empty matches every message; ^...$ for the whole "
+        "text, (?i) for case.\"},"
+        "\"to\":{\"type\":\"string\",\"required\":false,\"description\":"
+        "\"Only messages to this number or messaging service.\"},"
+        "\"echo\":{\"type\":\"string\",\"required\":false,\"description\":"
+        "\"Reply template sent when the event was accepted; ${group} from "
+        "the named groups, then from, to, originalMessage.\"},"
+        "\"echoError\":{\"type\":\"string\",\"required\":false,"
+        "\"description\":\"Reply template sent when publishing failed or was "
+        "late.\"}},"
+        "\"outputs\":{"
+        "\"matchGroups\":{\"type\":\"json\",\"required\":true,\"description\":"
+        "\"The pattern's named groups: {name: text}.\"},"
+        "\"originalMessage\":{\"type\":\"string\",\"required\":true,"
+        "\"description\":\"The message text.\"},"
+        "\"to\":{\"type\":\"string\",\"required\":true,\"description\":"
+        "\"The number that received it.\"},"
+        "\"from\":{\"type\":\"string\",\"required\":true,\"description\":"
+        "\"The sender's number.\"},"
+        "\"messageSid\":{\"type\":\"string\",\"required\":true,"
+        "\"description\":\"Twilio's id of the message.\"},"
+        "\"media\":{\"type\":\"json\",\"required\":true,\"description\":"
+        "\"[{url, contentType}] of attached media.\"},"
+        "\"optOutType\":{\"type\":\"string\",\"required\":false,"
+        "\"description\":\"STOP, HELP or START for opt-out keywords (never "
+        "echoed), else null.\"},"
+        "\"receivedAt\":{\"type\":\"string\",\"required\":true,"
+        "\"description\":\"When the webhook received it (RFC 3339, UTC).\"}"
+        "}}}";
+
+static char tw_describe_buf[65536];
+static pthread_once_t tw_describe_once = PTHREAD_ONCE_INIT;
+
+static void build_describe(void)
+{
+	json_object *d = json_object_new_object();
+	const char *s;
+
+	json_object_object_add(d, "name", json_object_new_string("twilio"));
+	json_object_object_add(d, "version",
+	                       json_object_new_string(PACKAGE_VERSION));
+	json_object_object_add(
+	        d, "description",
+	        json_object_new_string(
+	                "Twilio SMS: send templated messages (send_sms) and "
+	                "receive inbound ones (SMS_RECEIVED, a later "
+	                "version)."));
+	json_object_object_add(d, "config", tw_config_describe());
+	json_object_object_add(d, "actions",
+	                       json_tokener_parse(tw_actions_json));
+	json_object_object_add(d, "events", json_tokener_parse(tw_events_json));
+	json_object_object_add(d, "errors", tw_err_describe());
+	s = json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN);
+	snprintf(tw_describe_buf, sizeof(tw_describe_buf), "%s", s ? s : "{}");
+	json_object_put(d);
+}
+
+static const char *tw_describe(void)
+{
+	pthread_once(&tw_describe_once, build_describe);
+	return tw_describe_buf;
+}
+
+static void set_err(char *err, size_t errlen, const char *msg)
+{
+	if (err && errlen)
+		snprintf(err, errlen, "%s", msg);
+}
+
+static int tw_init(const conn_host *host, json_object *config,
+                   conn_instance **out, char *err, size_t errlen)
+{
+	conn_instance *inst;
+	ftl_error fe;
+	int v = json_c_version_num();
+
+	*out = NULL;
+	if (!host || host->struct_size < CONN_HOST_SIZE_1_0 ||
+	    host->abi_major != CONN_ABI_MAJOR || !host->log ||
+	    !host->complete || !host->publish || !host->claim ||
+	    !host->settle) {
+		set_err(err, errlen,
+		        "the host's service table is too old or "
+		        "incomplete for ABI 1.0");
+		return CONN_EABI;
+	}
+	if ((v >> 8) != (JSON_C_VERSION_NUM >> 8)) {
+		if (err && errlen)
+			snprintf(err, errlen,
+			         "json-c %d.%d is loaded but the connector was "
+			         "built against %d.%d",
+			         v >> 16, (v >> 8) & 0xff,
+			         JSON_C_VERSION_NUM >> 16,
+			         (JSON_C_VERSION_NUM >> 8) & 0xff);
+		return CONN_EABI;
+	}
+	inst = calloc(1, sizeof(*inst));
+	if (!inst) {
+		set_err(err, errlen, "out of memory");
+		return CONN_ENOMEM;
+	}
+	inst->host = host;
+	if (tw_config_parse(config, &inst->cfg, err, errlen)) {
+		free(inst);
+		return CONN_EINVAL;
+	}
+	inst->fs.locale = inst->cfg.locale;
+	inst->fs.number_format = inst->cfg.number_format;
+	inst->fs.max_output = 0;
+	memset(&fe, 0, sizeof(fe));
+	if (ftl_settings_check(&inst->fs, &fe) != 0) {
+		if (err && errlen)
+			snprintf(err, errlen,
+			         "TEMPLATE_LOCALE/TEMPLATE_NUMBER_FORMAT: %s",
+			         fe.message);
+		tw_config_free(&inst->cfg);
+		free(inst);
+		return CONN_EINVAL;
+	}
+	inst->cache = ftl_cache_new(TW_TEMPLATE_CACHE);
+	inst->sender = inst->cache
+	                       ? tw_sender_new(host, &inst->cfg, err, errlen)
+	                       : NULL;
+	if (!inst->sender) {
+		ftl_cache_free(inst->cache);
+		tw_config_free(&inst->cfg);
+		free(inst);
+		set_err(err, errlen, "out of memory");
+		return CONN_ENOMEM;
+	}
+	atomic_init(&inst->state, TW_STATE_INIT);
+	*out = inst;
+	return 0;
+}
+
+static int tw_start(conn_instance *inst, conn_handoff *handoff, char *err,
+                    size_t errlen)
+{
+	int rc;
+
+	(void)handoff; /* no listening socket in this version */
+	if (atomic_load(&inst->state) != TW_STATE_INIT) {
+		set_err(err, errlen, "already started");
+		return CONN_ESTATE;
+	}
+	rc = tw_sender_start(inst->sender, err, errlen);
+	if (rc)
+		return rc;
+	atomic_store(&inst->state, TW_STATE_STARTED);
+	return 0;
+}
+
+static int tw_quiesce(conn_instance *inst, conn_handoff *out)
+{
+	int expect = TW_STATE_STARTED;
+
+	(void)out;
+	if (!atomic_compare_exchange_strong(&inst->state, &expect,
+	                                    TW_STATE_QUIESCED))
+		return CONN_ESTATE;
+	return 0;
+}
+
+static int tw_resume(conn_instance *inst, conn_handoff *handoff, char *err,
+                     size_t errlen)
+{
+	int expect = TW_STATE_QUIESCED;
+
+	(void)handoff;
+	if (!atomic_compare_exchange_strong(&inst->state, &expect,
+	                                    TW_STATE_STARTED)) {
+		set_err(err, errlen, "not quiesced");
+		return CONN_ESTATE;
+	}
+	return 0;
+}
+
+static int tw_shutdown(conn_instance *inst, int64_t deadline_ms)
+{
+	if (!inst)
+		return 0;
+	if (inst->sender) {
+		if (tw_sender_stop(inst->sender, deadline_ms) != 0)
+			return CONN_EBUSY;
+		inst->sender = NULL;
+	}
+	ftl_cache_free(inst->cache);
+	tw_config_free(&inst->cfg);
+	free(inst);
+	return 0;
+}
+
+static int tw_invoke(conn_instance *inst, const conn_call *call, char *err,
+                     size_t errlen)
+{
+	if (!call || !call->action) {
+		set_err(err, errlen, "malformed call");
+		return CONN_EINVAL;
+	}
+	if (strcmp(call->action, "send_sms") != 0 &&
+	    strcmp(call->action, "check_connection") != 0) {
+		if (err && errlen)
+			snprintf(err, errlen,
+			         "unknown action '%.64s' (actions: send_sms, "
+			         "check_connection)",
+			         call->action);
+		return CONN_ENOTSUP;
+	}
+	if (atomic_load(&inst->state) != TW_STATE_STARTED) {
+		set_err(err, errlen,
+		        "the instance is not started or is "
+		        "quiesced");
+		return CONN_ESTATE;
+	}
+	if (call->action[0] == 's')
+		return tw_send_sms(inst, call, err, errlen);
+	return tw_check_connection(inst, call, err, errlen);
+}
+
+static int tw_cancel(conn_instance *inst, uint64_t call_id)
+{
+	return tw_sender_cancel(inst->sender, call_id);
+}
+
+static int tw_subscribe(conn_instance *inst, uint64_t sub_id, const char *event,
+                        json_object *params, char *err, size_t errlen)
+{
+	(void)inst;
+	(void)sub_id;
+	(void)params;
+	if (!event || strcmp(event, "SMS_RECEIVED") != 0) {
+		if (err && errlen)
+			snprintf(err, errlen,
+			         "unknown event '%.64s' (events: SMS_RECEIVED)",
+			         event ? event : "");
+		return CONN_ENOTSUP;
+	}
+	set_err(err, errlen,
+	        "SMS_RECEIVED: the inbound webhook is not "
+	        "available in this version");
+	return CONN_ENOTSUP;
+}
+
+static int tw_unsubscribe(conn_instance *inst, uint64_t sub_id)
+{
+	(void)inst;
+	(void)sub_id;
+	return CONN_ENOENT;
+}
+
+static json_object *tw_stats(conn_instance *inst)
+{
+	return tw_sender_stats(inst->sender);
+}
+
+static const conn_plugin tw_plugin = {
+        .struct_size = sizeof(conn_plugin),
+        .abi_major = CONN_ABI_MAJOR,
+        .abi_minor = CONN_ABI_MINOR,
+        .name = "twilio",
+        .version = PACKAGE_VERSION,
+        .describe = tw_describe,
+        .init = tw_init,
+        .start = tw_start,
+        .quiesce = tw_quiesce,
+        .resume = tw_resume,
+        .shutdown = tw_shutdown,
+        .invoke_action = tw_invoke,
+        .cancel = tw_cancel,
+        .subscribe_event = tw_subscribe,
+        .unsubscribe = tw_unsubscribe,
+        .stats = tw_stats,
+};
+
+/* The one exported symbol: the vtable for a host of the same ABI major,
+ * NULL otherwise (the host reports the refusal). */
+__attribute__((visibility("default"))) const conn_plugin *
+conn_plugin_get(uint16_t host_abi_major, uint16_t host_abi_minor);
+
+const conn_plugin *conn_plugin_get(uint16_t host_abi_major,
+                                   uint16_t host_abi_minor)
+{
+	(void)host_abi_minor;
+	if (host_abi_major != CONN_ABI_MAJOR)
+		return NULL;
+	return &tw_plugin;
+}

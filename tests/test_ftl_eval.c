@@ -1,0 +1,161 @@
+/*
+ * test_ftl_eval - plugin/ftl/eval.c: rendering through the public API:
+ * strict errors with useful messages, limits (output, loop work), invalid
+ * UTF-8 in the data, settings, and concurrent renders of one template
+ * against one shared model.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../plugin/ftl/ftl.h"
+#include "tap.h"
+
+static ftl_error err;
+static char out[8192];
+
+static const char *run(const char *src, const char *json, const ftl_settings *s)
+{
+	ftl_template *t = ftl_compile(src, strlen(src), &err);
+	json_object *m = json ? json_tokener_parse(json) : NULL;
+	char *o = NULL;
+	size_t n = 0;
+	const char *r = out;
+	if (!t) {
+		json_object_put(m);
+		return "(parse error)";
+	}
+	if (ftl_render(t, m, s, &o, &n, &err)) {
+		r = "(error)";
+		ok(o == NULL, "no output on error");
+	} else {
+		snprintf(out, sizeof(out), "%s", o);
+		ok(strlen(o) == n, "length matches");
+	}
+	free(o);
+	json_object_put(m);
+	ftl_template_unref(t);
+	return r;
+}
+
+static const char *ref_tpl =
+        "Hi ${customer.name!\"there\"}, your order ${orderId} of "
+        "${total?string('0.00')} EUR <#if express>ships today<#else>ships in "
+        "${days} days</#if>.";
+static const char *ref_data =
+        "{\"customer\":{\"name\":\"Ann\"},\"orderId\":1234567,\"total\":1234.5,"
+        "\"express\":false,\"days\":3}";
+static const char *ref_out = "Hi Ann, your order 1,234,567 of 1234.50 EUR "
+                             "ships in 3 days.";
+
+struct job {
+	ftl_template *t;
+	json_object *model;
+	int bad;
+};
+
+static void *worker(void *arg)
+{
+	struct job *j = arg;
+	for (int i = 0; i < 500; i++) {
+		char *o = NULL;
+		ftl_error e;
+		if (ftl_render(j->t, j->model, NULL, &o, NULL, &e) ||
+		    strcmp(o, ref_out) != 0)
+			j->bad++;
+		free(o);
+	}
+	return NULL;
+}
+
+int main(void)
+{
+	ftl_settings de = {.locale = "de_DE"};
+	ftl_settings small = {.max_output = 10};
+
+	is_str(ref_out, run(ref_tpl, ref_data, NULL), "the reference template");
+	is_str("(error)", run("Hi ${name}", "{}", NULL), "missing variable");
+	is_int(FTL_RUNTIME, err.kind, "runtime error");
+	is_int(1, err.line, "line");
+	is_int(6, err.column, "column of the expression");
+	ok(strstr(err.message, "name") && strstr(err.message, "!"),
+	   "names the variable and the fix: %s", err.message);
+	is_str("(error)", run("${a.b}", "{\"a\":null}", NULL),
+	       "null is missing");
+	ok(strstr(err.message, "\"a\"") != NULL, "%s", err.message);
+	is_str("(error)", run("${flag}", "{\"flag\":true}", NULL),
+	       "a boolean is not printed");
+	ok(strstr(err.message, "?c") != NULL, "suggests ?c: %s", err.message);
+	is_str("(error)", run("${seq}", "{\"seq\":[1]}", NULL),
+	       "a sequence is not printed");
+	is_str("guest 1,234,567",
+	       run("${name!\"guest\"} ${n}", "{\"n\":1234567}", NULL),
+	       "defaults and grouping");
+	is_str("1234567", run("${n?c}", "{\"n\":1234567}", NULL), "?c");
+	is_str("1.234.567,5", run("${n}", "{\"n\":1234567.5}", &de),
+	       "de_DE from the settings");
+	is_str("1,234.50",
+	       run("<#setting number_format=\"#,##0.00\">${n}",
+	           "{\"n\":1234.5}", NULL),
+	       "number_format setting");
+	is_str("a\xc3\xa9", run("${s}", "{\"s\":\"a\\u00e9\"}", NULL),
+	       "JSON escapes arrive as UTF-8");
+
+	/* limits */
+	is_str("(error)", run("0123456789x", NULL, &small), "output limit");
+	is_int(FTL_LIMIT, err.kind, "output limit is FTL_LIMIT");
+	is_str("(error)", run("<#list 1..1000000000 as i></#list>", NULL, NULL),
+	       "a billion iterations");
+	is_int(FTL_LIMIT, err.kind, "loop work is FTL_LIMIT");
+	is_str("(error)", run("<#list 1.. as i>${i}</#list>", NULL, NULL),
+	       "endless range");
+	is_int(FTL_LIMIT, err.kind, "FTL_LIMIT");
+	is_str("(error)",
+	       run("<#assign s = \"xxxxxxxxxxxxxxxx\"><#list 1..30 as i>"
+	           "<#assign s = s + s></#list>${s?length}",
+	           NULL, NULL),
+	       "string doubling");
+	is_int(FTL_LIMIT, err.kind, "bounded by the limits");
+
+	/* invalid UTF-8 in the data (a model built in C can hold it) */
+	{
+		ftl_template *t = ftl_compile("${s}", 4, &err);
+		json_object *m = json_object_new_object();
+		char *o = NULL;
+		json_object_object_add(m, "s",
+		                       json_object_new_string_len("a\xff", 2));
+		ok(ftl_render(t, m, NULL, &o, NULL, &err) == -1 &&
+		           err.kind == FTL_INPUT,
+		   "invalid UTF-8 in a value is FTL_INPUT");
+		json_object_put(m);
+		ftl_template_unref(t);
+	}
+	/* bad settings */
+	{
+		ftl_settings bad = {.locale = "xx_YY"};
+		is_str("(error)", run("x", NULL, &bad), "unsupported locale");
+		is_int(FTL_INPUT, err.kind, "FTL_INPUT");
+	}
+	/* concurrency: one template, one model, four threads */
+	{
+		struct job j[4];
+		pthread_t th[4];
+		ftl_template *t = ftl_compile(ref_tpl, strlen(ref_tpl), &err);
+		json_object *m = json_tokener_parse(ref_data);
+		int bad = 0;
+		for (int i = 0; i < 4; i++) {
+			j[i].t = t;
+			j[i].model = m;
+			j[i].bad = 0;
+			pthread_create(&th[i], NULL, worker, &j[i]);
+		}
+		for (int i = 0; i < 4; i++) {
+			pthread_join(th[i], NULL);
+			bad += j[i].bad;
+		}
+		is_int(0, bad, "2000 concurrent renders all correct");
+		json_object_put(m);
+		ftl_template_unref(t);
+	}
+	return done_testing();
+}

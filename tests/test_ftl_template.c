@@ -1,0 +1,123 @@
+/*
+ * test_ftl_template - plugin/ftl/template.c: compile, reference counting,
+ * settings validation, kind names and the thread-safe LRU cache.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../plugin/ftl/ftl.h"
+#include "tap.h"
+
+static ftl_cache *cache;
+
+static void *hammer(void *arg)
+{
+	long id = (long)arg;
+	int bad = 0;
+	for (int i = 0; i < 1000; i++) {
+		char src[64];
+		ftl_error e;
+		ftl_template *t;
+		char *o = NULL;
+		snprintf(src, sizeof(src), "t%d ${x}",
+		         (int)((i * 7 + id) % 40));
+		t = ftl_cache_get(cache, src, strlen(src), &e);
+		if (!t) {
+			bad++;
+			continue;
+		}
+		{
+			json_object *m = json_object_new_object();
+			json_object_object_add(m, "x", json_object_new_int(1));
+			if (ftl_render(t, m, NULL, &o, NULL, &e) ||
+			    strncmp(o, src, 1) != 0)
+				bad++;
+			json_object_put(m);
+		}
+		free(o);
+		ftl_template_unref(t);
+	}
+	return (void *)(long)bad;
+}
+
+int main(void)
+{
+	ftl_error err;
+	ftl_template *a, *b, *c;
+	ftl_settings s = {0};
+
+	is_str("parse", ftl_kind_name(FTL_PARSE), "kind names");
+	is_str("runtime", ftl_kind_name(FTL_RUNTIME), "runtime");
+	is_str("limit", ftl_kind_name(FTL_LIMIT), "limit");
+	is_str("input", ftl_kind_name(FTL_INPUT), "input");
+	is_str("nomem", ftl_kind_name(FTL_NOMEM), "nomem");
+
+	ok(ftl_settings_check(NULL, &err) == 0, "NULL settings are fine");
+	ok(ftl_settings_check(&s, &err) == 0, "defaults are fine");
+	s.locale = "de_DE";
+	ok(ftl_settings_check(&s, &err) == 0, "de_DE");
+	s.locale = "tlh_QO";
+	ok(ftl_settings_check(&s, &err) == -1 && err.kind == FTL_INPUT,
+	   "unsupported locale refused");
+	ok(strstr(err.message, "tlh_QO") && strstr(err.message, "en_US"),
+	   "the message names it and what is supported: %s", err.message);
+	s.locale = NULL;
+	s.number_format = "0.00";
+	ok(ftl_settings_check(&s, &err) == 0, "a number pattern");
+	s.number_format = "currency";
+	ok(ftl_settings_check(&s, &err) == -1, "currency is not supported");
+
+	a = ftl_compile("x", 1, &err);
+	ok(a != NULL, "compile");
+	ok(ftl_template_ref(a) == a, "ref returns the template");
+	ftl_template_unref(a);
+	ftl_template_unref(a);
+	ftl_template_unref(NULL);
+	ok(ftl_compile("${", 2, &err) == NULL && err.kind == FTL_PARSE,
+	   "compile error");
+
+	cache = ftl_cache_new(2);
+	a = ftl_cache_get(cache, "A", 1, &err);
+	b = ftl_cache_get(cache, "A", 1, &err);
+	ok(a && a == b, "same text, same template");
+	ftl_template_unref(b);
+	c = ftl_cache_get(cache, "B", 1, &err);
+	ftl_template_unref(c);
+	b = ftl_cache_get(cache, "A", 1, &err); /* A is now most recent */
+	ftl_template_unref(b);
+	c = ftl_cache_get(cache, "C", 1, &err); /* evicts B */
+	ftl_template_unref(c);
+	b = ftl_cache_get(cache, "A", 1, &err);
+	ok(b == a, "A stayed (LRU)");
+	ftl_template_unref(b);
+	ok(ftl_cache_get(cache, "<#if>", 5, &err) == NULL &&
+	           err.kind == FTL_PARSE,
+	   "compile errors come through the cache");
+	ftl_cache_free(cache);
+	{
+		char *o = NULL;
+		ok(ftl_render(a, NULL, NULL, &o, NULL, &err) == 0 &&
+		           strcmp(o, "A") == 0,
+		   "a template outlives the cache that made it");
+		free(o);
+		ftl_template_unref(a);
+	}
+
+	cache = ftl_cache_new(16);
+	{
+		pthread_t th[4];
+		long bad = 0;
+		for (long i = 0; i < 4; i++)
+			pthread_create(&th[i], NULL, hammer, (void *)i);
+		for (int i = 0; i < 4; i++) {
+			void *r;
+			pthread_join(th[i], &r);
+			bad += (long)r;
+		}
+		is_int(0, bad, "4 threads through a small cache");
+	}
+	ftl_cache_free(cache);
+	return done_testing();
+}

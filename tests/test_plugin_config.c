@@ -1,0 +1,127 @@
+/* test_plugin_config.c - configuration parsing and validation of the plugin
+ * (plugin/config.c; tests/test_config.c tests the host's). Every refusal is
+ * checked never to contain the secret values. */
+#include <string.h>
+
+#include "tap.h"
+#include "tw_config.h"
+
+#define ACC    "AC0123456789abcdef0123456789abcdef"
+#define TOKEN  "TOPSECRET-token-4242"
+#define SECRET "TOPSECRET-apisecret-77"
+
+static char err[512];
+static tw_config c;
+
+static int parse(const char *json)
+{
+	json_object *o = json_tokener_parse(json);
+	int rc;
+
+	err[0] = 0;
+	rc = tw_config_parse(o, &c, err, sizeof(err));
+	json_object_put(o);
+	ok(!strstr(err, "TOPSECRET"), "no secret in: %s", err);
+	return rc;
+}
+
+static void refused(const char *json, const char *want, const char *name)
+{
+	is_int(-1, parse(json), "refused: %s", name);
+	ok(strstr(err, want) != NULL, "%s: '%s' in '%s'", name, want, err);
+}
+
+int main(void)
+{
+	is_int(0,
+	       parse("{\"TWILIO_ACCOUNT\":\"" ACC "\",\"TWILIO_TOKEN\":\"" TOKEN
+	             "\"}"),
+	       "minimal config");
+	is_str("https://api.twilio.com", c.base_url, "default base URL");
+	is_int(16, c.max_concurrency, "default concurrency");
+	is_int(1000, c.max_recipients, "default max recipients");
+	is_int(0, c.log_numbers, "numbers masked by default");
+	is_str("en_US", c.locale, "default locale");
+	tw_config_free(&c);
+
+	is_int(0,
+	       parse("{\"TWILIO_ACCOUNT\":\"" ACC "\",\"TWILIO_API_KEY\":"
+	             "\"SK0123456789abcdef0123456789abcdef\","
+	             "\"TWILIO_API_SECRET\":\"" SECRET "\","
+	             "\"TWILIO_EDGE\":\"dublin\",\"TWILIO_REGION\":\"ie1\","
+	             "\"TWILIO_MAX_CONCURRENCY\":\"4\"}"),
+	       "API key, edge and region");
+	is_str("https://api.dublin.ie1.twilio.com", c.base_url, "edge URL");
+	is_int(4, c.max_concurrency, "concurrency set");
+	tw_config_free(&c);
+
+	is_int(0,
+	       parse("{\"TWILIO_ACCOUNT\":\"" ACC "\",\"TWILIO_TOKEN\":\"" TOKEN
+	             "\",\"TWILIO_BASE_URL\":\"http://127.0.0.1:8080/\"}"),
+	       "http to loopback");
+	is_str("http://127.0.0.1:8080", c.base_url, "trailing slash removed");
+	tw_config_free(&c);
+
+	refused("{\"TWILIO_TOKEN\":\"" TOKEN "\"}", "TWILIO_ACCOUNT: missing",
+	        "no account");
+	refused("{\"TWILIO_ACCOUNT\":\"My Company\",\"TWILIO_TOKEN\":\"" TOKEN
+	        "\"}",
+	        "AC followed by 32 hex digits", "account name instead of SID");
+	refused("{\"TWILIO_ACCOUNT\":\"" ACC "\"}", "TWILIO_TOKEN: missing",
+	        "no token");
+	refused("{\"TWILIO_ACCOUNT\":\"" ACC "\",\"TWILIO_API_KEY\":"
+	        "\"SK0123456789abcdef0123456789abcdef\"}",
+	        "TWILIO_API_SECRET: missing", "key without secret");
+	refused("{\"TWILIO_ACCOUNT\":\"" ACC "\",\"TWILIO_TOKEN\":\"" TOKEN
+	        "\",\"TWILIO_BASE_URL\":\"http://api.twilio.com\"}",
+	        "only to the loopback", "http to a remote host");
+	refused("{\"TWILIO_ACCOUNT\":\"" ACC "\",\"TWILIO_TOKEN\":\"" TOKEN
+	        "\",\"TWILIO_BASE_URL\":\"https://u:" TOKEN
+	        "@api.twilio.com\"}",
+	        "must not carry credentials", "credentials in the URL");
+	refused("{\"TWILIO_ACCOUNT\":\"" ACC "\",\"TWILIO_TOKEN\":\"" TOKEN
+	        "\",\"TWILIO_BASE_URL\":\"https://x\",\"TWILIO_REGION\":"
+	        "\"ie1\"}",
+	        "not both", "base URL and region");
+	refused("{\"TWILIO_ACCOUNT\":\"" ACC "\",\"TWILIO_TOKEN\":\"" TOKEN
+	        "\",\"TWILIO_MAX_CONCURRENCY\":\"0\"}",
+	        "TWILIO_MAX_CONCURRENCY: 0 is out of range", "concurrency 0");
+	refused("{\"TWILIO_ACCOUNT\":\"" ACC "\",\"TWILIO_TOKEN\":\"" TOKEN
+	        "\",\"TWILIO_MAX_RETRIES\":\"three\"}",
+	        "TWILIO_MAX_RETRIES: 'three' is not a whole number",
+	        "retries not a number");
+	refused("{\"TWILIO_ACCOUNT\":\"" ACC "\",\"TWILIO_TOKEN\":\"" TOKEN
+	        "\",\"TWILIO_CA_BUNDLE\":\"/nonexistent/ca.pem\"}",
+	        "TWILIO_CA_BUNDLE: cannot read", "missing CA bundle");
+	refused("{\"TWILIO_ACCOUNT\":\"" ACC "\",\"TWILIO_TOKEN\":\"" TOKEN
+	        "\",\"LOG_NUMBERS\":\"maybe\"}",
+	        "LOG_NUMBERS: 'maybe' is not a boolean", "bad boolean");
+	refused("{\"TWILIO_ACCOUNT\":\"" ACC "\",\"TWILIO_TOKEN\":1}",
+	        "TWILIO_TOKEN: must be a string", "token not a string");
+	refused("{\"TWILIO_ACCOUNT\":\"" ACC "\",\"TWILIO_TOKEN\":\"" TOKEN
+	        "\",\"TWILIO_WEBHOOK_LISTEN\":\"127.0.0.1:0\"}",
+	        "TWILIO_WEBHOOK_PUBLIC_URL: missing", "webhook without URL");
+	refused("{\"TWILIO_ACCOUNT\":\"" ACC "\",\"TWILIO_API_KEY\":"
+	        "\"SK0123456789abcdef0123456789abcdef\",\"TWILIO_API_SECRET\":"
+	        "\"" SECRET "\",\"TWILIO_WEBHOOK_LISTEN\":\"127.0.0.1:0\","
+	        "\"TWILIO_WEBHOOK_PUBLIC_URL\":\"https://x/sms\"}",
+	        "TWILIO_TOKEN: missing", "signatures need the token");
+	refused("{\"TWILIO_ACCOUNT\":\"" ACC "\",\"TWILIO_TOKEN\":\"" TOKEN
+	        "\",\"TWILIO_PROXY\":\"" TOKEN "\"}",
+	        "TWILIO_PROXY: not a proxy URL", "secure proxy not echoed");
+
+	{
+		json_object *d = tw_config_describe(), *k, *v;
+
+		ok(json_object_object_get_ex(d, "TWILIO_TOKEN", &k) &&
+		           json_object_object_get_ex(k, "secure", &v) &&
+		           json_object_get_boolean(v),
+		   "describe: token secure");
+		ok(json_object_object_get_ex(d, "TWILIO_ACCOUNT", &k) &&
+		           json_object_object_get_ex(k, "required", &v) &&
+		           json_object_get_boolean(v),
+		   "describe: account required");
+		json_object_put(d);
+	}
+	return done_testing();
+}
