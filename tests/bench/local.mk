@@ -1,1 +1,36 @@
 # tests/bench: benchmarks (make bench) and interop checks (included by the top Makefile.am)
+
+# The baseline client: built with the tests so it keeps compiling, run only
+# by `make bench`.
+check_PROGRAMS += tests/bench/raw-curl
+tests_bench_raw_curl_SOURCES = tests/bench/raw_curl.c
+tests_bench_raw_curl_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
+tests_bench_raw_curl_LDADD = $(CURL_LIBS)
+
+# The request shape against Twilio's OpenAPI spec, through Prism (SKIPs
+# without $PRISM or the spec; see the test's header for the install).
+TESTS += tests/openapi_prism.sh
+EXTRA_DIST += tests/openapi_prism.sh tests/bench/prism_shim.js
+
+# make bench: throughput, CPU and memory of send_sms against the sandbox,
+# beside raw libcurl and the official helper libraries (minutes; never part
+# of check). Results in bench-results/ of the build directory; the plot goes
+# to docs/throughput.png in the source tree. Knobs (environment):
+# BENCH_REPS (3), BENCH_RUN_SECONDS (2), BENCH_SOAK_SECONDS (240),
+# BENCH_QUICK=1 (one short pass), BENCH_NPM_CACHE.
+BENCH_TARGETS += bench-send-sms
+BENCH_PY = $(PYTHON3)
+bench-send-sms: all $(check_PROGRAMS) $(check_LTLIBRARIES)
+	@test -n "$(BENCH_PY)" || { echo "bench: python3 not found"; exit 1; }
+	$(BENCH_PY) $(abs_top_srcdir)/tests/bench/run_bench.py \
+	  --builddir $(abs_top_builddir) --srcdir $(abs_top_srcdir) \
+	  --out $(abs_top_builddir)/bench-results \
+	  --png $(abs_top_srcdir)/docs/throughput.png
+.PHONY: bench-send-sms
+EXTRA_DIST += tests/bench/run_bench.py tests/bench/peer_python.py \
+	tests/bench/peer_node.js tests/bench/throughput.gp
+
+# The benchmark driver on libconnhost (waiting memory and the long run).
+check_PROGRAMS += tests/bench/connhost-bench
+tests_bench_connhost_bench_SOURCES = tests/bench/connhost_bench.c
+tests_bench_connhost_bench_LDADD = host-api/libconnhost.la $(JSONC_LIBS)
