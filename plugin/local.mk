@@ -91,12 +91,13 @@ fuzz-plugin:
 	$(CLANG) $(TW_FUZZ_FLAGS) -o tests/fuzz/fuzz_recipients-libfuzzer \
 	  $(top_srcdir)/tests/fuzz/fuzz_recipients.c \
 	  $(top_srcdir)/plugin/recipients.c $(top_srcdir)/plugin/errors.c \
-	  $(JSONC_LIBS)
+	  $(top_srcdir)/plugin/form.c $(JSONC_LIBS)
 	$(CLANG) $(TW_FUZZ_FLAGS) -o tests/fuzz/fuzz_twilio_response-libfuzzer \
 	  $(top_srcdir)/tests/fuzz/fuzz_twilio_response.c \
 	  $(top_srcdir)/plugin/response.c $(top_srcdir)/plugin/errors.c \
 	  $(JSONC_LIBS)
 	@echo "run: tests/fuzz/fuzz_recipients-libfuzzer $(top_srcdir)/tests/fuzz/corpus/recipients"
+	@echo "run: tests/fuzz/fuzz_twilio_response-libfuzzer $(top_srcdir)/tests/fuzz/corpus/twilio_response"
 CLEANFILES += tests/fuzz/fuzz_recipients-libfuzzer \
 	tests/fuzz/fuzz_twilio_response-libfuzzer
 .PHONY: fuzz-plugin

@@ -8,10 +8,13 @@
  *
  * No second SMS: a recipient is retried only when its request certainly
  * never reached Twilio (429, or a failure before any request byte went
- * out). Bodies go through a read callback whose seek callback refuses to
- * rewind once a byte has been read, so libcurl cannot silently re-send a
- * POST on a reused connection that died: that becomes
- * TWILIO_OUTCOME_UNKNOWN.
+ * out). libcurl silently re-sends a request on a fresh connection when a
+ * reused one dies before the answer; every such attempt passes through the
+ * pre-request callback first (libcurl's DO state is the only way to send),
+ * and that callback lets a transfer's request go out once: a second attempt
+ * after any byte went out is aborted and becomes TWILIO_OUTCOME_UNKNOWN.
+ * (DESIGN 5 names a read callback with a non-rewinding seek callback for
+ * this; docs/architecture.md says why the pre-request guard replaced it.)
  *
  * Locks: s->lock guards the incoming list, the call registry links, the
  * reservation count and the stop flag. It is never held while calling
@@ -39,8 +42,9 @@ struct tw_slot {
 	CURL *easy;
 	tw_job *job;
 	tw_slot *next_free;
-	tw_buf body;
-	size_t sent; /* body bytes handed to libcurl */
+	tw_buf body;        /* the form, sent as CURLOPT_POSTFIELDS */
+	int attempts;       /* times libcurl began this transfer's request */
+	int resend_refused; /* the guard stopped a re-send */
 	tw_buf resp;
 	int overflow; /* response larger than TW_RESPONSE_MAX */
 	int kind;     /* the kind the handle is set up for, -1 none */
@@ -239,27 +243,30 @@ static void job_done(tw_sender *s, tw_job *j, int maybe_sent)
 
 /* ---------------------------------------------------------- callbacks */
 
-static size_t read_cb(char *buf, size_t size, size_t nitems, void *ud)
+/* Called by libcurl each time it is about to send this transfer's request
+ * on a connection: the first time, and again for each silent re-send on a
+ * fresh connection after a reused one died. A re-send is let through only
+ * when no byte of the request has been written yet (CURLINFO_REQUEST_SIZE
+ * counts every attempt of the transfer); otherwise Twilio may already have
+ * created the message, and the transfer fails instead. */
+static int prereq_cb(void *ud, char *primary_ip, char *local_ip,
+                     int primary_port, int local_port)
 {
 	tw_slot *sl = ud;
-	size_t n = size * nitems, left = sl->body.len - sl->sent;
+	long written = -1;
 
-	if (n > left)
-		n = left;
-	memcpy(buf, sl->body.data + sl->sent, n);
-	sl->sent += n;
-	return n;
-}
-
-/* libcurl asks to rewind to resend the body (a reused connection died,
- * a redirect, an auth round): allowed only before any byte went out. */
-static int seek_cb(void *ud, curl_off_t offset, int origin)
-{
-	tw_slot *sl = ud;
-
-	if (sl->sent > 0 || origin != SEEK_SET || offset != 0)
-		return CURL_SEEKFUNC_FAIL;
-	return CURL_SEEKFUNC_OK;
+	(void)primary_ip;
+	(void)local_ip;
+	(void)primary_port;
+	(void)local_port;
+	if (sl->attempts++ == 0 || sl->kind != TW_CALL_SEND)
+		return CURL_PREREQFUNC_OK;
+	if (curl_easy_getinfo(sl->easy, CURLINFO_REQUEST_SIZE, &written) ==
+	            CURLE_OK &&
+	    written == 0)
+		return CURL_PREREQFUNC_OK;
+	sl->resend_refused = 1;
+	return CURL_PREREQFUNC_ABORT;
 }
 
 static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
@@ -326,10 +333,14 @@ static int slot_setup(tw_sender *s, tw_slot *sl)
 	curl_easy_setopt(e, CURLOPT_USERAGENT,
 	                 "twilio-connector/" PACKAGE_VERSION);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, s->headers);
-	curl_easy_setopt(e, CURLOPT_READFUNCTION, read_cb);
-	curl_easy_setopt(e, CURLOPT_READDATA, sl);
-	curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, seek_cb);
-	curl_easy_setopt(e, CURLOPT_SEEKDATA, sl);
+	/* no request leaves without the re-send guard */
+	if (curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, prereq_cb) !=
+	            CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_PREREQDATA, sl) != CURLE_OK) {
+		curl_easy_cleanup(e);
+		sl->easy = NULL;
+		return -1;
+	}
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, sl);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -456,11 +467,13 @@ static int start_job(tw_sender *s, tw_slot *sl, tw_job *j)
 
 	tw_buf_clear(&sl->resp);
 	sl->overflow = 0;
-	sl->sent = 0;
+	sl->attempts = 0;
+	sl->resend_refused = 0;
 	sl->errbuf[0] = '\0';
 	if ((int)c->kind != sl->kind) {
 		if (c->kind == TW_CALL_CHECK) {
 			curl_easy_setopt(e, CURLOPT_URL, s->account_url);
+			curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
 			curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
 		} else {
 			curl_easy_setopt(e, CURLOPT_URL, s->messages_url);
@@ -473,8 +486,11 @@ static int start_job(tw_sender *s, tw_slot *sl, tw_job *j)
 		if (tw_buf_append(&sl->body, c->form.data, c->form.len) ||
 		    tw_form_add(&sl->body, "To", j->to, strlen(j->to)))
 			return -1;
+		/* the body goes out in the same send() as the headers; the
+		 * buffer stays put until the transfer is removed */
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
 		                 (curl_off_t)sl->body.len);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, sl->body.data);
 	}
 	/* the call's deadline is enforced by the sweep (DEADLINE_EXCEEDED);
 	 * libcurl's own timeout stays just behind it */
@@ -635,7 +651,7 @@ static void finish_http(tw_sender *s, tw_slot *sl, tw_job *j, long http)
 /* What libcurl reported for a failed transfer: the evidence behind
  * "retry" versus "outcome unknown". */
 static void log_transport(tw_sender *s, tw_job *j, CURLcode rc, long reqsize,
-                          size_t body_sent)
+                          curl_off_t body_sent, int attempts)
 {
 	json_object *f = json_object_new_object();
 
@@ -651,8 +667,10 @@ static void log_transport(tw_sender *s, tw_job *j, CURLcode rc, long reqsize,
 		json_object_object_add(f, "request_size",
 		                       json_object_new_int64(reqsize));
 		json_object_object_add(
-		        f, "body_bytes_read",
+		        f, "body_bytes_sent",
 		        json_object_new_int64((int64_t)body_sent));
+		json_object_object_add(f, "attempts",
+		                       json_object_new_int(attempts));
 	}
 	tw_log(s->host, CONN_LOG_DEBUG, f, "transfer failed without an answer");
 }
@@ -660,14 +678,19 @@ static void log_transport(tw_sender *s, tw_job *j, CURLcode rc, long reqsize,
 /* A transfer ended without an HTTP answer. */
 static void finish_transport(tw_sender *s, tw_slot *sl, tw_job *j, CURLcode rc)
 {
-	curl_off_t reqsize = 0;
+	curl_off_t reqsize = 0, body = 0;
 	long rs = 0;
 	char msg[512];
 	const char *why = sl->errbuf[0] ? sl->errbuf : curl_easy_strerror(rc);
 
 	if (curl_easy_getinfo(sl->easy, CURLINFO_REQUEST_SIZE, &rs) == CURLE_OK)
 		reqsize = rs;
-	log_transport(s, j, rc, (long)reqsize, sl->sent);
+	else
+		reqsize = -1;
+	if (curl_easy_getinfo(sl->easy, CURLINFO_SIZE_UPLOAD_T, &body) !=
+	    CURLE_OK)
+		body = -1;
+	log_transport(s, j, rc, (long)reqsize, body, sl->attempts);
 	if (tls_config_error(rc)) {
 		snprintf(msg, sizeof(msg),
 		         "could not connect to Twilio securely: %s (check "
@@ -678,7 +701,7 @@ static void finish_transport(tw_sender *s, tw_slot *sl, tw_job *j, CURLcode rc)
 		job_done(s, j, 0);
 		return;
 	}
-	if (reqsize == 0 && sl->sent == 0 && rc != CURLE_SEND_FAIL_REWIND) {
+	if (reqsize == 0 && body == 0 && !sl->resend_refused) {
 		if (retry_later(s, j, backoff_ms(s, j->attempts)) == 0) {
 			log_job(s, CONN_LOG_INFO, j, "TWILIO_CONNECTION_ERROR",
 			        "no request byte was sent; retrying");
@@ -702,7 +725,7 @@ static void finish_transport(tw_sender *s, tw_slot *sl, tw_job *j, CURLcode rc)
 		job_done(s, j, 1);
 		return;
 	}
-	if (rc == CURLE_SEND_FAIL_REWIND)
+	if (sl->resend_refused)
 		snprintf(msg, sizeof(msg),
 		         "the connection to Twilio was lost after the request "
 		         "was sent; it was not sent again because Twilio may "
@@ -766,7 +789,8 @@ static void abort_running(tw_sender *s, tw_job *j, tw_err e, const char *why)
 	char msg[400];
 
 	curl_easy_getinfo(sl->easy, CURLINFO_REQUEST_SIZE, &rs);
-	maybe = rs > 0 || sl->sent > 0;
+	/* the pre-request callback runs just before the request is written */
+	maybe = rs > 0 || sl->attempts > 0;
 	curl_multi_remove_handle(s->multi, sl->easy);
 	snprintf(msg, sizeof(msg), "%s %s", why,
 	         maybe ? "while the request was in flight: the message may "
@@ -1020,6 +1044,15 @@ int tw_sender_start(tw_sender *s, char *err, size_t errlen)
 		         "libcurl %s is not thread-safe "
 		         "(CURL_VERSION_THREADSAFE): the connector needs 7.84 "
 		         "or later built with thread support",
+		         ver->version);
+		return CONN_EABI;
+	}
+	/* the guard against libcurl's silent re-send (prereq_cb) */
+	if (ver->version_num < 0x075000) {
+		snprintf(err, errlen,
+		         "libcurl %s has no CURLOPT_PREREQFUNCTION: the "
+		         "connector needs 7.80 or later to stop libcurl "
+		         "re-sending a message on its own",
 		         ver->version);
 		return CONN_EABI;
 	}

@@ -38,6 +38,14 @@ typedef struct tw_response {
 int tw_response_parse(long http, const char *body, size_t len,
                       const char *expect, tw_response *out);
 
+/*
+ * The same, always through the json-c tree (tw_response_parse() scans the
+ * usual 2xx answer without one, to the same result): for the tests and the
+ * differential fuzz target.
+ */
+int tw_response_parse_tree(long http, const char *body, size_t len,
+                           const char *expect, tw_response *out);
+
 /* Free OUT's strings and reset it. */
 void tw_response_clear(tw_response *out);
 

@@ -55,7 +55,8 @@ stop_sandbox
 
 # drop-after on a reused connection: processed and recorded, then the
 # connection closes; libcurl wants to re-send on a new connection and the
-# seek callback refuses: one message, TWILIO_OUTCOME_UNKNOWN
+# pre-request guard refuses: one message, TWILIO_OUTCOME_UNKNOWN (without
+# the guard libcurl sends it twice and this test fails)
 start_sandbox --fault drop-after:reused=1,first=1
 config "$T/cfg.json" TWILIO_MAX_CONCURRENCY=1
 invoke dropa '{"smsFrom":"+15005550006","smsTo":"+14155550100,+14155550101,+14155550102","smsBody":"x"}'

@@ -26,9 +26,84 @@ static void code(int c, long http, tw_err want)
 	is_int(c, r.code, "code %d kept", c);
 }
 
+/* tw_response_parse() (the scanner for plain 2xx answers) and the json-c
+ * tree reader must agree on BODY, field by field. */
+static void same(long http, const char *body, const char *what)
+{
+	tw_response a, b;
+	int ra = tw_response_parse(http, body, strlen(body), "SM", &a);
+	int rb = tw_response_parse_tree(http, body, strlen(body), "SM", &b);
+
+	ok(ra == 0 && rb == 0 && a.err == b.err && a.http == b.http &&
+	           !strcmp(a.sid, b.sid) && !strcmp(a.status, b.status) &&
+	           a.segments == b.segments && a.code == b.code &&
+	           ((!a.message && !b.message) ||
+	            (a.message && b.message && !strcmp(a.message, b.message))),
+	   "scanner and tree agree: %s (%s %s %d / %s %s %d)", what, a.sid,
+	   a.status, a.segments, b.sid, b.status, b.segments);
+	tw_response_clear(&a);
+	tw_response_clear(&b);
+}
+
+/* Twilio's own example answer (the API reference), nested objects and
+ * nulls included. */
+static const char twilio_example[] =
+        "{\n  \"account_sid\": \"ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\n"
+        "  \"api_version\": \"2010-04-01\",\n"
+        "  \"body\": \"Hi there \\\"friend\\\"\\n\\u00e9\",\n"
+        "  \"date_created\": \"Thu, 24 Aug 2023 05:01:45 +0000\",\n"
+        "  \"date_sent\": null,\n  \"direction\": \"outbound-api\",\n"
+        "  \"error_code\": null,\n  \"error_message\": null,\n"
+        "  \"from\": \"+14155552345\",\n  \"num_media\": \"0\",\n"
+        "  \"num_segments\": \"1\",\n  \"price\": null,\n"
+        "  \"price_unit\": null,\n"
+        "  \"messaging_service_sid\": "
+        "\"MGaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\n"
+        "  \"sid\": \"SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\n"
+        "  \"status\": \"queued\",\n"
+        "  \"subresource_uris\": {\"media\": "
+        "\"/2010-04-01/Accounts/ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Messages/"
+        "SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Media.json\"},\n"
+        "  \"tags\": [1, -2, true, false, [], {}],\n"
+        "  \"to\": \"+14155552345\",\n"
+        "  \"uri\": \"/2010-04-01/Accounts/ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/"
+        "Messages/SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.json\"\n}\n";
+
 int main(void)
 {
 	char *big;
+
+	same(201, twilio_example, "Twilio's example");
+	parse(201, twilio_example);
+	is_str("SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", r.sid, "example: sid");
+	is_int(1, r.segments, "example: segments");
+	/* the scanner's refusals: each goes the tree's way, same result */
+	same(201,
+	     "{\"sid\":\"SM0123456789abcdef0123456789abcdef\","
+	     "\"sid\":\"SMffffffffffffffffffffffffffffffff\"}",
+	     "a key twice (the tree keeps the last)");
+	same(201,
+	     "{\"sid\":\"SM0123456789abcdef0123456789abcde\\u0066\","
+	     "\"status\":\"sent\"}",
+	     "a \\u escape in the sid");
+	same(201,
+	     "{\"sid\":\"SM0123456789abcdef0123456789abcdef\","
+	     "\"num_segments\":2.0,\"status\":\"q\\u0075eued\"}",
+	     "a fraction, an escaped status");
+	same(201,
+	     "{\"sid\":\"SM0123456789abcdef0123456789abcdef\","
+	     "\"num_segments\":7, \"status\": 3}",
+	     "a number for num_segments, a status that is not a string");
+	same(201,
+	     "{\"sid\":\"SM0123456789abcdef0123456789abcdef\","
+	     "\"a\":[[[[[[[[[[1]]]]]]]]]]}",
+	     "deeper than the scanner goes");
+	same(201, "{'sid':'SM0123456789abcdef0123456789abcdef'}",
+	     "single quotes (json-c's leniency)");
+	same(201, "{\"sid\":\"SM0123456789abcdef0123456789abcdef\",}",
+	     "a trailing comma");
+	same(201, "  {\"sid\":\"SM0123456789abcdef0123456789abcdef\"}\f",
+	     "a form feed after the object");
 
 	parse(201, "{\"sid\": \"SM0123456789abcdef0123456789abcdef\", "
 	           "\"status\": \"queued\", \"num_segments\": \"2\", "

@@ -6,9 +6,11 @@
  * keep-alive connections, HTTP Basic auth, TLS sessions shared through a
  * share handle, the response body read and dropped. --upload readfn sends
  * the body through a read callback instead of CURLOPT_COPYPOSTFIELDS, as
- * the connector must (DESIGN §5), to show what that choice costs. It does none
- * of the connector's work (no template, no JSON parsing, no idempotency store):
- * it is the ceiling the connector is compared against.
+ * DESIGN §5 prescribes against libcurl's silent re-send, to show what that
+ * choice costs (the connector guards in its pre-request callback instead and
+ * sends the body with the headers, as this client does by default). It does
+ * none of the connector's work (no template, no JSON parsing, no idempotency
+ * store): it is the ceiling the connector is compared against.
  *
  * Prints one JSON line:
  *   {"client":"raw-curl","inflight":K,"messages":N,"ok":N,"failed":F,

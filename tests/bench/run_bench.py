@@ -7,7 +7,8 @@ What it runs (every point REPS times, interleaved, the median reported):
   - throughput at 1, 16, 64 and 256 requests in flight, plain HTTP and TLS:
       raw-curl       tests/bench/raw-curl (the libcurl multi baseline)
       raw-curl-readfn  the same with the body sent through a read callback,
-                     as the connector must (DESIGN 5): what that choice costs
+                     as DESIGN 5 prescribes: what that choice costs (the
+                     connector sends the body with the headers, like raw-curl)
       connector-lib  connhost-bench: ONE call of N recipients through
                      libconnhost (no CLI), timed invoke -> completion
       connector-1    connector-host invoke --batch, ONE call with N recipients
