@@ -16,6 +16,12 @@
  * (DESIGN 5 names a read callback with a non-rewinding seek callback for
  * this; docs/architecture.md says why the pre-request guard replaced it.)
  *
+ * The loop: epoll over the sockets libcurl names (CURLMOPT_SOCKETFUNCTION)
+ * and an eventfd that host threads write to wake it; curl_multi_socket_action
+ * for each ready socket and when libcurl's next timer (curl_multi_timeout)
+ * is due. Work per wake-up follows the sockets that are ready, not the
+ * transfers in flight (curl_multi_perform and poll visit all of them).
+ *
  * Locks: s->lock guards the incoming list, the call registry links, the
  * reservation count and the stop flag. It is never held while calling
  * libcurl or a host service.
@@ -25,7 +31,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -66,6 +75,8 @@ struct tw_sender {
 	int64_t stop_deadline;
 
 	CURLM *multi;
+	int epfd;   /* epoll: libcurl's sockets and the wake-up fd */
+	int wakefd; /* eventfd: host threads wake the loop */
 	CURLSH *share;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 	int curl_inited;
@@ -300,6 +311,95 @@ static void share_unlock(CURL *h, curl_lock_data d, void *ud)
 	(void)h;
 	if (d >= 0 && d < CURL_LOCK_DATA_LAST)
 		pthread_mutex_unlock(&s->share_locks[d]);
+}
+
+/* libcurl tells which socket to watch for what (CURLMOPT_SOCKETFUNCTION).
+ * SOCKP is non-NULL once the socket is in the epoll set. */
+static int socket_cb(CURL *e, curl_socket_t fd, int what, void *ud, void *sockp)
+{
+	tw_sender *s = ud;
+	struct epoll_event ev = {0};
+
+	(void)e;
+	if (what == CURL_POLL_REMOVE) {
+		epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL);
+		curl_multi_assign(s->multi, fd, NULL);
+		return 0;
+	}
+	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) |
+	            (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+	ev.data.fd = fd;
+	if (sockp) {
+		if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
+			return 0;
+		if (errno != ENOENT)
+			return -1;
+	}
+	/* new to the set; EEXIST: a closed socket's number came back */
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0 &&
+	    (errno != EEXIST || epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev)))
+		return -1;
+	curl_multi_assign(s->multi, fd, s);
+	return 0;
+}
+
+/* Run libcurl's timers that are due. Returns the milliseconds until the
+ * next one (rounded up by libcurl), or -1 when none is set. Asked of
+ * curl_multi_timeout() each time rather than kept from a timer callback:
+ * libcurl reports a timer once, and one looked at a fraction of a
+ * millisecond early would be lost. */
+static long curl_timer(tw_sender *s)
+{
+	long ms = -1;
+	int running;
+
+	if (curl_multi_timeout(s->multi, &ms) == CURLM_OK && ms == 0) {
+		curl_multi_socket_action(s->multi, CURL_SOCKET_TIMEOUT, 0,
+		                         &running);
+		if (curl_multi_timeout(s->multi, &ms) != CURLM_OK)
+			ms = -1;
+	}
+	return ms;
+}
+
+/* Wake the event thread (any thread). */
+static void wake(tw_sender *s)
+{
+	uint64_t one = 1;
+	/* fails only when the counter is full: the thread is awake anyway */
+	ssize_t r = write(s->wakefd, &one, sizeof(one));
+
+	(void)r;
+}
+
+/* Wait up to TIMEOUT ms for sockets or a wake-up and hand ready sockets to
+ * libcurl. */
+static void wait_events(tw_sender *s, int timeout)
+{
+	struct epoll_event ev[64];
+	int n, i, running;
+
+	n = epoll_wait(s->epfd, ev, 64, timeout);
+	for (i = 0; i < n; i++) {
+		int flags = 0;
+
+		if (ev[i].data.fd == s->wakefd) {
+			uint64_t v;
+			/* resets the counter; EAGAIN: reset already */
+			ssize_t r = read(s->wakefd, &v, sizeof(v));
+
+			(void)r;
+			continue;
+		}
+		if (ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP))
+			flags |= CURL_CSELECT_IN;
+		if (ev[i].events & EPOLLOUT)
+			flags |= CURL_CSELECT_OUT;
+		if (ev[i].events & EPOLLERR)
+			flags |= CURL_CSELECT_ERR;
+		curl_multi_socket_action(s->multi, ev[i].data.fd, flags,
+		                         &running);
+	}
 }
 
 /* ------------------------------------------------------------- slots */
@@ -750,10 +850,11 @@ static void finish_transport(tw_sender *s, tw_slot *sl, tw_job *j, CURLcode rc)
 	job_done(s, j, 1);
 }
 
-static void read_infos(tw_sender *s)
+/* Finish the transfers libcurl reports done; how many. */
+static int read_infos(tw_sender *s)
 {
 	CURLMsg *m;
-	int left;
+	int left, n = 0;
 
 	while ((m = curl_multi_info_read(s->multi, &left))) {
 		tw_slot *sl = NULL;
@@ -775,7 +876,9 @@ static void read_infos(tw_sender *s)
 		else
 			finish_transport(s, sl, j, rc);
 		slot_put(s, sl);
+		n++;
 	}
+	return n;
 }
 
 /* ----------------------------------------------- deadlines and cancels */
@@ -913,7 +1016,8 @@ static void *run(void *arg)
 	tw_sender *s = arg;
 
 	for (;;) {
-		int stopping, running = 0, timeout;
+		int stopping, timeout;
+		long curl_ms;
 		int64_t next, nb, now;
 		tw_call *in, *c, *n, *rev = NULL;
 
@@ -940,10 +1044,12 @@ static void *run(void *arg)
 			queue_new_jobs(s, c);
 		}
 		nb = sweep_backoff(s);
-		start_ready(s);
-		curl_multi_perform(s->multi, &running);
-		read_infos(s);
-		start_ready(s);
+		/* a request can be answered within the action that sends it:
+		 * collect until libcurl has nothing more to report */
+		do {
+			start_ready(s);
+			curl_ms = curl_timer(s);
+		} while (read_infos(s) > 0);
 		next = sweep_calls(s, stopping);
 		if (stopping && !s->calls) {
 			long reserved;
@@ -957,7 +1063,7 @@ static void *run(void *arg)
 			           conn_now_ms() >= s->stop_deadline))
 				break;
 			if (!n)
-				curl_multi_poll(s->multi, NULL, 0, 10, NULL);
+				wait_events(s, 10);
 			continue;
 		}
 		if (nb < next)
@@ -965,13 +1071,15 @@ static void *run(void *arg)
 		if (stopping && s->stop_deadline < next)
 			next = s->stop_deadline;
 		now = conn_now_ms();
+		if (curl_ms >= 0 && now + curl_ms < next)
+			next = now + curl_ms;
 		timeout = next == INT64_MAX   ? 1000
 		          : next <= now       ? 0
 		          : next - now > 1000 ? 1000
 		                              : (int)(next - now);
 		if (s->ready_head && s->free_slots)
 			timeout = 0;
-		curl_multi_poll(s->multi, NULL, 0, timeout, NULL);
+		wait_events(s, timeout);
 	}
 	return NULL;
 }
@@ -999,6 +1107,7 @@ tw_sender *tw_sender_new(const conn_host *host, const tw_config *cfg, char *err,
 	}
 	s->host = host;
 	s->cfg = cfg;
+	s->epfd = s->wakefd = -1;
 	pthread_mutex_init(&s->lock, NULL);
 	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&s->share_locks[i], NULL);
@@ -1067,6 +1176,26 @@ int tw_sender_start(tw_sender *s, char *err, size_t errlen)
 		snprintf(err, errlen, "libcurl: out of memory");
 		return CONN_ENOMEM;
 	}
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	s->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (s->epfd < 0 || s->wakefd < 0) {
+		snprintf(err, errlen, "could not create the event loop: %s",
+		         strerror(errno));
+		return CONN_EIO;
+	}
+	{
+		struct epoll_event ev = {.events = EPOLLIN,
+		                         .data.fd = s->wakefd};
+
+		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->wakefd, &ev)) {
+			snprintf(err, errlen,
+			         "could not create the event loop: %s",
+			         strerror(errno));
+			return CONN_EIO;
+		}
+	}
+	curl_multi_setopt(s->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+	curl_multi_setopt(s->multi, CURLMOPT_SOCKETDATA, s);
 	curl_share_setopt(s->share, CURLSHOPT_LOCKFUNC, share_lock);
 	curl_share_setopt(s->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
 	curl_share_setopt(s->share, CURLSHOPT_USERDATA, s);
@@ -1130,7 +1259,7 @@ void tw_sender_submit(tw_sender *s, tw_call *call)
 	call->next = s->incoming;
 	s->incoming = call;
 	pthread_mutex_unlock(&s->lock);
-	curl_multi_wakeup(s->multi);
+	wake(s);
 }
 
 int tw_sender_cancel(tw_sender *s, uint64_t call_id)
@@ -1151,7 +1280,7 @@ int tw_sender_cancel(tw_sender *s, uint64_t call_id)
 	pthread_mutex_unlock(&s->lock);
 	if (!found)
 		return CONN_ENOENT;
-	curl_multi_wakeup(s->multi);
+	wake(s);
 	return 0;
 }
 
@@ -1185,7 +1314,7 @@ int tw_sender_stop(tw_sender *s, int64_t deadline_ms)
 			s->stop_deadline = deadline_ms;
 		}
 		pthread_mutex_unlock(&s->lock);
-		curl_multi_wakeup(s->multi);
+		wake(s);
 		/* the thread fails what is left at the deadline; give it a
 		 * moment beyond to complete those calls and exit */
 		if (join_by(s->thread, deadline_ms + 1000) != 0)
@@ -1203,6 +1332,11 @@ int tw_sender_stop(tw_sender *s, int64_t deadline_ms)
 		curl_multi_cleanup(s->multi);
 	if (s->share)
 		curl_share_cleanup(s->share);
+	/* after the multi handle: its clean-up may still name sockets */
+	if (s->epfd >= 0)
+		close(s->epfd);
+	if (s->wakefd >= 0)
+		close(s->wakefd);
 	if (s->curl_inited)
 		curl_global_cleanup();
 	curl_slist_free_all(s->headers);

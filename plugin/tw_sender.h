@@ -70,13 +70,14 @@ struct tw_call {
 /*
  * Allocate a sender for HOST and CFG (both must outlive it). No thread, no
  * socket: those come with tw_sender_start().
- * Returns NULL with ERR filled when out of memory or libcurl lacks
- * something (curl_multi_wakeup, thread safety).
+ * Returns NULL with ERR filled when out of memory.
  */
 tw_sender *tw_sender_new(const conn_host *host, const tw_config *cfg, char *err,
                          size_t errlen);
 
-/* Start the event thread. Host thread only. 0, or CONN_EIO with ERR. */
+/* Start the event thread. Host thread only. 0; CONN_EABI with ERR when
+ * libcurl lacks thread safety (7.84) or CURLOPT_PREREQFUNCTION (7.80);
+ * CONN_EIO or CONN_ENOMEM with ERR otherwise. */
 int tw_sender_start(tw_sender *s, char *err, size_t errlen);
 
 /* Reserve a place for one call in the bounded queue. 0, or -1 when full

@@ -9,8 +9,11 @@ What it runs (every point REPS times, interleaved, the median reported):
       raw-curl-readfn  the same with the body sent through a read callback,
                      as DESIGN 5 prescribes: what that choice costs (the
                      connector sends the body with the headers, like raw-curl)
-      connector-lib  connhost-bench: ONE call of N recipients through
-                     libconnhost (no CLI), timed invoke -> completion
+      connector-lib  connhost-bench: N recipients through libconnhost (no
+                     CLI) in calls of 1,000 (the default TWILIO_MAX_RECIPIENTS),
+                     enough calls in flight to keep K requests busy; timed
+                     first invoke -> last completion
+      connector-lib-one-call  the same as ONE call of N recipients
       connector-1    connector-host invoke --batch, ONE call with N recipients
                      (TWILIO_MAX_CONCURRENCY=K)
       connector-n    connector-host invoke --batch, N calls of one recipient,
@@ -345,20 +348,26 @@ class Bench:
                       % (shape, k, errors[0], errors[1][:300]))
         return self.finish("connector-" + shape, r, k, n, ok)
 
-    def run_connector_lib(self, url, k, n):
-        """The connector without the CLI: connhost-bench sends ONE call of
-        N recipients through libconnhost; timed from the invoke to the
-        completion, CPU over the same span (plugin load excluded)."""
+    def run_connector_lib(self, url, k, n, per_call=1000):
+        """The connector without the CLI: connhost-bench sends N recipients
+        through libconnhost in calls of PER_CALL (1,000: the default
+        TWILIO_MAX_RECIPIENTS), with enough calls in flight to keep K
+        requests busy; PER_CALL=N is ONE call of N. Timed from the first
+        invoke to the last completion, CPU over the same span (plugin load
+        excluded)."""
         cfg = self.config(url, k)
+        per_call = min(per_call, n)
+        calls = 1 if per_call == n else max(2, k // per_call + 2)
         r = Run([self.driver, self.plugin, "--config", cfg, "--mode", "soak",
-                 "--messages", str(n), "--per-call", str(n),
-                 "--calls-in-flight", "1", "--sample-ms", "1000"],
+                 "--messages", str(n), "--per-call", str(per_call),
+                 "--calls-in-flight", str(calls), "--sample-ms", "1000"],
                 env=self.env, timeout=600)
         try:
             own = json.loads(r.stdout.strip().splitlines()[-1])
         except (ValueError, IndexError):
             own = {"ok": 0}
-        res = self.finish("connector-lib", r, k, n, own.get("ok", 0))
+        name = "connector-lib-one-call" if per_call == n else "connector-lib"
+        res = self.finish(name, r, k, n, own.get("ok", 0))
         if own.get("seconds"):
             res["seconds"] = own["seconds"]
             res["msg_per_s"] = own["msg_per_s"]
@@ -444,6 +453,8 @@ class Bench:
                                     u, kk, nn, "readfn")]
                         if self.connector:
                             mine += [self.run_connector_lib,
+                                lambda u, kk, nn: self.run_connector_lib(
+                                    u, kk, nn, nn),
                                 lambda u, kk, nn: self.run_connector(
                                     u, kk, nn, "one-call"),
                                 lambda u, kk, nn: self.run_connector(
@@ -663,8 +674,9 @@ def summarise(bench, runs, mem, soak, m):
     a = bench.a
     lines = []
     w = lines.append
-    clients = ["connector-lib", "connector-one-call", "connector-many-calls",
-               "raw-curl", "raw-curl-readfn", "python-twilio", "node-twilio"]
+    clients = ["connector-lib", "connector-lib-one-call", "connector-one-call",
+               "connector-many-calls", "raw-curl", "raw-curl-readfn",
+               "python-twilio", "node-twilio"]
     transports = sorted({r["transport"] for r in runs},
                         key=lambda t: t != "http")
     w("Machine: %s, %d cores, %d MiB; kernel %s; %s." % (
@@ -684,10 +696,10 @@ def summarise(bench, runs, mem, soak, m):
         w("### Throughput over %s (messages/s, median)" % t.upper())
         w("")
         w("| in flight | " + " | ".join(clients) +
-          " | lib/raw | cli/raw | lib/raw-readfn | CPU/msg lib (us) "
-          "| CPU/msg cli (us) | CPU/msg raw (us) | CPU lib/raw "
-          "| CPU cli/raw |")
-        w("|" + "---|" * (len(clients) + 9))
+          " | lib/raw | lib1/raw | cli/raw | lib/raw-readfn "
+          "| CPU/msg lib (us) | CPU/msg lib1 (us) | CPU/msg cli (us) "
+          "| CPU/msg raw (us) | CPU lib/raw | CPU lib1/raw | CPU cli/raw |")
+        w("|" + "---|" * (len(clients) + 12))
         ks = sorted({r["inflight"] for r in runs if r["transport"] == t})
         for k in ks:
             row = [str(k)]
@@ -695,19 +707,25 @@ def summarise(bench, runs, mem, soak, m):
                 v = median_of(runs, c, t, k)
                 row.append("%.0f" % v if v is not None else "-")
             lib = median_of(runs, "connector-lib", t, k)
+            lib1 = median_of(runs, "connector-lib-one-call", t, k)
             conn = median_of(runs, "connector-one-call", t, k)
             raw = median_of(runs, "raw-curl", t, k)
             rrf = median_of(runs, "raw-curl-readfn", t, k)
             row.append("%.2f" % (lib / raw) if lib and raw else "-")
+            row.append("%.2f" % (lib1 / raw) if lib1 and raw else "-")
             row.append("%.2f" % (conn / raw) if conn and raw else "-")
             row.append("%.2f" % (lib / rrf) if lib and rrf else "-")
             cl = median_of(runs, "connector-lib", t, k, "cpu_us_per_msg")
+            c1 = median_of(runs, "connector-lib-one-call", t, k,
+                           "cpu_us_per_msg")
             cc = median_of(runs, "connector-one-call", t, k, "cpu_us_per_msg")
             cr = median_of(runs, "raw-curl", t, k, "cpu_us_per_msg")
             row.append("%.1f" % cl if cl else "-")
+            row.append("%.1f" % c1 if c1 else "-")
             row.append("%.1f" % cc if cc else "-")
             row.append("%.1f" % cr if cr else "-")
             row.append("%.2f" % (cl / cr) if cl and cr else "-")
+            row.append("%.2f" % (c1 / cr) if c1 and cr else "-")
             row.append("%.2f" % (cc / cr) if cc and cr else "-")
             w("| " + " | ".join(row) + " |")
         w("")
@@ -722,7 +740,9 @@ def summarise(bench, runs, mem, soak, m):
             vals = [v for v in vals if v[0] is not None]
             if vals:
                 best[c] = max(vals)
-        conn = max([best[c] for c in ("connector-lib", "connector-one-call",
+        conn = max([best[c] for c in ("connector-lib",
+                                      "connector-lib-one-call",
+                                      "connector-one-call",
                                       "connector-many-calls") if c in best]
                    or [(0, 0)])
         cli = max([best[c] for c in ("connector-one-call",
@@ -741,6 +761,7 @@ def summarise(bench, runs, mem, soak, m):
         if k_raw[0]:
             tgt["vs_raw_best"] = round(conn[0] / k_raw[0], 3)
         for variant, client in (("lib", "connector-lib"),
+                                ("lib1", "connector-lib-one-call"),
                                 ("cli", "connector-one-call")):
             per_k = {}
             for k in INFLIGHT:
@@ -766,21 +787,30 @@ def summarise(bench, runs, mem, soak, m):
             w("| %s: >= 5x the faster helper library (best vs best) | %.2fx "
               "(connector-host CLI: %.2fx) | %s |" % (
                   t, v, vc, "yes" if v >= 5 else "no"))
-        lib, cli = tgt["per_inflight_lib"], tgt["per_inflight_cli"]
+        lib, lib1, cli = (tgt["per_inflight_lib"], tgt["per_inflight_lib1"],
+                          tgt["per_inflight_cli"])
+
+        def pct(d, k, key):
+            v = d.get(k, {}).get(key)
+            return "%.0f%%" % (v * 100) if v else "-"
+
+        def times(d, k, key):
+            v = d.get(k, {}).get(key)
+            return "%.2fx" % v if v else "-"
         for k in sorted(set(lib) | set(cli)):
             v = lib.get(k, {}).get("throughput_ratio")
-            vc = cli.get(k, {}).get("throughput_ratio")
-            w("| %s K=%d: >= 80%% of raw libcurl | %s (CLI: %s) | %s |" % (
-                t, k, "%.0f%%" % (v * 100) if v else "-",
-                "%.0f%%" % (vc * 100) if vc else "-",
-                "yes" if v and v >= 0.8 else "no"))
+            w("| %s K=%d: >= 80%% of raw libcurl | %s (one call: %s; CLI: "
+              "%s) | %s |" % (t, k, pct(lib, k, "throughput_ratio"),
+                              pct(lib1, k, "throughput_ratio"),
+                              pct(cli, k, "throughput_ratio"),
+                              "yes" if v and v >= 0.8 else "no"))
         for k in sorted(set(lib) | set(cli)):
             v = lib.get(k, {}).get("cpu_ratio")
-            vc = cli.get(k, {}).get("cpu_ratio")
-            w("| %s K=%d: CPU/msg <= 1.3x raw libcurl | %s (CLI: %s) | %s |"
-              % (t, k, "%.2fx" % v if v else "-",
-                 "%.2fx" % vc if vc else "-",
-                 "yes" if v and v <= 1.3 else "no"))
+            w("| %s K=%d: CPU/msg <= 1.3x raw libcurl | %s (one call: %s; "
+              "CLI: %s) | %s |" % (t, k, times(lib, k, "cpu_ratio"),
+                                   times(lib1, k, "cpu_ratio"),
+                                   times(cli, k, "cpu_ratio"),
+                                   "yes" if v and v <= 1.3 else "no"))
     if mem:
         v = mem["bytes_per_waiting_recipient"]
         w("| <= 2 KiB per waiting recipient (%d vs %d waiting) | %.0f B | %s |"
