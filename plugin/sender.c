@@ -196,6 +196,12 @@ static void log_job(tw_sender *s, conn_log_level lvl, tw_job *j,
 
 /* ------------------------------------------------------ job completion */
 
+/* Add a key certainly not in O yet (skips json-c's look-up). */
+static void add_new(json_object *o, const char *key, json_object *v)
+{
+	json_object_object_add_ex(o, key, v, JSON_C_OBJECT_ADD_KEY_IS_NEW);
+}
+
 static void job_ok(tw_sender *s, tw_job *j, const tw_response *r)
 {
 	json_object *o = json_object_new_object();
@@ -203,23 +209,16 @@ static void job_ok(tw_sender *s, tw_job *j, const tw_response *r)
 	if (!o)
 		return;
 	if (j->call->kind == TW_CALL_CHECK) {
-		json_object_object_add(o, "ok", json_object_new_boolean(1));
-		json_object_object_add(o, "accountSid",
-		                       json_object_new_string(r->sid));
-		json_object_object_add(o, "status",
-		                       json_object_new_string(r->status));
+		add_new(o, "ok", json_object_new_boolean(1));
+		add_new(o, "accountSid", json_object_new_string(r->sid));
+		add_new(o, "status", json_object_new_string(r->status));
 	} else {
-		json_object_object_add(o, "index",
-		                       json_object_new_int(j->index));
-		json_object_object_add(o, "input",
-		                       json_object_new_string(j->input));
-		json_object_object_add(o, "to", json_object_new_string(j->to));
-		json_object_object_add(o, "sid",
-		                       json_object_new_string(r->sid));
-		json_object_object_add(o, "status",
-		                       json_object_new_string(r->status));
-		json_object_object_add(
-		        o, "segments",
+		add_new(o, "index", json_object_new_int(j->index));
+		add_new(o, "input", json_object_new_string(j->input));
+		add_new(o, "to", json_object_new_string(j->to));
+		add_new(o, "sid", json_object_new_string(r->sid));
+		add_new(o, "status", json_object_new_string(r->status));
+		add_new(o, "segments",
 		        json_object_new_int(r->segments >= 0
 		                                    ? r->segments
 		                                    : j->call->segments));
@@ -313,6 +312,24 @@ static void share_unlock(CURL *h, curl_lock_data d, void *ud)
 		pthread_mutex_unlock(&s->share_locks[d]);
 }
 
+/* The kernel refused to watch a socket (out of memory, or the user's epoll
+ * watch limit). Returning -1 to libcurl would kill the whole multi handle;
+ * instead the transfer goes unwatched and ends at its own timeout, which
+ * reports whether anything was sent. */
+static void socket_unwatched(tw_sender *s, curl_socket_t fd)
+{
+	int err = errno;
+	json_object *f = json_object_new_object();
+
+	if (f) {
+		json_object_object_add(f, "fd", json_object_new_int(fd));
+		json_object_object_add(f, "errno", json_object_new_int(err));
+	}
+	tw_log(s->host, CONN_LOG_ERROR, f,
+	       "could not watch a connection to Twilio (epoll_ctl failed); "
+	       "its request will time out");
+}
+
 /* libcurl tells which socket to watch for what (CURLMOPT_SOCKETFUNCTION).
  * SOCKP is non-NULL once the socket is in the epoll set. */
 static int socket_cb(CURL *e, curl_socket_t fd, int what, void *ud, void *sockp)
@@ -329,17 +346,16 @@ static int socket_cb(CURL *e, curl_socket_t fd, int what, void *ud, void *sockp)
 	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) |
 	            (what & CURL_POLL_OUT ? EPOLLOUT : 0);
 	ev.data.fd = fd;
-	if (sockp) {
-		if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
-			return 0;
-		if (errno != ENOENT)
-			return -1;
-	}
-	/* new to the set; EEXIST: a closed socket's number came back */
-	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0 &&
-	    (errno != EEXIST || epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev)))
-		return -1;
-	curl_multi_assign(s->multi, fd, s);
+	if (sockp && epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
+		return 0;
+	/* new to the set (or fell out of it); EEXIST: a closed socket's
+	 * number came back before libcurl said it was gone */
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ||
+	    (errno == EEXIST &&
+	     epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev) == 0))
+		curl_multi_assign(s->multi, fd, s);
+	else
+		socket_unwatched(s, fd);
 	return 0;
 }
 
@@ -391,7 +407,7 @@ static void wait_events(tw_sender *s, int timeout)
 			(void)r;
 			continue;
 		}
-		if (ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP))
+		if (ev[i].events & (EPOLLIN | EPOLLHUP))
 			flags |= CURL_CSELECT_IN;
 		if (ev[i].events & EPOLLOUT)
 			flags |= CURL_CSELECT_OUT;

@@ -27,6 +27,15 @@ bench-send-sms: all $(check_PROGRAMS) $(check_LTLIBRARIES)
 	  --out $(abs_top_builddir)/bench-results \
 	  --png $(abs_top_srcdir)/docs/throughput.png
 .PHONY: bench-send-sms
+# Instructions and system calls per message (callgrind, strace): the
+# repeatable comparison with raw libcurl; not part of `make bench`.
+bench-instructions: all $(check_PROGRAMS) $(check_LTLIBRARIES)
+	$(SHELL) $(abs_top_srcdir)/tests/bench/instructions.sh \
+	  $(abs_top_builddir) 16
+	$(SHELL) $(abs_top_srcdir)/tests/bench/instructions.sh \
+	  $(abs_top_builddir) 256
+.PHONY: bench-instructions
+EXTRA_DIST += tests/bench/instructions.sh
 EXTRA_DIST += tests/bench/run_bench.py tests/bench/peer_python.py \
 	tests/bench/peer_node.js tests/bench/throughput.gp
 
