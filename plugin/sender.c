@@ -60,6 +60,19 @@ struct tw_slot {
 	char errbuf[CURL_ERROR_SIZE];
 };
 
+/* What the event loop believes of one socket number, a hint only: every
+ * change still goes through epoll_ctl, which has the truth. A connection
+ * socket (opened through open_cb) that libcurl stops watching when a
+ * transfer ends stays in the epoll set, its events ignored, until libcurl
+ * wants it again for the next transfer on that kept-alive connection: one
+ * epoll_ctl (MOD) per request instead of two (DEL, then ADD). */
+typedef struct tw_fd {
+	unsigned char known;  /* opened by open_cb, not yet closed */
+	unsigned char in_set; /* in the epoll set, with EVENTS */
+	unsigned char wanted; /* libcurl asked to watch it */
+	uint32_t events;
+} tw_fd;
+
 struct tw_sender {
 	const conn_host *host;
 	const tw_config *cfg;
@@ -77,6 +90,8 @@ struct tw_sender {
 	CURLM *multi;
 	int epfd;   /* epoll: libcurl's sockets and the wake-up fd */
 	int wakefd; /* eventfd: host threads wake the loop */
+	tw_fd *fds; /* per socket number: what the epoll set holds */
+	size_t nfds;
 	CURLSH *share;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 	int curl_inited;
@@ -312,6 +327,61 @@ static void share_unlock(CURL *h, curl_lock_data d, void *ud)
 		pthread_mutex_unlock(&s->share_locks[d]);
 }
 
+/* The record for socket FD, grown on demand; NULL when out of memory (the
+ * socket is then handled as one whose life is not known). */
+static tw_fd *fd_slot(tw_sender *s, curl_socket_t fd)
+{
+	if (fd < 0)
+		return NULL;
+	if ((size_t)fd >= s->nfds) {
+		size_t n = s->nfds ? s->nfds : 64;
+		tw_fd *p;
+
+		while (n <= (size_t)fd)
+			n *= 2;
+		p = realloc(s->fds, n * sizeof(*p));
+		if (!p)
+			return NULL;
+		memset(p + s->nfds, 0, (n - s->nfds) * sizeof(*p));
+		s->fds = p;
+		s->nfds = n;
+	}
+	return &s->fds[fd];
+}
+
+/* libcurl opens a connection socket (CURLOPT_OPENSOCKETFUNCTION): also
+ * close-on-exec, so a host that forks does not leak Twilio connections
+ * into its children. */
+static curl_socket_t open_cb(void *ud, curlsocktype purpose,
+                             struct curl_sockaddr *a)
+{
+	tw_sender *s = ud;
+	curl_socket_t fd;
+	tw_fd *st;
+
+	(void)purpose;
+	fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	if (fd == CURL_SOCKET_BAD)
+		return CURL_SOCKET_BAD;
+	st = fd_slot(s, fd);
+	if (st) {
+		memset(st, 0, sizeof(*st));
+		st->known = 1;
+	}
+	return fd;
+}
+
+/* libcurl closes a socket it opened through open_cb
+ * (CURLOPT_CLOSESOCKETFUNCTION); closing takes it out of the epoll set. */
+static int close_cb(void *ud, curl_socket_t fd)
+{
+	tw_sender *s = ud;
+
+	if (fd >= 0 && (size_t)fd < s->nfds)
+		memset(&s->fds[fd], 0, sizeof(s->fds[fd]));
+	return close(fd);
+}
+
 /* The kernel refused to watch a socket (out of memory, or the user's epoll
  * watch limit). Returning -1 to libcurl would kill the whole multi handle;
  * instead the transfer goes unwatched and ends at its own timeout, which
@@ -336,26 +406,44 @@ static int socket_cb(CURL *e, curl_socket_t fd, int what, void *ud, void *sockp)
 {
 	tw_sender *s = ud;
 	struct epoll_event ev = {0};
+	tw_fd *st = fd_slot(s, fd);
 
 	(void)e;
 	if (what == CURL_POLL_REMOVE) {
-		epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL);
 		curl_multi_assign(s->multi, fd, NULL);
+		if (st && st->known && st->in_set) {
+			/* idle, most likely kept alive for the next request:
+			 * left in the set, its events ignored (wait_events) */
+			st->wanted = 0;
+			return 0;
+		}
+		epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL);
+		if (st)
+			st->in_set = st->wanted = 0;
 		return 0;
 	}
 	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) |
 	            (what & CURL_POLL_OUT ? EPOLLOUT : 0);
 	ev.data.fd = fd;
-	if (sockp && epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
-		return 0;
-	/* new to the set (or fell out of it); EEXIST: a closed socket's
-	 * number came back before libcurl said it was gone */
-	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ||
+	/* in the set already (a kept connection back in use): MOD, which
+	 * also proves it; ENOENT (closed and reopened meanwhile): ADD */
+	if (((sockp || (st && st->in_set)) &&
+	     epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev) == 0) ||
+	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ||
 	    (errno == EEXIST &&
-	     epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev) == 0))
+	     epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)) {
+		/* (EEXIST: a closed socket's number came back before libcurl
+		 * said it was gone) */
 		curl_multi_assign(s->multi, fd, s);
-	else
+		if (st) {
+			st->in_set = st->wanted = 1;
+			st->events = ev.events;
+		}
+	} else {
+		if (st)
+			st->in_set = st->wanted = 0;
 		socket_unwatched(s, fd);
+	}
 	return 0;
 }
 
@@ -407,6 +495,17 @@ static void wait_events(tw_sender *s, int timeout)
 			(void)r;
 			continue;
 		}
+		if ((size_t)ev[i].data.fd < s->nfds &&
+		    s->fds[ev[i].data.fd].in_set &&
+		    !s->fds[ev[i].data.fd].wanted) {
+			/* an idle connection has news (the server closed it,
+			 * most likely): stop watching it until libcurl wants
+			 * it; libcurl checks a kept connection before reusing
+			 * it */
+			epoll_ctl(s->epfd, EPOLL_CTL_DEL, ev[i].data.fd, NULL);
+			s->fds[ev[i].data.fd].in_set = 0;
+			continue;
+		}
 		if (ev[i].events & (EPOLLIN | EPOLLHUP))
 			flags |= CURL_CSELECT_IN;
 		if (ev[i].events & EPOLLOUT)
@@ -449,6 +548,10 @@ static int slot_setup(tw_sender *s, tw_slot *sl)
 	curl_easy_setopt(e, CURLOPT_USERAGENT,
 	                 "twilio-connector/" PACKAGE_VERSION);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, s->headers);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_cb);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, s);
+	curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, close_cb);
+	curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, s);
 	/* no request leaves without the re-send guard */
 	if (curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, prereq_cb) !=
 	            CURLE_OK ||
@@ -1348,7 +1451,9 @@ int tw_sender_stop(tw_sender *s, int64_t deadline_ms)
 		curl_multi_cleanup(s->multi);
 	if (s->share)
 		curl_share_cleanup(s->share);
-	/* after the multi handle: its clean-up may still name sockets */
+	/* after the multi handle: its clean-up may still name and close
+	 * sockets */
+	free(s->fds);
 	if (s->epfd >= 0)
 		close(s->epfd);
 	if (s->wakefd >= 0)

@@ -3,7 +3,8 @@
  * send_sms action), loaded with dlopen and driven by a fake host in this
  * file. No Twilio and no sandbox: validation, dry run, template errors,
  * refusals, lifecycle, and the engine against local sockets that refuse or
- * never answer (connection errors, deadline, cancel, queue full). Every
+ * never answer (connection errors, deadline, cancel, queue full), and a
+ * server that closes a kept-alive connection while it is idle. Every
  * output and log line is checked never to contain the token.
  */
 #include <arpa/inet.h>
@@ -11,6 +12,8 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -238,7 +241,124 @@ static int closed_port(void)
 	return port;
 }
 
+/* A one-thread HTTP server for test_idle_close(): answers each of CONNS
+ * connections' one request with a 201, then closes the connection IDLE_MS
+ * later, while the client keeps it alive for the next request. */
+struct idle_srv {
+	int lfd, conns, requests;
+	int idle_ms;
+};
+
+static void *idle_server(void *arg)
+{
+	static const char body[] =
+	        "{\"sid\": \"SM0123456789abcdef0123456789abcdef\", "
+	        "\"status\": \"queued\", \"num_segments\": \"1\"}";
+	struct idle_srv *v = arg;
+	int n;
+
+	for (n = 0; n < 2; n++) {
+		char req[8192], resp[512];
+		size_t got = 0;
+		int c = accept(v->lfd, NULL, NULL);
+		char *end = NULL;
+		long clen = -1;
+
+		if (c < 0)
+			break;
+		v->conns++;
+		/* headers, then Content-Length bytes of body */
+		while (got < sizeof(req) - 1) {
+			ssize_t r =
+			        recv(c, req + got, sizeof(req) - 1 - got, 0);
+
+			if (r <= 0)
+				break;
+			got += (size_t)r;
+			req[got] = '\0';
+			if (!end && (end = strstr(req, "\r\n\r\n"))) {
+				char *cl = strcasestr(req, "Content-Length:");
+
+				clen = cl ? strtol(cl + 15, NULL, 10) : 0;
+			}
+			if (end &&
+			    (long)(got - (size_t)(end + 4 - req)) >= clen)
+				break;
+		}
+		if (!end) {
+			close(c);
+			continue;
+		}
+		v->requests++;
+		snprintf(resp, sizeof(resp),
+		         "HTTP/1.1 201 Created\r\nContent-Type: "
+		         "application/json\r\nContent-Length: %zu\r\n\r\n%s",
+		         sizeof(body) - 1, body);
+		if (send(c, resp, strlen(resp), MSG_NOSIGNAL) < 0)
+			diag("idle server: send failed");
+		usleep((useconds_t)v->idle_ms * 1000);
+		close(c);
+	}
+	return NULL;
+}
+
+static double cpu_seconds(void)
+{
+	struct rusage u;
+
+	getrusage(RUSAGE_SELF, &u);
+	return (double)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+	       (double)(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
 /* --------------------------------------------------------------- tests */
+
+/* Twilio closes a kept-alive connection while it is idle: the event loop
+ * must neither spin on the closed socket nor lose the next request. */
+static void test_idle_close(void)
+{
+	struct idle_srv v = {.idle_ms = 150};
+	char err[512], extra[512];
+	int rc, port;
+	conn_instance *inst;
+	json_object *o;
+	pthread_t t;
+	double cpu;
+
+	v.lfd = silent_server(&port);
+	if (v.lfd < 0 || pthread_create(&t, NULL, idle_server, &v)) {
+		ok(0, "could not start the local server");
+		return;
+	}
+	snprintf(extra, sizeof(extra),
+	         "\"TWILIO_BASE_URL\":\"http://127.0.0.1:%d\"", port);
+	inst = make(extra, err, sizeof(err), &rc);
+	is_int(0, rc, "init: %s", err);
+	is_int(0, P->start(inst, NULL, err, sizeof(err)), "start");
+	o = invoke(inst,
+	           "{\"smsFrom\":\"+15005550006\",\"smsTo\":\"+14155550100\","
+	           "\"smsBody\":\"hi\"}",
+	           NULL, 5000, NULL, 1);
+	is_int(0, (int)nerrors(o), "first request answered");
+	/* the server closes the idle connection after 150 ms */
+	cpu = cpu_seconds();
+	usleep(600 * 1000);
+	cpu = cpu_seconds() - cpu;
+	ok(cpu < 0.1,
+	   "idle after the server closed the connection: %.3f s "
+	   "of CPU in 0.6 s",
+	   cpu);
+	o = invoke(inst,
+	           "{\"smsFrom\":\"+15005550006\",\"smsTo\":\"+14155550101\","
+	           "\"smsBody\":\"hi\"}",
+	           NULL, 5000, NULL, 1);
+	is_int(0, (int)nerrors(o), "next request sent on a new connection");
+	is_int(0, P->shutdown(inst, conn_now_ms() + 2000), "shutdown");
+	pthread_join(t, NULL);
+	close(v.lfd);
+	is_int(2, v.conns, "two connections");
+	is_int(2, v.requests, "one request each: nothing sent twice");
+}
 
 static void test_describe(void)
 {
@@ -566,6 +686,7 @@ int main(void)
 	test_inline(inst);
 	is_int(0, P->shutdown(inst, conn_now_ms() + 1000), "shutdown");
 	test_network();
+	test_idle_close();
 	is_int(0, leaked, "the token never appeared in outputs or logs");
 	for (i = 0; i < 64; i++)
 		json_object_put(done[i]);
