@@ -68,9 +68,8 @@ struct tw_slot {
  * epoll_ctl (MOD) per request instead of two (DEL, then ADD). */
 typedef struct tw_fd {
 	unsigned char known;  /* opened by open_cb, not yet closed */
-	unsigned char in_set; /* in the epoll set, with EVENTS */
+	unsigned char in_set; /* in the epoll set */
 	unsigned char wanted; /* libcurl asked to watch it */
-	uint32_t events;
 } tw_fd;
 
 struct tw_sender {
@@ -435,10 +434,8 @@ static int socket_cb(CURL *e, curl_socket_t fd, int what, void *ud, void *sockp)
 		/* (EEXIST: a closed socket's number came back before libcurl
 		 * said it was gone) */
 		curl_multi_assign(s->multi, fd, s);
-		if (st) {
+		if (st)
 			st->in_set = st->wanted = 1;
-			st->events = ev.events;
-		}
 	} else {
 		if (st)
 			st->in_set = st->wanted = 0;
