@@ -67,6 +67,15 @@ tests_test_twilio_SOURCES = tests/test_twilio.c
 tests_test_twilio_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
 tests_test_twilio_LDADD = $(JSONC_LIBS) $(LIBS)
 
+# The send_sms path and the instance lifecycle with the plugin linked in
+# (ASan sees every access): dry run, claims, input errors, shutdown racing
+# invoke_action.
+check_PROGRAMS += tests/test_send_sms
+TESTS += tests/test_send_sms
+tests_test_send_sms_SOURCES = tests/test_send_sms.c plugin/twilio.c
+tests_test_send_sms_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_test_send_sms_LDADD = $(TW_UNIT_LDADD) $(PTHREAD_LIBS)
+
 # Fuzz targets: replayed over their committed corpus in `make check`;
 # `make fuzz-plugin` builds libFuzzer binaries with clang.
 TW_FUZZ = tests/fuzz/fuzz_recipients tests/fuzz/fuzz_twilio_response
