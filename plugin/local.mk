@@ -67,9 +67,19 @@ tests_test_twilio_SOURCES = tests/test_twilio.c
 tests_test_twilio_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
 tests_test_twilio_LDADD = $(JSONC_LIBS) $(LIBS)
 
+# The send_sms path and the instance lifecycle with the plugin linked in
+# (ASan sees every access): dry run, claims, input errors, shutdown racing
+# invoke_action.
+check_PROGRAMS += tests/test_send_sms
+TESTS += tests/test_send_sms
+tests_test_send_sms_SOURCES = tests/test_send_sms.c plugin/twilio.c
+tests_test_send_sms_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_test_send_sms_LDADD = $(TW_UNIT_LDADD) $(PTHREAD_LIBS)
+
 # Fuzz targets: replayed over their committed corpus in `make check`;
 # `make fuzz-plugin` builds libFuzzer binaries with clang.
-TW_FUZZ = tests/fuzz/fuzz_recipients tests/fuzz/fuzz_twilio_response
+TW_FUZZ = tests/fuzz/fuzz_recipients tests/fuzz/fuzz_twilio_response \
+	tests/fuzz/fuzz_send_sms
 check_PROGRAMS += $(TW_FUZZ)
 TESTS += $(TW_FUZZ)
 tests_fuzz_fuzz_recipients_SOURCES = tests/fuzz/fuzz_recipients.c \
@@ -80,8 +90,18 @@ tests_fuzz_fuzz_twilio_response_SOURCES = \
 	tests/fuzz/fuzz_twilio_response.c tests/fuzz/fuzz_replay.h
 tests_fuzz_fuzz_twilio_response_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
 tests_fuzz_fuzz_twilio_response_LDADD = $(TW_UNIT_LDADD)
-EXTRA_DIST += tests/fuzz/corpus/recipients tests/fuzz/corpus/twilio_response
+# the whole send_sms path, the plugin linked in (see the file's header)
+tests_fuzz_fuzz_send_sms_SOURCES = tests/fuzz/fuzz_send_sms.c \
+	tests/fuzz/fuzz_replay.h plugin/twilio.c
+tests_fuzz_fuzz_send_sms_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_fuzz_fuzz_send_sms_LDADD = $(TW_UNIT_LDADD) $(PTHREAD_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/recipients tests/fuzz/corpus/twilio_response \
+	tests/fuzz/corpus/send_sms
 
+# every source of the plugin, for the whole-path target
+TW_FUZZ_SEND_SMS_SRCS = plugin/twilio.c plugin/segments.c \
+	$(filter %.c,$(plugin_libtwcore_la_SOURCES)) \
+	$(filter %.c,$(plugin_ftl_libftl_la_SOURCES))
 TW_FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -DTW_LIBFUZZER \
 	-D_GNU_SOURCE -I$(top_srcdir)/host-api -I$(top_srcdir)/plugin \
 	-I$(top_builddir) $(JSONC_CFLAGS)
@@ -96,10 +116,18 @@ fuzz-plugin:
 	  $(top_srcdir)/tests/fuzz/fuzz_twilio_response.c \
 	  $(top_srcdir)/plugin/response.c $(top_srcdir)/plugin/errors.c \
 	  $(JSONC_LIBS)
+	$(CLANG) $(TW_FUZZ_FLAGS) -pthread $(CURL_CFLAGS) \
+	  -DPACKAGE_VERSION='"$(PACKAGE_VERSION)"' \
+	  -o tests/fuzz/fuzz_send_sms-libfuzzer \
+	  $(top_srcdir)/tests/fuzz/fuzz_send_sms.c \
+	  $(addprefix $(top_srcdir)/,$(TW_FUZZ_SEND_SMS_SRCS)) \
+	  $(CURL_LIBS) $(PCRE2_LIBS) $(CRYPTO_LIBS) $(JSONC_LIBS) -lm
 	@echo "run: tests/fuzz/fuzz_recipients-libfuzzer $(top_srcdir)/tests/fuzz/corpus/recipients"
 	@echo "run: tests/fuzz/fuzz_twilio_response-libfuzzer $(top_srcdir)/tests/fuzz/corpus/twilio_response"
+	@echo "run: tests/fuzz/fuzz_send_sms-libfuzzer -max_len=4096 -timeout=10 NEW-CORPUS-DIR $(top_srcdir)/tests/fuzz/corpus/send_sms"
 CLEANFILES += tests/fuzz/fuzz_recipients-libfuzzer \
-	tests/fuzz/fuzz_twilio_response-libfuzzer
+	tests/fuzz/fuzz_twilio_response-libfuzzer \
+	tests/fuzz/fuzz_send_sms-libfuzzer
 .PHONY: fuzz-plugin
 
 # End-to-end: connector-host + twilio-sandbox over real sockets.

@@ -74,6 +74,47 @@ static char *hint(int index, const char *input, const char *digits, size_t n)
 	        index, input);
 }
 
+/* 1 when the entry as written looks like several numbers written with
+ * spaces between them: a '+' (or "whatsapp:") after a blank, or more
+ * digits than one number has and a blank. */
+static int several(const char *s, size_t len)
+{
+	size_t i, digits = 0;
+	int blank = 0;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] == ' ' || s[i] == '\t') {
+			blank = 1;
+		} else if (blank && i > 0 &&
+		           (s[i] == '+' ||
+		            (len - i >= WA_LEN &&
+		             strncasecmp(s + i, WA_PREFIX, WA_LEN) == 0))) {
+			return 1;
+		} else if (isdigit((unsigned char)s[i])) {
+			digits++;
+		}
+	}
+	return blank && digits > 15;
+}
+
+char *tw_e164_zero_hint(const char *field, int index, const char *input,
+                        const char *e164)
+{
+	char at[32] = "";
+
+	if (index >= 0)
+		snprintf(at, sizeof(at), "[%d]", index);
+	if (e164[2] == '0')
+		return tw_strdupf("%s%s '%s': no country code starts with 0; "
+		                  "drop the international prefix 00 after the "
+		                  "+: write +%s",
+		                  field, at, input, e164 + 3);
+	return tw_strdupf("%s%s '%s': no country code starts with 0; write + "
+	                  "and the country code, then the number without its "
+	                  "leading 0 (e.g. +44 20 7946 0000 for 020 7946 0000)",
+	                  field, at, input);
+}
+
 /* Validate and normalise one entry (S, LEN as written, trimmed). */
 static int entry(int index, const char *s, size_t len, tw_recipient *e)
 {
@@ -87,6 +128,15 @@ static int entry(int index, const char *s, size_t len, tw_recipient *e)
 	if (!e->input)
 		return -1;
 	e->err = TW_INVALID_TO;
+	/* the same refusal for both forms of smsTo: a C string would end at
+	 * the NUL and silently send to what comes before it */
+	if (memchr(s, '\0', len)) {
+		e->message = tw_strdupf("smsTo[%d] '%s': contains a NUL byte "
+		                        "(\\u0000); write the number as plain "
+		                        "text",
+		                        index, e->input);
+		return e->message ? 0 : -1;
+	}
 	if (len > TW_RECIPIENT_MAX) {
 		e->message = tw_strdupf(
 		        "smsTo[%d] '%s...': longer than %d characters", index,
@@ -115,7 +165,13 @@ static int entry(int index, const char *s, size_t len, tw_recipient *e)
 			break;
 		digits++;
 	}
-	if (p[i] != '\0') {
+	if (p[i] != '\0' && several(s, len)) {
+		e->message = tw_strdupf(
+		        "smsTo[%d] '%s': looks like several numbers separated "
+		        "by spaces; separate entries with commas or semicolons "
+		        "(spaces inside a number are ignored)",
+		        index, e->input);
+	} else if (p[i] != '\0') {
 		e->message = tw_strdupf(
 		        "smsTo[%d] '%s': not a phone number: only "
 		        "digits may follow the +%s",
@@ -125,11 +181,20 @@ static int entry(int index, const char *s, size_t len, tw_recipient *e)
 		        digits ? hint(index, e->input, p, digits)
 		               : tw_strdupf("smsTo[%d] '%s': no phone number",
 		                            index, e->input);
+	} else if (digits > 15 && several(s, len)) {
+		e->message = tw_strdupf(
+		        "smsTo[%d] '%s': %zu digits: looks like several "
+		        "numbers "
+		        "separated by spaces; separate entries with commas or "
+		        "semicolons (spaces inside a number are ignored)",
+		        index, e->input, digits);
 	} else if (digits < 3 || digits > 15) {
 		e->message =
 		        tw_strdupf("smsTo[%d] '%s': not an E.164 number: %zu "
 		                   "digits after +, expected 3 to 15",
 		                   index, e->input, digits);
+	} else if (p[1] == '0') {
+		e->message = tw_e164_zero_hint("smsTo", index, e->input, p);
 	} else {
 		e->err = TW_OK;
 		e->to = clean;
@@ -193,7 +258,7 @@ static int finish(tw_recipients *out, tw_err *err, char **message)
 
 	if (out->n == 0) {
 		*err = TW_MISSING_INPUT;
-		*message = strdup("smsTo: no recipient given");
+		*message = strdup("smsTo: no recipient given; " TW_SMSTO_WHAT);
 		return -1;
 	}
 	if (dedupe_init(&d, out->n)) {
@@ -268,8 +333,6 @@ int tw_recipients_parse_text(const char *text, size_t len, size_t max,
 			tw_recipients_free(out);
 			return too_many(max, err, message);
 		}
-		if (memchr(text + a, '\0', b - a))
-			b = a; /* a NUL byte: refused as "no phone number" */
 		if (entry(index, text + a, b - a, &e) || push(out, &e)) {
 			entry_free(&e);
 			return oom(out, err, message);
@@ -339,7 +402,7 @@ int tw_recipients_parse(json_object *smsto, size_t max, tw_recipients *out,
 	*message = NULL;
 	if (!smsto) {
 		*err = TW_MISSING_INPUT;
-		*message = strdup("smsTo: missing");
+		*message = strdup(TW_SMSTO_MISSING);
 		return -1;
 	}
 	if (json_object_is_type(smsto, json_type_string))

@@ -8,6 +8,7 @@
  * nothing needs the network).
  */
 #include <ctype.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,16 +116,28 @@ static void check_from(req *r, json_object *v)
 	if (n == 34 && strncmp(s, "MG", 2) == 0 && is_hex(s + 2, 32)) {
 		r->from_is_service = 1;
 		r->from_clean = strdup(s);
+		if (!r->from_clean)
+			add_error(r, TW_UNKNOWN, "smsFrom",
+			          strdup("smsFrom: out of memory"));
 		return;
 	}
-	if (n > 64 || strlen(s) != n) {
+	if (memchr(s, '\0', n)) {
+		add_error(r, TW_INVALID_FROM, "smsFrom",
+		          strdup("smsFrom: contains a NUL byte (\\u0000); "
+		                 "write the sender as plain text"));
+		return;
+	}
+	if (n > 64) {
 		add_error(r, TW_INVALID_FROM, "smsFrom",
 		          strdup("smsFrom: longer than 64 characters"));
 		return;
 	}
 	c = malloc(n + 1);
-	if (!c)
+	if (!c) {
+		add_error(r, TW_UNKNOWN, "smsFrom",
+		          strdup("smsFrom: out of memory"));
 		return;
+	}
 	p = c;
 	for (i = 0; i < n; i++)
 		if (!strchr(" \t-.()", s[i]))
@@ -134,6 +147,15 @@ static void check_from(req *r, json_object *v)
 	plus = *p == '+';
 	for (i = plus, digits = 0; p[i] && isdigit((unsigned char)p[i]); i++)
 		digits++;
+	if (p[i] == '\0' && plus && digits >= 3 && digits <= 15 &&
+	    p[1] == '0') {
+		/* no country code starts with 0: refused here rather than
+		 * by Twilio, with the fix */
+		add_error(r, TW_INVALID_FROM, "smsFrom",
+		          tw_e164_zero_hint("smsFrom", -1, s, p));
+		free(c);
+		return;
+	}
 	if (p[i] == '\0' && ((plus && digits >= 3 && digits <= 15) ||
 	                     (!plus && p == c && digits >= 3 && digits <= 8))) {
 		r->from_clean = c; /* E.164 or a short code */
@@ -142,6 +164,9 @@ static void check_from(req *r, json_object *v)
 	free(c);
 	if (alnum_sender(s)) {
 		r->from_clean = strdup(s);
+		if (!r->from_clean)
+			add_error(r, TW_UNKNOWN, "smsFrom",
+			          strdup("smsFrom: out of memory"));
 		return;
 	}
 	add_error(
@@ -236,6 +261,7 @@ static void check_callback(req *r, json_object *v)
 static void check_dry_run(req *r, json_object *v)
 {
 	const char *s;
+	size_t n;
 
 	if (!v || json_object_is_type(v, json_type_null))
 		return;
@@ -244,8 +270,11 @@ static void check_dry_run(req *r, json_object *v)
 		return;
 	}
 	if (json_object_is_type(v, json_type_string)) {
+		/* compared with its length: "true\u0000x" is not "true" */
 		s = json_object_get_string(v);
-		if (strcmp(s, "true") == 0 || strcmp(s, "false") == 0) {
+		n = (size_t)json_object_get_string_len(v);
+		if ((n == 4 && memcmp(s, "true", 4) == 0) ||
+		    (n == 5 && memcmp(s, "false", 5) == 0)) {
 			r->dry_run = s[0] == 't';
 			return;
 		}
@@ -282,6 +311,29 @@ static json_object *make_model(req *r, json_object *vars, json_object *meta)
 	}
 	(void)r;
 	return model;
+}
+
+/* The checks of smsBody and metadata that need no rendering, run with
+ * every other input's so one call reports every missing or invalid input
+ * (render_body() repeats them for its own sake; they pass there). */
+static void check_body(req *r, json_object *tpl, json_object *meta)
+{
+	if (!tpl || (json_object_is_type(tpl, json_type_string) &&
+	             json_object_get_string_len(tpl) == 0 && !r->media))
+		add_error(r, TW_MISSING_INPUT, "smsBody",
+		          strdup("smsBody: missing; the message text (a "
+		                 "FreeMarker template)"));
+	else if (!json_object_is_type(tpl, json_type_string))
+		add_error(r, TW_INVALID_INPUT, "smsBody",
+		          strdup("smsBody: must be a string (a template)"));
+	else if (json_object_get_string_len(tpl) > TW_TEMPLATE_MAX)
+		add_error(r, TW_INVALID_INPUT, "smsBody",
+		          tw_strdupf("smsBody: longer than %d bytes",
+		                     TW_TEMPLATE_MAX));
+	if (meta && !json_object_is_type(meta, json_type_null) &&
+	    !json_object_is_type(meta, json_type_object))
+		add_error(r, TW_INVALID_INPUT, "metadata",
+		          strdup("metadata: must be a JSON object"));
 }
 
 static void render_body(conn_instance *inst, req *r, json_object *tpl,
@@ -440,34 +492,52 @@ static json_object *check_outputs(tw_call *c)
 	return o;
 }
 
-static json_object *dry_run_outputs(conn_instance *inst, req *r, tw_call *call)
+/* A JSON string of S, "" for NULL (json_object_new_string(NULL) crashes). */
+static json_object *str_or_empty(const char *s)
+{
+	return json_object_new_string(s ? s : "");
+}
+
+/*
+ * The dryRun object. Reads the jobs, never takes from them: it selects
+ * the recipients by their state (a refused entry is DONE from
+ * fill_jobs() on), not by their error, which send_outputs() moves out of
+ * the job. Call it before send_outputs() all the same. NULL out of memory.
+ */
+static json_object *dry_run_outputs(req *r, const tw_call *call)
 {
 	json_object *d = json_object_new_object();
 	json_object *list = json_object_new_array();
 	size_t i;
 
-	(void)inst;
-	for (i = 0; i < call->njobs && list; i++) {
-		tw_job *j = &call->jobs[i];
+	if (!d || !list) {
+		json_object_put(d);
+		json_object_put(list);
+		return NULL;
+	}
+	for (i = 0; i < call->njobs; i++) {
+		const tw_job *j = &call->jobs[i];
 		json_object *e;
 
-		if (j->error)
+		if (j->state == TW_JOB_DONE || !j->to)
 			continue;
 		e = json_object_new_object();
+		if (!e)
+			continue;
 		json_object_object_add(e, "index",
 		                       json_object_new_int(j->index));
-		json_object_object_add(e, "input",
-		                       json_object_new_string(j->input));
-		json_object_object_add(e, "to", json_object_new_string(j->to));
+		json_object_object_add(e, "input", str_or_empty(j->input));
+		json_object_object_add(e, "to", str_or_empty(j->to));
 		json_object_array_add(list, e);
 	}
 	json_object_object_add(d, "recipients", list);
 	json_object_object_add(
 	        d, r->from_is_service ? "messagingServiceSid" : "from",
-	        json_object_new_string(r->from_clean));
+	        str_or_empty(r->from_clean));
 	json_object_object_add(
 	        d, "body",
-	        json_object_new_string_len(r->body, (int)r->body_len));
+	        r->body ? json_object_new_string_len(r->body, (int)r->body_len)
+	                : json_object_new_string(""));
 	json_object_object_add(d, "encoding",
 	                       json_object_new_string(r->seg.encoding == TW_UCS2
 	                                                      ? "UCS-2"
@@ -477,22 +547,27 @@ static json_object *dry_run_outputs(conn_instance *inst, req *r, tw_call *call)
 	json_object_object_add(d, "characters",
 	                       json_object_new_int((int)tw_utf16_length(
 	                               r->body, r->body_len)));
-	if (r->seg.encoding == TW_UCS2 && r->seg.ucs2_char) {
-		char ch[8];
-		size_t n = 1, off = r->seg.ucs2_offset;
+	/* the first character outside GSM-7 (U+0000 included, which
+	 * ucs2_char cannot tell from "none"), and where it is, counted as
+	 * "characters" counts: UTF-16 units; both null for GSM-7 */
+	if (r->seg.encoding == TW_UCS2 && r->body &&
+	    r->seg.ucs2_offset < r->body_len) {
+		size_t n, off = r->seg.ucs2_offset;
 		unsigned char b = (unsigned char)r->body[off];
 
 		n = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1;
 		if (off + n > r->body_len)
 			n = 1;
-		memcpy(ch, r->body + off, n);
-		ch[n] = '\0';
-		json_object_object_add(d, "ucs2Character",
-		                       json_object_new_string(ch));
-		json_object_object_add(d, "ucs2Offset",
-		                       json_object_new_int((int)off));
+		json_object_object_add(
+		        d, "ucs2Character",
+		        json_object_new_string_len(r->body + off, (int)n));
+		json_object_object_add(
+		        d, "ucs2Offset",
+		        json_object_new_int(
+		                (int)tw_utf16_length(r->body, off)));
 	} else {
 		json_object_object_add(d, "ucs2Character", NULL);
+		json_object_object_add(d, "ucs2Offset", NULL);
 	}
 	return d;
 }
@@ -563,24 +638,35 @@ static json_object *prior_result(tw_job *j, json_object *prior)
 	if (!o)
 		return NULL;
 	json_object_object_add(o, "index", json_object_new_int(j->index));
-	json_object_object_add(o, "input", json_object_new_string(j->input));
+	json_object_object_add(o, "input", str_or_empty(j->input));
 	for (i = 0; i < 4; i++)
 		if (json_object_object_get_ex(prior, keys[i], &v))
 			json_object_object_add(o, keys[i], json_object_get(v));
 	return o;
 }
 
+uint32_t tw_claim_ttl(int64_t deadline_ms, int64_t now_ms)
+{
+	/* in 64 bits: a far deadline must not wrap to a short TTL (the claim
+	 * would expire while its request is in flight, and a retry of the
+	 * task would send a second SMS); a deadline in the past still gets
+	 * the margin */
+	uint64_t left = deadline_ms > now_ms
+	                        ? (uint64_t)deadline_ms - (uint64_t)now_ms
+	                        : 0; /* exact for any two int64 values */
+
+	if (left > UINT32_MAX - (uint64_t)TW_CLAIM_MARGIN_MS)
+		return UINT32_MAX;
+	return (uint32_t)(left + TW_CLAIM_MARGIN_MS);
+}
+
 /* Claim each waiting job under KEY. Host thread, no lock held. */
 static void claim_jobs(conn_instance *inst, tw_call *call, const char *key)
 {
 	const conn_host *h = inst->host;
-	uint32_t ttl;
-	int64_t left = call->deadline_ms - conn_now_ms();
+	uint32_t ttl = tw_claim_ttl(call->deadline_ms, conn_now_ms());
 	size_t i;
 
-	/* the claim outlives the call's deadline by a margin, so a crashed
-	 * instance's claims expire while a live one always settles first */
-	ttl = (uint32_t)((left > 0 ? left : 0) + 60000);
 	for (i = 0; i < call->njobs; i++) {
 		tw_job *j = &call->jobs[i];
 		json_object *prior = NULL, *v;
@@ -589,7 +675,7 @@ static void claim_jobs(conn_instance *inst, tw_call *call, const char *key)
 
 		if (j->state != TW_JOB_WAITING)
 			continue;
-		k = tw_strdupf("%s|%s", key, j->to);
+		k = tw_strdupf(TW_CLAIM_NS "%s|%s", key, j->to);
 		if (!k) {
 			rc = CONN_ENOMEM;
 		} else {
@@ -666,7 +752,8 @@ static void log_call(conn_instance *inst, const conn_call *call, req *r)
 	                       json_object_new_int((int)r->rcpt.n));
 	json_object_object_add(f, "segments",
 	                       json_object_new_int((int)r->seg.segments));
-	if (inst->cfg.log_bodies && r->body)
+	/* json-c takes an int length: never truncated, so never cut */
+	if (inst->cfg.log_bodies && r->body && r->body_len <= INT_MAX)
 		json_object_object_add(
 		        f, "body",
 		        json_object_new_string_len(r->body, (int)r->body_len));
@@ -684,6 +771,7 @@ int tw_send_sms(conn_instance *inst, const conn_call *call, char *err,
 	tw_err e;
 	char *m = NULL;
 	size_t i, waiting = 0;
+	int rc;
 
 	if (!in || !json_object_is_type(in, json_type_object)) {
 		snprintf(err, errlen, "send_sms: inputs must be a JSON object");
@@ -693,14 +781,16 @@ int tw_send_sms(conn_instance *inst, const conn_call *call, char *err,
 	r.errors = json_object_new_array();
 	if (!r.errors)
 		goto oom;
+	/* every input is checked, so one answer lists every fix */
 	check_from(&r, get_input(in, "smsFrom"));
-	check_media(&r, get_input(in, "mediaUrl"));
-	check_callback(&r, get_input(in, "statusCallback"));
-	check_dry_run(&r, get_input(in, "dryRun"));
 	if (tw_recipients_parse(get_input(in, "smsTo"),
 	                        (size_t)inst->cfg.max_recipients, &r.rcpt, &e,
 	                        &m))
 		add_error(&r, e, "smsTo", m);
+	check_media(&r, get_input(in, "mediaUrl"));
+	check_body(&r, get_input(in, "smsBody"), get_input(in, "metadata"));
+	check_callback(&r, get_input(in, "statusCallback"));
+	check_dry_run(&r, get_input(in, "dryRun"));
 	if (json_object_array_length(r.errors) == 0)
 		render_body(inst, &r, get_input(in, "smsBody"), call->variables,
 		            get_input(in, "metadata"));
@@ -722,29 +812,46 @@ int tw_send_sms(conn_instance *inst, const conn_call *call, char *err,
 	c->outputs = send_outputs;
 	fill_jobs(&r, c);
 	if (r.dry_run) {
+		/* the dry-run part first: send_outputs() moves the jobs'
+		 * results and errors into the outputs */
+		json_object *d = dry_run_outputs(&r, c);
 		json_object *out = send_outputs(c);
 
 		if (out)
 			json_object_object_add(out, "dryRun",
-			                       dry_run_outputs(inst, &r, c));
+			                       d ? d
+			                         : json_object_new_object());
+		else
+			json_object_put(d);
 		req_free(&r);
 		tw_call_free(c);
 		complete_now(inst, call->call_id, out);
 		return 0;
 	}
 	req_free(&r);
-	if (tw_sender_reserve(inst->sender) != 0) {
+	rc = tw_sender_reserve(inst->sender);
+	if (rc != 0) {
 		for (i = 0; i < c->njobs; i++) {
 			tw_job *j = &c->jobs[i];
 
 			if (j->state != TW_JOB_WAITING)
 				continue;
 			j->state = TW_JOB_DONE;
-			j->error = tw_err_entry(
-			        TW_QUEUE_FULL, j->index, "smsTo", j->to, 0, 0,
-			        "the connector's queue is full "
-			        "(TWILIO_QUEUE_CAPACITY); not sent",
-			        NULL, 1);
+			j->error =
+			        rc == -1 ? tw_err_entry(TW_QUEUE_FULL, j->index,
+			                                "smsTo", j->to, 0, 0,
+			                                "the connector's queue "
+			                                "is full "
+			                                "(TWILIO_QUEUE_"
+			                                "CAPACITY); not "
+			                                "sent",
+			                                NULL, 1)
+			                 : tw_err_entry(
+			                           TW_CANCELLED, j->index,
+			                           "smsTo", j->to, 0, 0,
+			                           "the connector is shutting "
+			                           "down; not sent",
+			                           NULL, 1);
 		}
 		complete_now(inst, call->call_id, send_outputs(c));
 		tw_call_free(c);
@@ -778,6 +885,8 @@ int tw_check_connection(conn_instance *inst, const conn_call *call, char *err,
                         size_t errlen)
 {
 	tw_call *c = tw_call_new(1);
+	json_object *o;
+	int rc;
 
 	(void)err;
 	(void)errlen;
@@ -792,15 +901,23 @@ int tw_check_connection(conn_instance *inst, const conn_call *call, char *err,
 	c->kind = TW_CALL_CHECK;
 	c->outputs = check_outputs;
 	c->jobs[0].state = TW_JOB_WAITING;
-	if (tw_sender_reserve(inst->sender) != 0) {
-		json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "error",
-		                       json_object_new_string("QUEUE_FULL"));
+	rc = tw_sender_reserve(inst->sender);
+	if (rc != 0 && !(o = json_object_new_object())) {
+		tw_call_free(c);
+		complete_now(inst, call->call_id, NULL);
+		return 0;
+	}
+	if (rc != 0) {
+		json_object_object_add(
+		        o, "error",
+		        json_object_new_string(rc == -1 ? "QUEUE_FULL"
+		                                        : "CANCELLED"));
 		json_object_object_add(
 		        o, "message",
 		        json_object_new_string(
-		                "the connector's queue is full"));
+		                rc == -1 ? "the connector's queue is full "
+		                           "(TWILIO_QUEUE_CAPACITY)"
+		                         : "the connector is shutting down"));
 		tw_call_free(c);
 		complete_now(inst, call->call_id, o);
 		return 0;

@@ -21,6 +21,14 @@ struct conn_instance {
 	ftl_cache *cache; /* compiled smsBody templates (bounded LRU) */
 	tw_sender *sender;
 	atomic_int state; /* enum tw_state */
+	/* Host threads inside invoke_action, cancel or stats right now, and
+	 * whether shutdown has begun: shutdown sets CLOSING, then waits
+	 * (bounded by its deadline) for INSIDE to reach 0 before it frees
+	 * anything; a thread that enters and finds CLOSING set leaves at
+	 * once (CONN_ESTATE). Both sequentially consistent: either the
+	 * entering thread sees CLOSING or shutdown sees its count. */
+	atomic_int inside;
+	atomic_int closing;
 };
 
 /*
@@ -30,6 +38,19 @@ struct conn_instance {
  */
 int tw_send_sms(conn_instance *inst, const conn_call *call, char *err,
                 size_t errlen);
+
+/* The namespace of send_sms's claim keys in the host's store: the host
+ * keeps namespaces apart by the prefix before the first '/', so inbound
+ * MessageSids can never meet "send/KEY|+14155550100". */
+#define TW_CLAIM_NS "send/"
+
+/* How long a claim outlives the call's deadline, so a crashed instance's
+ * claims expire while a live one always settles first. */
+#define TW_CLAIM_MARGIN_MS 60000
+
+/* The TTL of a claim for a call due at DEADLINE_MS, at NOW_MS: the time
+ * left plus the margin, computed in 64 bits and clamped to UINT32_MAX. */
+uint32_t tw_claim_ttl(int64_t deadline_ms, int64_t now_ms);
 
 /* The check_connection action: GET the account resource. As above. */
 int tw_check_connection(conn_instance *inst, const conn_call *call, char *err,

@@ -49,6 +49,22 @@ int tw_recipients_parse(json_object *smsto, size_t max, tw_recipients *out,
 int tw_recipients_parse_text(const char *text, size_t len, size_t max,
                              tw_recipients *out, tw_err *err, char **message);
 
+/* What smsTo should be, for the messages that refuse it. */
+#define TW_SMSTO_WHAT                                                          \
+	"give the recipients as a list of numbers ([\"+14155550100\"]) or a "  \
+	"string of numbers separated by commas, semicolons or new lines, "     \
+	"each with + and the country code"
+#define TW_SMSTO_MISSING "smsTo: missing; " TW_SMSTO_WHAT
+
+/*
+ * The message for an E.164 number E164 ("+0...") whose country code
+ * starts with 0, which none does: "FIELD[INDEX] 'INPUT': ..." (no [INDEX]
+ * when INDEX < 0) with the fix. Malloc'd (caller frees), NULL out of
+ * memory.
+ */
+char *tw_e164_zero_hint(const char *field, int index, const char *input,
+                        const char *e164);
+
 /* Free the entries; OUT may be zeroed. */
 void tw_recipients_free(tw_recipients *r);
 

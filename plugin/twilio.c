@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <json-c/json.h>
@@ -19,6 +20,7 @@
 #include "tw_config.h"
 #include "tw_errors.h"
 #include "tw_instance.h"
+#include "tw_mask.h"
 #include "tw_sender.h"
 
 #ifndef PACKAGE_VERSION
@@ -69,8 +71,8 @@ static const char tw_actions_json[] =
         "\"null, or [{error, index, field, to, code, httpStatus, message, "
         "moreInfo, retryable}] for what was not sent (error names below).\"},"
         "\"dryRun\":{\"type\":\"json\",\"required\":false,\"description\":"
-        "\"Only with dryRun: {recipients, from, body, encoding, segments, "
-        "characters, ucs2Character}.\"}}},"
+        "\"Only with dryRun: {recipients, from or messagingServiceSid, body, "
+        "encoding, segments, characters, ucs2Character, ucs2Offset}.\"}}},"
         "\"check_connection\":{\"description\":\"Verify the credentials "
         "against Twilio's account resource (used by connector-host check "
         "--online).\",\"inputs\":{},"
@@ -226,6 +228,8 @@ static int tw_init(const conn_host *host, json_object *config,
 		return CONN_ENOMEM;
 	}
 	atomic_init(&inst->state, TW_STATE_INIT);
+	atomic_init(&inst->inside, 0);
+	atomic_init(&inst->closing, 0);
 	*out = inst;
 	return 0;
 }
@@ -272,10 +276,59 @@ static int tw_resume(conn_instance *inst, conn_handoff *handoff, char *err,
 	return 0;
 }
 
+/* A host thread enters the instance (invoke_action, cancel, stats): 0, or
+ * -1 when shutdown has begun (the caller must not touch INST again). */
+static int enter(conn_instance *inst)
+{
+	atomic_fetch_add(&inst->inside, 1);
+	if (atomic_load(&inst->closing)) {
+		atomic_fetch_sub(&inst->inside, 1);
+		return -1;
+	}
+	return 0;
+}
+
+/* The last access to INST of a thread that entered. */
+static void leave(conn_instance *inst)
+{
+	atomic_fetch_sub(&inst->inside, 1);
+}
+
+/* Wait until no host thread is inside INST, polling (shutdown is rare; a
+ * host thread inside invoke_action never waits on the network, so this
+ * is short): 50 us, doubling up to 1 ms. 0, or -1 at DEADLINE_MS with a
+ * thread still inside. */
+static int wait_outside(conn_instance *inst, int64_t deadline_ms)
+{
+	long ns = 50000;
+
+	while (atomic_load(&inst->inside) > 0) {
+		struct timespec ts = {0, ns};
+
+		if (conn_now_ms() >= deadline_ms)
+			return -1;
+		nanosleep(&ts, NULL);
+		if (ns < 1000000L)
+			ns *= 2;
+	}
+	return 0;
+}
+
 static int tw_shutdown(conn_instance *inst, int64_t deadline_ms)
 {
 	if (!inst)
 		return 0;
+	/* a host thread may still be inside invoke_action (between reserving
+	 * a place in the queue and submitting the call, for one): freeing
+	 * the sender or INST under it would crash the host. New entries are
+	 * refused from here on; the ones inside are waited for. */
+	atomic_store(&inst->closing, 1);
+	if (wait_outside(inst, deadline_ms) != 0) {
+		tw_log(inst->host, CONN_LOG_WARN, NULL,
+		       "shutdown: a host thread is still inside invoke_action "
+		       "at the deadline; call shutdown again");
+		return CONN_EBUSY;
+	}
 	if (inst->sender) {
 		if (tw_sender_stop(inst->sender, deadline_ms) != 0)
 			return CONN_EBUSY;
@@ -287,8 +340,8 @@ static int tw_shutdown(conn_instance *inst, int64_t deadline_ms)
 	return 0;
 }
 
-static int tw_invoke(conn_instance *inst, const conn_call *call, char *err,
-                     size_t errlen)
+static int invoke(conn_instance *inst, const conn_call *call, char *err,
+                  size_t errlen)
 {
 	if (!call || !call->action) {
 		set_err(err, errlen, "malformed call");
@@ -314,9 +367,32 @@ static int tw_invoke(conn_instance *inst, const conn_call *call, char *err,
 	return tw_check_connection(inst, call, err, errlen);
 }
 
+static int tw_invoke(conn_instance *inst, const conn_call *call, char *err,
+                     size_t errlen)
+{
+	int rc;
+
+	if (enter(inst) != 0) {
+		set_err(err, errlen,
+		        "the instance is shutting down; call invoke_action "
+		        "on another instance");
+		return CONN_ESTATE;
+	}
+	rc = invoke(inst, call, err, errlen);
+	leave(inst);
+	return rc;
+}
+
 static int tw_cancel(conn_instance *inst, uint64_t call_id)
 {
-	return tw_sender_cancel(inst->sender, call_id);
+	int rc;
+
+	/* shutdown completes every call itself (cancelled) */
+	if (enter(inst) != 0)
+		return CONN_ESTATE;
+	rc = tw_sender_cancel(inst->sender, call_id);
+	leave(inst);
+	return rc;
 }
 
 static int tw_subscribe(conn_instance *inst, uint64_t sub_id, const char *event,
@@ -347,7 +423,13 @@ static int tw_unsubscribe(conn_instance *inst, uint64_t sub_id)
 
 static json_object *tw_stats(conn_instance *inst)
 {
-	return tw_sender_stats(inst->sender);
+	json_object *o;
+
+	if (enter(inst) != 0)
+		return NULL; /* shutting down: no counters any more */
+	o = tw_sender_stats(inst->sender);
+	leave(inst);
+	return o;
 }
 
 static const conn_plugin tw_plugin = {

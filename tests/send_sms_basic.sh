@@ -80,6 +80,21 @@ is '["UCS-2", 2, "\u0160"]' "$(q "$T/dry.out" '[o["dryRun"]["encoding"], len(o["
 	"dry run: encoding, recipients, the character forcing UCS-2"
 is 0 "$(count_lines "$REQUESTS")" "dry run: no request"
 
+# dry run with an invalid recipient (issue 8: it crashed the host)
+invoke dryinv '{"smsFrom":"+15005550006","smsTo":"+14155550100, (415) 555-0100","smsBody":"x","dryRun":true}'
+is 0 "$RC" "dry run with an invalid recipient: exit 0"
+is '[["+14155550100"], ["INVALID_TO_PHONE_NUMBER_ERROR"], null, null]' \
+	"$(q "$T/dryinv.out" '[[r["to"] for r in o["dryRun"]["recipients"]], [e["error"] for e in errs()], o["dryRun"]["ucs2Character"], o["dryRun"]["ucs2Offset"]]')" \
+	"dry run: the valid recipient listed, the invalid one in twilioError"
+is 0 "$(count_lines "$REQUESTS")" "dry run with an invalid recipient: no request"
+
+# every missing input in one answer, each saying what it should be
+invoke missing '{}'
+is '["smsFrom", "smsTo", "smsBody"]' "$(q "$T/missing.out" '[e["field"] for e in errs()]')" \
+	"every missing input reported at once"
+is true "$(q "$T/missing.out" 'errs()[1]["message"].startswith("smsTo: missing; give the recipients")')" \
+	"smsTo: missing says what it should be"
+
 # bad credentials
 config "$T/cfg.json" TWILIO_TOKEN=wrong-token
 invoke auth '{"smsFrom":"+15005550006","smsTo":"+14155550100","smsBody":"x"}'

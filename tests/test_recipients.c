@@ -110,10 +110,95 @@ static void many(void)
 	free(t);
 }
 
+/* Issue 8, item 8: a NUL byte inside an entry is refused in both forms
+ * (the array form used to cut the entry at it and send to the rest). */
+static void nul_bytes(void)
+{
+	json_object *a = json_tokener_parse(
+	        "[\"+14155550100\\u0000999\", \"+14155550101\"]");
+	const char t[] = "+14155550100\0"
+	                 "999,+14155550101";
+	tw_recipients r;
+	tw_err e;
+	char *m;
+
+	is_int(0, tw_recipients_parse(a, 10, &r, &e, &m), "array parses");
+	is_int(2, r.n, "two entries");
+	is_int(TW_INVALID_TO, r.v[0].err, "array: NUL inside refused");
+	ok(r.v[0].to == NULL, "array: nothing to send to");
+	is_str("smsTo[0] '+14155550100': contains a NUL byte (\\u0000); "
+	       "write the number as plain text",
+	       r.v[0].message, "array: says why");
+	is_int(TW_OK, r.v[1].err, "array: the next entry is fine");
+	tw_recipients_free(&r);
+	json_object_put(a);
+
+	is_int(0, tw_recipients_parse_text(t, sizeof(t) - 1, 10, &r, &e, &m),
+	       "text parses");
+	is_int(TW_INVALID_TO, r.v[0].err, "text: NUL inside refused");
+	is_str("smsTo[0] '+14155550100': contains a NUL byte (\\u0000); "
+	       "write the number as plain text",
+	       r.v[0].message, "text: the same message");
+	tw_recipients_free(&r);
+}
+
+/* Issue 8, item 14: errors that name the fix. */
+static void hints(void)
+{
+	json_object *a = json_tokener_parse(
+	        "[\"+14155550100 +14155550101\", \"+1 415 555 0100 "
+	        "4155550101\","
+	        " \"whatsapp:+14155550100 whatsapp:+14155550101\", \"+020 7946 "
+	        "0000\", \"+0044 20 7946 0000\", \"+1 415 555 0102\"]");
+	tw_recipients r;
+	tw_err e;
+	char *m;
+
+	is_int(0, tw_recipients_parse(a, 10, &r, &e, &m), "parses");
+	is_str("smsTo[0] '+14155550100 +14155550101': looks like several "
+	       "numbers separated by spaces; separate entries with commas or "
+	       "semicolons (spaces inside a number are ignored)",
+	       r.v[0].message, "space-separated numbers");
+	is_str("smsTo[1] '+1 415 555 0100 4155550101': 21 digits: looks like "
+	       "several numbers separated by spaces; separate entries with "
+	       "commas or semicolons (spaces inside a number are ignored)",
+	       r.v[1].message, "too many digits with a space");
+	ok(strstr(r.v[2].message, "separate entries with commas") != NULL,
+	   "whatsapp numbers separated by spaces: %s", r.v[2].message);
+	is_int(TW_INVALID_TO, r.v[3].err, "+0 refused");
+	is_str("smsTo[3] '+020 7946 0000': no country code starts with 0; "
+	       "write + and the country code, then the number without its "
+	       "leading 0 (e.g. +44 20 7946 0000 for 020 7946 0000)",
+	       r.v[3].message, "+0: the fix");
+	is_str("smsTo[4] '+0044 20 7946 0000': no country code starts with "
+	       "0; drop the international prefix 00 after the +: write "
+	       "+442079460000",
+	       r.v[4].message, "+00: the fix");
+	is_int(TW_OK, r.v[5].err, "spaces inside one number still fine");
+	tw_recipients_free(&r);
+	json_object_put(a);
+
+	is_int(-1, tw_recipients_parse(NULL, 10, &r, &e, &m), "missing");
+	is_int(TW_MISSING_INPUT, e, "MISSING_INPUT");
+	is_str("smsTo: missing; give the recipients as a list of numbers "
+	       "([\"+14155550100\"]) or a string of numbers separated by "
+	       "commas, semicolons or new lines, each with + and the country "
+	       "code",
+	       m, "missing: says what smsTo should be");
+	free(m);
+	is_int(-1, tw_recipients_parse_text(" , ", 3, 10, &r, &e, &m), "empty");
+	ok(strncmp(m, "smsTo: no recipient given; give the recipients", 46) ==
+	           0,
+	   "empty: says what smsTo should be: %s", m);
+	free(m);
+}
+
 int main(void)
 {
 	text_forms();
 	refusals();
 	many();
+	nul_bytes();
+	hints();
 	return done_testing();
 }
