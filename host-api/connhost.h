@@ -98,10 +98,15 @@ typedef struct connhost_load_opts {
 /*
  * Load the plugin at PATH (a shared object, or the libtool .la describing
  * one) and check it against this host's ABI:
- *   1. stat() the file; 2. check its ELF header (class, byte order, this
- *   machine, ET_DYN); 3. copy it privately into the copy directory (glibc
- *   would hand back an image already loaded from the same path or inode,
- *   which breaks a reload of a changed file); 4. a preflight
+ *   1. open the file (and the object a .la names) with O_NONBLOCK and
+ *   fstat() the descriptor: anything but a regular file (a FIFO, a
+ *   device, a directory) is refused, naming the path and what it is; 2.
+ *   check its ELF header (class, byte order, this machine, ET_DYN); 3.
+ *   copy it, from that same descriptor, to a new unique path in the copy
+ *   directory (glibc would hand back an image already loaded from the same
+ *   path or inode, which breaks a reload of a changed file), and check
+ *   before and after loading that the image mapped is that copy (device
+ *   and inode); 4. a preflight
  *   dlopen(RTLD_NOW|RTLD_LOCAL) that names any unresolved symbol; 5.
  *   lt_dlopenadvise() with local symbols; 6. pin every library the plugin
  *   pulled in (RTLD_NODELETE) so that unloading unmaps only the plugin;
