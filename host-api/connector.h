@@ -54,9 +54,31 @@
 #ifndef CONNECTOR_CONNECTOR_H
 #define CONNECTOR_CONNECTOR_H
 
+/*
+ * conn_now_ms() needs POSIX's clock_gettime(CLOCK_MONOTONIC), which a
+ * strict standard mode (-std=c11) hides. When this header comes first in
+ * such a mode and the host asked for no feature set of its own, it asks
+ * for POSIX.1-2008 itself. It never does so otherwise: defining
+ * _POSIX_C_SOURCE under the compiler's default (gnu11) would turn off the
+ * BSD and SVID names glibc gives by default, and after another header it
+ * comes too late to have any effect. A strict-mode host that includes
+ * other headers first gets the #error below: it must define
+ * _POSIX_C_SOURCE=200809L (or _DEFAULT_SOURCE, _GNU_SOURCE, ...) itself.
+ */
+#if defined(__STRICT_ANSI__) && !defined(_POSIX_C_SOURCE) &&                   \
+        !defined(_XOPEN_SOURCE) && !defined(_DEFAULT_SOURCE) &&                \
+        !defined(_GNU_SOURCE) && !defined(_BSD_SOURCE) &&                      \
+        !defined(_SVID_SOURCE)
+#define _POSIX_C_SOURCE 200809L
+#endif
+
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+
+#ifndef CLOCK_MONOTONIC
+#error "connector.h needs POSIX clock_gettime(CLOCK_MONOTONIC): compile with -D_POSIX_C_SOURCE=200809L, or include connector.h before any other header"
+#endif
 
 #include <json-c/json.h>
 

@@ -29,12 +29,14 @@
 #ifndef CONNECTOR_CONNHOST_H
 #define CONNECTOR_CONNHOST_H
 
+/* First: it may have to ask for POSIX before any system header (see
+ * there). */
+#include "connector.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
 #include <json-c/json.h>
-
-#include "connector.h"
 
 #ifdef __cplusplus
 extern "C" {
