@@ -5,13 +5,18 @@
  *   minimal-host PLUGIN CONFIG-FILE ACTION INPUTS-JSON
  *   minimal-host twilio.so twilio.conf send_sms '{"smsTo":"+15005550006",...}'
  *
- * Build against the installed library (the header is then
- * <connector/connhost.h>; in this tree it is "connhost.h"):
+ * Build against the installed library (pkg-config's flags make both
+ * "connhost.h" and <connector/connhost.h> work; when the library is not
+ * installed under /usr, set PKG_CONFIG_PATH to PREFIX/lib/pkgconfig and
+ * run the program with LD_LIBRARY_PATH=PREFIX/lib):
  *   cc minimal-host.c $(pkg-config --cflags --libs connector)
+ * tests/host_example.sh builds it with exactly this line against a
+ * `make install DESTDIR=...` tree.
  */
-#include <stdio.h>
-
+/* First: under -std=c11 it asks for POSIX before any system header. */
 #include "connhost.h"
+
+#include <stdio.h>
 
 int main(int argc, char **argv)
 {

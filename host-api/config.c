@@ -4,14 +4,21 @@
  * against the plugin's describe() definition, and masking secure values
  * for printing. Owns nothing beyond the objects it returns.
  *
- * Messages name the file, line and key and never a value: a value may be a
- * secret, and whether it is one is only known after validation.
+ * Parse messages name the file, line and key and never a value: a value
+ * may be a secret, and whether it is one is only known after validation.
+ * Validation messages ("KEY: expected an integer from 1 to 256, got 'x'")
+ * show a bad value (at most 40 bytes) only when the definition says the
+ * key is not secure, as the plugin's own messages do; they carry no
+ * "configuration:" prefix, which the caller adds once.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "connhost-int.h"
 
@@ -41,37 +48,72 @@ static int buf_add(struct buf *b, const char *s, size_t n)
 	return 0;
 }
 
-/* Read at most MAX bytes of PATH into a NUL-terminated *OUT. */
+/* What FD is, for a message refusing anything but a regular file. */
+static const char *file_kind(mode_t m)
+{
+	return S_ISDIR(m)    ? "a directory"
+	       : S_ISFIFO(m) ? "a FIFO (named pipe)"
+	       : S_ISSOCK(m) ? "a socket"
+	       : S_ISCHR(m)  ? "a character device"
+	       : S_ISBLK(m)  ? "a block device"
+	                     : "not a regular file";
+}
+
+/*
+ * Read at most MAX bytes of PATH into a NUL-terminated *OUT. PATH is
+ * opened with O_NONBLOCK (a FIFO would block the open itself) and must be
+ * a regular file: a FIFO, a device or a directory is refused by fstat()
+ * of the descriptor that is then read, so it cannot be swapped in
+ * between the check and the read.
+ */
 static int read_file(const char *path, size_t max, char **out, size_t *len,
                      const char *what, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "rb");
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	struct buf b = {0};
+	struct stat st;
 	char chunk[4096];
-	size_t n;
+	ssize_t n;
 	int rc = 0;
 
-	if (!f) {
+	if (fd < 0) {
 		connhost__err(err, errlen, "%s: cannot read %s (%s)", what,
 		              path, strerror(errno));
 		return CONN_EIO;
 	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (b.n + n > max) {
+	if (fstat(fd, &st) != 0) {
+		connhost__err(err, errlen, "%s: cannot read %s (%s)", what,
+		              path, strerror(errno));
+		close(fd);
+		return CONN_EIO;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		connhost__err(err, errlen,
+		              "%s: %s is %s; expected a regular file", what,
+		              path, file_kind(st.st_mode));
+		close(fd);
+		return CONN_EIO;
+	}
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			connhost__err(err, errlen, "%s: cannot read %s (%s)",
+			              what, path, strerror(errno));
+			rc = CONN_EIO;
+			break;
+		}
+		if (b.n + (size_t)n > max) {
 			connhost__err(err, errlen,
 			              "%s: %s is larger than %zu bytes", what,
 			              path, max);
 			rc = CONN_EINVAL;
 			break;
 		}
-		if ((rc = buf_add(&b, chunk, n)) != 0)
+		if ((rc = buf_add(&b, chunk, (size_t)n)) != 0)
 			break;
 	}
-	if (!rc && ferror(f)) {
-		connhost__err(err, errlen, "%s: cannot read %s", what, path);
-		rc = CONN_EIO;
-	}
-	fclose(f);
+	close(fd);
 	if (!rc && !b.p)
 		rc = buf_add(&b, "", 0);
 	if (rc) {
@@ -81,6 +123,21 @@ static int read_file(const char *path, size_t max, char **out, size_t *len,
 	*out = b.p;
 	*len = b.n;
 	return 0;
+}
+
+/* A new string A SEP B (no fixed-size buffer: a long path must not cut
+ * the key or the line number off a message). NULL when out of memory. */
+static char *join2(const char *a, const char *sep, const char *b)
+{
+	size_t na = strlen(a), ns = strlen(sep), nb = strlen(b);
+	char *s = malloc(na + ns + nb + 1);
+
+	if (s) {
+		memcpy(s, a, na);
+		memcpy(s + na, sep, ns);
+		memcpy(s + na + ns, b, nb + 1);
+	}
+	return s;
 }
 
 /* Expand ${env:NAME}, ${file:PATH} and $${ in S (N bytes) for KEY. */
@@ -133,12 +190,13 @@ static int expand(const char *where, const char *key, const char *s, size_t n,
 		} else if ((size_t)(end - ref) > 5 &&
 		           strncmp(ref, "file:", 5) == 0) {
 			char *path = strndup(ref + 5, (size_t)(end - ref) - 5);
-			char *text = NULL, what[256];
+			char *what = join2(where, ": ", key), *text = NULL;
 			size_t len = 0;
-			snprintf(what, sizeof(what), "%s: %s", where, key);
-			rc = path ? read_file(path, CONNHOST_FILE_REF_MAX_BYTES,
-			                      &text, &len, what, err, errlen)
-			          : CONN_ENOMEM;
+			rc = path && what
+			             ? read_file(path,
+			                         CONNHOST_FILE_REF_MAX_BYTES,
+			                         &text, &len, what, err, errlen)
+			             : CONN_ENOMEM;
 			if (rc == CONN_EIO) /* a bad reference: bad config */
 				rc = CONN_EINVAL;
 			if (!rc) {
@@ -149,6 +207,7 @@ static int expand(const char *where, const char *key, const char *s, size_t n,
 				rc = buf_add(&b, text, len);
 			}
 			free(text);
+			free(what);
 			free(path);
 		} else {
 			connhost__err(err, errlen,
@@ -181,6 +240,16 @@ static int set_value(json_object *o, const char *key, char *val)
 	return 0;
 }
 
+/* json-c's reason in words a user reads: its "continue" (and "unexpected
+ * end of data") mean the text ended inside a value. */
+static const char *json_reason(enum json_tokener_error jerr)
+{
+	if (jerr == json_tokener_success || jerr == json_tokener_continue ||
+	    jerr == json_tokener_error_parse_eof)
+		return "the JSON text ends early (unclosed { or [ or string?)";
+	return json_tokener_error_desc(jerr);
+}
+
 static int parse_json(const char *text, size_t len, const char *origin,
                       json_object **out, char *err, size_t errlen)
 {
@@ -197,11 +266,8 @@ static int parse_json(const char *text, size_t len, const char *origin,
 	used = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
 	if (!in || jerr != json_tokener_success) {
-		connhost__err(
-		        err, errlen, "%s: not valid JSON: %s", origin,
-		        json_tokener_error_desc(jerr == json_tokener_success
-		                                        ? json_tokener_continue
-		                                        : jerr));
+		connhost__err(err, errlen, "%s: not valid JSON: %s", origin,
+		              json_reason(jerr));
 		json_object_put(in);
 		return CONN_EINVAL;
 	}
@@ -364,7 +430,7 @@ static int parse_lines(const char *text, size_t len, const char *origin,
 	while (!rc && pos < len) {
 		const char *nl = memchr(text + pos, '\n', len - pos);
 		size_t end = nl ? (size_t)(nl - text) : len, n = end - pos;
-		char where[512];
+		char num[24], *where;
 
 		lineno++;
 		if (n > 0 && text[pos + n - 1] == '\r')
@@ -375,8 +441,11 @@ static int parse_lines(const char *text, size_t len, const char *origin,
 			rc = CONN_EINVAL;
 			break;
 		}
-		snprintf(where, sizeof(where), "%s:%zu", origin, lineno);
-		rc = parse_line(text + pos, n, where, res, err, errlen);
+		snprintf(num, sizeof(num), "%zu", lineno);
+		where = join2(origin, ":", num);
+		rc = where ? parse_line(text + pos, n, where, res, err, errlen)
+		           : CONN_ENOMEM;
+		free(where);
 		pos = end + 1;
 	}
 	if (rc) {
@@ -447,30 +516,80 @@ static const char *type_of(json_object *spec)
 	return "string";
 }
 
-static int value_fits(const char *type, const char *s)
+/* The definition's "minimum"/"maximum" of an integer or number key, as
+ * text in MIN/MAX ("" when absent). Reads only numbers, which write no
+ * cache into the shared definition. */
+static void range_of(json_object *spec, const char *type, char *min, char *max,
+                     size_t n)
+{
+	const char *names[2] = {"minimum", "maximum"};
+	char *outs[2] = {min, max};
+	json_object *v;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		outs[i][0] = '\0';
+		if (!json_object_object_get_ex(spec, names[i], &v))
+			continue;
+		if (json_object_is_type(v, json_type_int))
+			snprintf(outs[i], n, "%lld",
+			         (long long)json_object_get_int64(v));
+		else if (json_object_is_type(v, json_type_double) &&
+		         strcmp(type, "number") == 0)
+			snprintf(outs[i], n, "%.17g",
+			         json_object_get_double(v));
+	}
+}
+
+/*
+ * 0 when S is a value of TYPE within SPEC's range; otherwise -1 and, in
+ * WANT, what was expected ("an integer from 1 to 256").
+ */
+static int value_fits(json_object *spec, const char *type, const char *s,
+                      char *want, size_t wantlen)
 {
 	static const char *const bools[] = {"true", "false", "yes", "no",
 	                                    "on",   "off",   "1",   "0"};
-	char *end;
+	char min[64], max[64], *end;
+	int isint = strcmp(type, "integer") == 0;
 	size_t i;
 
-	if (strcmp(type, "integer") == 0) {
-		errno = 0;
-		(void)strtoll(s, &end, 10);
-		return *s && !*end && errno == 0;
-	}
-	if (strcmp(type, "number") == 0) {
-		errno = 0;
-		(void)strtod(s, &end);
-		return *s && !*end && errno == 0;
-	}
 	if (strcmp(type, "boolean") == 0) {
 		for (i = 0; i < sizeof(bools) / sizeof(bools[0]); i++)
 			if (strcasecmp(s, bools[i]) == 0)
-				return 1;
-		return 0;
+				return 0;
+		snprintf(want, wantlen,
+		         "true or false (or yes/no, on/off, 1/0)");
+		return -1;
 	}
-	return 1;
+	if (!isint && strcmp(type, "number") != 0)
+		return 0;
+	range_of(spec, type, min, max, sizeof(min));
+	if (min[0] && max[0])
+		snprintf(want, wantlen, "%s from %s to %s",
+		         isint ? "an integer" : "a number", min, max);
+	else if (min[0] || max[0])
+		snprintf(want, wantlen, "%s %s %s",
+		         isint ? "an integer" : "a number",
+		         min[0] ? "of at least" : "of at most",
+		         min[0] ? min : max);
+	else
+		snprintf(want, wantlen, "%s",
+		         isint ? "an integer" : "a number");
+	errno = 0;
+	if (isint) {
+		long long v = strtoll(s, &end, 10);
+		if (!*s || *end || errno ||
+		    (min[0] && v < strtoll(min, NULL, 10)) ||
+		    (max[0] && v > strtoll(max, NULL, 10)))
+			return -1;
+	} else {
+		double v = strtod(s, &end);
+		if (!*s || *end || errno || (min[0] && v < strtod(min, NULL)) ||
+		    (max[0] && v > strtod(max, NULL)))
+			return -1;
+	}
+	return 0;
 }
 
 /* A default of the definition as text, without writing json-c's caches
@@ -497,6 +616,22 @@ static json_object *default_text(json_object *spec)
 		        json_object_get_boolean(v) ? "true" : "false");
 	default: return NULL;
 	}
+}
+
+/* S for a message: at most 40 bytes, control bytes as '?', "..." when
+ * cut. */
+static const char *shown(const char *s, char *buf, size_t n)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i + 4 < n && i < 40; i++)
+		buf[i] =
+		        (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	if (s[i])
+		memcpy(buf + i, "...", 4);
+	else
+		buf[i] = '\0';
+	return buf;
 }
 
 static json_object *config_defs(json_object *definition)
@@ -533,6 +668,7 @@ int connhost_config_validate(json_object *definition, json_object *config,
 		return 0;
 	json_object_object_foreach(defs, dkey, dspec)
 	{
+		char want[192], got[64];
 		const char *s;
 
 		if (!json_object_object_get_ex(config, dkey, &v)) {
@@ -543,32 +679,33 @@ int connhost_config_validate(json_object *definition, json_object *config,
 			}
 			if (flag(dspec, "required")) {
 				connhost__err(err, errlen,
-				              "configuration: %s: required key "
-				              "missing",
-				              dkey);
+				              "%s: required key missing", dkey);
 				return CONN_EINVAL;
 			}
 			continue;
 		}
 		if (!json_object_is_type(v, json_type_string)) {
-			connhost__err(err, errlen,
-			              "configuration: %s: expected a string",
+			connhost__err(err, errlen, "%s: expected a string",
 			              dkey);
 			return CONN_EINVAL;
 		}
 		s = json_object_get_string(v);
 		if (!*s && flag(dspec, "required")) {
-			connhost__err(
-			        err, errlen,
-			        "configuration: %s: required key is empty",
-			        dkey);
+			connhost__err(err, errlen, "%s: required key is empty",
+			              dkey);
 			return CONN_EINVAL;
 		}
-		if (*s && !value_fits(type_of(dspec), s)) {
-			connhost__err(err, errlen,
-			              "configuration: %s: expected a value of "
-			              "type %s",
-			              dkey, type_of(dspec));
+		if (*s && value_fits(dspec, type_of(dspec), s, want,
+		                     sizeof(want)) != 0) {
+			if (flag(dspec, "secure"))
+				connhost__err(err, errlen,
+				              "%s: expected %s (the value is "
+				              "secure: not shown)",
+				              dkey, want);
+			else
+				connhost__err(err, errlen,
+				              "%s: expected %s, got '%s'", dkey,
+				              want, shown(s, got, sizeof(got)));
 			return CONN_EINVAL;
 		}
 	}

@@ -5,6 +5,7 @@
  * Owns the process: its options, its output lock, its exit code.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -18,6 +19,13 @@
 #include <unistd.h>
 
 #include "connhost.h"
+
+#ifndef PACKAGE_VERSION /* set by host-api/local.mk */
+#define PACKAGE_VERSION "0"
+#endif
+#ifndef PACKAGE_NAME
+#define PACKAGE_NAME "twilio-connector"
+#endif
 
 enum {
 	EX_OK = 0,
@@ -50,13 +58,17 @@ static void say(conn_log_level level, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
 static void say(conn_log_level level, const char *fmt, ...)
 {
-	char buf[2048];
+	char *buf = NULL;
 	va_list ap;
+	int n;
 
+	/* Allocated, not a fixed buffer: a plugin's message is never cut. */
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = vasprintf(&buf, fmt, ap);
 	va_end(ap);
-	connhost_log_emit(&logger, level, NULL, buf);
+	connhost_log_emit(&logger, level, NULL, n >= 0 ? buf : fmt);
+	if (n >= 0)
+		free(buf);
 }
 
 /* One line of JSON on stdout, whole, under the output lock. */
@@ -79,6 +91,7 @@ static void print_json(json_object *o)
 struct opts {
 	const char *config, *inputs, *vars, *key, *batch, *params;
 	long deadline_ms, concurrency;
+	size_t store_bytes;
 	int online, refuse, help;
 	const char *args[3];
 	int nargs;
@@ -95,7 +108,8 @@ enum {
 	O_PARAMS,
 	O_REFUSE,
 	O_ONLINE,
-	O_LOGLEVEL
+	O_LOGLEVEL,
+	O_STORE_BYTES
 };
 
 static const struct option long_opts[] = {
@@ -110,6 +124,7 @@ static const struct option long_opts[] = {
         {"refuse-publish", no_argument, NULL, O_REFUSE},
         {"online", no_argument, NULL, O_ONLINE},
         {"log-level", required_argument, NULL, O_LOGLEVEL},
+        {"store-bytes", required_argument, NULL, O_STORE_BYTES},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
 };
@@ -136,7 +151,11 @@ static const char usage_text[] =
         "      print events as {\"sub_id\":N,\"event\":{...}} lines until "
         "SIGINT,\n"
         "      SIGTERM or the end of stdin\n"
-        "common: --log-level error|warn|info|debug (default warn); --help\n"
+        "common: --log-level error|warn|info|debug (default warn); --help;\n"
+        "  --store-bytes N[K|M|G]: the idempotency store's size (default "
+        "128M;\n"
+        "  docs/connector-host.md says how to size it)\n"
+        "connector-host --version (-V): the package and ABI versions\n"
         "JSON arguments are JSON text, or @PATH to read a file.\n"
         "config FILE: a JSON object of strings, or KEY=VALUE lines (# "
         "comments,\n"
@@ -154,6 +173,35 @@ static int usage(const char *msg, const char *arg)
 		        arg ? " ('" : "", arg ? arg : "", arg ? "')" : "");
 	fputs(usage_text, stderr);
 	return EX_USAGE;
+}
+
+/* "N", "NK", "NM", "NG" (binary multiples) into *OUT, from 64 KiB to
+ * 1 TiB; -1 otherwise. */
+static int parse_size(const char *s, size_t *out)
+{
+	unsigned long long v, mul = 1;
+	char *end;
+
+	errno = 0;
+	if (!isdigit((unsigned char)s[0]))
+		return -1;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	switch (*end) {
+	case 'k':
+	case 'K': mul = 1ULL << 10, end++; break;
+	case 'm':
+	case 'M': mul = 1ULL << 20, end++; break;
+	case 'g':
+	case 'G': mul = 1ULL << 30, end++; break;
+	default: break;
+	}
+	if (*end || v > (1ULL << 40) / mul || v * mul < (64ULL << 10) ||
+	    v * mul > SIZE_MAX)
+		return -1;
+	*out = (size_t)(v * mul);
+	return 0;
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -190,6 +238,13 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				             "warn, info or debug",
 				             optarg);
 			break;
+		case O_STORE_BYTES:
+			if (parse_size(optarg, &o->store_bytes) != 0)
+				return usage("--store-bytes: expected a size "
+				             "in bytes from 64K to 1T, with an "
+				             "optional K, M or G suffix",
+				             optarg);
+			break;
 		case O_DEADLINE:
 		case O_CONCURRENCY: {
 			long v;
@@ -216,6 +271,16 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		}
 	}
 	return 0;
+}
+
+/* json-c's reason in words a user reads: its "continue" (and "unexpected
+ * end of data") mean the text ended inside a value. */
+static const char *json_reason(enum json_tokener_error jerr)
+{
+	if (jerr == json_tokener_success || jerr == json_tokener_continue ||
+	    jerr == json_tokener_error_parse_eof)
+		return "the JSON text ends early (unclosed { or [ or string?)";
+	return json_tokener_error_desc(jerr);
 }
 
 /* JSON text, or @PATH: a JSON object in *OUT. */
@@ -266,12 +331,8 @@ static int json_arg(const char *name, const char *arg, json_object **out)
 	if (!o || jerr != json_tokener_success ||
 	    !json_object_is_type(o, json_type_object)) {
 		say(CONN_LOG_ERROR, "%s: expected a JSON object (%s)", name,
-		    !o || jerr != json_tokener_success
-		            ? json_tokener_error_desc(
-		                      jerr == json_tokener_success
-		                              ? json_tokener_continue
-		                              : jerr)
-		            : "not an object");
+		    !o || jerr != json_tokener_success ? json_reason(jerr)
+		                                       : "not an object");
 		json_object_put(o);
 		return EX_USAGE;
 	}
@@ -295,27 +356,33 @@ static int load(const char *path, connhost_plugin **p)
 	return 0;
 }
 
-static int create(connhost_plugin *p, const char *config_path,
-                  const char *refuse, connhost_instance **inst)
+static int create(connhost_plugin *p, const struct opts *o, const char *refuse,
+                  connhost_instance **inst)
 {
 	connhost_instance_opts io = {.struct_size = sizeof(io)};
 	json_object *cfg = NULL;
 	char err[1024];
 	int rc;
 
-	rc = connhost_config_load(config_path, &cfg, err, sizeof(err));
+	rc = connhost_config_load(o->config, &cfg, err, sizeof(err));
 	if (rc) {
 		say(CONN_LOG_ERROR, "%s", err);
 		return rc == CONN_ENOMEM ? EX_OTHER : EX_CONFIG;
 	}
 	io.log = logger;
 	io.refuse_publish = refuse;
+	io.store_bytes = o->store_bytes;
 	err[0] = '\0';
 	rc = connhost_instance_new(p, cfg, &io, inst, err, sizeof(err));
 	json_object_put(cfg);
 	if (rc) {
-		say(CONN_LOG_ERROR, "configuration refused: %s",
-		    err[0] ? err : conn_strerror(rc));
+		/* libconnhost's messages carry no prefix; a plugin's may:
+		 * say "configuration" once. */
+		const char *m = err[0] ? err : conn_strerror(rc);
+		if (strncmp(m, "configuration: ", 15) == 0)
+			m += 15;
+		say(CONN_LOG_ERROR, "configuration %s refused: %s", o->config,
+		    m);
 		return rc == CONN_ENOMEM ? EX_OTHER : EX_CONFIG;
 	}
 	return 0;
@@ -421,7 +488,7 @@ static int cmd_check(struct opts *o)
 		return usage("check: expected PLUGIN --config FILE", NULL);
 	if ((rc = load(o->args[0], &p)) != 0)
 		return rc;
-	rc = create(p, o->config, NULL, &inst);
+	rc = create(p, o, NULL, &inst);
 	if (rc) {
 		connhost_plugin_unref(p);
 		return rc;
@@ -523,8 +590,9 @@ static int batch_line(const char *line, size_t lineno, struct batch_item *it)
 
 	o = json_tokener_parse_verbose(line, &jerr);
 	if (!o || !json_object_is_type(o, json_type_object)) {
-		say(CONN_LOG_ERROR, "--batch line %zu: expected a JSON object",
-		    lineno);
+		say(CONN_LOG_ERROR,
+		    "--batch line %zu: expected a JSON object (%s)", lineno,
+		    o ? "not an object" : json_reason(jerr));
 		json_object_put(o);
 		return EX_USAGE;
 	}
@@ -700,7 +768,7 @@ static int cmd_invoke(struct opts *o)
 		             NULL);
 	if ((rc = load(o->args[0], &p)) != 0)
 		return rc;
-	if ((rc = create(p, o->config, NULL, &inst)) != 0) {
+	if ((rc = create(p, o, NULL, &inst)) != 0) {
 		connhost_plugin_unref(p);
 		return rc;
 	}
@@ -787,7 +855,7 @@ static int cmd_listen(struct opts *o)
 	}
 	if ((rc = load(o->args[0], &p)) != 0)
 		goto out_params;
-	rc = create(p, o->config,
+	rc = create(p, o,
 	            o->refuse ? "refused by connector-host --refuse-publish"
 	                      : NULL,
 	            &inst);
@@ -831,6 +899,12 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2)
 		return usage("missing command", NULL);
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("connector-host (%s) %s\nconnector ABI %d.%d\n",
+		       PACKAGE_NAME, PACKAGE_VERSION, CONN_ABI_MAJOR,
+		       CONN_ABI_MINOR);
+		return EX_OK;
+	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		fputs(usage_text, stdout);

@@ -54,9 +54,31 @@
 #ifndef CONNECTOR_CONNECTOR_H
 #define CONNECTOR_CONNECTOR_H
 
+/*
+ * conn_now_ms() needs POSIX's clock_gettime(CLOCK_MONOTONIC), which a
+ * strict standard mode (-std=c11) hides. When this header comes first in
+ * such a mode and the host asked for no feature set of its own, it asks
+ * for POSIX.1-2008 itself. It never does so otherwise: defining
+ * _POSIX_C_SOURCE under the compiler's default (gnu11) would turn off the
+ * BSD and SVID names glibc gives by default, and after another header it
+ * comes too late to have any effect. A strict-mode host that includes
+ * other headers first gets the #error below: it must define
+ * _POSIX_C_SOURCE=200809L (or _DEFAULT_SOURCE, _GNU_SOURCE, ...) itself.
+ */
+#if defined(__STRICT_ANSI__) && !defined(_POSIX_C_SOURCE) &&                   \
+        !defined(_XOPEN_SOURCE) && !defined(_DEFAULT_SOURCE) &&                \
+        !defined(_GNU_SOURCE) && !defined(_BSD_SOURCE) &&                      \
+        !defined(_SVID_SOURCE)
+#define _POSIX_C_SOURCE 200809L
+#endif
+
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+
+#ifndef CLOCK_MONOTONIC
+#error "connector.h needs POSIX clock_gettime(CLOCK_MONOTONIC): compile with -D_POSIX_C_SOURCE=200809L, or include connector.h before any other header"
+#endif
 
 #include <json-c/json.h>
 
@@ -203,10 +225,16 @@ typedef struct conn_host {
 	               char *err, size_t errlen);
 
 	/*
-	 * Claim KEY in the host's idempotency store (inbound dedupe: key =
-	 * MessageSid; send_sms: key = idempotency key + recipient). Because
-	 * the host owns the store it survives a hot swap, and a distributed
-	 * host may back it with a shared store (Redis SET NX PX).
+	 * Claim KEY in the host's idempotency store. Because the host owns
+	 * the store it survives a hot swap, and a distributed host may back
+	 * it with a shared store (Redis SET NX PX).
+	 * Namespaces: a key's namespace is its prefix up to the first '/'.
+	 * "send/..." (send_sms: "send/" + idempotency key + "|" +
+	 * recipient) and "inbound/..." (inbound dedupe: "inbound/" +
+	 * MessageSid) each get a budget of their own in the host's store,
+	 * every other key shares a third, so that a flood of one kind cannot
+	 * make the store refuse the other. A store never drops an unexpired
+	 * record to make room: when a namespace is full, claim() refuses.
 	 *   CONN_CLAIM_NEW          the caller owns KEY for TTL_MS; it must
 	 *                           settle() it (with a result, or NULL to
 	 *                           forget) when the work ends.
@@ -215,9 +243,10 @@ typedef struct conn_host {
 	 *                           new reference to a private copy of it,
 	 *                           owned by the caller (json_object_put()).
 	 * Ownership: KEY is borrowed; *PRIOR is set (or NULL) on every return.
-	 * Returns:   a conn_claim value (>= 0), or CONN_EFULL when the store
-	 *            is full of live claims, CONN_EINVAL for a bad key.
-	 *            [mandatory]
+	 * Returns:   a conn_claim value (>= 0); CONN_EFULL when KEY's
+	 *            namespace is full of live records (nothing was claimed:
+	 *            do not do the work, report it as retryable later);
+	 *            CONN_EINVAL for a bad key. [mandatory]
 	 */
 	int (*claim)(void *ctx, const char *key, uint32_t ttl_ms,
 	             json_object **prior);
@@ -230,7 +259,8 @@ typedef struct conn_host {
 	 * Ownership: KEY borrowed; RESULT transferred (the host keeps or
 	 *            releases it, also on failure).
 	 * Returns:   0, or CONN_ENOENT when KEY was not claimed (expired).
-	 *            [mandatory]
+	 *            A settle is never refused for want of room: the work
+	 *            is done and its result is kept. [mandatory]
 	 */
 	int (*settle)(void *ctx, const char *key, json_object *result,
 	              uint32_t ttl_ms);
@@ -317,6 +347,9 @@ typedef struct conn_plugin {
 	 *    "events":  {NAME: {"description","params":{…},"outputs":{…}}},
 	 *    "errors":  {NAME: "meaning"}}
 	 * where each input, output and param is {"type","required","description"}.
+	 * A config KEY of type "integer" or "number" may also give "minimum" and
+	 * "maximum" (JSON numbers): the host then refuses a value outside them
+	 * and says the range in its message.
 	 * Threads: any; no instance needed. [mandatory]
 	 */
 	/* clang-format on */

@@ -29,12 +29,14 @@
 #ifndef CONNECTOR_CONNHOST_H
 #define CONNECTOR_CONNHOST_H
 
+/* First: it may have to ask for POSIX before any system header (see
+ * there). */
+#include "connector.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
 #include <json-c/json.h>
-
-#include "connector.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -98,10 +100,15 @@ typedef struct connhost_load_opts {
 /*
  * Load the plugin at PATH (a shared object, or the libtool .la describing
  * one) and check it against this host's ABI:
- *   1. stat() the file; 2. check its ELF header (class, byte order, this
- *   machine, ET_DYN); 3. copy it privately into the copy directory (glibc
- *   would hand back an image already loaded from the same path or inode,
- *   which breaks a reload of a changed file); 4. a preflight
+ *   1. open the file (and the object a .la names) with O_NONBLOCK and
+ *   fstat() the descriptor: anything but a regular file (a FIFO, a
+ *   device, a directory) is refused, naming the path and what it is; 2.
+ *   check its ELF header (class, byte order, this machine, ET_DYN); 3.
+ *   copy it, from that same descriptor, to a new unique path in the copy
+ *   directory (glibc would hand back an image already loaded from the same
+ *   path or inode, which breaks a reload of a changed file), and check
+ *   before and after loading that the image mapped is that copy (device
+ *   and inode); 4. a preflight
  *   dlopen(RTLD_NOW|RTLD_LOCAL) that names any unresolved symbol; 5.
  *   lt_dlopenadvise() with local symbols; 6. pin every library the plugin
  *   pulled in (RTLD_NODELETE) so that unloading unmaps only the plugin;
@@ -208,37 +215,78 @@ json_object *connhost_config_masked(json_object *definition,
 /* ---------------------------------------------------------------------- */
 
 #define CONNHOST_KEY_MAX 1024
+/* The largest result settle() keeps, as compact JSON text. */
+#define CONNHOST_RESULT_MAX_BYTES (64 * 1024)
+
+/* A key's namespace is its prefix up to the first '/' (see claim() in
+ * connector.h); each has a byte budget of its own. */
+enum {
+	CONNHOST_STORE_NS_SEND = 0,    /* "send/..." */
+	CONNHOST_STORE_NS_INBOUND = 1, /* "inbound/..." */
+	CONNHOST_STORE_NS_OTHER = 2,   /* every other key */
+	CONNHOST_STORE_NS_COUNT = 3
+};
+
+/* "send", "inbound", "other"; NULL for another number. */
+const char *connhost_store_ns_name(int ns);
 
 /*
  * A bounded in-memory store of keys: IN_PROGRESS while claimed, DONE with
- * a result once settled, each with a TTL. When full, expired entries go
- * first, then the oldest DONE entry (an "early eviction", counted); a store
- * full of live claims refuses new keys with CONN_EFULL.
- * CAPACITY 0 means the default (65536 keys).
+ * a result once settled, each with a TTL. An unexpired record is never
+ * dropped: when a namespace's budget is spent (after reclaiming expired
+ * entries), a new key there is refused with CONN_EFULL.
+ * MAX_BYTES is the memory the entries may take (keys, result texts, entry
+ * and allocator overhead, counted as allocated), split between the
+ * namespaces: send 5/8, inbound 2/8, other 1/8. 0 means the default,
+ * 128 MiB: the send namespace's 80 MiB hold about 338,000 send_sms
+ * results of about 250 bytes, i.e. 3.9 messages/s sustained over the
+ * plugin's default 24 h TTL (docs/connector-host.md,
+ * "Sizing the idempotency store").
+ * A namespace crossing 80 % of its budget logs one warning (again only
+ * after it fell below 70 %), through the log given with
+ * connhost_store_set_log() (default: stderr).
  * Returns NULL when out of memory. Free with connhost_store_free() after
  * every instance using it was shut down.
  */
-connhost_store *connhost_store_new(size_t capacity);
+connhost_store *connhost_store_new(size_t max_bytes);
 void connhost_store_free(connhost_store *s);
+
+/* Where the store's warnings go (copied; LOG's writer must outlive the
+ * store). An instance with a private store sets its own log. */
+void connhost_store_set_log(connhost_store *s, const connhost_log *log);
 
 /*
  * The claim() and settle() host services of connector.h, with the same
  * contract (see there). Thread-safe; never calls out while locked.
+ * settle() keeps RESULT as JSON text: at most CONNHOST_RESULT_MAX_BYTES
+ * (CONN_EINVAL beyond; the key then stays IN_PROGRESS until its TTL), and
+ * claim() hands back a parsed copy of it. A settle is never refused for
+ * want of room: the work is done, its record is kept even if that takes
+ * the namespace over its budget (new claims are refused until it drops).
  */
 int connhost_store_claim(connhost_store *s, const char *key, uint32_t ttl_ms,
                          json_object **prior);
 int connhost_store_settle(connhost_store *s, const char *key,
                           json_object *result, uint32_t ttl_ms);
 
+typedef struct connhost_store_fill {
+	size_t entries;   /* keys held (live, or expired not yet reclaimed) */
+	size_t bytes;     /* what they take */
+	size_t max_bytes; /* the budget */
+} connhost_store_fill;
+
 typedef struct connhost_store_counts {
-	size_t entries; /* keys held now (live or not yet purged) */
-	size_t capacity;
-	uint64_t claims_new;      /* claims answered NEW */
-	uint64_t claims_busy;     /* answered IN_PROGRESS */
-	uint64_t claims_done;     /* answered DONE */
-	uint64_t expired;         /* entries dropped after their TTL */
-	uint64_t early_evictions; /* DONE entries dropped before their TTL */
-	uint64_t refused_full;    /* claims refused with CONN_EFULL */
+	size_t entries;     /* keys held, every namespace */
+	size_t bytes;       /* sum of ns[].bytes */
+	size_t max_bytes;   /* sum of ns[].max_bytes */
+	size_t table_bytes; /* the hash table's bucket array, apart */
+	connhost_store_fill ns[CONNHOST_STORE_NS_COUNT];
+	uint64_t claims_new;    /* claims answered NEW */
+	uint64_t claims_busy;   /* answered IN_PROGRESS */
+	uint64_t claims_done;   /* answered DONE */
+	uint64_t expired;       /* entries dropped after their TTL */
+	uint64_t refused_full;  /* claims refused with CONN_EFULL */
+	uint64_t fill_warnings; /* 80 % warnings logged */
 } connhost_store_counts;
 
 void connhost_store_get_counts(connhost_store *s, connhost_store_counts *out);
@@ -252,11 +300,12 @@ void connhost_store_get_counts(connhost_store *s, connhost_store_counts *out);
 
 typedef struct connhost_instance_opts {
 	uint32_t struct_size; /* sizeof(connhost_instance_opts) */
-	/* Store for claim()/settle(); NULL: a private store of
-	 * STORE_CAPACITY keys (0: default), freed with the instance. A
-	 * shared store must outlive the instance. */
+	/* Store for claim()/settle(); NULL: a private store of STORE_BYTES
+	 * bytes (0: the default, see connhost_store_new()), freed with the
+	 * instance and logging through LOG. A shared store must outlive
+	 * the instance (its log is set with connhost_store_set_log()). */
 	connhost_store *store;
-	size_t store_capacity;
+	size_t store_bytes;
 	/* Where this instance's and its plugin's log lines go; copied.
 	 * A zeroed struct means stderr at level warn. */
 	connhost_log log;
@@ -316,7 +365,11 @@ connhost_plugin *connhost_instance_plugin(connhost_instance *inst);
 /*
  * Counters as a new JSON object (caller owns): {"calls_started",
  * "calls_completed", "completions_dropped", "calls_abandoned",
- * "published", "publish_refused", "store":{...}, "plugin":{...stats()}}.
+ * "published", "publish_refused", "store":{...}, "plugin":{...stats()}}
+ * where "store" is {"entries", "bytes", "max_bytes", "table_bytes",
+ * "claims_new", "claims_busy", "claims_done", "expired", "refused_full",
+ * "fill_warnings", "namespaces":{"send":{"entries","bytes","max_bytes"},
+ * "inbound":{...}, "other":{...}}}.
  */
 json_object *connhost_instance_stats(connhost_instance *inst);
 

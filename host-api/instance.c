@@ -99,11 +99,11 @@ static connhost_instance *instance_alloc(const connhost_instance_opts *opts)
 			goto fail;
 	}
 	if (!inst->store) {
-		inst->store =
-		        connhost_store_new(opts ? opts->store_capacity : 0);
+		inst->store = connhost_store_new(opts ? opts->store_bytes : 0);
 		if (!inst->store)
 			goto fail;
 		inst->own_store = 1;
+		connhost_store_set_log(inst->store, &inst->log);
 	}
 	return inst;
 fail:
@@ -123,7 +123,7 @@ int connhost_instance_new(connhost_plugin *p, json_object *config,
 	if (!p)
 		return CONN_EINVAL;
 	if (config && !json_object_is_type(config, json_type_object)) {
-		connhost__err(err, errlen, "configuration: not a JSON object");
+		connhost__err(err, errlen, "not a JSON object");
 		return CONN_EINVAL;
 	}
 	inst = instance_alloc(opts);
@@ -230,6 +230,43 @@ static void add_u64(json_object *o, const char *k, uint64_t v)
 	json_object_object_add(o, k, json_object_new_int64((int64_t)v));
 }
 
+static json_object *fill_stats(const connhost_store_fill *f)
+{
+	json_object *o = json_object_new_object();
+
+	if (o) {
+		add_u64(o, "entries", f->entries);
+		add_u64(o, "bytes", f->bytes);
+		add_u64(o, "max_bytes", f->max_bytes);
+	}
+	return o;
+}
+
+static json_object *store_stats(const connhost_store_counts *c)
+{
+	json_object *st = json_object_new_object(), *nss;
+	int i;
+
+	if (!st)
+		return NULL;
+	add_u64(st, "entries", c->entries);
+	add_u64(st, "bytes", c->bytes);
+	add_u64(st, "max_bytes", c->max_bytes);
+	add_u64(st, "table_bytes", c->table_bytes);
+	add_u64(st, "claims_new", c->claims_new);
+	add_u64(st, "claims_busy", c->claims_busy);
+	add_u64(st, "claims_done", c->claims_done);
+	add_u64(st, "expired", c->expired);
+	add_u64(st, "refused_full", c->refused_full);
+	add_u64(st, "fill_warnings", c->fill_warnings);
+	nss = json_object_new_object();
+	for (i = 0; nss && i < CONNHOST_STORE_NS_COUNT; i++)
+		json_object_object_add(nss, connhost_store_ns_name(i),
+		                       fill_stats(&c->ns[i]));
+	json_object_object_add(st, "namespaces", nss);
+	return st;
+}
+
 json_object *connhost_instance_stats(connhost_instance *inst)
 {
 	json_object *o = json_object_new_object(), *st;
@@ -248,15 +285,7 @@ json_object *connhost_instance_stats(connhost_instance *inst)
 	add_u64(o, "publish_refused", inst->publish_refused);
 	pthread_mutex_unlock(&inst->lock);
 	connhost_store_get_counts(inst->store, &c);
-	st = json_object_new_object();
-	add_u64(st, "entries", c.entries);
-	add_u64(st, "capacity", c.capacity);
-	add_u64(st, "claims_new", c.claims_new);
-	add_u64(st, "claims_busy", c.claims_busy);
-	add_u64(st, "claims_done", c.claims_done);
-	add_u64(st, "expired", c.expired);
-	add_u64(st, "early_evictions", c.early_evictions);
-	add_u64(st, "refused_full", c.refused_full);
+	st = store_stats(&c);
 	json_object_object_add(o, "store", st);
 	if (g->t->stats) {
 		json_object *ps = g->t->stats(g->pi);

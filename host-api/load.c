@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "connhost-int.h"
@@ -59,35 +60,107 @@ static int ends_with(const char *s, const char *suffix)
 	return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-/* The shared object a libtool archive names: dir/.libs/DLNAME or
- * dir/DLNAME. *OUT malloc'd. */
-static int resolve_la(const char *path, char **out, char *err, size_t errlen)
+/* What a file of mode M is, for a message refusing it. */
+static const char *file_kind(mode_t m)
 {
-	FILE *f = fopen(path, "r");
-	char line[4096], *dlname = NULL, *dir, *slash, *cand = NULL;
-	size_t total = 0;
-	struct stat st;
-	int i;
+	return S_ISDIR(m)    ? "a directory"
+	       : S_ISFIFO(m) ? "a FIFO (named pipe)"
+	       : S_ISSOCK(m) ? "a socket"
+	       : S_ISCHR(m)  ? "a character device"
+	       : S_ISBLK(m)  ? "a block device"
+	                     : "not a regular file";
+}
 
-	if (!f) {
-		connhost__err(err, errlen,
-		              "plugin %s refused: file missing (%s)", path,
-		              strerror(errno));
-		return errno == ENOENT ? CONN_ENOENT : CONN_EIO;
+/*
+ * Open FILE for reading without blocking (a FIFO would block open() and
+ * read() for ever) and check, on the descriptor, that it is a regular
+ * file. SHOWN names the plugin in messages. Returns the descriptor, with
+ * its stat in *ST; or a negative CONN_E* code with ERR filled
+ * (CONN_ENOENT when FILE does not exist).
+ */
+static int open_regular(const char *shown, const char *file, struct stat *st,
+                        char *err, size_t errlen)
+{
+	int fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0) {
+		int e = errno;
+		connhost__err(err, errlen, "plugin %s refused: %s %s (%s)",
+		              shown,
+		              e == ENOENT ? "file missing:" : "cannot read",
+		              file, strerror(e));
+		return e == ENOENT ? CONN_ENOENT : CONN_EIO;
 	}
-	while (!dlname && total < LA_MAX_BYTES &&
-	       fgets(line, sizeof(line), f)) {
-		total += strlen(line);
-		if (strncmp(line, "dlname='", 8) == 0) {
-			char *end = strchr(line + 8, '\'');
-			if (end) {
-				*end = '\0';
-				dlname = strdup(line + 8);
-			}
+	if (fstat(fd, st) != 0) {
+		connhost__err(err, errlen,
+		              "plugin %s refused: cannot read %s (%s)", shown,
+		              file, strerror(errno));
+		close(fd);
+		return CONN_EIO;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		connhost__err(err, errlen,
+		              "plugin %s refused: %s is %s, not a regular file",
+		              shown, file, file_kind(st->st_mode));
+		close(fd);
+		return CONN_EINVAL;
+	}
+	return fd;
+}
+
+/* The value of dlname='...' in the libtool archive read from FD (at most
+ * LA_MAX_BYTES); *OUT malloc'd, NULL when absent. */
+static int la_dlname(int fd, char **out)
+{
+	char *text = malloc(LA_MAX_BYTES + 1), *p;
+	size_t n = 0;
+	ssize_t r;
+
+	*out = NULL;
+	if (!text)
+		return CONN_ENOMEM;
+	while (n < LA_MAX_BYTES &&
+	       (r = read(fd, text + n, LA_MAX_BYTES - n)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			free(text);
+			return CONN_EIO;
+		}
+		n += (size_t)r;
+	}
+	text[n] = '\0';
+	for (p = text; p && *p;
+	     p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		if (strncmp(p, "dlname='", 8) == 0) {
+			char *end = strpbrk(p + 8, "'\n");
+			if (end && *end == '\'')
+				*out = strndup(p + 8, (size_t)(end - (p + 8)));
+			break;
 		}
 	}
-	fclose(f);
-	if (!dlname || !dlname[0]) {
+	free(text);
+	return 0;
+}
+
+/*
+ * The shared object the libtool archive at PATH (open as LA_FD) names:
+ * dir/.libs/DLNAME or dir/DLNAME, opened as by open_regular(). Returns
+ * its descriptor and its path in *OUT (malloc'd), or a negative code.
+ */
+static int resolve_la(const char *path, int la_fd, char **out, struct stat *st,
+                      char *err, size_t errlen)
+{
+	char *dlname = NULL, *dir, *slash, *cand = NULL;
+	int i, fd = CONN_ENOENT, rc;
+
+	rc = la_dlname(la_fd, &dlname);
+	if (rc) {
+		connhost__err(err, errlen, "plugin %s refused: cannot read it",
+		              path);
+		return rc;
+	}
+	if (!dlname || !dlname[0] || strchr(dlname, '/')) {
 		free(dlname);
 		connhost__err(
 		        err, errlen,
@@ -106,30 +179,32 @@ static int resolve_la(const char *path, char **out, char *err, size_t errlen)
 		*slash = '\0';
 	else
 		strcpy(dir, ".");
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 2 && fd == CONN_ENOENT; i++) {
 		size_t n = strlen(dir) + strlen(dlname) + 8;
+		free(cand);
 		cand = malloc(n);
-		if (!cand)
+		if (!cand) {
+			fd = CONN_ENOMEM;
 			break;
+		}
 		snprintf(cand, n, "%s/%s%s", dir, i == 0 ? ".libs/" : "",
 		         dlname);
-		if (stat(cand, &st) == 0)
-			break;
-		free(cand);
-		cand = NULL;
+		fd = open_regular(path, cand, st, err, errlen);
 	}
 	free(dir);
 	free(dlname);
-	if (!cand) {
+	if (fd == CONN_ENOENT)
 		connhost__err(
 		        err, errlen,
 		        "plugin %s refused: file missing (the shared object "
 		        "the libtool archive names was not found)",
 		        path);
-		return CONN_ENOENT;
+	if (fd < 0) {
+		free(cand);
+		return fd;
 	}
 	*out = cand;
-	return 0;
+	return fd;
 }
 
 #if defined(__x86_64__)
@@ -206,20 +281,12 @@ static unsigned host_machine(void)
 #endif
 }
 
-static int check_elf(const char *shown, const char *file, char *err,
-                     size_t errlen)
+static int check_elf(const char *shown, int fd, char *err, size_t errlen)
 {
 	unsigned char ident[EI_NIDENT];
 	unsigned type = 0, machine = 0;
 	const char *why = NULL;
-	int fd = open(file, O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0) {
-		connhost__err(err, errlen,
-		              "plugin %s refused: cannot read (%s)", shown,
-		              strerror(errno));
-		return CONN_EIO;
-	}
 	if (read_ehdr(fd, ident, &type, &machine) != 0)
 		why = "not an ELF file";
 	else if (ident[EI_CLASS] != HOST_CLASS)
@@ -230,7 +297,6 @@ static int check_elf(const char *shown, const char *file, char *err,
 		why = "built for another machine (e_machine)";
 	else if (type != ET_DYN)
 		why = "not a shared object (e_type)";
-	close(fd);
 	if (why) {
 		connhost__err(err, errlen,
 		              "plugin %s refused: not an ELF shared object for "
@@ -268,24 +334,25 @@ static int keep_copies(const connhost_load_opts *opts)
 	return e && *e && strcmp(e, "0") != 0;
 }
 
-static int copy_file(const char *shown, const char *src, const char *dir,
-                     char **out, char *err, size_t errlen)
+/*
+ * Copy the file open as IN (checked: a regular ELF object) to a new
+ * unique path in DIR: *OUT (malloc'd), and its identity in *ID, which
+ * map_plugin() compares with the image the loader mapped. Copying from
+ * the descriptor that was checked means what is loaded is what was
+ * checked, whatever happens to the original's path meanwhile.
+ */
+static int copy_file(const char *shown, int in, const char *dir, char **out,
+                     struct stat *id, char *err, size_t errlen)
 {
 	size_t n = strlen(dir) + 32;
 	char *path = malloc(n), buf[65536];
-	int in = -1, fd = -1, rc = CONN_EIO;
+	int fd = -1, rc = CONN_EIO;
+	off_t off = 0;
 	ssize_t r;
 
 	if (!path)
 		return CONN_ENOMEM;
 	snprintf(path, n, "%s/connhost-XXXXXX.so", dir);
-	in = open(src, O_RDONLY | O_CLOEXEC);
-	if (in < 0) {
-		connhost__err(err, errlen,
-		              "plugin %s refused: cannot read (%s)", shown,
-		              strerror(errno));
-		goto out;
-	}
 	fd = mkostemps(path, 3, O_CLOEXEC);
 	if (fd < 0) {
 		connhost__err(err, errlen,
@@ -294,12 +361,13 @@ static int copy_file(const char *shown, const char *src, const char *dir,
 		              shown, dir, strerror(errno));
 		goto out;
 	}
-	while ((r = read(in, buf, sizeof(buf))) != 0) {
+	while ((r = pread(in, buf, sizeof(buf), off)) != 0) {
 		char *p = buf;
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
 			goto fail;
+		off += r;
 		while (r > 0) {
 			ssize_t w = write(fd, p, (size_t)r);
 			if (w < 0 && errno == EINTR)
@@ -310,7 +378,7 @@ static int copy_file(const char *shown, const char *src, const char *dir,
 			r -= w;
 		}
 	}
-	if (fchmod(fd, 0700) != 0 || close(fd) != 0) {
+	if (fchmod(fd, 0700) != 0 || fstat(fd, id) != 0 || close(fd) != 0) {
 		fd = -1;
 		goto fail;
 	}
@@ -327,8 +395,6 @@ fail:
 out:
 	if (fd >= 0)
 		close(fd);
-	if (in >= 0)
-		close(in);
 	free(path);
 	return rc;
 }
@@ -418,8 +484,57 @@ static const char *undefined_symbol(const char *msg, size_t *len)
 	return *len ? p : NULL;
 }
 
-static int map_plugin(const char *shown, const char *copy, lt_dlhandle *out,
-                      char *err, size_t errlen)
+/*
+ * 1 when the object HANDLE was mapped from the file ID (its dynamic
+ * section lies in a mapping of that device and inode, per
+ * /proc/self/maps); 0 when from another file; -1 when that cannot be told
+ * (no /proc).
+ */
+static int mapped_from(void *handle, const struct stat *id)
+{
+	struct link_map *lm = NULL;
+	uintptr_t addr;
+	char *line = NULL;
+	size_t cap = 0;
+	FILE *f;
+	int found = -1;
+
+	if (dlinfo(handle, RTLD_DI_LINKMAP, &lm) != 0 || !lm || !lm->l_ld)
+		return -1;
+	addr = (uintptr_t)lm->l_ld;
+	f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return -1;
+	while (getline(&line, &cap, f) > 0) {
+		unsigned long lo, hi, maj, min;
+		unsigned long long ino;
+		if (sscanf(line, "%lx-%lx %*s %*s %lx:%lx %llu", &lo, &hi, &maj,
+		           &min, &ino) != 5 ||
+		    addr < lo || addr >= hi)
+			continue;
+		found = makedev(maj, min) == id->st_dev &&
+		        (ino_t)ino == id->st_ino;
+		break;
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+/* 0 when the file at PATH is still the copy ID. */
+static int same_file(const char *path, const struct stat *id)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && st.st_dev == id->st_dev &&
+	                       st.st_ino == id->st_ino
+	               ? 0
+	               : -1;
+}
+
+static int map_plugin(const char *shown, const char *copy,
+                      const struct stat *id, lt_dlhandle *out, char *err,
+                      size_t errlen)
 {
 	struct names before = {0};
 	lt_dladvise adv;
@@ -429,7 +544,28 @@ static int map_plugin(const char *shown, const char *copy, lt_dlhandle *out,
 
 	pthread_mutex_lock(&lt_lock);
 	dl_iterate_phdr(collect_name, &before);
-	pre = dlopen(copy, RTLD_NOW | RTLD_LOCAL);
+	/* The loader opens the copy by name (it matches loaded objects by
+	 * name, so a unique path it is, not /proc/self/fd/N): check that
+	 * the name still is the file written, and after loading that the
+	 * image mapped is that file. */
+	pre = same_file(copy, id) == 0 ? dlopen(copy, RTLD_NOW | RTLD_LOCAL)
+	                               : NULL;
+	if (pre && mapped_from(pre, id) == 0) {
+		connhost__err(err, errlen,
+		              "plugin %s refused: the private copy %s was "
+		              "replaced before it was loaded",
+		              shown, copy);
+		rc = CONN_EIO;
+		goto out;
+	}
+	if (!pre && same_file(copy, id) != 0) {
+		connhost__err(err, errlen,
+		              "plugin %s refused: the private copy %s was "
+		              "replaced or removed before it was loaded",
+		              shown, copy);
+		rc = CONN_EIO;
+		goto out;
+	}
 	if (!pre) {
 		const char *msg = dlerror();
 		size_t len = 0;
@@ -622,48 +758,45 @@ int connhost_plugin_load(const char *path, const connhost_load_opts *opts,
 	char *file = NULL;
 	conn_plugin_get_fn get;
 	const conn_plugin *t;
-	struct stat st;
-	int rc;
+	struct stat st, id;
+	int rc, fd;
 
 	*out = NULL;
 	if (!path || !*path) {
 		connhost__err(err, errlen, "plugin path is empty");
 		return CONN_EINVAL;
 	}
-	if (stat(path, &st) != 0) {
-		connhost__err(err, errlen,
-		              "plugin %s refused: file missing (%s)", path,
-		              strerror(errno));
-		return errno == ENOENT ? CONN_ENOENT : CONN_EIO;
+	fd = open_regular(path, path, &st, err, errlen);
+	if (fd < 0)
+		return fd;
+	if (ends_with(path, ".la")) {
+		int so = resolve_la(path, fd, &file, &st, err, errlen);
+		close(fd);
+		if (so < 0)
+			return so;
+		fd = so;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		connhost__err(err, errlen,
-		              "plugin %s refused: not a regular file", path);
-		return CONN_EINVAL;
-	}
-	if (ends_with(path, ".la"))
-		rc = resolve_la(path, &file, err, errlen);
-	else
-		rc = (file = strdup(path)) ? 0 : CONN_ENOMEM;
-	if (rc)
-		return rc;
-	rc = check_elf(path, file, err, errlen);
+	rc = check_elf(path, fd, err, errlen);
 	if (rc) {
+		close(fd);
 		free(file);
 		return rc;
 	}
 	p = calloc(1, sizeof(*p));
 	if (!p) {
+		close(fd);
 		free(file);
 		return CONN_ENOMEM;
 	}
 	p->refs = 1;
 	p->keep = keep_copies(opts);
-	rc = copy_file(path, file, copy_dir(opts), &p->copy_path, err, errlen);
+	rc = copy_file(path, fd, copy_dir(opts), &p->copy_path, &id, err,
+	               errlen);
+	close(fd);
 	free(file);
 	if (rc)
 		goto fail;
-	rc = map_plugin(path, p->copy_path, &p->handle, err, errlen);
+	rc = map_plugin(path, p->copy_path, &id, &p->handle, err, errlen);
 	if (rc)
 		goto fail;
 	if (!p->keep)

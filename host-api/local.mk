@@ -18,6 +18,8 @@ connectorinclude_HEADERS += host-api/connhost.h
 
 bin_PROGRAMS += host-api/connector-host
 host_api_connector_host_SOURCES = host-api/connector-host.c
+host_api_connector_host_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DPACKAGE_VERSION='"$(PACKAGE_VERSION)"' -DPACKAGE_NAME='"$(PACKAGE_NAME)"'
 host_api_connector_host_LDADD = host-api/libconnhost.la $(JSONC_LIBS)
 
 # The fake and bad plugins and the tests of libconnhost and connector-host

@@ -2,6 +2,7 @@
  * log.c - JSON-lines logging for libconnhost and the plugins it hosts.
  * Owns nothing: a connhost_log is a small value the caller keeps.
  */
+#define _GNU_SOURCE /* vasprintf */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,15 +110,20 @@ void connhost__log_from(const connhost_log *log, conn_log_level level,
 void connhost__logf(const connhost_log *log, conn_log_level level,
                     json_object *fields, const char *fmt, ...)
 {
-	char buf[1024];
+	char *buf = NULL;
 	va_list ap;
+	int n;
 
 	if (level > (log ? log->level : CONN_LOG_WARN))
 		return;
+	/* Allocated: a message naming a long path or a plugin's long
+	 * reason is logged whole, never cut at a fixed size. */
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = vasprintf(&buf, fmt, ap);
 	va_end(ap);
-	connhost_log_emit(log, level, fields, buf);
+	connhost_log_emit(log, level, fields, n >= 0 ? buf : fmt);
+	if (n >= 0)
+		free(buf);
 }
 
 void connhost__err(char *err, size_t errlen, const char *fmt, ...)

@@ -1,45 +1,142 @@
 /*
  * store.c - the idempotency store behind the claim()/settle() host
- * services: a bounded hash of keys, each IN_PROGRESS (claimed) or DONE
- * (settled with a result), each with a TTL. Owns the keys and the results.
+ * services: a hash of keys, each IN_PROGRESS (claimed) or DONE (settled
+ * with a result), each with a TTL. Owns the keys and the results (kept as
+ * JSON text: compact, and its size is what the budget counts).
  *
- * Two FIFO lists (claims, results) in insertion order give the eviction
- * order: when the store is full, expired entries at the list heads go
- * first, then the oldest result (an early eviction); claims are never
- * evicted while alive, so a store full of live claims answers CONN_EFULL.
+ * Never drops a live record. A record a task depends on (a sent message's
+ * result) must survive until its TTL, or a retry would send the SMS again;
+ * so a store out of room refuses new claims (CONN_EFULL: the plugin
+ * answers QUEUE_FULL, nothing is sent) instead of evicting anything.
+ *
+ * Bounded in bytes, per namespace. A key's namespace is its prefix up to
+ * the first '/': "send/..." and "inbound/..." each have a budget of their
+ * own, every other key shares a third, so an inbound flood cannot block
+ * sends. An entry costs what it really holds on the heap: one allocation
+ * for the entry and its key, one for the result text (a claim reserves
+ * RESULT_RESERVE bytes for it), malloc's per-chunk overhead, one bucket
+ * pointer. A settle may take a namespace over its budget (the message was
+ * sent: its result is kept whatever the fill), and then new claims there
+ * are refused until it drops back.
+ *
+ * Default budget (DEFAULT_MAX_BYTES, 128 MiB; send 5/8, inbound 2/8,
+ * other 1/8): a send_sms result under a 36-character idempotency key
+ * costs about 250 bytes, so the send namespace's 80 MiB holds about
+ * 338,000 results: 3.9 messages/s sustained over the plugin's default
+ * TWILIO_IDEMPOTENCY_TTL_MS of 24 h. docs/connector-host.md says how to
+ * size it for another rate or TTL.
+ *
+ * Reclaiming expired entries in O(1): each namespace keeps its entries in
+ * FIFO lists by TTL class (the TTL rounded to 3 significant bits, 240
+ * classes). Entries of one class are appended in time order with TTLs
+ * within 1/8 of each other, so a list's head is (nearly) its first to
+ * expire: reclaiming looks at the head of each non-empty class only. An
+ * expired entry behind an unexpired head waits at most 1/8 of its TTL
+ * longer to be reclaimed; a lookup of an expired key drops it at once.
+ *
+ * Fill warning: a namespace crossing 80 % of its budget logs one warning;
+ * the next one comes only after it fell below 70 % (no flood while it
+ * hovers around 80 %).
  */
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "connhost-int.h"
 
-#define DEFAULT_CAPACITY 65536
+#define DEFAULT_MAX_BYTES ((size_t)128 * 1024 * 1024)
+#define RESULT_RESERVE    256 /* a send_sms result is about 100 bytes */
+#define NCLASS            256
+#define WARN_PCT          80
+#define REARM_PCT         70
+#define MIN_BUCKETS       16
+#define MAX_BUCKETS       ((size_t)1 << 24)
 
 enum { ST_CLAIMED, ST_DONE };
 
 struct entry {
-	char *key;
 	uint64_t hash;
-	int state;
 	int64_t expires;
-	json_object *result;
+	char *result; /* JSON text when DONE */
+	size_t cost;  /* bytes charged to the namespace */
+	int state;    /* ST_CLAIMED or ST_DONE */
+	unsigned char ns, cls;
 	struct entry *hnext;
-	struct entry *prev, *next; /* in claims or results */
+	struct entry *prev, *next; /* in the TTL class list */
+	char key[];
 };
 
 struct list {
 	struct entry *head, *tail;
 };
 
+struct ns {
+	size_t bytes, max_bytes, entries;
+	int warned;
+	uint64_t nonempty[NCLASS / 64]; /* one bit per non-empty class */
+	struct list cls[NCLASS];
+};
+
 struct connhost_store {
 	pthread_mutex_t lock;
 	struct entry **buckets;
 	size_t nbuckets; /* a power of two */
-	size_t count, capacity;
-	struct list claims, results;
+	size_t count;
+	struct ns ns[CONNHOST_STORE_NS_COUNT];
 	connhost_store_counts counts;
+	connhost_log log;
+	int has_log;
 };
+
+static const char *const ns_names[CONNHOST_STORE_NS_COUNT] = {"send", "inbound",
+                                                              "other"};
+
+const char *connhost_store_ns_name(int ns)
+{
+	return ns >= 0 && ns < CONNHOST_STORE_NS_COUNT ? ns_names[ns] : NULL;
+}
+
+static int ns_of(const char *key)
+{
+	const char *slash = strchr(key, '/');
+	size_t n = slash ? (size_t)(slash - key) : 0;
+
+	if (n == 4 && memcmp(key, "send", 4) == 0)
+		return CONNHOST_STORE_NS_SEND;
+	if (n == 7 && memcmp(key, "inbound", 7) == 0)
+		return CONNHOST_STORE_NS_INBOUND;
+	return CONNHOST_STORE_NS_OTHER;
+}
+
+/* The TTL class: TTL_MS with three significant bits (0..239). */
+static unsigned ttl_class(uint32_t ttl_ms)
+{
+	unsigned e = 0;
+
+	if (ttl_ms < 8)
+		return ttl_ms;
+	while ((ttl_ms >> e) >= 16)
+		e++;
+	/* ttl_ms >> e is in 8..15 */
+	return 8 * (e + 1) + ((ttl_ms >> e) & 7);
+}
+
+/* What malloc(N) really takes (glibc: 8 bytes of header, 16-byte
+ * chunks, 32 at least). An estimate of the same order elsewhere. */
+static size_t alloc_cost(size_t n)
+{
+	size_t c = (n + sizeof(size_t) + 15) & ~(size_t)15;
+
+	return c < 32 ? 32 : c;
+}
+
+static size_t entry_cost(size_t keylen, const char *result)
+{
+	return alloc_cost(sizeof(struct entry) + keylen + 1) +
+	       (result ? alloc_cost(strlen(result) + 1) : RESULT_RESERVE) +
+	       sizeof(struct entry *);
+}
 
 static uint64_t hash_key(const char *s)
 {
@@ -52,30 +149,42 @@ static uint64_t hash_key(const char *s)
 	return h;
 }
 
-connhost_store *connhost_store_new(size_t capacity)
+connhost_store *connhost_store_new(size_t max_bytes)
 {
 	connhost_store *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return NULL;
-	s->capacity = capacity ? capacity : DEFAULT_CAPACITY;
-	s->nbuckets = 16;
-	while (s->nbuckets < s->capacity && s->nbuckets < (1u << 20))
-		s->nbuckets <<= 1;
+	if (!max_bytes)
+		max_bytes = DEFAULT_MAX_BYTES;
+	s->ns[CONNHOST_STORE_NS_SEND].max_bytes = max_bytes / 8 * 5;
+	s->ns[CONNHOST_STORE_NS_INBOUND].max_bytes = max_bytes / 8 * 2;
+	s->ns[CONNHOST_STORE_NS_OTHER].max_bytes =
+	        max_bytes - max_bytes / 8 * 7;
+	s->nbuckets = MIN_BUCKETS;
 	s->buckets = calloc(s->nbuckets, sizeof(*s->buckets));
 	if (!s->buckets) {
 		free(s);
 		return NULL;
 	}
+	s->log.level = CONN_LOG_WARN;
 	pthread_mutex_init(&s->lock, NULL);
 	return s;
 }
 
+void connhost_store_set_log(connhost_store *s, const connhost_log *log)
+{
+	pthread_mutex_lock(&s->lock);
+	if (log) {
+		s->log = *log;
+		s->has_log = 1;
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
 static void free_entry(struct entry *e)
 {
-	if (e->result)
-		json_object_put(e->result);
-	free(e->key);
+	free(e->result);
 	free(e);
 }
 
@@ -97,13 +206,14 @@ void connhost_store_free(connhost_store *s)
 	free(s);
 }
 
-static struct list *list_of(connhost_store *s, struct entry *e)
-{
-	return e->state == ST_CLAIMED ? &s->claims : &s->results;
-}
+/* ---------------------------------------------------------------------- */
+/* Class lists and the hash (lock held)                                    */
+/* ---------------------------------------------------------------------- */
 
-static void list_remove(struct list *l, struct entry *e)
+static void class_remove(struct ns *n, struct entry *e)
 {
+	struct list *l = &n->cls[e->cls];
+
 	if (e->prev)
 		e->prev->next = e->next;
 	else
@@ -113,10 +223,16 @@ static void list_remove(struct list *l, struct entry *e)
 	else
 		l->tail = e->prev;
 	e->prev = e->next = NULL;
+	if (!l->head)
+		n->nonempty[e->cls / 64] &= ~((uint64_t)1 << (e->cls % 64));
 }
 
-static void list_append(struct list *l, struct entry *e)
+static void class_append(struct ns *n, struct entry *e, uint32_t ttl_ms)
 {
+	struct list *l;
+
+	e->cls = (unsigned char)ttl_class(ttl_ms);
+	l = &n->cls[e->cls];
 	e->next = NULL;
 	e->prev = l->tail;
 	if (l->tail)
@@ -124,6 +240,7 @@ static void list_append(struct list *l, struct entry *e)
 	else
 		l->head = e;
 	l->tail = e;
+	n->nonempty[e->cls / 64] |= (uint64_t)1 << (e->cls % 64);
 }
 
 static struct entry **find_slot(connhost_store *s, const char *key, uint64_t h)
@@ -136,50 +253,82 @@ static struct entry **find_slot(connhost_store *s, const char *key, uint64_t h)
 	return pp;
 }
 
-/* Unlink E from its bucket and list and free it. Lock held. */
+/* Double the bucket array when the table holds more keys than buckets
+ * (amortised O(1)); on failure keep the old one: longer chains, no
+ * error. */
+static void maybe_grow(connhost_store *s)
+{
+	size_t nb = s->nbuckets * 2, i;
+	struct entry **b;
+
+	if (s->count < s->nbuckets || nb > MAX_BUCKETS)
+		return;
+	b = calloc(nb, sizeof(*b));
+	if (!b)
+		return;
+	for (i = 0; i < s->nbuckets; i++) {
+		struct entry *e = s->buckets[i], *n;
+		for (; e; e = n) {
+			n = e->hnext;
+			e->hnext = b[e->hash & (nb - 1)];
+			b[e->hash & (nb - 1)] = e;
+		}
+	}
+	free(s->buckets);
+	s->buckets = b;
+	s->nbuckets = nb;
+}
+
+static void charge(struct ns *n, size_t add, size_t sub)
+{
+	n->bytes = n->bytes - sub + add;
+	if (n->warned && n->bytes <= n->max_bytes / 100 * REARM_PCT)
+		n->warned = 0;
+}
+
+/* 1 when N just crossed WARN_PCT (the caller logs after unlocking). */
+static int crossed(struct ns *n)
+{
+	if (n->warned || n->bytes < n->max_bytes / 100 * WARN_PCT)
+		return 0;
+	n->warned = 1;
+	return 1;
+}
+
+/* Unlink E from its bucket and class list and free it. */
 static void drop(connhost_store *s, struct entry *e)
 {
 	struct entry **pp = find_slot(s, e->key, e->hash);
+	struct ns *n = &s->ns[e->ns];
 
 	if (*pp == e)
 		*pp = e->hnext;
-	list_remove(list_of(s, e), e);
+	class_remove(n, e);
+	charge(n, 0, e->cost);
+	n->entries--;
 	s->count--;
 	free_entry(e);
 }
 
-/* Make room for one entry. Lock held. 0, or CONN_EFULL. */
-static int make_room(connhost_store *s, int64_t now)
+/* Drop the expired entries at the heads of NS's class lists: O(classes)
+ * plus O(1) per entry dropped. */
+static void reclaim(connhost_store *s, struct ns *n, int64_t now)
 {
-	struct entry *e, *n;
+	size_t w;
 
-	if (s->count < s->capacity)
-		return 0;
-	while (s->results.head && s->results.head->expires <= now) {
-		drop(s, s->results.head);
-		s->counts.expired++;
-	}
-	while (s->claims.head && s->claims.head->expires <= now) {
-		drop(s, s->claims.head);
-		s->counts.expired++;
-	}
-	if (s->count < s->capacity)
-		return 0;
-	if (s->results.head) {
-		drop(s, s->results.head);
-		s->counts.early_evictions++;
-		return 0;
-	}
-	/* Only claims left: TTLs differ, so look for any expired one. */
-	for (e = s->claims.head; e; e = n) {
-		n = e->next;
-		if (e->expires <= now) {
-			drop(s, e);
-			s->counts.expired++;
-			return 0;
+	for (w = 0; w < NCLASS / 64; w++) {
+		uint64_t bits = n->nonempty[w];
+		while (bits) {
+			unsigned c = (unsigned)(w * 64) +
+			             (unsigned)__builtin_ctzll(bits);
+			bits &= bits - 1;
+			while (n->cls[c].head &&
+			       n->cls[c].head->expires <= now) {
+				drop(s, n->cls[c].head);
+				s->counts.expired++;
+			}
 		}
 	}
-	return CONN_EFULL;
 }
 
 static int key_ok(const char *key)
@@ -187,22 +336,90 @@ static int key_ok(const char *key)
 	return key && key[0] && strlen(key) <= CONNHOST_KEY_MAX;
 }
 
+static void warn_fill(connhost_store *s, int ns)
+{
+	json_object *f = json_object_new_object();
+	connhost_log log;
+	size_t bytes, max;
+
+	pthread_mutex_lock(&s->lock);
+	log = s->log;
+	bytes = s->ns[ns].bytes;
+	max = s->ns[ns].max_bytes;
+	pthread_mutex_unlock(&s->lock);
+	if (f) {
+		json_object_object_add(f, "namespace",
+		                       json_object_new_string(ns_names[ns]));
+		json_object_object_add(f, "bytes",
+		                       json_object_new_int64((int64_t)bytes));
+		json_object_object_add(f, "max_bytes",
+		                       json_object_new_int64((int64_t)max));
+	}
+	connhost__logf(&log, CONN_LOG_WARN, f,
+	               "idempotency store: namespace %s is over %d %% full; "
+	               "at 100 %% new claims are refused (QUEUE_FULL, nothing "
+	               "sent): raise the store size (connector-host "
+	               "--store-bytes) or lower the TTL",
+	               ns_names[ns], WARN_PCT);
+	json_object_put(f);
+}
+
+/* ---------------------------------------------------------------------- */
+/* claim, settle                                                           */
+/* ---------------------------------------------------------------------- */
+
+/* A new claimed entry for KEY in namespace NS, or CONN_EFULL/ENOMEM. */
+static int add_claim(connhost_store *s, const char *key, uint64_t h, int ns,
+                     uint32_t ttl_ms, int64_t now, int *warn)
+{
+	struct ns *n = &s->ns[ns];
+	size_t len = strlen(key), cost = entry_cost(len, NULL);
+	struct entry *e;
+
+	if (n->bytes + cost > n->max_bytes) {
+		reclaim(s, n, now);
+		if (n->bytes + cost > n->max_bytes)
+			return CONN_EFULL;
+	}
+	e = malloc(sizeof(*e) + len + 1);
+	if (!e)
+		return CONN_ENOMEM;
+	memset(e, 0, sizeof(*e));
+	memcpy(e->key, key, len + 1);
+	e->hash = h;
+	e->state = ST_CLAIMED;
+	e->ns = (unsigned char)ns;
+	e->cost = cost;
+	e->expires = now + (ttl_ms ? ttl_ms : 1);
+	class_append(n, e, ttl_ms);
+	*find_slot(s, key, h) = e;
+	charge(n, cost, 0);
+	n->entries++;
+	s->count++;
+	maybe_grow(s);
+	*warn = crossed(n);
+	return CONN_CLAIM_NEW;
+}
+
 int connhost_store_claim(connhost_store *s, const char *key, uint32_t ttl_ms,
                          json_object **prior)
 {
 	int64_t now = conn_now_ms();
 	uint64_t h;
-	struct entry **pp, *e;
-	int rc;
+	struct entry *e;
+	int rc, ns, warn = 0;
 
 	if (prior)
 		*prior = NULL;
 	if (!s || !key_ok(key))
 		return CONN_EINVAL;
 	h = hash_key(key);
+	ns = ns_of(key);
 	pthread_mutex_lock(&s->lock);
-	pp = find_slot(s, key, h);
-	e = *pp;
+	/* Reclaiming on every claim keeps the fill (and its warning) about
+	 * live entries; its cost is a look at each class head. */
+	reclaim(s, &s->ns[ns], now);
+	e = *find_slot(s, key, h);
 	if (e && e->expires <= now) {
 		drop(s, e);
 		s->counts.expired++;
@@ -214,32 +431,34 @@ int connhost_store_claim(connhost_store *s, const char *key, uint32_t ttl_ms,
 	} else if (e) {
 		s->counts.claims_done++;
 		rc = CONN_CLAIM_DONE;
-		if (prior) {
-			*prior = NULL;
-			if (json_object_deep_copy(e->result, prior, NULL) != 0)
-				*prior = NULL;
-		}
-	} else if ((rc = make_room(s, now)) != 0) {
-		s->counts.refused_full++;
+		if (prior)
+			*prior = json_tokener_parse(e->result);
 	} else {
-		e = calloc(1, sizeof(*e));
-		if (!e || !(e->key = strdup(key))) {
-			free(e);
-			rc = CONN_ENOMEM;
-		} else {
-			e->hash = h;
-			e->state = ST_CLAIMED;
-			e->expires = now + (ttl_ms ? ttl_ms : 1);
-			pp = find_slot(s, key, h);
-			*pp = e;
-			list_append(&s->claims, e);
-			s->count++;
+		rc = add_claim(s, key, h, ns, ttl_ms, now, &warn);
+		if (rc == CONN_CLAIM_NEW)
 			s->counts.claims_new++;
-			rc = CONN_CLAIM_NEW;
-		}
+		else if (rc == CONN_EFULL)
+			s->counts.refused_full++;
 	}
+	if (warn)
+		s->counts.fill_warnings++;
 	pthread_mutex_unlock(&s->lock);
+	if (warn)
+		warn_fill(s, ns);
 	return rc;
+}
+
+/* RESULT as compact JSON text (malloc'd), or NULL when out of memory. */
+static char *result_text(json_object *result, size_t *len)
+{
+	const char *t = json_object_to_json_string_ext(
+	        result,
+	        JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+
+	if (!t)
+		return NULL;
+	*len = strlen(t);
+	return *len > CONNHOST_RESULT_MAX_BYTES ? NULL : strdup(t);
 }
 
 int connhost_store_settle(connhost_store *s, const char *key,
@@ -247,36 +466,69 @@ int connhost_store_settle(connhost_store *s, const char *key,
 {
 	int64_t now = conn_now_ms();
 	struct entry *e;
-	int rc = 0;
+	char *text = NULL;
+	size_t len = 0;
+	int rc = 0, warn = 0, ns = 0;
 
 	if (!s || !key_ok(key)) {
 		json_object_put(result);
 		return CONN_EINVAL;
 	}
+	/* Serialised outside the lock; RESULT is ours (transferred). */
+	if (result) {
+		text = result_text(result, &len);
+		json_object_put(result);
+		if (!text)
+			/* The claim stays IN_PROGRESS until its TTL: a retry
+			 * is told the outcome is unknown, never resent. */
+			return len > CONNHOST_RESULT_MAX_BYTES ? CONN_EINVAL
+			                                       : CONN_ENOMEM;
+	}
 	pthread_mutex_lock(&s->lock);
 	e = *find_slot(s, key, hash_key(key));
 	if (!e || e->state != ST_CLAIMED || e->expires <= now) {
 		rc = CONN_ENOENT;
-	} else if (!result) {
+	} else if (!text) {
 		drop(s, e);
 	} else {
-		list_remove(&s->claims, e);
+		struct ns *n = &s->ns[e->ns];
+		size_t cost = entry_cost(strlen(e->key), text);
+
+		class_remove(n, e);
 		e->state = ST_DONE;
-		e->result = result;
-		result = NULL;
+		e->result = text;
+		text = NULL;
 		e->expires = now + (ttl_ms ? ttl_ms : 1);
-		list_append(&s->results, e);
+		class_append(n, e, ttl_ms);
+		charge(n, cost, e->cost);
+		e->cost = cost;
+		ns = e->ns;
+		warn = crossed(n);
+		if (warn)
+			s->counts.fill_warnings++;
 	}
 	pthread_mutex_unlock(&s->lock);
-	json_object_put(result);
+	free(text);
+	if (warn)
+		warn_fill(s, ns);
 	return rc;
 }
 
 void connhost_store_get_counts(connhost_store *s, connhost_store_counts *out)
 {
+	int i;
+
 	pthread_mutex_lock(&s->lock);
 	*out = s->counts;
 	out->entries = s->count;
-	out->capacity = s->capacity;
+	out->bytes = out->max_bytes = 0;
+	for (i = 0; i < CONNHOST_STORE_NS_COUNT; i++) {
+		out->ns[i].entries = s->ns[i].entries;
+		out->ns[i].bytes = s->ns[i].bytes;
+		out->ns[i].max_bytes = s->ns[i].max_bytes;
+		out->bytes += s->ns[i].bytes;
+		out->max_bytes += s->ns[i].max_bytes;
+	}
+	out->table_bytes = s->nbuckets * sizeof(*s->buckets);
 	pthread_mutex_unlock(&s->lock);
 }

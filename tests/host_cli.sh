@@ -2,7 +2,8 @@
 # host_cli.sh - connector-host end to end with the fake connector:
 # describe, check (secrets masked, --online), invoke, --batch with
 # --concurrency (output in input order), listen (events, --refuse-publish,
-# SIGTERM, end of stdin), --help, and every exit code.
+# SIGTERM, end of stdin), --help, --version, --store-bytes, the wording of
+# the messages a user reads, and every exit code.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
 WRAP=${CONN_TEST_WRAP:-}
@@ -154,6 +155,42 @@ check "says so" has "$T/err" "unknown action 'nope'"
 run 6 "no completion by the deadline" invoke "$V1" hang --config "$T/good.conf" --inputs '{}' --deadline-ms 50
 run 7 "shutdown left a thread" invoke "$V1" echo --config "$T/busy.conf" --inputs '{}'
 check "the outputs were still printed" has "$T/out" '"name":"busy"'
+
+# --version (issue 8, item 15)
+ver=$(sed -n 's/^#define PACKAGE_VERSION "\(.*\)"$/\1/p' "$top_builddir/config.h")
+run 0 "--version" --version
+check "prints the package version ($ver)" has "$T/out" "connector-host (twilio-connector) $ver"
+check "and the ABI version" has "$T/out" "connector ABI 1.0"
+run 0 "-V" -V
+check "-V prints the same" has "$T/out" "connector-host (twilio-connector) $ver"
+
+# messages that name the fix (issue 8, item 14)
+run 2 "a cut-off --inputs" invoke "$V1" echo --config "$T/good.conf" --inputs '{"a":[1,'
+check "says the JSON text ends early, not json-c's 'continue'" has "$T/err" \
+	'"msg":"--inputs: expected a JSON object (the JSON text ends early (unclosed { or [ or string?))"'
+run 2 "a cut-off --vars" invoke "$V1" echo --config "$T/good.conf" --inputs '{}' --vars '{"s":"abc'
+check "the same for --vars" has "$T/err" \
+	'"msg":"--vars: expected a JSON object (the JSON text ends early (unclosed { or [ or string?))"'
+printf '{"inputs":{"a":1}\n' >"$T/cutbatch"
+run 2 "a cut-off --batch line" invoke "$V1" echo --config "$T/good.conf" --batch "$T/cutbatch"
+check "the same for a --batch line" has "$T/err" \
+	'"msg":"--batch line 1: expected a JSON object (the JSON text ends early (unclosed { or [ or string?))"'
+printf 'FAKE_NAME=x\nFAKE_LIMIT=lots\n' >"$T/badlimit.conf"
+run 4 "an integer key with a bad value" check "$V1" --config "$T/badlimit.conf"
+check "one 'configuration', the key, its range and the value" has "$T/err" \
+	"\"msg\":\"configuration $T/badlimit.conf refused: FAKE_LIMIT: expected an integer from 1 to 1000000, got 'lots'\""
+check "no doubled 'configuration:' prefix" sh -c "! grep -q 'configuration: ' '$T/err'"
+
+# --store-bytes reaches the store (issue 8, item 2)
+run 0 "--store-bytes 64K" invoke "$V1" claim --config "$T/good.conf" \
+	--inputs '{"prefix":"send/k","count":1000}' --store-bytes 64K
+check "a small store refuses claims once full" sh -c "grep -q '\"full\":[1-9]' '$T/out'"
+run 0 "the default store" invoke "$V1" claim --config "$T/good.conf" \
+	--inputs '{"prefix":"send/k","count":1000}'
+check "holds them all" has "$T/out" '{"new":1000,"full":0,'
+run 2 "--store-bytes refuses a size below 64K" invoke "$V1" claim --config "$T/good.conf" \
+	--inputs '{}' --store-bytes 12
+check "saying what it expects" has "$T/err" "--store-bytes: expected a size in bytes from 64K to 1T"
 
 check "no private copy left behind" sh -c "[ -z \"\$(ls '$T' | grep connhost-)\" ]"
 echo "1..$n"

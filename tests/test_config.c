@@ -2,10 +2,13 @@
  * test_config.c - configuration parsing, validation and masking
  * (host-api/config.c): JSON, KEY=VALUE with comments and quoting,
  * ${env:NAME} and ${file:PATH}, every parse error naming its line or key,
- * validation against a definition (missing required, bad type, unknown
- * key warned, defaults), masking, and the secret never in any message.
+ * validation against a definition (missing required, bad type or range
+ * with the exact wording, unknown key warned, defaults), masking, the
+ * secret never in any message, and a FIFO or directory named by
+ * ${file:} or as the file refused at once (issue 8, item 10).
  */
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "plugins/hosttest.h"
 
@@ -117,6 +120,96 @@ static void lines_form(void)
 	        "TOKEN: cannot read /nonexistent/secret",
 	        "missing file reference");
 	refused("=value\n", "cfg:1: expected KEY=VALUE", "empty key");
+	refused("{\"A\":\"" SECRET "\"",
+	        "cfg: not valid JSON: the JSON text "
+	        "ends early (unclosed { or [ or string?)",
+	        "JSON cut off");
+	{
+		/* A long origin must not cut the line number off. */
+		char origin[700], want[760];
+		json_object *o2 = NULL;
+		memset(origin, 'd', sizeof(origin) - 1);
+		origin[sizeof(origin) - 1] = '\0';
+		connhost_config_parse("A=1\nbad\n", 8, origin, &o2, err,
+		                      sizeof(err));
+		snprintf(want, sizeof(want), "%s:2: expected KEY=VALUE",
+		         origin);
+		ok(strncmp(err, want, strlen(want)) == 0,
+		   "a 700-byte origin keeps its line number");
+	}
+}
+
+/* Parse in a child with an alarm: a regression that blocks on the FIFO
+ * fails (killed by SIGALRM) instead of hanging the test suite. 0 when
+ * the child exited 0. */
+static int in_child(int (*fn)(const char *), const char *arg)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0) {
+		alarm(10);
+		_exit(fn(arg));
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static int parse_fifo_ref(const char *fifo)
+{
+	char text[4200];
+	int rc;
+	json_object *o;
+
+	snprintf(text, sizeof(text), "TOKEN=${file:%s}\n", fifo);
+	o = parse(text, &rc);
+	json_object_put(o);
+	return rc == CONN_EINVAL && strstr(err, "is a FIFO (named pipe); "
+	                                        "expected a regular file")
+	               ? 0
+	               : 1;
+}
+
+static int load_fifo(const char *fifo)
+{
+	json_object *o = NULL;
+	int rc = connhost_config_load(fifo, &o, err, sizeof(err));
+
+	return rc == CONN_EIO && strstr(err, "is a FIFO") ? 0 : 1;
+}
+
+static void fifos(void)
+{
+	char dir[] = "/tmp/test_config.XXXXXX", fifo[4096];
+
+	if (!mkdtemp(dir)) {
+		ok(0, "mkdtemp");
+		return;
+	}
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	if (mkfifo(fifo, 0600) != 0) {
+		ok(0, "mkfifo");
+		rmdir(dir);
+		return;
+	}
+	is_int(0, in_child(parse_fifo_ref, fifo),
+	       "a ${file:} naming a FIFO is refused at once, not read");
+	is_int(0, in_child(load_fifo, fifo),
+	       "a configuration file that is a FIFO is refused at once");
+	err[0] = '\0';
+	{
+		char text[4200];
+		int rc;
+		json_object *o;
+		snprintf(text, sizeof(text), "TOKEN=${file:%s}\n", dir);
+		o = parse(text, &rc);
+		json_object_put(o);
+		ok(rc == CONN_EINVAL && strstr(err, "is a directory"),
+		   "a directory too (%s)", err);
+	}
+	unlink(fifo);
+	rmdir(dir);
 }
 
 static void file_refs(void)
@@ -176,6 +269,10 @@ static const char definition_text[] =
         "{\"config\":{"
         "\"NAME\":{\"type\":\"string\",\"required\":true},"
         "\"TOKEN\":{\"type\":\"string\",\"secure\":true,\"required\":true},"
+        "\"PIN\":{\"type\":\"integer\",\"secure\":true,\"minimum\":0,"
+        "\"maximum\":9999},"
+        "\"CONC\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":256},"
+        "\"LOW\":{\"type\":\"integer\",\"minimum\":5},"
         "\"COUNT\":{\"type\":\"integer\",\"default\":7},"
         "\"RATIO\":{\"type\":\"number\"},"
         "\"FLAG\":{\"type\":\"boolean\",\"default\":false},"
@@ -231,8 +328,31 @@ static void validation(void)
 	is_int(CONN_EINVAL,
 	       validate(def, "NAME=x\nTOKEN=" SECRET "\nCOUNT=12a\n", NULL),
 	       "bad integer refused");
-	ok(strstr(err, "COUNT: expected a value of type integer") != NULL,
-	   "naming key and type (%s)", err);
+	is_str("COUNT: expected an integer, got '12a'", err,
+	       "naming key, type and value, without a doubled prefix");
+	is_int(CONN_EINVAL,
+	       validate(def, "NAME=x\nTOKEN=" SECRET "\nCONC=x\n", NULL),
+	       "an integer key with a range");
+	is_str("CONC: expected an integer from 1 to 256, got 'x'", err,
+	       "says the range");
+	is_int(CONN_EINVAL,
+	       validate(def, "NAME=x\nTOKEN=" SECRET "\nCONC=257\n", NULL),
+	       "out of the definition's range");
+	is_str("CONC: expected an integer from 1 to 256, got '257'", err,
+	       "refused by the host's check");
+	is_int(0, validate(def, "NAME=x\nTOKEN=" SECRET "\nCONC=256\n", NULL),
+	       "the maximum itself is in range");
+	is_int(CONN_EINVAL,
+	       validate(def, "NAME=x\nTOKEN=" SECRET "\nLOW=4\n", NULL),
+	       "below a minimum");
+	is_str("LOW: expected an integer of at least 5, got '4'", err,
+	       "a minimum alone");
+	is_int(CONN_EINVAL,
+	       validate(def, "NAME=x\nTOKEN=" SECRET "\nFLAG=maybe\n", NULL),
+	       "a bad boolean");
+	is_str("FLAG: expected true or false (or yes/no, on/off, 1/0), got "
+	       "'maybe'",
+	       err, "says which words are booleans");
 	is_int(CONN_EINVAL,
 	       validate(def, "NAME=x\nTOKEN=" SECRET "\nRATIO=fast\n", NULL),
 	       "bad number refused");
@@ -246,10 +366,12 @@ static void validation(void)
 	is_int(CONN_EINVAL,
 	       validate(def,
 	                "NAME=x\nTOKEN=" SECRET "y\n"
-	                "COUNT=" SECRET "\n",
+	                "PIN=" SECRET "\n",
 	                NULL),
-	       "a secret in a bad value");
-	ok(strstr(err, SECRET) == NULL, "is not echoed (%s)", err);
+	       "a bad value of a secure key");
+	is_str("PIN: expected an integer from 0 to 9999 (the value is secure: "
+	       "not shown)",
+	       err, "is not echoed");
 	ok(logs.text == NULL || strstr(logs.text, SECRET) == NULL,
 	   "no log line holds the secret");
 	json_object_put(def);
@@ -262,6 +384,7 @@ int main(void)
 	json_form();
 	lines_form();
 	file_refs();
+	fifos();
 	validation();
 	ht_log_free(&logs);
 	return done_testing();

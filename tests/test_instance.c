@@ -57,10 +57,10 @@ static void refusals(connhost_plugin *p)
 	ok(strstr(err, "FAKE_NAME: required key missing") != NULL, "(%s)", err);
 	is_int(CONN_EINVAL, make(p, "FAKE_NAME=a\nFAKE_LIMIT=lots\n", &inst),
 	       "bad integer, by the host's check");
-	ok(strstr(err, "FAKE_LIMIT: expected a value of type integer") != NULL,
-	   "(%s)", err);
+	is_str("FAKE_LIMIT: expected an integer from 1 to 1000000, got 'lots'",
+	       err, "with the definition's range, without a prefix");
 	is_int(CONN_EINVAL, make(p, "FAKE_NAME=a\nFAKE_LIMIT=0\n", &inst),
-	       "out of range, by init()");
+	       "out of range, by the host's check");
 	ok(strstr(err, "FAKE_LIMIT: expected an integer from 1 to 1000000") !=
 	           NULL,
 	   "(%s)", err);
@@ -138,9 +138,15 @@ int main(void)
 	           json_object_get_int(v) > 0,
 	   "stats include the plugin's (a listening port)");
 	ok(json_object_object_get_ex(st, "store", &v) &&
-	           json_object_object_get_ex(v, "capacity", &v) &&
-	           json_object_get_int(v) == 65536,
-	   "and the store's");
+	           json_object_object_get_ex(v, "max_bytes", &v) &&
+	           json_object_get_int64(v) == 128 * 1024 * 1024,
+	   "and the store's (the default budget, 128 MiB)");
+	ok(json_object_object_get_ex(st, "store", &v) &&
+	           json_object_object_get_ex(v, "namespaces", &v) &&
+	           json_object_object_get_ex(v, "send", &v) &&
+	           json_object_object_get_ex(v, "max_bytes", &v) &&
+	           json_object_get_int64(v) == 80 * 1024 * 1024,
+	   "with the fill per namespace (send: 5/8 of it)");
 	json_object_put(st);
 
 	is_int(0, connhost_instance_shutdown(a, conn_now_ms() + 5000),

@@ -2,7 +2,8 @@
  * test_load.c - loading plugins (host-api/load.c): a distinct refusal for
  * every way a plugin can be wrong (each with its own bad plugin or file),
  * private copies (two loads of one path are two images; copies removed or
- * kept), strings copied before unload, and 1,000 load/use/unload cycles
+ * kept), strings copied before unload, a FIFO (as the path, as a .la's
+ * dlname) or a directory refused at once, and 1,000 load/use/unload cycles
  * with no growth in open descriptors, mappings or RSS.
  */
 #include <dirent.h>
@@ -10,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "plugins/hosttest.h"
 
@@ -117,6 +119,77 @@ static void refusals(void)
 	refused(ht_plugin("bad-nullslot", path, sizeof(path)), CONN_EABI,
 	        "mandatory slot 'init' is NULL", "mandatory slot NULL");
 	is_int(0, count_dir(copies), "refused plugins leave no copy behind");
+}
+
+/* Load PATH in a child with an alarm, so that a loader blocking on a
+ * FIFO fails the test (killed by SIGALRM) instead of hanging it. The
+ * child exits 0 when the load was refused with CODE and a message
+ * holding WANT. */
+static int load_in_child(const char *path, int code, const char *want)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0) {
+		connhost_plugin *p = NULL;
+		int rc;
+		alarm(10);
+		err[0] = '\0';
+		rc = connhost_plugin_load(path, NULL, &p, err, sizeof(err));
+		if (rc != code || !strstr(err, want))
+			fprintf(stderr, "# rc %d: %s\n", rc, err);
+		_exit(rc == code && p == NULL && strstr(err, want) ? 0 : 1);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Issue 8, item 10: the loader hung on a FIFO named by a .la file. */
+static void fifos(void)
+{
+	char dir[4096], libs[4200], fifo[4300], la[4300], want[4500];
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "%s/fifo", copies);
+	snprintf(libs, sizeof(libs), "%s/.libs", dir);
+	snprintf(fifo, sizeof(fifo), "%s/fifo.so", libs);
+	snprintf(la, sizeof(la), "%s/fifo.la", dir);
+	if (mkdir(dir, 0700) != 0 || mkdir(libs, 0700) != 0 ||
+	    mkfifo(fifo, 0600) != 0) {
+		ok(0, "a FIFO in %s", libs);
+		return;
+	}
+	snprintf(want, sizeof(want),
+	         "%s is a FIFO (named pipe), not a regular file", fifo);
+	is_int(0, load_in_child(fifo, CONN_EINVAL, want),
+	       "a FIFO as the plugin path is refused at once, naming it");
+	f = fopen(la, "w");
+	fputs("# a libtool archive\ndlname='fifo.so'\n", f);
+	fclose(f);
+	is_int(0, load_in_child(la, CONN_EINVAL, want),
+	       "a FIFO as the .la's dlname is refused at once, naming it");
+	unlink(la);
+	f = fopen(la, "w");
+	fputs("dlname='../../etc/passwd'\n", f);
+	fclose(f);
+	is_int(0, load_in_child(la, CONN_EINVAL, "names no shared object"),
+	       "a dlname with a '/' is refused");
+	unlink(la);
+	if (mkfifo(la, 0600) == 0) {
+		snprintf(want, sizeof(want),
+		         "%s is a FIFO (named pipe), not a regular file", la);
+		is_int(0, load_in_child(la, CONN_EINVAL, want),
+		       "a FIFO as the .la itself is refused at once");
+		unlink(la);
+	}
+	snprintf(want, sizeof(want), "%s is a directory, not a regular file",
+	         dir);
+	is_int(0, load_in_child(dir, CONN_EINVAL, want),
+	       "a directory is refused, naming it");
+	unlink(fifo);
+	rmdir(libs);
+	rmdir(dir);
 }
 
 static int mapped(const char *needle)
@@ -382,6 +455,7 @@ int main(void)
 		return done_testing();
 	unsetenv("CONNHOST_KEEP_COPIES");
 	refusals();
+	fifos();
 	copies_and_strings();
 	pinning();
 	concurrent();

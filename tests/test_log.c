@@ -1,9 +1,12 @@
 /*
  * test_log.c - JSON-lines logging (host-api/log.c): the line format,
  * fields merged without overriding level and msg, level filtering, level
- * names, and whole lines from concurrent threads.
+ * names, whole lines from concurrent threads, and a formatted message
+ * never cut at a fixed size.
  */
 #include "plugins/hosttest.h"
+
+#include "connhost-int.h"
 
 static struct ht_log logs;
 
@@ -17,6 +20,25 @@ static void *writer(void *arg)
 		connhost_log_emit(&sink, CONN_LOG_INFO, NULL,
 		                  "0123456789012345678901234567890123456789");
 	return NULL;
+}
+
+/* connhost__logf() formatted into a 1024-byte buffer: a message naming
+ * a long plugin name or path lost its end. */
+static void long_message(void)
+{
+	connhost_log sink = ht_log_sink(&logs);
+	char name[3001], *want;
+
+	memset(name, 'n', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	ht_log_clear(&logs);
+	connhost__logf(&sink, CONN_LOG_WARN, NULL, "plugin %s: the end", name);
+	want = malloc(sizeof(name) + 64);
+	snprintf(want, sizeof(name) + 64, "plugin %s: the end\"", name);
+	ok(logs.text && strstr(logs.text, want) != NULL,
+	   "a 3000-byte name is logged whole, with what follows it");
+	free(want);
+	ht_log_clear(&logs);
 }
 
 int main(void)
@@ -63,6 +85,7 @@ int main(void)
 	       ht_log_count(&logs, "{\"level\":\"info\",\"msg\":\"0123456789"
 	                           "012345678901234567890123456789\"}\n"),
 	       "800 whole lines from 4 threads");
+	long_message();
 	ht_log_free(&logs);
 	return done_testing();
 }

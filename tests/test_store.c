@@ -1,8 +1,10 @@
 /*
  * test_store.c - the idempotency store (host-api/store.c): NEW,
  * IN_PROGRESS, DONE with a private copy of the result, forget, TTL expiry,
- * capacity with early evictions counted, CONN_EFULL when full of live
- * claims, bad keys, and one NEW among many threads claiming one key.
+ * a full namespace refusing new keys (CONN_EFULL) rather than evicting a
+ * live result, expired entries reclaimed, namespaces with budgets of
+ * their own, byte accounting, the 80 % warning (once per crossing), bad
+ * keys, and one NEW among many threads claiming one key.
  */
 #include <time.h>
 
@@ -93,45 +95,264 @@ static void ttl(void)
 	       "settling an expired claim: ENOENT");
 	connhost_store_get_counts(s, &c);
 	is_int(2, c.expired, "expiries counted");
-	is_int(0, c.early_evictions, "no early eviction");
 	connhost_store_free(s);
 }
 
-static void capacity(void)
+/* Claim and settle "PREFIX%d" keys until the store refuses one; the
+ * number settled, or -1 when 2000 went in without a refusal. */
+static int fill(connhost_store *s, const char *prefix, int from)
 {
-	connhost_store *s = connhost_store_new(4);
+	int i;
+
+	for (i = from; i < from + 2000; i++) {
+		char key[64];
+		int rc;
+		snprintf(key, sizeof(key), "%s%d", prefix, i);
+		rc = connhost_store_claim(s, key, 60000, NULL);
+		if (rc == CONN_EFULL)
+			return i - from;
+		if (rc != CONN_CLAIM_NEW ||
+		    connhost_store_settle(s, key, json_object_new_int(i),
+		                          60000) != 0)
+			return -2;
+	}
+	return -1;
+}
+
+/* The fault of issue 8, item 2: a full store evicted the oldest live
+ * result, so a retry of that task sent the SMS a second time. */
+static void full_refuses(void)
+{
+	connhost_store *s = connhost_store_new(8192);
 	connhost_store_counts c;
 	json_object *prior = NULL;
+	int n, i, all = 1;
 
-	is_int(CONN_CLAIM_NEW, connhost_store_claim(s, "c1", 60000, NULL),
-	       "c1");
-	is_int(CONN_CLAIM_NEW, connhost_store_claim(s, "c2", 60000, NULL),
-	       "c2");
-	is_int(CONN_CLAIM_NEW, connhost_store_claim(s, "c3", 60000, NULL),
-	       "c3");
-	is_int(CONN_CLAIM_NEW, connhost_store_claim(s, "c4", 60000, NULL),
-	       "c4");
-	is_int(CONN_EFULL, connhost_store_claim(s, "c5", 60000, NULL),
-	       "full of live claims: EFULL");
-	is_int(CONN_CLAIM_IN_PROGRESS,
-	       connhost_store_claim(s, "c1", 60000, NULL),
-	       "existing keys still answer when full");
-	is_int(0, connhost_store_settle(s, "c1", json_object_new_int(1), 60000),
-	       "settle c1");
-	is_int(0, connhost_store_settle(s, "c2", json_object_new_int(2), 60000),
-	       "settle c2");
-	is_int(CONN_CLAIM_NEW, connhost_store_claim(s, "c5", 60000, NULL),
-	       "a new key evicts the oldest result");
-	is_int(CONN_CLAIM_NEW, connhost_store_claim(s, "c1", 60000, NULL),
-	       "c1 (evicted early) is NEW again");
-	is_int(CONN_EFULL, connhost_store_claim(s, "c6", 60000, &prior),
-	       "full of live claims again: EFULL");
+	n = fill(s, "send/r", 0);
+	ok(n > 5,
+	   "a full send namespace refuses a new key (%d results "
+	   "first)",
+	   n);
+	for (i = 0; i < (n > 0 ? n : 0); i++) {
+		char key[64];
+		snprintf(key, sizeof(key), "send/r%d", i);
+		if (connhost_store_claim(s, key, 60000, &prior) !=
+		            CONN_CLAIM_DONE ||
+		    !prior || json_object_get_int(prior) != i)
+			all = 0;
+		json_object_put(prior);
+		prior = NULL;
+	}
+	ok(all, "every live result is still there: none was evicted");
+	is_int(CONN_EFULL, connhost_store_claim(s, "send/new", 60000, &prior),
+	       "still full: EFULL");
 	ok(prior == NULL, "no prior on EFULL");
+	is_int(CONN_ENOENT, connhost_store_settle(s, "send/r0", NULL, 0),
+	       "a DONE key cannot be forgotten by settle (not claimed)");
 	connhost_store_get_counts(s, &c);
-	is_int(2, c.early_evictions, "two results evicted before their TTL");
-	is_int(4, c.entries, "never more than the capacity");
 	is_int(2, c.refused_full, "the refusals counted");
+	is_int(n, c.ns[CONNHOST_STORE_NS_SEND].entries,
+	       "the send namespace holds every result");
+	ok(c.ns[CONNHOST_STORE_NS_SEND].bytes <=
+	           c.ns[CONNHOST_STORE_NS_SEND].max_bytes,
+	   "within its budget (%zu of %zu bytes)",
+	   c.ns[CONNHOST_STORE_NS_SEND].bytes,
+	   c.ns[CONNHOST_STORE_NS_SEND].max_bytes);
 	connhost_store_free(s);
+
+	s = connhost_store_new(8192);
+	for (i = 0, n = 0; i < 2000; i++) {
+		char key[64];
+		snprintf(key, sizeof(key), "send/c%d", i);
+		if (connhost_store_claim(s, key, 60000, NULL) == CONN_EFULL)
+			break;
+		n++;
+	}
+	ok(n > 0 && n < 2000, "a store full of live claims refuses too");
+	is_int(CONN_CLAIM_IN_PROGRESS,
+	       connhost_store_claim(s, "send/c0", 60000, NULL),
+	       "existing keys still answer when full");
+	is_int(0,
+	       connhost_store_settle(s, "send/c0", json_object_new_int(1),
+	                             60000),
+	       "and settle: a settle is never refused for room");
+	connhost_store_free(s);
+}
+
+static void expired_reclaimed(void)
+{
+	connhost_store *s = connhost_store_new(8192);
+	connhost_store_counts c;
+	int i, n = 0;
+
+	for (i = 0; i < 2000; i++) {
+		char key[64];
+		snprintf(key, sizeof(key), "send/e%d", i);
+		if (connhost_store_claim(s, key, 40, NULL) != CONN_CLAIM_NEW)
+			break;
+		if (i % 2 == 0) /* half claims, half results */
+			connhost_store_settle(s, key, json_object_new_int(i),
+			                      40 + i % 7);
+		n++;
+	}
+	ok(n > 5 && n < 2000, "filled with short-lived entries");
+	sleep_ms(120); /* time itself is what is tested */
+	is_int(CONN_CLAIM_NEW, connhost_store_claim(s, "send/x", 60000, NULL),
+	       "expired entries make room for a new key");
+	connhost_store_get_counts(s, &c);
+	is_int(n, c.expired, "every expired entry was reclaimed");
+	is_int(1, c.ns[CONNHOST_STORE_NS_SEND].entries,
+	       "only the new one "
+	       "is left");
+	connhost_store_free(s);
+}
+
+static void namespaces(void)
+{
+	connhost_store *s = connhost_store_new(8192);
+	connhost_store_counts c;
+	int n;
+
+	is_str("send", connhost_store_ns_name(CONNHOST_STORE_NS_SEND),
+	       "namespace 0");
+	is_str("inbound", connhost_store_ns_name(CONNHOST_STORE_NS_INBOUND),
+	       "namespace 1");
+	is_str("other", connhost_store_ns_name(CONNHOST_STORE_NS_OTHER),
+	       "namespace 2");
+	ok(connhost_store_ns_name(3) == NULL, "no namespace 3");
+	n = fill(s, "inbound/SM", 0);
+	ok(n > 0, "an inbound flood fills the inbound namespace");
+	is_int(CONN_CLAIM_NEW,
+	       connhost_store_claim(s, "send/k|+14155550100", 60000, NULL),
+	       "sends are still claimed");
+	is_int(CONN_CLAIM_NEW, connhost_store_claim(s, "k|+1415", 60000, NULL),
+	       "a key without '/' goes to the other namespace, still free");
+	is_int(CONN_CLAIM_NEW, connhost_store_claim(s, "sendx/k", 60000, NULL),
+	       "'sendx/' is not 'send/'");
+	connhost_store_get_counts(s, &c);
+	is_int(n, c.ns[CONNHOST_STORE_NS_INBOUND].entries, "inbound entries");
+	is_int(1, c.ns[CONNHOST_STORE_NS_SEND].entries, "send entries");
+	is_int(2, c.ns[CONNHOST_STORE_NS_OTHER].entries, "other entries");
+	is_int(8192, c.max_bytes, "the budgets add up to the size given");
+	is_int(8192 / 8 * 5, c.ns[CONNHOST_STORE_NS_SEND].max_bytes,
+	       "send: 5/8");
+	is_int(8192 / 8 * 2, c.ns[CONNHOST_STORE_NS_INBOUND].max_bytes,
+	       "inbound: 2/8");
+	n = fill(s, "send/f", 0);
+	ok(n > 0, "and the send namespace fills on its own budget");
+	connhost_store_free(s);
+}
+
+static void accounting(void)
+{
+	connhost_store *s = connhost_store_new(0);
+	connhost_store_counts c0, c1, c2;
+	char big[1001];
+	const char *text = "{\"to\":\"+14155550100\",\"sid\":"
+	                   "\"SM0123456789abcdef0123456789abcdef\","
+	                   "\"status\":\"queued\",\"segments\":1}";
+
+	connhost_store_get_counts(s, &c0);
+	is_int(0, c0.bytes, "an empty store takes no entry bytes");
+	is_int(128 * 1024 * 1024, c0.max_bytes, "the default: 128 MiB");
+	connhost_store_claim(s, "send/k", 60000, NULL);
+	connhost_store_get_counts(s, &c1);
+	ok(c1.bytes > 6, "a claim is charged (%zu bytes)", c1.bytes);
+	memset(big, 'x', 1000);
+	memcpy(big, "send/", 5);
+	big[1000] = '\0';
+	connhost_store_claim(s, big, 60000, NULL);
+	connhost_store_get_counts(s, &c2);
+	ok(c2.bytes - c1.bytes >= 1000 + 1,
+	   "a 1000-byte key costs at least its bytes (%zu)",
+	   c2.bytes - c1.bytes);
+	connhost_store_settle(s, big, NULL, 0);
+	connhost_store_get_counts(s, &c2);
+	is_int(c1.bytes, c2.bytes, "forgetting it gives them back");
+	connhost_store_settle(s, "send/k", json_tokener_parse(text), 60000);
+	connhost_store_get_counts(s, &c2);
+	ok(c2.bytes >= 6 + strlen(text) + 64,
+	   "a result is charged its text, its key and the entry (%zu)",
+	   c2.bytes);
+	/* A send_sms result under a 36-character idempotency key: the
+	 * figure docs/connector-host.md sizes the default with. */
+	connhost_store_free(s);
+	s = connhost_store_new(0);
+	{
+		char key[128];
+		snprintf(key, sizeof(key), "send/%s|+14155550100",
+		         "123e4567-e89b-12d3-a456-426614174000");
+		connhost_store_claim(s, key, 60000, NULL);
+		connhost_store_settle(s, key, json_tokener_parse(text), 60000);
+	}
+	connhost_store_get_counts(s, &c2);
+	diag("a typical send_sms result costs %zu bytes", c2.bytes);
+	ok(c2.bytes >= 200 && c2.bytes <= 300,
+	   "a typical send_sms result costs about 250 bytes (%zu)", c2.bytes);
+	connhost_store_free(s);
+}
+
+static void fill_warning(void)
+{
+	connhost_store *s = connhost_store_new(8192);
+	struct ht_log l;
+	connhost_log sink;
+	connhost_store_counts c;
+	int i, n = 0;
+	const char *w = "namespace send is over 80 % full";
+
+	ht_log_init(&l);
+	sink = ht_log_sink(&l);
+	connhost_store_set_log(s, &sink);
+	for (i = 0; i < 2000; i++) {
+		char key[64];
+		snprintf(key, sizeof(key), "send/w%d", i);
+		connhost_store_get_counts(s, &c);
+		if (c.ns[0].bytes * 100 >= c.ns[0].max_bytes * 90)
+			break;
+		if (connhost_store_claim(s, key, 60000, NULL) != CONN_CLAIM_NEW)
+			break;
+		n++;
+		if (ht_log_count(&l, w) == 0)
+			ok(c.ns[0].bytes * 100 < c.ns[0].max_bytes * 80 + 100,
+			   "no warning below 80 %% (%zu/%zu)", c.ns[0].bytes,
+			   c.ns[0].max_bytes);
+	}
+	is_int(1, ht_log_count(&l, w), "one warning when crossing 80 %%");
+	ok(ht_log_count(&l, "\"namespace\":\"send\"") == 1 &&
+	           ht_log_count(&l, "--store-bytes") == 1,
+	   "it names the namespace and the fix");
+	for (i = 0; i < 5; i++) {
+		char key[64];
+		snprintf(key, sizeof(key), "send/w%d", i);
+		connhost_store_settle(s, key, json_object_new_int(1), 60000);
+	}
+	is_int(1, ht_log_count(&l, w), "no flood while above it");
+	/* Forget down to below 70 %, then cross again. */
+	for (i = 5; i < n; i++) {
+		char key[64];
+		snprintf(key, sizeof(key), "send/w%d", i);
+		connhost_store_settle(s, key, NULL, 0);
+		connhost_store_get_counts(s, &c);
+		if (c.ns[0].bytes * 100 < c.ns[0].max_bytes * 60)
+			break;
+	}
+	is_int(1, ht_log_count(&l, w), "none while it drops");
+	for (i = 0; i < 2000; i++) {
+		char key[64];
+		snprintf(key, sizeof(key), "send/v%d", i);
+		if (connhost_store_claim(s, key, 60000, NULL) != CONN_CLAIM_NEW)
+			break;
+	}
+	is_int(2, ht_log_count(&l, w),
+	       "a second warning after it fell "
+	       "below and crossed again");
+	connhost_store_get_counts(s, &c);
+	is_int(2, c.fill_warnings, "counted");
+	is_int(0, ht_log_count(&l, "namespace inbound"),
+	       "none for the other namespaces");
+	connhost_store_free(s);
+	ht_log_free(&l);
 }
 
 struct race {
@@ -179,7 +400,11 @@ int main(void)
 {
 	basics();
 	ttl();
-	capacity();
+	full_refuses();
+	expired_reclaimed();
+	namespaces();
+	accounting();
+	fill_warning();
 	threads();
 	return done_testing();
 }

@@ -80,7 +80,8 @@ static const char describe_text[] =
 	"\"FAKE_TOKEN\":{\"type\":\"string\",\"required\":false,\"secure\":true,"
 		"\"description\":\"A secret of at least 8 characters.\"},"
 	"\"FAKE_LIMIT\":{\"type\":\"integer\",\"required\":false,\"secure\":false,"
-		"\"default\":1000,\"description\":\"Most sleeping calls at once.\"},"
+		"\"default\":1000,\"minimum\":1,\"maximum\":1000000,"
+		"\"description\":\"Most sleeping calls at once.\"},"
 	"\"FAKE_ONLINE\":{\"type\":\"string\",\"required\":false,\"secure\":false,"
 		"\"default\":\"ok\",\"description\":\"ok or fail: what "
 		"check_connection reports.\"},"
@@ -101,6 +102,10 @@ static const char describe_text[] =
 		"\"inputs\":{},\"outputs\":{\"published\":{\"type\":\"json\"}}},"
 	"\"hang\":{\"description\":\"Completes only at shutdown (breaks the "
 		"deadline rule on purpose).\",\"inputs\":{},\"outputs\":{}},"
+	"\"claim\":{\"description\":\"Claims COUNT keys PREFIX0, PREFIX1, "
+	"... in the host's store, settling each new one; outputs how many "
+	"were new and how many refused as full.\",\"inputs\":{},"
+	"\"outputs\":{}},"
 	"\"dup\":{\"description\":\"Completes twice, and an unknown call id "
 		"(breaks the rules on purpose).\",\"inputs\":{},\"outputs\":{}},"
 	"\"check_connection\":{\"description\":\"Reports FAKE_ONLINE.\","
@@ -569,6 +574,40 @@ static void enqueue(conn_instance *in, struct job *j)
 	pthread_cond_broadcast(&in->cond);
 }
 
+/* The claim action: {"prefix":P,"count":N} claims P0..P(N-1) and settles
+ * each new key with {"i":I}; OUT gets {"new":A,"full":B}. */
+static void claim_keys(conn_instance *in, json_object *inputs, json_object *out)
+{
+	json_object *v;
+	const char *prefix = "send/k";
+	int64_t count = 1, i, fresh = 0, full = 0;
+
+	if (json_object_object_get_ex(inputs, "prefix", &v) &&
+	    json_object_is_type(v, json_type_string))
+		prefix = json_object_get_string(v);
+	if (json_object_object_get_ex(inputs, "count", &v) &&
+	    json_object_is_type(v, json_type_int))
+		count = json_object_get_int64(v);
+	for (i = 0; i < count; i++) {
+		char key[256];
+		json_object *r;
+		int rc;
+
+		snprintf(key, sizeof(key), "%s%lld", prefix, (long long)i);
+		rc = in->host->claim(in->host->ctx, key, 60000, NULL);
+		if (rc == CONN_EFULL)
+			full++;
+		if (rc != CONN_CLAIM_NEW)
+			continue;
+		fresh++;
+		r = json_object_new_object();
+		json_object_object_add(r, "i", json_object_new_int64(i));
+		in->host->settle(in->host->ctx, key, r, 60000);
+	}
+	json_object_object_add(out, "new", json_object_new_int64(fresh));
+	json_object_object_add(out, "full", json_object_new_int64(full));
+}
+
 static int fake_invoke(conn_instance *in, const conn_call *call, char *err,
                        size_t errlen)
 {
@@ -584,7 +623,7 @@ static int fake_invoke(conn_instance *in, const conn_call *call, char *err,
 	}
 	if (strcmp(a, "echo") && strcmp(a, "fail") && strcmp(a, "sleep") &&
 	    strcmp(a, "fire") && strcmp(a, "hang") && strcmp(a, "dup") &&
-	    strcmp(a, "check_connection")) {
+	    strcmp(a, "claim") && strcmp(a, "check_connection")) {
 		pthread_mutex_unlock(&in->lock);
 		errf(err, errlen, "unknown action '%s'", a);
 		return CONN_ENOTSUP;
@@ -644,7 +683,9 @@ static int fake_invoke(conn_instance *in, const conn_call *call, char *err,
 	}
 	pthread_mutex_unlock(&in->lock);
 	out = json_object_new_object();
-	if (strcmp(a, "dup") == 0) {
+	if (strcmp(a, "claim") == 0) {
+		claim_keys(in, call->inputs, out);
+	} else if (strcmp(a, "dup") == 0) {
 		complete(in, call->call_id, json_object_new_object());
 		complete(in, call->call_id ^ (1ULL << 62),
 		         json_object_new_object());
