@@ -446,8 +446,9 @@ static int lookup(fctx *c, const fexpr *e, fval *out)
 			return 0;
 		}
 	}
-	/* #assign'd variables: a scan, charged when there are many */
-	if (c->nvars > 8 && feval_charge(c, e->off, c->nvars))
+	/* #assign'd variables: a scan of length compares (about a unit for
+	 * four), charged when there are many */
+	if (c->nvars > 8 && feval_charge(c, e->off, c->nvars / 4))
 		return -1;
 	for (size_t i = c->nvars; i-- > 0;)
 		if (c->vars[i].n == e->n &&
@@ -471,7 +472,7 @@ static int lookup(fctx *c, const fexpr *e, fval *out)
 
 static int set_var(fctx *c, const char *name, size_t n, const fval *v)
 {
-	if (c->nvars > 8 && feval_charge(c, (size_t)-1, c->nvars))
+	if (c->nvars > 8 && feval_charge(c, (size_t)-1, c->nvars / 4))
 		return -1;
 	for (size_t i = c->nvars; i-- > 0;)
 		if (c->vars[i].n == n &&

@@ -54,7 +54,7 @@ typedef struct ftl_settings {
 /*
  * The work budget of one render, in units: one per byte a built-in or an
  * operator scans or builds, one per loop iteration, directive and
- * expression. Normal templates use a few thousand; the default stops a
+ * expression. A message template uses tens to hundreds; the default stops a
  * render after about a tenth of a second of CPU at worst. The clock is
  * read once every 65,536 units when a deadline is set (never per
  * step), so a render passes its deadline by well under a millisecond.
