@@ -337,10 +337,12 @@ static void check_body(req *r, json_object *tpl, json_object *meta)
 }
 
 static void render_body(conn_instance *inst, req *r, json_object *tpl,
-                        json_object *vars, json_object *meta)
+                        json_object *vars, json_object *meta,
+                        int64_t deadline_ms)
 {
 	ftl_template *t;
 	ftl_error fe;
+	ftl_settings fs = inst->fs; /* this call's copy: its deadline */
 	json_object *model;
 	size_t units;
 	int rc;
@@ -391,9 +393,19 @@ static void render_body(conn_instance *inst, req *r, json_object *tpl,
 		          strdup("smsBody: out of memory"));
 		return;
 	}
-	rc = ftl_render(t, model, &inst->fs, &r->body, &r->body_len, &fe);
+	/* a template stops at the call's deadline, not after it (its work
+	 * is bounded too: FTL_LIMIT) */
+	fs.deadline_ms = deadline_ms;
+	rc = ftl_render(t, model, &fs, &r->body, &r->body_len, &fe);
 	json_object_put(model);
 	ftl_template_unref(t);
+	if (rc && fe.kind == FTL_DEADLINE) {
+		r->body = NULL;
+		add_error(r, TW_DEADLINE_EXCEEDED, "smsBody",
+		          strdup("smsBody: rendering did not finish before the "
+		                 "call's deadline"));
+		return;
+	}
 	if (rc) {
 		r->body = NULL;
 		add_error(r,
@@ -793,7 +805,7 @@ int tw_send_sms(conn_instance *inst, const conn_call *call, char *err,
 	check_dry_run(&r, get_input(in, "dryRun"));
 	if (json_object_array_length(r.errors) == 0)
 		render_body(inst, &r, get_input(in, "smsBody"), call->variables,
-		            get_input(in, "metadata"));
+		            get_input(in, "metadata"), call->deadline_ms);
 	log_call(inst, call, &r);
 	if (json_object_array_length(r.errors) > 0) {
 		v = r.errors;

@@ -28,6 +28,8 @@
 #endif
 
 #define TW_TEMPLATE_CACHE 128 /* compiled smsBody templates per instance */
+/* ... and at most this many bytes of them (source and compiled form) */
+#define TW_TEMPLATE_CACHE_BYTES ((size_t)8 << 20)
 
 /* Actions and events of describe(), as JSON; config and errors come from
  * their own modules' tables. */
@@ -216,7 +218,7 @@ static int tw_init(const conn_host *host, json_object *config,
 		free(inst);
 		return CONN_EINVAL;
 	}
-	inst->cache = ftl_cache_new(TW_TEMPLATE_CACHE);
+	inst->cache = ftl_cache_new(TW_TEMPLATE_CACHE, TW_TEMPLATE_CACHE_BYTES);
 	inst->sender = inst->cache
 	                       ? tw_sender_new(host, &inst->cfg, err, errlen)
 	                       : NULL;

@@ -1,14 +1,18 @@
 /*
  * test_ftl_builtins - plugin/ftl/builtins.c: the built-ins, with the UTF-16
- * positions Java uses (most behaviour is also in the golden cases).
+ * positions Java uses (most behaviour is also in the golden cases), the
+ * linear searches checked against a naive reference, and the work budget
+ * stopping expensive built-ins in loops.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../plugin/ftl/ftl.h"
 #include "tap.h"
 
-static char out[1024];
+static char out[8192];
 static ftl_error err;
 
 static const char *r(const char *src, const char *json)
@@ -27,6 +31,148 @@ static const char *r(const char *src, const char *json)
 	json_object_put(m);
 	ftl_template_unref(t);
 	return res;
+}
+
+/* The last occurrence of N in H, naively (the reference). */
+static long naive_last(const char *h, const char *n, long lim)
+{
+	long hn = (long)strlen(h), nn = (long)strlen(n);
+	if (lim > hn)
+		lim = hn;
+	for (long i = lim - nn; i >= 0; i--)
+		if (memcmp(h + i, n, (size_t)nn) == 0)
+			return i;
+	return -1;
+}
+
+/* ?last_index_of, ?keep_after_last and ?keep_before_last on random strings
+ * over a two-letter alphabet (many overlapping matches), against the
+ * naive search. */
+static void random_last(void)
+{
+	unsigned seed = 2026;
+	int bad = 0;
+	for (int k = 0; k < 1500 && bad < 3; k++) {
+		char h[48], n[8], json[160], want[200];
+		int hn = (int)((seed = seed * 1103515245u + 12345u) >> 16) % 40;
+		int nn = 1 +
+		         (int)((seed = seed * 1103515245u + 12345u) >> 16) % 6;
+		int from =
+		        (int)((seed = seed * 1103515245u + 12345u) >> 16) % 44;
+		long last, lim;
+		for (int i = 0; i < hn; i++)
+			h[i] = (seed = seed * 1103515245u + 12345u) >> 20 & 1
+			               ? 'a'
+			               : 'b';
+		h[hn] = 0;
+		for (int i = 0; i < nn; i++)
+			n[i] = (seed = seed * 1103515245u + 12345u) >> 20 & 1
+			               ? 'a'
+			               : 'b';
+		n[nn] = 0;
+		last = naive_last(h, n, hn);
+		/* Java: lastIndexOf(s, from) starts at from */
+		lim = (long)from + nn;
+		snprintf(json, sizeof(json), "{\"h\":\"%s\",\"n\":\"%s\"}", h,
+		         n);
+		snprintf(want, sizeof(want), "%ld|%ld|%s|%.*s", last,
+		         naive_last(h, n, lim), last < 0 ? "" : h + last + nn,
+		         (int)(last < 0 ? hn : last), h);
+		{
+			char tpl[] =
+			        "${h?last_index_of(n)}|${h?last_index_of(n, "
+			        "F)}|${h?keep_after_last(n)}|${h?keep_"
+			        "before_last(n)}";
+			char t2[sizeof(tpl) + 8];
+			char *f = strstr(tpl, "F)");
+			snprintf(t2, sizeof(t2), "%.*s%d%s", (int)(f - tpl),
+			         tpl, from, f + 1);
+			if (strcmp(r(t2, json), want) != 0) {
+				bad++;
+				diag("h=%s n=%s from=%d: got %s, want %s", h, n,
+				     from, out, want);
+			}
+		}
+	}
+	is_int(0, bad,
+	       "1500 random ?last_index_of/?keep_*_last agree with a "
+	       "naive search");
+}
+
+static const char *r_settings(const char *src, const char *json,
+                              const ftl_settings *st)
+{
+	ftl_template *t = ftl_compile(src, strlen(src), &err);
+	json_object *m = json ? json_tokener_parse(json) : NULL;
+	char *o = NULL;
+	const char *res = out;
+	if (!t)
+		res = "(parse error)";
+	else if (ftl_render(t, m, st, &o, NULL, &err))
+		res = "(error)";
+	else
+		snprintf(out, sizeof(out), "%s", o);
+	free(o);
+	json_object_put(m);
+	ftl_template_unref(t);
+	return res;
+}
+
+/* A string of 32,768 bytes built by doubling, then an expensive built-in on
+ * it in a loop: linear searches and the work budget end it at once (the
+ * old naive search took minutes; the alarm fails the test instead). */
+#define BIG "<#assign s = 'a'><#list 1..15 as i><#assign s = s + s></#list>"
+static void expensive_in_loops(void)
+{
+	static const char *const loops[] = {
+	        /* the issue's case: a 16 KiB needle, O(n*m) searched */
+	        BIG "<#assign k = s[0..<16384] + 'b'><#list 1..1000 as i>"
+	            "${s?last_index_of(k)}</#list>",
+	        BIG "<#assign k = s[0..<16384] + 'b'><#list 1..1000 as i>"
+	            "${s?keep_after_last(k)}</#list>",
+	        BIG "<#assign k = s[0..<16384] + 'b'><#list 1..1000 as i>"
+	            "${s?keep_before_last(k)?length}</#list>",
+	        /* linear, but a million times */
+	        BIG "<#list 1..999999 as i>${s?keep_after_last('ab')}</#list>",
+	        BIG "<#list 1..999999 as i>${s?index_of('b')}</#list>",
+	        BIG "<#list 1..999999 as i>${s?contains('ab')?c}</#list>",
+	        BIG "<#list 1..999999 as i>${s?replace('b', 'c')?length}"
+	            "</#list>",
+	        BIG "<#list 1..999999 as i>${s?upper_case?length}</#list>",
+	        BIG "<#list 1..999999 as i>${(s + i)?length}</#list>",
+	        BIG "<#list 1..999999 as i><#if s == s + ''>x</#if></#list>",
+	        BIG "<#list 1..999999 as i>${s?html?length}</#list>",
+	        BIG "<#list 1..999999 as i>${''?left_pad(60000, s)?length}"
+	            "</#list>",
+	        BIG "<#list 1..999999 as i>${(s + i)?truncate(60000)?length}"
+	            "</#list>",
+	        BIG "<#list 1..999999 as i>${[s, s + i]?sort?size}</#list>",
+	        BIG "<#list 1..999999 as i>${[s]?seq_contains(s + i)?c}"
+	            "</#list>",
+	};
+	for (size_t k = 0; k < sizeof(loops) / sizeof(loops[0]); k++) {
+		alarm(60);
+		is_str("(error)", r(loops[k], NULL), "expensive loop %zu stops",
+		       k);
+		ok(err.kind == FTL_LIMIT &&
+		           (strstr(err.message, "too much work") ||
+		            strstr(err.message, "memory")),
+		   "... with the work budget (FTL_LIMIT): %s", err.message);
+		alarm(0);
+	}
+	/* the budget is a setting: a small one stops a small loop that the
+	 * default lets through */
+	{
+		ftl_settings st = {.max_work = 1000};
+		const char *t = "<#list 1..1000 as i>${i}</#list>";
+		is_str("(error)", r_settings(t, NULL, &st),
+		       "max_work 1000 stops 1000 iterations");
+		is_int(FTL_LIMIT, err.kind, "FTL_LIMIT");
+		ok(strstr(err.message, "1000") != NULL, "names the budget: %s",
+		   err.message);
+		ok(strcmp(r(t, NULL), "(error)") != 0,
+		   "the default budget does not");
+	}
 }
 
 int main(void)
@@ -70,5 +216,74 @@ int main(void)
 	       "date built-ins: a clear error");
 	ok(strstr(err.message, "?date") && strstr(err.message, "not supported"),
 	   "names the built-in: %s", err.message);
+
+	/* results of the rewritten (linear) built-ins are unchanged */
+	is_str("2||abab|3|1|1|4",
+	       r("${'aaaa'?last_index_of('aa')}|"
+	         "${'abcabcab'?keep_after_last('abcab')}|"
+	         "${'abababa'?keep_before_last('aba')}|"
+	         "${'xyz'?last_index_of('')}|${'xyz'?last_index_of('', 1)}|"
+	         "${'abcabc'?last_index_of('bc', 3)}|"
+	         "${'abcabc'?last_index_of('bc', 4)}",
+	         NULL),
+	       "?last_index_of and ?keep_*_last: overlaps, empty, from");
+	random_last();
+	is_str("xyzxyab|abzxyzx",
+	       r("${'ab'?left_pad(7, 'xyz')}|${'ab'?right_pad(7, 'xyz')}",
+	         NULL),
+	       "pad fillers aligned to the absolute position");
+	is_str("xx\xf0\x9f\x98\x80yx\xf0\x9f\x98\x80yyab|"
+	       "abx\xf0\x9f\x98\x80yyxx\xf0\x9f\x98\x80yx\xf0\x9f\x98"
+	       "\x80y",
+	       r("${'ab'?left_pad(6, 'x\xf0\x9f\x98\x80y')}|"
+	         "${'ab'?right_pad(7, 'x\xf0\x9f\x98\x80y')}",
+	         NULL),
+	       "a filler with a surrogate pair");
+	is_str("\xc3\xa9\xc3\xbc\xc3\xa9\xc3\xa9|\xc3\xa9"
+	       "a\xc3\xbc\xe2\x82"
+	       "\xac\xc3\xbc",
+	       r("${'\xc3\xa9'?left_pad(4, '\xc3\xa9\xc3\xbc')}|"
+	         "${'\xc3\xa9"
+	         "a'?right_pad(5, '\xc3\xbc\xe2\x82\xac')}",
+	         NULL),
+	       "non-ASCII fillers");
+	/* long strings: lengths and positions remembered or computed in one
+	 * pass give the same answers */
+	is_str("\xc3\xa9\xf0\x9f\x98\x80"
+	       "c \xc3\xa9\xf0\x9f\x98\x80"
+	       "c "
+	       "\xc3\xa9\xf0\x9f\x98\x80"
+	       "c [...]|1,280| |\xc3\xa9\xf0\x9f"
+	       "\x98\x80"
+	       "c|\xc3\xa9\xf0\x9f\x98\x80"
+	       "c |1,003|996|1",
+	       r("<#assign s='\xc3\xa9\xf0\x9f\x98\x80"
+	         "c '><#list 1..8 as i>"
+	         "<#assign s = s + s></#list>${s?truncate(20)}|${s?length}|"
+	         "${s[1279]}|${s[5..<9]}|${s?substring(1000, 1005)}|"
+	         "${s?index_of('c', 1000)}|"
+	         "${s?last_index_of('\xf0\x9f\x98\x80', 1000)}|"
+	         "${s?keep_after_last('\xf0\x9f\x98\x80"
+	         "c')?length}",
+	         NULL),
+	       "a long non-ASCII string");
+	is_str("4,096| |abc a|abc ",
+	       r("<#assign s='abc '><#list 1..10 as i><#assign s = s + s>"
+	         "</#list>${s?length}|${s[4095]}|${s[100..<105]}|"
+	         "${s?substring(4000, 4004)}",
+	         NULL),
+	       "a long ASCII string");
+	/* hashes of many keys: duplicates merged in O(n), order kept */
+	is_str("a,b,c,d,e,f,g,h,i,j,k|11,2,3,4,5,6,7,8,9,10,12|"
+	       "a,b,c,d,e,f,g,h,i,j,k,z|11,20,30,4,5,6,7,8,9,10,12,26|12",
+	       r("<#assign h = {'a':1,'b':2,'c':3,'d':4,'e':5,'f':6,'g':7,"
+	         "'h':8,'i':9,'j':10,'a':11,'k':12}>${h?keys?join(',')}|"
+	         "${h?values?join(',')}|"
+	         "${(h + {'b':20, 'z':26, 'c':30})?keys?join(',')}|"
+	         "${(h + {'b':20, 'z':26, 'c':30})?values?join(',')}|${h.k}",
+	         NULL),
+	       "hash literals and + with many keys");
+
+	expensive_in_loops();
 	return done_testing();
 }

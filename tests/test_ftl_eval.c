@@ -1,12 +1,15 @@
 /*
  * test_ftl_eval - plugin/ftl/eval.c: rendering through the public API:
- * strict errors with useful messages, limits (output, loop work), invalid
- * UTF-8 in the data, settings, and concurrent renders of one template
- * against one shared model.
+ * strict errors with useful messages, limits (output, loop work, the work
+ * budget), the caller's deadline, invalid UTF-8 in the data, settings, and
+ * concurrent renders of one template against one shared model.
  */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "../plugin/ftl/ftl.h"
 #include "tap.h"
@@ -47,6 +50,91 @@ static const char *ref_data =
         "\"express\":false,\"days\":3}";
 static const char *ref_out = "Hi Ann, your order 1,234,567 of 1234.50 EUR "
                              "ships in 3 days.";
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Work that only the deadline can stop (the budget is lifted): linear
+ * searches of a 32 KiB string, a million times. */
+static const char *endless =
+        "<#assign s = 'a'><#list 1..15 as i><#assign s = s + s></#list>"
+        "<#list 1..999999 as i><#list 1..999999 as j>"
+        "${s?keep_after_last('ab')}</#list></#list>";
+
+static void deadlines(void)
+{
+	ftl_settings st = {.max_work = SIZE_MAX};
+	alarm(60);
+	st.deadline_ms = now_ms() - 1;
+	is_str("(error)", run(endless, NULL, &st), "a deadline already past");
+	is_int(FTL_DEADLINE, err.kind, "... ends the render: FTL_DEADLINE");
+	ok(strstr(err.message, "deadline") != NULL, "... says so: %s",
+	   err.message);
+	is_str("deadline", ftl_kind_name(err.kind), "kind name \"deadline\"");
+	st.deadline_ms = now_ms() + 100;
+	is_str("(error)", run(endless, NULL, &st), "a deadline 100 ms away");
+	is_int(FTL_DEADLINE, err.kind, "... FTL_DEADLINE");
+	alarm(0);
+	st.deadline_ms = now_ms() + 3600 * 1000;
+	is_str("x", run("${'x'}", NULL, &st), "a far deadline: renders");
+}
+
+/* Defaults absorbing missing values in a loop, far into a big template:
+ * the error's line and column (a scan of the template) and its message
+ * are found only when the render fails with it, not for every miss. */
+static void absorbed_misses(void)
+{
+	size_t pad = (1u << 20) - 200;
+	char *t = malloc(pad + 200);
+	ftl_settings st = {.max_work = SIZE_MAX};
+	memcpy(t, "<#--", 4);
+	memset(t + 4, '-', pad);
+	strcpy(t + 4 + pad, "--><#list 1..300000 as i>${(x.y)!}${x!}"
+	                    "<#if (x.y)?"
+	                    "?>n</#if></#list>ok ${x.y}");
+	alarm(60);
+	is_str("(error)", run(t, "{}", &st),
+	       "300,000 absorbed misses after 1 MiB of comment");
+	ok(err.kind == FTL_RUNTIME && err.line == 1 && strstr(err.message, "x"),
+	   "the one that fails still has its place and message: line %d, "
+	   "column %d: %s",
+	   err.line, err.column, err.message);
+	alarm(0);
+	free(t);
+}
+
+/* A missing value inside a path: the hint guards the whole path. */
+static void path_hints(void)
+{
+	is_str("(error)", run("Hi ${customer.name}", "{}", NULL),
+	       "missing hash in a path");
+	ok(strstr(err.message, "${(customer.name)!'x'}") != NULL,
+	   "suggests the parenthesised default: %s", err.message);
+	ok(strstr(err.message, "customer!") == NULL, "not customer!");
+	ok(strstr(err.message, "<#if (customer.name)?"
+	                       "?>") != NULL,
+	   "and the parenthesised test");
+	is_int(6, err.column, "points at customer");
+	is_str("(error)", run("${a.b.c?upper_case}", "{\"a\":{}}", NULL),
+	       "missing in the middle of a longer path");
+	ok(strstr(err.message, "\"a.b\"") &&
+	           strstr(err.message, "${(a.b.c)!'x'}"),
+	   "names the missing step and guards the whole path: %s", err.message);
+	is_str("(error)", run("${items[0].sku}", "{}", NULL),
+	       "missing sequence in a path");
+	ok(strstr(err.message, "${(items[0].sku)!'x'}") != NULL, "%s",
+	   err.message);
+	is_str("(error)", run("${customer.name}", "{\"customer\":{}}", NULL),
+	       "the last step missing");
+	ok(strstr(err.message, "customer.name!") != NULL,
+	   "a default on the last step is enough there: %s", err.message);
+	is_str("guest", run("${(customer.name)!'guest'}", "{}", NULL),
+	       "the suggested form works");
+}
 
 struct job {
 	ftl_template *t;
@@ -116,6 +204,10 @@ int main(void)
 	           NULL, NULL),
 	       "string doubling");
 	is_int(FTL_LIMIT, err.kind, "bounded by the limits");
+
+	deadlines();
+	absorbed_misses();
+	path_hints();
 
 	/* invalid UTF-8 in the data (a model built in C can hold it) */
 	{

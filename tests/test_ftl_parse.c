@@ -1,12 +1,14 @@
 /*
  * test_ftl_parse - plugin/ftl/parse.c: syntax errors with their line and
  * column, limits on untrusted templates (nesting, expression depth, size,
- * invalid UTF-8), white-space stripping and the square-bracket syntax.
+ * invalid UTF-8), white-space stripping and the square-bracket syntax,
+ * and that compiling stays linear in the template's size.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "../plugin/ftl/ftl.h"
+#include "../plugin/ftl/ftl_int.h"
 #include "tap.h"
 
 static ftl_error err;
@@ -118,6 +120,49 @@ int main(void)
 		ok(compile_fails(t, big, FTL_LIMIT), "template over 1 MiB");
 		free(t);
 	}
+
+	/* compiling is linear: a 1 MiB template whose last byte is invalid
+	 * UTF-8 used to be searched prefix by prefix (hours); the
+	 * white-space pass walked back over every earlier tag from each line
+	 * (tens of seconds). An alarm turns a regression into a failure. */
+	alarm(60);
+	{
+		size_t big = 1u << 20;
+		char *t = malloc(big);
+		memset(t, 'a', big);
+		t[big - 1] = (char)0xff;
+		{
+			int bad = compile_fails(t, big, FTL_INPUT);
+			ok(bad && err.line == 1 && err.column == (int)big,
+			   "invalid UTF-8 at the end of 1 MiB: found in one "
+			   "pass (line %d, column %d)",
+			   err.line, err.column);
+		}
+		free(t);
+	}
+	{
+		static const char *const shapes[] = {
+		        "<#---->\n",         /* lines of comments */
+		        "<#if true> </#if>", /* blank bodies */
+		        "<#assign a=1> \n",  /* lines of tags */
+		        "<#list [1] as i>\n<#if true>\n y\n</#if>\n</#list>\n",
+		};
+		for (size_t k = 0; k < sizeof(shapes) / sizeof(shapes[0]);
+		     k++) {
+			char *t = repeat(
+			        shapes[k],
+			        (int)(((1u << 20) - 64) / strlen(shapes[k])),
+			        "", "");
+			ftl_template *tp = ftl_compile(t, strlen(t), &err);
+			ok(tp && tp->ws_visits <= 8 * tp->nitems + 8,
+			   "white-space stripping of 1 MiB of shape %zu is "
+			   "linear: %zu visits for %zu items",
+			   k, tp ? tp->ws_visits : 0, tp ? tp->nitems : 0);
+			ftl_template_unref(tp);
+			free(t);
+		}
+	}
+	alarm(0);
 
 	/* white space and syntax */
 	is_str("a\nb\nc", render("a\n<#if true>\nb\n</#if>\nc"),

@@ -1,6 +1,6 @@
 #!/bin/sh
 # test_ftl_render.sh - the ftl-render CLI: single mode, --batch in the
-# oracle's JSON-lines protocol, exit codes, --help.
+# oracle's JSON-lines protocol, exit codes, --help, --version, --timeout.
 R="$CONN_TEST_WRAP $top_builddir/ftl-render"
 T=$(mktemp -d "${TMPDIR:-/tmp}/ftlr.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT
@@ -28,6 +28,19 @@ check "usage error exits 3" test "$rc" = 3
 $R --help > "$T/help"; rc=$?
 check "--help" test "$rc" = 0
 check "--help describes --batch" grep -q -- '--batch' "$T/help"
+V=$(sed -n 's/^#define PACKAGE_VERSION "\(.*\)"$/\1/p' "$top_builddir/config.h")
+$R --version > "$T/version"; rc=$?
+check "--version exits 0" test "$rc" = 0
+check "--version prints the package version ($V)" grep -qx "ftl-render (.*) $V" "$T/version"
+check "--help lists --version" grep -q -- '--version' "$T/help"
+# a template that only the deadline stops (linear work, a million times)
+printf '%s' "<#assign s = 'a'><#list 1..15 as i><#assign s = s + s></#list><#list 1..999999 as i>\${s?keep_after_last('ab')}</#list>" > "$T/slow.ftl"
+$R "$T/slow.ftl" > /dev/null 2> "$T/err"; rc=$?
+check "too much work exits 4" test "$rc" = 4
+check "... and says so" grep -q 'limit error.*too much work' "$T/err"
+$R --timeout 1 "$T/slow.ftl" > /dev/null 2> "$T/err"; rc=$?
+check "--timeout exits 4" test "$rc" = 4
+check "... with a deadline error (1 ms comes long before the budget's end)" grep -q 'deadline error.*did not finish' "$T/err"
 cat > "$T/cases.jsonl" <<'JSON'
 {"id": "a", "template": "${x}", "data": {"x": 1.5}}
 {"id": 2, "template": "${x}", "data": {"x": 1.5}, "settings": {"locale": "de_DE"}}

@@ -1,6 +1,7 @@
 /*
  * test_ftl_template - plugin/ftl/template.c: compile, reference counting,
- * settings validation, kind names and the thread-safe LRU cache.
+ * settings validation, kind names and the thread-safe LRU cache, bounded by
+ * count and by bytes.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -42,6 +43,88 @@ static void *hammer(void *arg)
 	return (void *)(long)bad;
 }
 
+/* A distinct template of about 64 KiB (the largest smsBody). */
+static char *big_template(int i, size_t *len)
+{
+	size_t n = 64 * 1024;
+	char *s = malloc(n + 1);
+	int k = snprintf(s, n, "T%d ${x!} ", i);
+	memset(s + k, 'x', n - (size_t)k);
+	s[n] = 0;
+	*len = n;
+	return s;
+}
+
+static void byte_bound(void)
+{
+	ftl_error err;
+	size_t bound = 1u << 20, over = 0, len;
+	ftl_cache *cb = ftl_cache_new(1000, bound);
+	ftl_template *t, *u;
+	char *src;
+	for (int i = 0; i < 100; i++) {
+		src = big_template(i, &len);
+		t = ftl_cache_get(cb, src, len, &err);
+		if (!t || ftl_cache_bytes(cb) > bound)
+			over++;
+		ftl_template_unref(t);
+		free(src);
+	}
+	is_int(0, over, "100 templates of 64 KiB: the cache stays under 1 MiB");
+	ok(ftl_cache_count(cb) > 0 && ftl_cache_count(cb) < 16,
+	   "it holds what fits (%zu templates, %zu bytes)", ftl_cache_count(cb),
+	   ftl_cache_bytes(cb));
+	ok(ftl_cache_bytes(cb) >= ftl_cache_count(cb) * 64 * 1024,
+	   "the accounting counts the source at least");
+	src = big_template(99, &len);
+	t = ftl_cache_get(cb, src, len, &err);
+	u = ftl_cache_get(cb, src, len, &err);
+	ok(t && t == u, "the last one is still cached");
+	ftl_template_unref(t);
+	ftl_template_unref(u);
+	free(src);
+	ftl_cache_free(cb);
+
+	/* a template bigger than the bound: returned, not kept */
+	cb = ftl_cache_new(10, 32 * 1024);
+	src = big_template(1, &len);
+	t = ftl_cache_get(cb, src, len, &err);
+	u = ftl_cache_get(cb, src, len, &err);
+	ok(t && u && t != u, "a template over the byte bound is compiled each "
+	                     "time, not cached");
+	is_int(0, (long)ftl_cache_bytes(cb), "and takes no room");
+	{
+		char *o = NULL;
+		json_object *m = json_object_new_object();
+		ok(ftl_render(t, m, NULL, &o, NULL, &err) == 0 &&
+		           strncmp(o, "T1 ", 3) == 0,
+		   "but it renders");
+		free(o);
+		json_object_put(m);
+	}
+	ftl_template_unref(t);
+	ftl_template_unref(u);
+	t = ftl_cache_get(cb, "small", 5, &err);
+	ftl_template_unref(t);
+	is_int(1, (long)ftl_cache_count(cb), "small ones still are");
+	free(src);
+	ftl_cache_free(cb);
+
+	/* the default bound */
+	cb = ftl_cache_new(0, 0);
+	for (int i = 0; i < 200; i++) {
+		src = big_template(i, &len);
+		t = ftl_cache_get(cb, src, len, &err);
+		if (ftl_cache_bytes(cb) > FTL_DEFAULT_CACHE_BYTES)
+			over++;
+		ftl_template_unref(t);
+		free(src);
+	}
+	is_int(0, over, "the default bound holds too (%zu bytes)",
+	       ftl_cache_bytes(cb));
+	ftl_cache_free(cb);
+}
+
 int main(void)
 {
 	ftl_error err;
@@ -53,6 +136,7 @@ int main(void)
 	is_str("limit", ftl_kind_name(FTL_LIMIT), "limit");
 	is_str("input", ftl_kind_name(FTL_INPUT), "input");
 	is_str("nomem", ftl_kind_name(FTL_NOMEM), "nomem");
+	is_str("deadline", ftl_kind_name(FTL_DEADLINE), "deadline");
 
 	ok(ftl_settings_check(NULL, &err) == 0, "NULL settings are fine");
 	ok(ftl_settings_check(&s, &err) == 0, "defaults are fine");
@@ -78,7 +162,7 @@ int main(void)
 	ok(ftl_compile("${", 2, &err) == NULL && err.kind == FTL_PARSE,
 	   "compile error");
 
-	cache = ftl_cache_new(2);
+	cache = ftl_cache_new(2, 0);
 	a = ftl_cache_get(cache, "A", 1, &err);
 	b = ftl_cache_get(cache, "A", 1, &err);
 	ok(a && a == b, "same text, same template");
@@ -105,7 +189,7 @@ int main(void)
 		ftl_template_unref(a);
 	}
 
-	cache = ftl_cache_new(16);
+	cache = ftl_cache_new(16, 0);
 	{
 		pthread_t th[4];
 		long bad = 0;
@@ -119,5 +203,6 @@ int main(void)
 		is_int(0, bad, "4 threads through a small cache");
 	}
 	ftl_cache_free(cache);
+	byte_bound();
 	return done_testing();
 }

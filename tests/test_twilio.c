@@ -493,6 +493,30 @@ static void test_inline(conn_instance *inst)
 	           "{}", 5000, NULL, 1);
 	is_str("INVALID_INPUT", first_error(o, 0), "empty render");
 
+	/* a template that works past the call's deadline stops there; one
+	 * that works too much stops at the budget (issue 8, item 4) */
+	o = invoke(
+	        inst,
+	        "{\"smsFrom\":\"+15005550006\",\"smsTo\":\"+14155550100\","
+	        "\"smsBody\":\"<#assign s = 'a'><#list 1..15 as i><#assign s "
+	        "= s + s></#list><#list 1..999999 as i>"
+	        "${s?keep_after_last('ab')}</#list>\"}",
+	        "{}", 0, NULL, 1);
+	is_str("DEADLINE_EXCEEDED", first_error(o, 0),
+	       "template past deadline");
+	ok(strstr(error_message(o, 0), "did not finish before the call's"),
+	   "%s", error_message(o, 0));
+	o = invoke(
+	        inst,
+	        "{\"smsFrom\":\"+15005550006\",\"smsTo\":\"+14155550100\","
+	        "\"smsBody\":\"<#assign s = 'a'><#list 1..15 as i><#assign s "
+	        "= s + s></#list><#list 1..999999 as i>"
+	        "${s?keep_after_last('ab')}</#list>\"}",
+	        "{}", 60000, NULL, 1);
+	is_str("INVALID_INPUT", first_error(o, 0), "template over its budget");
+	ok(strstr(error_message(o, 0), "too much work"), "%s",
+	   error_message(o, 0));
+
 	o = invoke(inst,
 	           "{\"smsFrom\":\"MG0123456789abcdef0123456789abcdef\","
 	           "\"smsTo\":\"+1 415 555 0100;+1 (415) 555-0100\\n+44 20 "

@@ -4,7 +4,11 @@
  * does.
  *
  * Pure functions of their inputs; everything they allocate lives in the
- * render's arena.
+ * render's arena. Each runs in time linear in the bytes of its operands and
+ * result (the searches use glibc's two-way memmem and a Knuth-Morris-Pratt
+ * scan from the end), and charges that work to the render's budget
+ * (feval_charge) before doing it, so a template cannot buy unbounded CPU
+ * with a few built-ins in a loop.
  */
 #define _GNU_SOURCE 1
 
@@ -424,6 +428,7 @@ static int buf_result(fctx *c, fbuf *b, fval *out)
 	return r;
 }
 
+/* The first N in H (glibc's memmem is the two-way algorithm: linear). */
 static const char *find(const char *h, size_t hn, const char *n, size_t nn)
 {
 	if (nn == 0)
@@ -433,22 +438,76 @@ static const char *find(const char *h, size_t hn, const char *n, size_t nn)
 	return memmem(h, hn, n, nn);
 }
 
-static const char *rfind(const char *h, size_t hn, const char *n, size_t nn)
+/* The same, charged: 0 with *HIT (NULL: none), or -1 (budget). */
+static int find_c(fctx *c, const fexpr *e, const char *h, size_t hn,
+                  const char *n, size_t nn, const char **hit)
 {
+	if (feval_charge(c, e->off, hn + nn))
+		return -1;
+	*hit = find(h, hn, n, nn);
+	return 0;
+}
+
+/* The last N in H in O(hn + nn): Knuth-Morris-Pratt over both strings read
+ * backwards (the naive scan is O(hn * nn), minutes for long strings).
+ * 0 with *HIT (NULL: none), or -1 (budget, memory). */
+static int rfind(fctx *c, const fexpr *e, const char *h, size_t hn,
+                 const char *n, size_t nn, const char **hit)
+{
+	size_t stack[64], *f = stack, j = 0;
+	*hit = NULL;
 	if (nn > hn)
-		return NULL;
-	for (size_t i = hn - nn + 1; i-- > 0;)
-		if (memcmp(h + i, n, nn) == 0)
-			return h + i;
-	return NULL;
+		return 0;
+	if (feval_charge(c, e->off, hn + 2 * nn))
+		return -1;
+	if (nn == 0) {
+		*hit = h + hn;
+		return 0;
+	}
+	if (nn == 1) {
+		*hit = memrchr(h, n[0], hn);
+		return 0;
+	}
+	if (nn > sizeof(stack) / sizeof(stack[0])) {
+		f = malloc(nn * sizeof(*f));
+		if (!f)
+			return feval_err(c, e->off, FTL_NOMEM, "out of memory");
+	}
+	/* R[k] = n[nn-1-k]: F[k] is the longest proper border of R[0..k] */
+	f[0] = 0;
+	for (size_t k = 1; k < nn; k++) {
+		while (j > 0 && n[nn - 1 - k] != n[nn - 1 - j])
+			j = f[j - 1];
+		if (n[nn - 1 - k] == n[nn - 1 - j])
+			j++;
+		f[k] = j;
+	}
+	j = 0;
+	for (size_t i = 0; i < hn; i++) {
+		char ch = h[hn - 1 - i];
+		while (j > 0 && ch != n[nn - 1 - j])
+			j = f[j - 1];
+		if (ch == n[nn - 1 - j])
+			j++;
+		if (j == nn) {
+			*hit = h + (hn - 1 - i);
+			break;
+		}
+	}
+	if (f != stack)
+		free(f);
+	return 0;
 }
 
 /* ---- string built-ins --------------------------------------------------- */
-static int case_first(fctx *c, const fval *v, int upper, fval *out)
+static int case_first(fctx *c, const fexpr *e, const fval *v, int upper,
+                      fval *out)
 {
 	const char *s = v->u.s.p;
 	size_t n = v->u.s.n, i = 0;
 	char *d;
+	if (feval_charge(c, e->off, 2 * n))
+		return -1;
 	while (i < n) {
 		uint32_t cp;
 		int l = ftxt_decode(s + i, n - i, &cp);
@@ -519,7 +578,8 @@ static int pad(fctx *c, const fexpr *e, const fval *v, int left, fval *out)
 		return feval_err(c, e->off, FTL_RUNTIME,
 		                 "?%s: the filler string can't be empty",
 		                 left ? "left_pad" : "right_pad");
-	len = ftxt_u16len(v->u.s.p, v->u.s.n);
+	if (feval_u16len(c, e->off, v->u.s.p, v->u.s.n, &len))
+		return -1;
 	if (width <= (int64_t)len) {
 		*out = *v;
 		return 0;
@@ -529,19 +589,37 @@ static int pad(fctx *c, const fexpr *e, const fval *v, int left, fval *out)
 		                 "padding to %lld is over the output limit",
 		                 (long long)width);
 	{
-		size_t need = (size_t)width - len;
-		size_t flen = ftxt_u16len(f, fn);
+		size_t need = (size_t)width - len, flen = ftxt_u16len(f, fn);
+		size_t first = (left ? 0 : len) % flen;
+		size_t at = 0; /* the filler's byte now */
+		int half = 0;  /* at the second half of a surrogate pair */
+		if (feval_charge(c, e->off, 2 * fn + need + v->u.s.n))
+			return -1;
 		if (!left)
 			fbuf_put(&b, v->u.s.p, v->u.s.n);
-		for (size_t k = 0; k < need; k++) {
-			/* filler aligned to the absolute position */
-			size_t pos = left ? k : len + k;
-			size_t fi = pos % flen;
-			long a = ftxt_u16_to_byte(f, fn, fi);
-			long z = ftxt_u16_to_byte(f, fn, fi + 1);
-			if (a < 0 || z < 0)
-				a = 0, z = (long)fn;
-			fbuf_put(&b, f + a, (size_t)(z - a));
+		/* the filler is aligned to the absolute position: find that
+		 * unit, then walk the filler cyclically, O(1) a unit */
+		for (size_t k = 0; k < first + need; k++) {
+			uint32_t cp;
+			int l = ftxt_decode(f + at, fn - at, &cp);
+			if (k >= first) {
+				if (b.over || b.nomem)
+					break;
+				/* half a surrogate pair: the whole filler
+				 * goes in (see docs/templates.md) */
+				if (cp >= 0x10000)
+					fbuf_put(&b, f, fn);
+				else
+					fbuf_put(&b, f + at, (size_t)l);
+			}
+			if (cp >= 0x10000 && !half) {
+				half = 1;
+				continue;
+			}
+			half = 0;
+			at += (size_t)l;
+			if (at >= fn)
+				at = 0;
 		}
 		if (left)
 			fbuf_put(&b, v->u.s.p, v->u.s.n);
@@ -549,11 +627,11 @@ static int pad(fctx *c, const fexpr *e, const fval *v, int left, fval *out)
 	return buf_result(c, &b, out);
 }
 
-static int u16_sub(fctx *c, const fexpr *e, const fval *v, int64_t from,
-                   int64_t to, fval *out)
+static int u16_sub(fctx *c, const fexpr *e, const fval *v, size_t len,
+                   int64_t from, int64_t to, fval *out)
 {
-	long a = ftxt_u16_to_byte(v->u.s.p, v->u.s.n, (size_t)from);
-	long z = ftxt_u16_to_byte(v->u.s.p, v->u.s.n, (size_t)to);
+	long a = feval_u16_to_byte(v->u.s.p, v->u.s.n, len, (size_t)from);
+	long z = feval_u16_to_byte(v->u.s.p, v->u.s.n, len, (size_t)to);
 	if (a < 0 || z < 0)
 		return feval_err(c, e->off, FTL_RUNTIME,
 		                 "?%.*s would split a character in two "
@@ -566,8 +644,10 @@ static int u16_sub(fctx *c, const fexpr *e, const fval *v, int64_t from,
 static int substring(fctx *c, const fexpr *e, const fval *v, fval *out)
 {
 	int64_t from, to;
-	size_t len = ftxt_u16len(v->u.s.p, v->u.s.n);
-	if (nargs(c, e, 1, 2) || arg_int(c, e, 0, &from))
+	size_t len;
+	if (nargs(c, e, 1, 2) || arg_int(c, e, 0, &from) ||
+	    feval_u16len(c, e->off, v->u.s.p, v->u.s.n, &len) ||
+	    feval_charge(c, e->off, len == v->u.s.n ? 0 : v->u.s.n))
 		return -1;
 	to = (int64_t)len;
 	if (e->nargs > 1 && arg_int(c, e, 1, &to))
@@ -577,7 +657,7 @@ static int substring(fctx *c, const fexpr *e, const fval *v, fval *out)
 		                 "?substring(%lld, %lld) is out of bounds for "
 		                 "a string of length %zu",
 		                 (long long)from, (long long)to, len);
-	return u16_sub(c, e, v, from, to, out);
+	return u16_sub(c, e, v, len, from, to, out);
 }
 
 /* FreeMarker's default ?truncate (2.3.29+): terminator "[...]", prefers
@@ -601,22 +681,35 @@ static int truncate(fctx *c, const fexpr *e, const fval *v, fval *out)
 	if (max < 0)
 		return feval_err(c, e->off, FTL_RUNTIME,
 		                 "?truncate: the length can't be negative");
-	if ((int64_t)ftxt_u16len(v->u.s.p, v->u.s.n) <= max) {
+	if (feval_u16len(c, e->off, v->u.s.p, v->u.s.n, &len))
+		return -1;
+	if ((int64_t)len <= max) {
 		*out = *v;
 		return 0;
 	}
-	u = feval_alloc(c, sizeof(uint16_t) * (v->u.s.n + 1));
-	if (!u)
-		return -1;
-	while (i < v->u.s.n) {
-		uint32_t cp;
-		i += (size_t)ftxt_decode(v->u.s.p + i, v->u.s.n - i, &cp);
-		if (cp >= 0x10000) {
-			u[len++] = (uint16_t)(0xd800 + ((cp - 0x10000) >> 10));
-			u[len++] =
-			        (uint16_t)(0xdc00 + ((cp - 0x10000) & 0x3ff));
-		} else {
-			u[len++] = (uint16_t)cp;
+	/* only the first MAX + 2 units are ever looked at: decode those
+	 * (a temporary, not kept in the arena) */
+	{
+		size_t want = (size_t)max + 2;
+		size_t cap = want < v->u.s.n ? want : v->u.s.n;
+		if (feval_charge(c, e->off, 4 * cap))
+			return -1;
+		u = malloc(sizeof(uint16_t) * (cap + 2));
+		if (!u)
+			return feval_err(c, e->off, FTL_NOMEM, "out of memory");
+		len = 0;
+		while (i < v->u.s.n && len < want) {
+			uint32_t cp;
+			i += (size_t)ftxt_decode(v->u.s.p + i, v->u.s.n - i,
+			                         &cp);
+			if (cp >= 0x10000) {
+				u[len++] = (uint16_t)(0xd800 +
+				                      ((cp - 0x10000) >> 10));
+				u[len++] = (uint16_t)(0xdc00 +
+				                      ((cp - 0x10000) & 0x3ff));
+			} else {
+				u[len++] = (uint16_t)cp;
+			}
 		}
 	}
 	cb0 = cb = max - tl - 1;
@@ -653,6 +746,7 @@ emit : {
 	long z = ftxt_u16_to_byte(v->u.s.p, v->u.s.n, (size_t)cb + 1);
 	if (z < 0) /* a surrogate pair cut in two: keep the whole character */
 		z = ftxt_u16_to_byte(v->u.s.p, v->u.s.n, (size_t)cb + 2);
+	free(u);
 	fbuf_put(&b, v->u.s.p, (size_t)z);
 	if (space)
 		fbuf_put(&b, " ", 1);
@@ -660,6 +754,7 @@ emit : {
 	return buf_result(c, &b, out);
 }
 term_only:
+	free(u);
 	set_sub(out, "[...]", (size_t)tl);
 	return 0;
 }
@@ -670,7 +765,7 @@ static int escape(fctx *c, const fval *v, int kind, fval *out)
 	const char *s = v->u.s.p;
 	size_t n = v->u.s.n;
 	static const char hex[] = "0123456789ABCDEF";
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && !b.over && !b.nomem; i++) {
 		unsigned char ch = (unsigned char)s[i];
 		char tmp[8];
 		switch (kind) {
@@ -776,6 +871,8 @@ static int replace(fctx *c, const fexpr *e, const fval *v, fval *out)
 		size_t fln;
 		if (arg_str(c, e, 2, &fl, &fln))
 			return -1;
+		if (feval_charge(c, e->off, fln))
+			return -1;
 		for (size_t k = 0; k < fln; k++)
 			if (fl[k] != 'f')
 				return feval_err(c, e->off, FTL_RUNTIME,
@@ -783,7 +880,9 @@ static int replace(fctx *c, const fexpr *e, const fval *v, fval *out)
 				                 "supported (only \"f\")",
 				                 fl[k]);
 		{
-			const char *hit = find(s, n, a, an);
+			const char *hit;
+			if (find_c(c, e, s, n, a, an, &hit))
+				return -1;
 			if (!hit) {
 				*out = *v;
 				return 0;
@@ -794,10 +893,14 @@ static int replace(fctx *c, const fexpr *e, const fval *v, fval *out)
 			return buf_result(c, &b, out);
 		}
 	}
+	/* every search below is linear and they do not overlap: the whole
+	 * scan is O(n + an), plus what is built (charged as it is kept) */
+	if (feval_charge(c, e->off, n + an))
+		return -1;
 	if (an == 0) {
 		/* Java: the replacement goes between every character */
 		fbuf_put(&b, r, rn);
-		while (i < n) {
+		while (i < n && !b.over && !b.nomem) {
 			uint32_t cp;
 			int l = ftxt_decode(s + i, n - i, &cp);
 			fbuf_put(&b, s + i, (size_t)l);
@@ -806,7 +909,7 @@ static int replace(fctx *c, const fexpr *e, const fval *v, fval *out)
 		}
 		return buf_result(c, &b, out);
 	}
-	while (i <= n) {
+	while (i <= n && !b.over && !b.nomem) {
 		const char *hit = find(s + i, n - i, a, an);
 		if (!hit) {
 			fbuf_put(&b, s + i, n - i);
@@ -825,11 +928,31 @@ static int string_bi(fctx *c, const fexpr *e, const fval *v, fval *out)
 	size_t n = v->u.s.n, an;
 	fbuf b = {.max = c->out.max};
 	const char *hit;
+	size_t len;
+	switch (e->bi) {
+	case B_UPPER:
+	case B_LOWER:
+	case B_CAPITALIZE:
+	case B_TRIM:
+	case B_HTML:
+	case B_XML:
+	case B_URL:
+	case B_URL_PATH:
+	case B_JS_STRING:
+	case B_JSON_STRING:
+	case B_NUMBER:
+		/* one pass over the string; what they build is charged when
+		 * it is kept (feval_str) */
+		if (feval_charge(c, e->off, n))
+			return -1;
+		break;
+	}
 	switch (e->bi) {
 	case B_UPPER: ftxt_upper(s, n, &b); return buf_result(c, &b, out);
 	case B_LOWER: ftxt_lower(s, n, &b); return buf_result(c, &b, out);
 	case B_CAP_FIRST:
-	case B_UNCAP_FIRST: return case_first(c, v, e->bi == B_CAP_FIRST, out);
+	case B_UNCAP_FIRST:
+		return case_first(c, e, v, e->bi == B_CAP_FIRST, out);
 	case B_CAPITALIZE: return capitalize(c, v, out);
 	case B_TRIM: {
 		size_t i = 0, j = n;
@@ -840,15 +963,23 @@ static int string_bi(fctx *c, const fexpr *e, const fval *v, fval *out)
 		set_sub(out, s + i, j - i);
 		return 0;
 	}
-	case B_LENGTH: set_int(out, (int64_t)ftxt_u16len(s, n)); return 0;
+	case B_LENGTH:
+		if (feval_u16len(c, e->off, s, n, &len))
+			return -1;
+		set_int(out, (int64_t)len);
+		return 0;
 	case B_CONTAINS:
 	case B_STARTS_WITH:
 	case B_ENDS_WITH:
 		if (nargs(c, e, 1, 1) || arg_str(c, e, 0, &a, &an))
 			return -1;
-		if (e->bi == B_CONTAINS)
-			set_bool(out, find(s, n, a, an) != NULL);
-		else if (e->bi == B_STARTS_WITH)
+		if (e->bi == B_CONTAINS) {
+			if (find_c(c, e, s, n, a, an, &hit))
+				return -1;
+			set_bool(out, hit != NULL);
+		} else if (feval_charge(c, e->off, an)) {
+			return -1;
+		} else if (e->bi == B_STARTS_WITH)
 			set_bool(out, an <= n && memcmp(s, a, an) == 0);
 		else
 			set_bool(out,
@@ -861,20 +992,25 @@ static int string_bi(fctx *c, const fexpr *e, const fval *v, fval *out)
 			return -1;
 		if (e->nargs > 1 && arg_int(c, e, 1, &from))
 			return -1;
+		/* positions are UTF-16 units: free for ASCII strings, one
+		 * charged pass otherwise */
+		if (feval_u16len(c, e->off, s, n, &len) ||
+		    feval_charge(c, e->off, len == n ? 0 : 2 * n))
+			return -1;
 		if (e->bi == B_INDEX_OF) {
 			size_t start = 0;
 			if (from > 0) {
-				size_t len = ftxt_u16len(s, n);
 				long bo;
 				if ((size_t)from > len) {
 					set_int(out,
 					        an == 0 ? (int64_t)len : -1);
 					return 0;
 				}
-				bo = ftxt_u16_to_byte(s, n, (size_t)from);
+				bo = feval_u16_to_byte(s, n, len, (size_t)from);
 				start = bo < 0 ? n : (size_t)bo;
 			}
-			hit = find(s + start, n - start, a, an);
+			if (find_c(c, e, s + start, n - start, a, an, &hit))
+				return -1;
 		} else {
 			size_t lim = n;
 			if (e->nargs > 1) {
@@ -883,16 +1019,17 @@ static int string_bi(fctx *c, const fexpr *e, const fval *v, fval *out)
 					set_int(out, -1);
 					return 0;
 				}
-				bo = ftxt_u16_to_byte(s, n, (size_t)from);
+				bo = feval_u16_to_byte(s, n, len, (size_t)from);
 				lim = bo < 0 ? n : (size_t)bo + an;
 				if (lim > n)
 					lim = n;
 			}
-			hit = rfind(s, lim, a, an);
+			if (rfind(c, e, s, lim, a, an, &hit))
+				return -1;
 		}
-		set_int(out,
-		        hit ? (int64_t)ftxt_byte_to_u16(s, (size_t)(hit - s))
-		            : -1);
+		set_int(out, hit ? (int64_t)feval_byte_to_u16(s, n, len,
+		                                              (size_t)(hit - s))
+		                 : -1);
 		return 0;
 	}
 	case B_KEEP_BEFORE:
@@ -905,9 +1042,10 @@ static int string_bi(fctx *c, const fexpr *e, const fval *v, fval *out)
 			return feval_err(c, e->off, FTL_RUNTIME,
 			                 "?%s flags are not supported",
 			                 bname(e));
-		hit = (e->bi == B_KEEP_BEFORE || e->bi == B_KEEP_AFTER)
-		              ? find(s, n, a, an)
-		              : rfind(s, n, a, an);
+		if ((e->bi == B_KEEP_BEFORE || e->bi == B_KEEP_AFTER)
+		            ? find_c(c, e, s, n, a, an, &hit)
+		            : rfind(c, e, s, n, a, an, &hit))
+			return -1;
 		if (e->bi == B_KEEP_BEFORE || e->bi == B_KEEP_BEFORE_LAST)
 			set_sub(out, s, hit ? (size_t)(hit - s) : n);
 		else if (hit)
@@ -922,7 +1060,8 @@ static int string_bi(fctx *c, const fexpr *e, const fval *v, fval *out)
 		int st = e->bi == B_ENSURE_STARTS_WITH ||
 		         e->bi == B_REMOVE_BEGINNING;
 		int has;
-		if (nargs(c, e, 1, 1) || arg_str(c, e, 0, &a, &an))
+		if (nargs(c, e, 1, 1) || arg_str(c, e, 0, &a, &an) ||
+		    feval_charge(c, e->off, an))
 			return -1;
 		has = an <= n && memcmp(st ? s : s + n - an, a, an) == 0;
 		if (e->bi == B_REMOVE_BEGINNING || e->bi == B_REMOVE_ENDING) {
@@ -1083,6 +1222,18 @@ static int sort_seq(fctx *c, const fexpr *e, const fval *v, fval *out)
 	}
 	if (feval_step(c, e->off, n * 20))
 		return -1;
+	{
+		/* each of the log2(n) merge passes compares every string at
+		 * most twice: charge what the comparisons read */
+		size_t bytes = 0, passes = 1;
+		for (size_t w = 1; w < n; w *= 2)
+			passes++;
+		if (kind == V_STR)
+			for (size_t i = 0; i < n; i++)
+				bytes += a[i].u.s.n;
+		if (feval_charge(c, e->off, 2 * (bytes + n) * passes))
+			return -1;
+	}
 	/* stable bottom-up merge sort */
 	for (size_t w = 1; w < n; w *= 2) {
 		for (size_t lo = 0; lo < n; lo += 2 * w) {
@@ -1118,7 +1269,7 @@ static int lenient_eq(fctx *c, const fval *a, const fval *b)
 		return 0;
 	if (a->t == V_NUM)
 		return fnum_cmp(&a->u.n, &b->u.n) == 0;
-	if (a->t == V_STR)
+	if (a->t == V_STR) /* the length compared: charged by the caller */
 		return a->u.s.n == b->u.s.n &&
 		       memcmp(a->u.s.p, b->u.s.p, a->u.s.n) == 0;
 	if (a->t == V_BOOL)
@@ -1196,6 +1347,10 @@ static int seq_bi(fctx *c, const fexpr *e, const fval *v, fval *out)
 			return -1;
 		for (size_t i = 0; i < n; i++) {
 			if (feval_seq_get(c, v, i, &it))
+				return -1;
+			if (it.t == V_STR && x.t == V_STR &&
+			    it.u.s.n == x.u.s.n &&
+			    feval_charge(c, e->off, x.u.s.n))
 				return -1;
 			if (lenient_eq(c, &it, &x)) {
 				if (e->bi == B_SEQ_CONTAINS)
@@ -1335,7 +1490,8 @@ static int string_of(fctx *c, const fexpr *e, const fval *v, fval *out)
 				const char *p;
 				size_t pn;
 				char *z;
-				if (arg_str(c, e, 0, &p, &pn))
+				if (arg_str(c, e, 0, &p, &pn) ||
+				    feval_charge(c, e->off, pn))
 					return -1;
 				z = feval_alloc(c, pn + 1);
 				if (!z)
@@ -1444,6 +1600,8 @@ int fbi_eval(fctx *c, const fexpr *e, fval *out)
 				c->failed = 0;
 				c->missing = 0;
 				memset(&v, 0, sizeof(v));
+				if (feval_charge(c, e->off, FTL_MISS_COST))
+					return -1;
 			}
 		} else if (feval_expr(c, e->a, &v)) {
 			return -1;

@@ -8,6 +8,12 @@
  * strings; numbers through get_int64/get_double by type; no refcounts), so
  * any number of renders may share one model and one template. Everything a
  * render allocates lives in its own arena, freed when it returns.
+ *
+ * Work is charged as it is done (feval_charge: bytes scanned and built,
+ * iterations, directives, expressions) against one budget per render; the
+ * clock is read only every FTL_CLOCK_EVERY units, and only when the caller
+ * gave a deadline. Nothing here costs more than linear time in the sizes
+ * it is charged for.
  */
 #define _GNU_SOURCE 1
 
@@ -16,24 +22,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "eval.h"
 
 int feval_err(fctx *c, size_t off, ftl_kind k, const char *fmt, ...)
 {
 	va_list ap;
-	int line = 0, col = 0;
 	if (c->failed)
 		return -1;
 	c->failed = 1;
 	c->missing = 0;
 	if (!c->err)
 		return -1;
-	if (off != (size_t)-1)
-		fparse_linecol(c->t->src, off, &line, &col);
+	/* the line and column are found once, when the render ends: an
+	 * error a default absorbs (x.y)! must not cost a scan of the
+	 * template each time */
+	c->err_off = off;
 	c->err->kind = k;
-	c->err->line = line;
-	c->err->column = col;
+	c->err->line = 0;
+	c->err->column = 0;
 	va_start(ap, fmt);
 	vsnprintf(c->err->message, sizeof(c->err->message), fmt, ap);
 	va_end(ap);
@@ -54,18 +62,61 @@ const char *feval_src(fctx *c, const fexpr *e, int *len)
 	return s;
 }
 
+/* A missing value: the message is written only when the render fails
+ * with it (missing_message), since defaults and ?? absorb most of them. */
 int feval_missing(fctx *c, const fexpr *e)
 {
-	int n;
-	const char *s = feval_src(c, e, &n);
-	feval_err(c, e->off, FTL_RUNTIME,
-	          "\"%.*s\" is missing (or null); write %.*s! or "
-	          "%.*s!'default' if it may be absent, or test it with "
-	          "<#if %.*s?"
-	          "?>",
-	          n, s, n, s, n, s, n, s);
+	if (c->failed)
+		return -1;
+	c->failed = 1;
 	c->missing = 1;
+	c->miss_e = e;
+	c->miss_chain = NULL;
+	c->err_off = e->off;
+	if (c->err) {
+		c->err->kind = FTL_RUNTIME;
+		c->err->message[0] = 0;
+	}
 	return -1;
+}
+
+/* E, the target of a .name or [key] step, was missing: the whole path
+ * CHAIN is what a default must guard (outer steps call this last, so the
+ * longest path wins). */
+static void missing_in(fctx *c, const fexpr *chain)
+{
+	if (c->failed && c->missing)
+		c->miss_chain = chain;
+}
+
+static void missing_message(fctx *c)
+{
+	int n, m;
+	const char *s = feval_src(c, c->miss_e, &n);
+	const char *p;
+	if (!c->err)
+		return;
+	if (!c->miss_chain) {
+		snprintf(c->err->message, sizeof(c->err->message),
+		         "\"%.*s\" is missing (or null); write %.*s! or "
+		         "%.*s!'default' if it may be absent, or test it with "
+		         "<#if %.*s?"
+		         "?>",
+		         n, s, n, s, n, s, n, s);
+	} else {
+		/* a!'x' would guard only the last step of a.b: the
+		 * parenthesised form guards every step */
+		p = feval_src(c, c->miss_chain, &m);
+		snprintf(c->err->message, sizeof(c->err->message),
+		         "\"%.*s\" is missing (or null), so %.*s can't be "
+		         "read; if it may be absent, put the whole path in "
+		         "parentheses with a default, ${(%.*s)!'x'} (%.*s!'x' "
+		         "covers only its last step), or test it with "
+		         "<#if (%.*s)?"
+		         "?>",
+		         n, s, m, p, m, p, m, p, m, p);
+	}
+	ftxt_fix_tail(c->err->message);
 }
 
 void *feval_alloc(fctx *c, size_t n)
@@ -86,12 +137,104 @@ void *feval_alloc(fctx *c, size_t n)
 int feval_step(fctx *c, size_t off, size_t n)
 {
 	c->steps += n;
-	if (c->steps > FTL_MAX_STEPS)
+	if (c->steps > FTL_MAX_STEPS || n > FTL_MAX_STEPS)
 		return feval_err(c, off, FTL_LIMIT,
-		                 "the template did too much work (more than "
-		                 "%d loop iterations or sort steps)",
+		                 "the template does too much work: more than "
+		                 "%d loop iterations or sort steps",
 		                 FTL_MAX_STEPS);
+	return feval_charge(c, off, n);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int feval_work_slow(fctx *c, size_t off, size_t n)
+{
+	size_t used = c->work_base + (c->work_window - c->work_left);
+	size_t window;
+	if (c->failed)
+		return -1;
+	if (off == (size_t)-1) /* charged where no place is known */
+		off = c->node_off;
+	used = n > SIZE_MAX - used ? SIZE_MAX : used + n;
+	if (used > c->max_work)
+		return feval_err(
+		        c, off, FTL_LIMIT,
+		        "the template does too much work: more than "
+		        "%zu units (one per byte scanned or built, per "
+		        "loop iteration and per expression); long "
+		        "strings searched or rebuilt inside loops are "
+		        "the usual cause",
+		        c->max_work);
+	if (c->deadline_ms > 0 && now_ms() >= c->deadline_ms)
+		return feval_err(c, off, FTL_DEADLINE,
+		                 "the template did not finish before the "
+		                 "deadline (%zu units of work done)",
+		                 used);
+	window = c->max_work - used;
+	if (c->deadline_ms > 0 && window > FTL_CLOCK_EVERY)
+		window = FTL_CLOCK_EVERY;
+	c->work_base = used;
+	c->work_window = c->work_left = window;
 	return 0;
+}
+
+/* ---- UTF-16 lengths of long strings, remembered --------------------------
+ */
+static fstrinfo *str_seen(fctx *c, const char *s, size_t n)
+{
+	for (int i = 0; i < FEVAL_STRCACHE; i++)
+		if (c->strs[i].p == s && c->strs[i].n == n)
+			return &c->strs[i];
+	return NULL;
+}
+
+static void str_remember(fctx *c, const char *s, size_t n, size_t u16)
+{
+	fstrinfo *f = &c->strs[c->strs_next++ % FEVAL_STRCACHE];
+	f->p = s;
+	f->n = n;
+	f->u16 = u16;
+}
+
+int feval_u16len(fctx *c, size_t off, const char *s, size_t n, size_t *len)
+{
+	fstrinfo *f;
+	if (n < FEVAL_STRCACHE_MIN) {
+		*len = ftxt_u16len(s, n);
+		return 0;
+	}
+	f = str_seen(c, s, n);
+	if (f && f->u16 != SIZE_MAX) {
+		*len = f->u16;
+		return 0;
+	}
+	if (feval_charge(c, off, n))
+		return -1;
+	*len = ftxt_u16len(s, n);
+	if (f)
+		f->u16 = *len;
+	else
+		str_remember(c, s, n, *len);
+	return 0;
+}
+
+long feval_u16_to_byte(const char *s, size_t n, size_t u16, size_t idx)
+{
+	if (u16 == n) /* ASCII: units are bytes */
+		return idx <= n ? (long)idx : -1;
+	return ftxt_u16_to_byte(s, n, idx);
+}
+
+size_t feval_byte_to_u16(const char *s, size_t n, size_t u16, size_t off)
+{
+	if (u16 == n)
+		return off;
+	return ftxt_byte_to_u16(s, off);
 }
 
 const char *feval_type_name(const fval *v)
@@ -118,10 +261,18 @@ int feval_from_json(fctx *c, json_object *j, fval *v, size_t off)
 		v->t = V_STR;
 		v->u.s.p = json_object_get_string(j);
 		v->u.s.n = (size_t)json_object_get_string_len(j);
+		/* a long string read again (in a loop) was checked before */
+		if (v->u.s.n >= FEVAL_STRCACHE_MIN &&
+		    str_seen(c, v->u.s.p, v->u.s.n))
+			return 0;
+		if (feval_charge(c, off, v->u.s.n))
+			return -1;
 		if (!ftxt_utf8_valid(v->u.s.p, v->u.s.n))
 			return feval_err(c, off, FTL_INPUT,
 			                 "a string in the data is not valid "
 			                 "UTF-8");
+		if (v->u.s.n >= FEVAL_STRCACHE_MIN)
+			str_remember(c, v->u.s.p, v->u.s.n, SIZE_MAX);
 		return 0;
 	case json_type_boolean:
 		v->t = V_BOOL;
@@ -200,8 +351,10 @@ int feval_hash_get(fctx *c, const fval *h, const char *key, size_t klen,
 		char tmp[128];
 		const char *k = key;
 		if (key[klen] != 0) {
-			char *d = klen < sizeof(tmp) ? tmp
-			                             : feval_alloc(c, klen + 1);
+			char *d;
+			if (feval_charge(c, off, klen))
+				return -1;
+			d = klen < sizeof(tmp) ? tmp : feval_alloc(c, klen + 1);
 			if (!d)
 				return -1;
 			memcpy(d, key, klen);
@@ -212,6 +365,9 @@ int feval_hash_get(fctx *c, const fval *h, const char *key, size_t klen,
 			return 0;
 		return feval_from_json(c, j, out, off);
 	}
+	/* a linear scan: charged for the keys it passes */
+	if (feval_charge(c, off, h->u.a.n + klen))
+		return -1;
 	for (size_t i = h->u.a.n; i-- > 0;)
 		if (h->u.a.klen[i] == klen &&
 		    memcmp(h->u.a.keys[i], key, klen) == 0) {
@@ -233,8 +389,11 @@ int feval_hash_items(fctx *c, const fval *h, fval **keys, fval **vals,
                      size_t *n)
 {
 	size_t len = feval_hash_len(h), i = 0;
-	fval *k = feval_alloc(c, sizeof(fval) * (len + 1));
-	fval *v = feval_alloc(c, sizeof(fval) * (len + 1));
+	fval *k, *v;
+	if (feval_charge(c, (size_t)-1, len))
+		return -1;
+	k = feval_alloc(c, sizeof(fval) * (len + 1));
+	v = feval_alloc(c, sizeof(fval) * (len + 1));
 	if (!k || !v)
 		return -1;
 	if (h->k == K_JSON) {
@@ -245,6 +404,8 @@ int feval_hash_items(fctx *c, const fval *h, fval **keys, fval **vals,
 			k[i].t = V_STR;
 			k[i].u.s.p = ks;
 			k[i].u.s.n = strlen(ks);
+			if (feval_charge(c, (size_t)-1, k[i].u.s.n))
+				return -1;
 			if (!ftxt_utf8_valid(ks, k[i].u.s.n))
 				return feval_err(c, (size_t)-1, FTL_INPUT,
 				                 "a key in the data is not "
@@ -285,6 +446,10 @@ static int lookup(fctx *c, const fexpr *e, fval *out)
 			return 0;
 		}
 	}
+	/* #assign'd variables: a scan of length compares (about a unit for
+	 * four), charged when there are many */
+	if (c->nvars > 8 && feval_charge(c, e->off, c->nvars / 4))
+		return -1;
 	for (size_t i = c->nvars; i-- > 0;)
 		if (c->vars[i].n == e->n &&
 		    memcmp(c->vars[i].name, e->s, e->n) == 0) {
@@ -307,6 +472,8 @@ static int lookup(fctx *c, const fexpr *e, fval *out)
 
 static int set_var(fctx *c, const char *name, size_t n, const fval *v)
 {
+	if (c->nvars > 8 && feval_charge(c, (size_t)-1, c->nvars / 4))
+		return -1;
 	for (size_t i = c->nvars; i-- > 0;)
 		if (c->vars[i].n == n &&
 		    memcmp(c->vars[i].name, name, n) == 0) {
@@ -411,6 +578,10 @@ int feval_text(fctx *c, const fexpr *e, const fval *v, const char **s,
 	}
 	*n = b.n;
 	*s = "";
+	if (feval_charge(c, e->off, b.n)) {
+		free(b.p);
+		return -1;
+	}
 	if (b.n) {
 		char *d = feval_alloc(c, b.n + 1);
 		if (!d) {
@@ -426,7 +597,10 @@ int feval_text(fctx *c, const fexpr *e, const fval *v, const char **s,
 
 int feval_str(fctx *c, const char *s, size_t n, fval *out)
 {
-	char *d = feval_alloc(c, n + 1);
+	char *d;
+	if (feval_charge(c, (size_t)-1, n))
+		return -1;
+	d = feval_alloc(c, n + 1);
 	if (!d)
 		return -1;
 	memcpy(d, s, n);
@@ -498,6 +672,76 @@ static int arith(fctx *c, const fexpr *e, fval *out)
 	return r ? numerr(c, e, r) : 0;
 }
 
+/* The distinct keys of a hash being built, in first-seen order: a scan for
+ * a few keys, an open-addressing table (in the arena) for more, so that
+ * building a hash of n keys is O(n), not O(n^2). Probes are charged, so
+ * even keys made to collide cannot cost more than the budget. */
+typedef struct keyset {
+	const char **keys;
+	size_t *klen;
+	size_t n;
+	size_t *slot; /* index + 1; 0: empty. NULL: scan */
+	size_t mask;
+} keyset;
+
+static int keyset_init(fctx *c, keyset *ks, size_t max)
+{
+	memset(ks, 0, sizeof(*ks));
+	ks->keys = feval_alloc(c, sizeof(char *) * (max + 1));
+	ks->klen = feval_alloc(c, sizeof(size_t) * (max + 1));
+	if (!ks->keys || !ks->klen)
+		return -1;
+	if (max > 8) {
+		size_t cap = 16;
+		while (cap < max * 2)
+			cap *= 2;
+		ks->slot = feval_alloc(c, cap * sizeof(size_t));
+		if (!ks->slot)
+			return -1;
+		ks->mask = cap - 1;
+	}
+	return 0;
+}
+
+static int keyset_put(fctx *c, keyset *ks, const char *k, size_t kn,
+                      size_t *pos)
+{
+	size_t probes = 0, i = 0;
+	if (ks->slot) {
+		uint64_t h = 1469598103934665603ull;
+		for (size_t j = 0; j < kn; j++) {
+			h ^= (unsigned char)k[j];
+			h *= 1099511628211ull;
+		}
+		for (i = (size_t)h & ks->mask; ks->slot[i];
+		     i = (i + 1) & ks->mask) {
+			size_t j = ks->slot[i] - 1;
+			probes++;
+			if (ks->klen[j] == kn &&
+			    memcmp(ks->keys[j], k, kn) == 0) {
+				*pos = j;
+				return feval_charge(c, (size_t)-1,
+				                    kn + probes * (kn + 1));
+			}
+		}
+	} else {
+		for (size_t j = 0; j < ks->n; j++)
+			if (ks->klen[j] == kn &&
+			    memcmp(ks->keys[j], k, kn) == 0) {
+				*pos = j;
+				return 0;
+			}
+	}
+	if (feval_charge(c, (size_t)-1, kn + probes * (kn + 1)))
+		return -1;
+	if (ks->slot)
+		ks->slot[i] = ks->n + 1;
+	ks->keys[ks->n] = k;
+	ks->klen[ks->n] = kn;
+	*pos = ks->n++;
+	return 0;
+}
+
 static int concat_seq(fctx *c, const fval *a, const fval *b, fval *out)
 {
 	size_t na = feval_seq_len(a), nb = feval_seq_len(b);
@@ -524,42 +768,32 @@ static int concat_seq(fctx *c, const fval *a, const fval *b, fval *out)
 static int concat_hash(fctx *c, const fval *a, const fval *b, fval *out)
 {
 	fval *ka, *va, *kb, *vb;
-	size_t na, nb, n = 0;
-	const char **keys;
-	size_t *klen;
+	size_t na, nb;
+	keyset ks;
 	fval *vals;
 	if (feval_hash_items(c, a, &ka, &va, &na) ||
 	    feval_hash_items(c, b, &kb, &vb, &nb))
 		return -1;
-	if (feval_step(c, 0, na + nb))
+	if (feval_step(c, 0, na + nb) || keyset_init(c, &ks, na + nb))
 		return -1;
-	keys = feval_alloc(c, sizeof(char *) * (na + nb + 1));
-	klen = feval_alloc(c, sizeof(size_t) * (na + nb + 1));
 	vals = feval_alloc(c, sizeof(fval) * (na + nb + 1));
-	if (!keys || !klen || !vals)
+	if (!vals)
 		return -1;
 	for (size_t i = 0; i < na + nb; i++) {
 		fval *k = i < na ? &ka[i] : &kb[i - na];
 		fval *v = i < na ? &va[i] : &vb[i - na];
 		size_t j;
-		for (j = 0; j < n; j++)
-			if (klen[j] == k->u.s.n &&
-			    memcmp(keys[j], k->u.s.p, k->u.s.n) == 0)
-				break;
-		if (j == n) {
-			keys[n] = k->u.s.p;
-			klen[n] = k->u.s.n;
-			n++;
-		}
+		if (keyset_put(c, &ks, k->u.s.p, k->u.s.n, &j))
+			return -1;
 		vals[j] = *v;
 	}
 	memset(out, 0, sizeof(*out));
 	out->t = V_HASH;
 	out->k = K_ARR;
-	out->u.a.keys = keys;
-	out->u.a.klen = klen;
+	out->u.a.keys = ks.keys;
+	out->u.a.klen = ks.klen;
 	out->u.a.v = vals;
-	out->u.a.n = n;
+	out->u.a.n = ks.n;
 	return 0;
 }
 
@@ -630,6 +864,8 @@ static int plus(fctx *c, const fexpr *e, fval *out)
 			return feval_err(c, e->off, FTL_LIMIT,
 			                 "string too long (limit %zu bytes)",
 			                 c->out.max);
+		if (feval_charge(c, e->off, na + nb))
+			return -1;
 		d = feval_alloc(c, na + nb + 1);
 		if (!d)
 			return -1;
@@ -663,6 +899,8 @@ int feval_compare(fctx *c, const fexpr *e, int op, const fval *a, const fval *b,
 			return feval_err(c, e->off, FTL_RUNTIME,
 			                 "can't use \"<\", \">\", \"<=\" or "
 			                 "\">=\" on strings");
+		if (a->u.s.n == b->u.s.n && feval_charge(c, e->off, a->u.s.n))
+			return -1;
 		*res = !(a->u.s.n == b->u.s.n &&
 		         memcmp(a->u.s.p, b->u.s.p, a->u.s.n) == 0);
 		return 0;
@@ -776,36 +1014,30 @@ static int seq_lit(fctx *c, const fexpr *e, fval *out)
 
 static int hash_lit(fctx *c, const fexpr *e, fval *out)
 {
-	size_t n = (size_t)e->nargs / 2, m = 0;
-	const char **keys = feval_alloc(c, sizeof(char *) * (n + 1));
-	size_t *klen = feval_alloc(c, sizeof(size_t) * (n + 1));
-	fval *vals = feval_alloc(c, sizeof(fval) * (n + 1));
-	if (!keys || !klen || !vals)
+	size_t n = (size_t)e->nargs / 2;
+	keyset ks;
+	fval *vals;
+	if (keyset_init(c, &ks, n))
+		return -1;
+	vals = feval_alloc(c, sizeof(fval) * (n + 1));
+	if (!vals)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		fval k, v;
 		size_t j;
 		if (need_type(c, e->args[2 * i], &k, V_STR, "a string key") ||
-		    need(c, e->args[2 * i + 1], &v))
+		    need(c, e->args[2 * i + 1], &v) ||
+		    keyset_put(c, &ks, k.u.s.p, k.u.s.n, &j))
 			return -1;
-		for (j = 0; j < m; j++)
-			if (klen[j] == k.u.s.n &&
-			    memcmp(keys[j], k.u.s.p, k.u.s.n) == 0)
-				break;
-		if (j == m) {
-			keys[m] = k.u.s.p;
-			klen[m] = k.u.s.n;
-			m++;
-		}
 		vals[j] = v;
 	}
 	memset(out, 0, sizeof(*out));
 	out->t = V_HASH;
 	out->k = K_ARR;
-	out->u.a.keys = keys;
-	out->u.a.klen = klen;
+	out->u.a.keys = ks.keys;
+	out->u.a.klen = ks.klen;
 	out->u.a.v = vals;
-	out->u.a.n = m;
+	out->u.a.n = ks.n;
 	return 0;
 }
 
@@ -835,9 +1067,13 @@ static int concats(fctx *c, const fexpr *e, fval *out)
 static int slice_str(fctx *c, const fexpr *e, const fval *s, const fval *r,
                      fval *out)
 {
-	size_t len = ftxt_u16len(s->u.s.p, s->u.s.n);
+	size_t len;
 	int64_t lo = r->u.r.start, cnt = (int64_t)r->u.r.count;
 	long bl, bh;
+	/* finding UTF-16 positions scans a non-ASCII string: charged */
+	if (feval_u16len(c, e->off, s->u.s.p, s->u.s.n, &len) ||
+	    feval_charge(c, e->off, len == s->u.s.n ? 0 : s->u.s.n))
+		return -1;
 	if (lo < 0 || lo > (int64_t)len ||
 	    (cnt > (int64_t)len + 1 && e->b->sub != R_LEN && !r->u.r.open))
 		return feval_err(c, e->off, FTL_RUNTIME,
@@ -858,8 +1094,8 @@ static int slice_str(fctx *c, const fexpr *e, const fval *s, const fval *r,
 		                 "range %lld..%lld is out of bounds for a "
 		                 "string of length %zu",
 		                 (long long)lo, (long long)(lo + cnt - 1), len);
-	bl = ftxt_u16_to_byte(s->u.s.p, s->u.s.n, (size_t)lo);
-	bh = ftxt_u16_to_byte(s->u.s.p, s->u.s.n, (size_t)(lo + cnt));
+	bl = feval_u16_to_byte(s->u.s.p, s->u.s.n, len, (size_t)lo);
+	bh = feval_u16_to_byte(s->u.s.p, s->u.s.n, len, (size_t)(lo + cnt));
 	if (bl < 0 || bh < 0)
 		return feval_err(c, e->off, FTL_RUNTIME,
 		                 "the range splits a character in two "
@@ -921,7 +1157,11 @@ static int slice_seq(fctx *c, const fexpr *e, const fval *s, const fval *r,
 static int index_op(fctx *c, const fexpr *e, fval *out)
 {
 	fval t, k;
-	if (need(c, e->a, &t) || need(c, e->b, &k))
+	if (need(c, e->a, &t)) {
+		missing_in(c, e);
+		return -1;
+	}
+	if (need(c, e->b, &k))
 		return -1;
 	if (k.t == V_SEQ && k.k == K_RANGE) {
 		if (t.t == V_STR)
@@ -946,15 +1186,21 @@ static int index_op(fctx *c, const fexpr *e, fval *out)
 			return feval_seq_get(c, &t, (size_t)i, out);
 		}
 		if (t.t == V_STR) {
-			size_t len = ftxt_u16len(t.u.s.p, t.u.s.n);
+			size_t len;
 			long bl, bh;
+			if (feval_u16len(c, e->off, t.u.s.p, t.u.s.n, &len) ||
+			    feval_charge(c, e->off,
+			                 len == t.u.s.n ? 0 : t.u.s.n))
+				return -1;
 			if (i < 0 || (size_t)i >= len)
 				return feval_err(c, e->off, FTL_RUNTIME,
 				                 "index %lld is out of bounds "
 				                 "for a string of length %zu",
 				                 (long long)i, len);
-			bl = ftxt_u16_to_byte(t.u.s.p, t.u.s.n, (size_t)i);
-			bh = ftxt_u16_to_byte(t.u.s.p, t.u.s.n, (size_t)i + 1);
+			bl = feval_u16_to_byte(t.u.s.p, t.u.s.n, len,
+			                       (size_t)i);
+			bh = feval_u16_to_byte(t.u.s.p, t.u.s.n, len,
+			                       (size_t)i + 1);
 			if (bl < 0 || bh < 0)
 				return feval_err(c, e->off, FTL_RUNTIME,
 				                 "the index splits a character "
@@ -996,7 +1242,7 @@ static int eval_guarded(fctx *c, const fexpr *a, fval *v, int *missing)
 			c->failed = 0;
 			c->missing = 0;
 			*missing = 1;
-			return 0;
+			return feval_charge(c, a->off, FTL_MISS_COST);
 		}
 	} else if (feval_expr(c, a, v)) {
 		return -1;
@@ -1008,6 +1254,8 @@ static int eval_guarded(fctx *c, const fexpr *a, fval *v, int *missing)
 
 int feval_expr(fctx *c, const fexpr *e, fval *out)
 {
+	if (feval_charge(c, e->off, 1))
+		return -1;
 	switch (e->op) {
 	case E_STR:
 		memset(out, 0, sizeof(*out));
@@ -1028,8 +1276,10 @@ int feval_expr(fctx *c, const fexpr *e, fval *out)
 	case E_VAR: return lookup(c, e, out);
 	case E_DOT: {
 		fval t;
-		if (need(c, e->a, &t))
+		if (need(c, e->a, &t)) {
+			missing_in(c, e);
 			return -1;
+		}
 		if (t.t != V_HASH) {
 			int n;
 			const char *s = feval_src(c, e->a, &n);
@@ -1263,7 +1513,10 @@ static int setting(fctx *c, const fnode *n)
 		return 0;
 	}
 	if (strcmp(name, "number_format") == 0) {
-		char *f = feval_alloc(c, v.u.s.n + 1);
+		char *f;
+		if (feval_charge(c, n->off, v.u.s.n))
+			return -1;
+		f = feval_alloc(c, v.u.s.n + 1);
 		if (!f)
 			return -1;
 		memcpy(f, v.u.s.p, v.u.s.n);
@@ -1350,6 +1603,11 @@ int feval_body(fctx *c, const fnode *n)
 	}
 	for (; n; n = n->next) {
 		int r = 0;
+		c->node_off = n->off;
+		if (feval_charge(c, n->off, 1)) {
+			c->depth--;
+			return -1;
+		}
 		switch (n->type) {
 		case N_TEXT:
 			if (fbuf_put(&c->out, n->text, n->len))
@@ -1594,6 +1852,13 @@ int ftl_render(const ftl_template *t, json_object *model, const ftl_settings *s,
 	}
 	c.out.max = s && s->max_output ? s->max_output : FTL_DEFAULT_OUTPUT;
 	c.arena.limit = FTL_MAX_ARENA;
+	c.max_work = s && s->max_work ? s->max_work : FTL_DEFAULT_WORK_UNITS;
+	c.deadline_ms = s ? s->deadline_ms : 0;
+	c.work_window = c.work_left =
+	        c.deadline_ms > 0 && c.max_work > FTL_CLOCK_EVERY
+	                ? FTL_CLOCK_EVERY
+	                : c.max_work;
+	c.err_off = (size_t)-1;
 	{
 		size_t cap = t->len + 64;
 		if (cap > c.out.max + 1)
@@ -1608,6 +1873,11 @@ int ftl_render(const ftl_template *t, json_object *model, const ftl_settings *s,
 		if (r >= 0)
 			feval_outerr(&c, &c.out);
 		free(c.out.p);
+		if (err && c.err_off != (size_t)-1)
+			fparse_linecol(t->src, c.err_off, &err->line,
+			               &err->column);
+		if (c.missing)
+			missing_message(&c);
 		return -1;
 	}
 	if (out_len)

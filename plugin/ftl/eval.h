@@ -54,6 +54,18 @@ typedef struct floop {
 	fval pending;
 } floop;
 
+/* What is known of a long string seen before in this render: strings never
+ * move or change while a render runs (the model is borrowed, temporaries
+ * live in the arena until the end), so the address and length name it. */
+typedef struct fstrinfo {
+	const char *p;
+	size_t n;
+	size_t u16; /* length in UTF-16 units (== n: all ASCII); SIZE_MAX:
+	               not measured yet (a model string known to be valid) */
+} fstrinfo;
+#define FEVAL_STRCACHE     4
+#define FEVAL_STRCACHE_MIN 64 /* shorter strings are measured each time */
+
 typedef struct fctx {
 	const ftl_template *t;
 	json_object *model;
@@ -62,6 +74,7 @@ typedef struct fctx {
 	ftl_error *err;
 	int failed;
 	int missing; /* the current error is a missing value */
+	const fexpr *miss_e, *miss_chain; /* what was missing, in what path */
 	fnfmt fmt;
 	const floc *loc;
 	const char *bool_true, *bool_false;
@@ -69,6 +82,15 @@ typedef struct fctx {
 	size_t nvars, capvars;
 	int nloops;
 	size_t steps;
+	/* work budget (feval_charge): units left before the slow path runs
+	 * (the budget's end or the next clock read), and the units counted
+	 * up to the start of the current window */
+	size_t work_left, work_window, work_base, max_work;
+	int64_t deadline_ms;
+	size_t err_off;  /* where the error is; line/column found at the end */
+	size_t node_off; /* the directive or ${} being run */
+	fstrinfo strs[FEVAL_STRCACHE];
+	unsigned strs_next;
 	int depth;
 	floop loops[FTL_MAX_DEPTH]; /* last: not cleared per render */
 } fctx;
@@ -79,6 +101,28 @@ const char *feval_src(fctx *c, const fexpr *e, int *len);
 int feval_missing(fctx *c, const fexpr *e);
 void *feval_alloc(fctx *c, size_t n);
 int feval_step(fctx *c, size_t off, size_t n);
+/* The slow path of feval_charge: the budget spent, or time to read the
+ * clock. */
+int feval_work_slow(fctx *c, size_t off, size_t n);
+/* Charge N units of work (bytes scanned or built, iterations) done at OFF:
+ * 0, or -1 with FTL_LIMIT (the budget is spent) or FTL_DEADLINE. Costs an
+ * addition and a comparison; the clock is read only in the slow path. */
+static inline int feval_charge(fctx *c, size_t off, size_t n)
+{
+	if (__builtin_expect(n > c->work_left, 0))
+		return feval_work_slow(c, off, n);
+	c->work_left -= n;
+	return 0;
+}
+/* Length in UTF-16 units of S (N bytes, valid UTF-8), charged to the
+ * budget, remembered for long strings: 0 or -1 (budget). */
+int feval_u16len(fctx *c, size_t off, const char *s, size_t n, size_t *len);
+/* Byte offset of UTF-16 index IDX of S, whose UTF-16 length is U16 (as
+ * feval_u16len gave it: an ASCII string needs no scan); -1 when it splits a
+ * surrogate pair or is past the end. */
+long feval_u16_to_byte(const char *s, size_t n, size_t u16, size_t idx);
+/* UTF-16 index of byte offset OFF of S (as above). */
+size_t feval_byte_to_u16(const char *s, size_t n, size_t u16, size_t off);
 const char *feval_type_name(const fval *v);
 int feval_from_json(fctx *c, json_object *j, fval *v, size_t off);
 size_t feval_seq_len(const fval *v);

@@ -3,18 +3,33 @@
  * of cases in the JSON-lines protocol of the ftl-oracle tool (the real
  * Apache FreeMarker), so that one case file feeds both.
  *
- *   ftl-render [--locale L] [--number-format F] [--max-output N] TEMPLATE
- * [DATA.json] ftl-render [--max-output N] --batch FILE|-
+ *   ftl-render [--locale L] [--number-format F] [--max-output N]
+ *              [--timeout MS] TEMPLATE [DATA.json]
+ *   ftl-render [--max-output N] --batch FILE|-
+ *   ftl-render --version
  *
  * Exit status (single mode): 0 rendered, 1 runtime error, 2 parse error,
- * 3 usage/IO/input error, 4 limit reached.
+ * 3 usage/IO/input error, 4 limit reached (output, memory, work budget) or
+ * --timeout passed.
  */
 #define _GNU_SOURCE 1
 
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+#ifndef PACKAGE_NAME
+#define PACKAGE_NAME "twilio-connector"
+#endif
+
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ftl.h"
 
@@ -34,6 +49,8 @@ static void usage(FILE *f)
 	      "...\n"
 	      "  --max-output N     output limit in bytes (default 65536;\n"
 	      "                     --batch: 1000000, like the oracle)\n"
+	      "  --timeout MS       stop rendering after MS milliseconds, as\n"
+	      "                     the connector stops at a call's deadline\n"
 	      "  --batch FILE|-     JSON lines in: "
 	      "{\"id\":..,\"template\":..,\n"
 	      "                     "
@@ -44,9 +61,12 @@ static void usage(FILE *f)
 	      "{\"id\":..,\"ok\":false,\"kind\":..,\"line\":..,\n"
 	      "                     \"column\":..,\"message\":..}\n"
 	      "  -h, --help         this text\n"
+	      "  --version          the version of the connector it comes "
+	      "with\n"
 	      "\n"
 	      "exit status: 0 ok, 1 runtime error, 2 parse error, 3 usage or\n"
-	      "input error, 4 limit reached\n",
+	      "input error, 4 limit reached (output, memory, work) or "
+	      "timeout\n",
 	      f);
 }
 
@@ -104,7 +124,8 @@ static int exit_code(ftl_kind k)
 	switch (k) {
 	case FTL_RUNTIME: return 1;
 	case FTL_PARSE: return 2;
-	case FTL_LIMIT: return 4;
+	case FTL_LIMIT:
+	case FTL_DEADLINE: return 4;
 	default: return 3;
 	}
 }
@@ -284,13 +305,26 @@ int main(int argc, char **argv)
 {
 	const char *batch = NULL, *tpath = NULL, *dpath = NULL;
 	ftl_settings st = {0};
-	long max_output = -1;
+	long max_output = -1, timeout_ms = -1;
 	int i;
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			usage(stdout);
 			return 0;
+		} else if (strcmp(a, "--version") == 0) {
+			printf("ftl-render (%s) %s\n", PACKAGE_NAME,
+			       PACKAGE_VERSION);
+			return 0;
+		} else if (strcmp(a, "--timeout") == 0 && i + 1 < argc) {
+			char *end;
+			timeout_ms = strtol(argv[++i], &end, 10);
+			if (*end || timeout_ms <= 0) {
+				fprintf(stderr, "ftl-render: --timeout needs "
+				                "a positive number of "
+				                "milliseconds\n");
+				return 3;
+			}
 		} else if (strcmp(a, "--batch") == 0 && i + 1 < argc) {
 			batch = argv[++i];
 		} else if (strcmp(a, "--locale") == 0 && i + 1 < argc) {
@@ -378,6 +412,12 @@ int main(int argc, char **argv)
 		}
 		t = ftl_compile(src, tlen, &err);
 		free(src);
+		if (timeout_ms > 0) {
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			st.deadline_ms = (int64_t)ts.tv_sec * 1000 +
+			                 ts.tv_nsec / 1000000 + timeout_ms;
+		}
 		rc = t ? ftl_render(t, data, &st, &out, &out_len, &err) : -1;
 		ftl_template_unref(t);
 		json_object_put(data);

@@ -6,14 +6,18 @@
  * The supported subset and every known difference from Apache FreeMarker
  * are listed in docs/templates.md.
  *
- * Templates are untrusted: nesting depth, output size, loop work and memory
- * are bounded, and every failure comes back as an ftl_error with the line,
- * the column and a message a template author can act on.
+ * Templates are untrusted: nesting depth, output size, memory and the work
+ * a render does (bytes scanned and built, loop iterations, expressions) are
+ * bounded, every built-in runs in time linear in its inputs, a render
+ * stops at the caller's deadline, and every failure comes back as an
+ * ftl_error with the line, the column and a message a template author can
+ * act on.
  */
 #ifndef FTL_FTL_H
 #define FTL_FTL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <json-c/json.h>
 
@@ -25,10 +29,11 @@ typedef enum ftl_kind {
 	FTL_OK = 0,
 	FTL_PARSE,   /* the template does not compile */
 	FTL_RUNTIME, /* missing variable, wrong type, bad built-in argument */
-	FTL_LIMIT,   /* output, loop work, memory or nesting limit reached */
+	FTL_LIMIT,   /* output, work, memory or nesting limit reached */
 	FTL_INPUT,   /* invalid UTF-8 in the template or a model string;
 	                bad settings */
-	FTL_NOMEM
+	FTL_NOMEM,
+	FTL_DEADLINE /* ftl_settings.deadline_ms passed while rendering */
 } ftl_kind;
 
 typedef struct ftl_error {
@@ -42,12 +47,27 @@ typedef struct ftl_settings {
 	const char *locale;        /* NULL: "en_US"; also "de_DE" ... */
 	const char *number_format; /* NULL: FreeMarker's default "number" */
 	size_t max_output;         /* 0: default limit (64 KiB) */
+	int64_t deadline_ms;       /* absolute CLOCK_MONOTONIC ms; 0: none */
+	size_t max_work;           /* 0: default (FTL_DEFAULT_WORK_UNITS) */
 } ftl_settings;
+
+/*
+ * The work budget of one render, in units: one per byte a built-in or an
+ * operator scans or builds, one per loop iteration, directive and
+ * expression. A message template uses tens to hundreds; the default stops a
+ * render after about a tenth of a second of CPU at worst. The clock is
+ * read once every 65,536 units when a deadline is set (never per
+ * step), so a render passes its deadline by well under a millisecond.
+ */
+#define FTL_DEFAULT_WORK_UNITS ((size_t)16 << 20)
+/* The default byte bound of an ftl_cache (source and compiled form). */
+#define FTL_DEFAULT_CACHE_BYTES ((size_t)4 << 20)
 
 typedef struct ftl_template ftl_template;
 typedef struct ftl_cache ftl_cache;
 
-/* "ok", "parse", "runtime", "limit", "input", "nomem" (static strings). */
+/* "ok", "parse", "runtime", "limit", "input", "nomem", "deadline" (static
+ * strings). */
 const char *ftl_kind_name(ftl_kind k);
 
 /*
@@ -72,7 +92,9 @@ ftl_template *ftl_compile(const char *src, size_t len, ftl_error *err);
  * non-strings, no json_object_to_json_string(), no refcount changes, so the
  * caller may render concurrently from a shared model. S may be NULL.
  * Returns 0 and *OUT (malloc'd, NUL-terminated, caller frees) with *OUT_LEN
- * (may be NULL), or -1 with ERR filled and *OUT set to NULL.
+ * (may be NULL), or -1 with ERR filled and *OUT set to NULL: FTL_LIMIT when
+ * the output, memory, nesting or work budget (S->max_work) is exceeded,
+ * FTL_DEADLINE when S->deadline_ms passes before the render ends.
  * Thread-safe for any number of concurrent renders of the same template.
  */
 int ftl_render(const ftl_template *t, json_object *model, const ftl_settings *s,
@@ -84,14 +106,22 @@ ftl_template *ftl_template_ref(ftl_template *t);
 void ftl_template_unref(ftl_template *t);
 
 /*
- * A bounded LRU of compiled templates keyed by their text.
- * ftl_cache_new returns NULL only when out of memory; CAPACITY 0 means 64.
+ * A bounded LRU of compiled templates keyed by their text, bounded both by
+ * count (CAPACITY, 0: 64) and by bytes (MAX_BYTES, 0:
+ * FTL_DEFAULT_CACHE_BYTES): the source plus the compiled form of every
+ * template held, as allocated. The least recently used templates go first
+ * when either bound would be passed; a template bigger than MAX_BYTES by
+ * itself is compiled and returned but not kept.
+ * ftl_cache_new returns NULL only when out of memory.
  * ftl_cache_free drops the cache's references (templates still referenced
  * by callers stay alive). All calls are thread-safe except ftl_cache_free,
  * which must not race with other calls on the same cache.
  */
-ftl_cache *ftl_cache_new(size_t capacity);
+ftl_cache *ftl_cache_new(size_t capacity, size_t max_bytes);
 void ftl_cache_free(ftl_cache *c);
+/* Bytes and templates the cache holds now (for stats and tests). */
+size_t ftl_cache_bytes(ftl_cache *c);
+size_t ftl_cache_count(ftl_cache *c);
 
 /*
  * The compiled template for SRC: a new reference (unref when done), or NULL

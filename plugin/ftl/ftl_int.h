@@ -22,6 +22,13 @@
 #define FTL_DEFAULT_OUTPUT (64u * 1024) /* bytes of output */
 #define FTL_MAX_STEPS      1000000      /* loop iterations + sort work */
 #define FTL_MAX_ARENA      (32u << 20)  /* bytes of render temporaries */
+/* Work units between two reads of the clock when a deadline is set: at
+ * worst a few nanoseconds per unit, so well under a millisecond late, and
+ * at most FTL_DEFAULT_WORK_UNITS / FTL_CLOCK_EVERY = 256 clock reads. */
+#define FTL_CLOCK_EVERY ((size_t)1 << 16)
+/* What a value looked up and found missing costs when a default or ??
+ * absorbs it (an error message is formatted and dropped). */
+#define FTL_MISS_COST 64
 
 /* ---- numbers (num.c) ---------------------------------------------------
  * Three representations, as FreeMarker sees them: Integer/Long (FN_INT),
@@ -102,6 +109,8 @@ int fbuf_putc(fbuf *b, char c);
 
 /* ---- text (text.c) ------------------------------------------------------ */
 int ftxt_utf8_valid(const char *s, size_t n);
+/* Offset of the first invalid sequence in S, or N when all is valid. */
+size_t ftxt_utf8_bad(const char *s, size_t n);
 /* Decode one code point at S (valid UTF-8 assumed); returns its length. */
 int ftxt_decode(const char *s, size_t n, uint32_t *cp);
 int ftxt_encode(uint32_t cp, char *out);
@@ -226,6 +235,10 @@ struct ftl_template {
 	char *src;
 	size_t len;
 	fnode *root;
+	/* what compiling it took (tests check that it stays linear): the
+	 * lexer's items, and how many times white-space stripping visited
+	 * one */
+	size_t nitems, ws_visits;
 };
 
 /* Built-in id for NAME, or -1 when FreeMarker has no such built-in. */

@@ -141,6 +141,7 @@ typedef struct parser {
 	int failed;
 	item *items;
 	size_t nitems, capitems;
+	size_t ws_visits; /* items the white-space pass looked at */
 } parser;
 
 static int perr(parser *p, size_t off, ftl_kind k, const char *fmt, ...)
@@ -1780,18 +1781,24 @@ static int is_leaf(const item *it)
 }
 
 /* A sibling: the nearest item of the same body in direction DIR; NULL at
- * the edge of the body. */
+ * the edge of the body. Bodies get increasing ids as they open, so an item
+ * of a smaller id is outside this body: the walk stops there rather than
+ * running on to the template's end (which made compiling many blocks
+ * quadratic). */
 static item *sibling(parser *p, size_t i, int dir)
 {
 	int b = p->items[i].body;
 	long k = (long)i + dir;
 	for (; k >= 0 && k < (long)p->nitems; k += dir) {
 		item *it = &p->items[k];
+		p->ws_visits++;
 		if (it->body == -1) {
 			if (it->type == IT_OPEN && it->dir == D_FTL)
 				continue;
 			return NULL; /* #else, #case...: the body ends */
 		}
+		if (it->body < b)
+			return NULL; /* out of the body */
 		if (it->type == IT_TEXT && it->dead)
 			continue;
 		if (it->body == b)
@@ -1873,6 +1880,11 @@ static size_t trailing_to_strip(parser *p, size_t i)
 	if (!is_blank(it->p + last + 1, it->n - (size_t)(last + 1)))
 		return 0;
 	for (size_t k = i + 1; k < p->nitems; k++) {
+		p->ws_visits++;
+		/* items are in source order: past the line, stop (tags
+		 * too, or a run of them makes this quadratic) */
+		if (p->items[k].bline > it->eline)
+			break;
 		if (!is_leaf(&p->items[k]))
 			continue;
 		if (p->items[k].bline != it->eline)
@@ -1901,6 +1913,9 @@ static size_t opening_to_strip(parser *p, size_t i)
 	if (!is_blank(it->p, k))
 		return 0;
 	for (size_t j = i; j-- > 0;) {
+		p->ws_visits++;
+		if (p->items[j].eline < it->bline)
+			break; /* before the line (see trailing_to_strip) */
 		if (!is_leaf(&p->items[j]))
 			continue;
 		if (p->items[j].eline != it->bline)
@@ -2252,20 +2267,9 @@ ftl_template *fparse_compile(const char *src, size_t len, ftl_error *err)
 		return NULL;
 	}
 	if (!ftxt_utf8_valid(src, len)) {
-		size_t bad = 0;
+		/* one pass (the prefix-by-prefix search was quadratic) */
+		size_t bad = ftxt_utf8_bad(src, len);
 		int line, col;
-		while (bad < len && ftxt_utf8_valid(src, bad + 1))
-			bad++;
-		/* find the first invalid prefix end */
-		for (bad = 0; bad < len; bad++)
-			if (!ftxt_utf8_valid(src, bad + 1) &&
-			    !ftxt_utf8_valid(src,
-			                     bad + 2 > len ? len : bad + 2) &&
-			    !ftxt_utf8_valid(src,
-			                     bad + 3 > len ? len : bad + 3) &&
-			    !ftxt_utf8_valid(src,
-			                     bad + 4 > len ? len : bad + 4))
-				break;
 		fparse_linecol(src, bad < len ? bad : len, &line, &col);
 		ftl_seterr(err, FTL_INPUT, line, col,
 		           "the template is not valid UTF-8");
@@ -2297,6 +2301,8 @@ ftl_template *fparse_compile(const char *src, size_t len, ftl_error *err)
 		}
 	}
 	free(p.items);
+	t->ws_visits = p.ws_visits;
+	t->nitems = p.nitems;
 	if (p.failed) {
 		farena_free(&t->arena);
 		free(t->src);

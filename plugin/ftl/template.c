@@ -4,10 +4,12 @@
  * the bounded LRU cache keyed by template text.
  *
  * The cache owns one reference to each template it holds; callers get
- * their own reference. One mutex guards the cache; compilation happens
- * outside it, so a slow compile never blocks lookups of other templates
- * (two threads missing on the same text may both compile; one result is
- * kept, the other is simply released).
+ * their own reference. It is bounded by count and by bytes (what each
+ * template's source, arena chunks and records take, as allocated), so a
+ * stream of large distinct templates cannot grow it past its byte bound. One
+ * mutex guards the cache; compilation happens outside it, so a slow compile
+ * never blocks lookups of other templates (two threads missing on the same text
+ * may both compile; one result is kept, the other is simply released).
  */
 #define _GNU_SOURCE 1
 
@@ -26,6 +28,7 @@ const char *ftl_kind_name(ftl_kind k)
 	case FTL_LIMIT: return "limit";
 	case FTL_INPUT: return "input";
 	case FTL_NOMEM: return "nomem";
+	case FTL_DEADLINE: return "deadline";
 	}
 	return "unknown";
 }
@@ -101,12 +104,14 @@ typedef struct centry {
 	struct centry *prev, *next; /* LRU: head is the most recent */
 	struct centry *hnext;       /* hash chain */
 	uint64_t hash;
+	size_t bytes; /* what this entry keeps alive */
 	ftl_template *t;
 } centry;
 
 struct ftl_cache {
 	pthread_mutex_t mu;
 	size_t cap, n, nbuckets;
+	size_t max_bytes, bytes;
 	centry **buckets;
 	centry *head, *tail;
 };
@@ -121,12 +126,23 @@ static uint64_t hash_text(const char *s, size_t n)
 	return h;
 }
 
-ftl_cache *ftl_cache_new(size_t capacity)
+/* What T and its cache record take in memory: the template record, its
+ * source and every arena chunk with its header (allocator overhead aside). */
+static size_t entry_bytes(const ftl_template *t)
+{
+	size_t n = sizeof(centry) + sizeof(*t) + t->len + 1;
+	for (const fchunk *k = t->arena.head; k; k = k->next)
+		n += sizeof(*k) + k->cap;
+	return n;
+}
+
+ftl_cache *ftl_cache_new(size_t capacity, size_t max_bytes)
 {
 	ftl_cache *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
 	c->cap = capacity ? capacity : 64;
+	c->max_bytes = max_bytes ? max_bytes : FTL_DEFAULT_CACHE_BYTES;
 	c->nbuckets = 16;
 	while (c->nbuckets < c->cap * 2)
 		c->nbuckets *= 2;
@@ -186,6 +202,7 @@ static void evict_tail(ftl_cache *c)
 			break;
 		}
 	ftl_template_unref(e->t);
+	c->bytes -= e->bytes;
 	free(e);
 	c->n--;
 }
@@ -238,11 +255,21 @@ ftl_template *ftl_cache_get(ftl_cache *c, const char *src, size_t len,
 		ftl_template_unref(mine);
 		return t;
 	}
-	e = calloc(1, sizeof(*e));
+	{
+		size_t need = entry_bytes(t);
+		/* bigger than the whole cache: returned, never kept (keeping
+		 * it would evict everything else for one template) */
+		e = need <= c->max_bytes ? calloc(1, sizeof(*e)) : NULL;
+		if (e) {
+			e->bytes = need;
+			while (c->n > 0 && (c->n >= c->cap ||
+			                    c->bytes + need > c->max_bytes))
+				evict_tail(c);
+			c->bytes += need;
+		}
+	}
 	if (e) {
 		size_t b = h & (c->nbuckets - 1);
-		while (c->n >= c->cap)
-			evict_tail(c);
 		e->hash = h;
 		e->t = ftl_template_ref(t);
 		e->hnext = c->buckets[b];
@@ -251,7 +278,29 @@ ftl_template *ftl_cache_get(ftl_cache *c, const char *src, size_t len,
 		c->n++;
 	}
 	pthread_mutex_unlock(&c->mu);
-	return t; /* not cached when out of memory: still usable */
+	return t; /* not cached when too big or out of memory: still usable */
+}
+
+size_t ftl_cache_bytes(ftl_cache *c)
+{
+	size_t n;
+	if (!c)
+		return 0;
+	pthread_mutex_lock(&c->mu);
+	n = c->bytes;
+	pthread_mutex_unlock(&c->mu);
+	return n;
+}
+
+size_t ftl_cache_count(ftl_cache *c)
+{
+	size_t n;
+	if (!c)
+		return 0;
+	pthread_mutex_lock(&c->mu);
+	n = c->n;
+	pthread_mutex_unlock(&c->mu);
+	return n;
 }
 
 void ftl_cache_free(ftl_cache *c)

@@ -59,6 +59,11 @@ int fbuf_putc(fbuf *b, char c)
 
 int ftxt_utf8_valid(const char *str, size_t n)
 {
+	return ftxt_utf8_bad(str, n) == n;
+}
+
+size_t ftxt_utf8_bad(const char *str, size_t n)
+{
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0;
 	while (i < n) {
@@ -69,32 +74,32 @@ int ftxt_utf8_valid(const char *str, size_t n)
 		}
 		if (c >= 0xc2 && c <= 0xdf) {
 			if (i + 1 >= n || (s[i + 1] & 0xc0) != 0x80)
-				return 0;
+				return i;
 			i += 2;
 		} else if (c >= 0xe0 && c <= 0xef) {
 			if (i + 2 >= n || (s[i + 1] & 0xc0) != 0x80 ||
 			    (s[i + 2] & 0xc0) != 0x80)
-				return 0;
+				return i;
 			if (c == 0xe0 && s[i + 1] < 0xa0)
-				return 0;
+				return i;
 			if (c == 0xed && s[i + 1] >= 0xa0)
-				return 0; /* surrogates */
+				return i; /* surrogates */
 			i += 3;
 		} else if (c >= 0xf0 && c <= 0xf4) {
 			if (i + 3 >= n || (s[i + 1] & 0xc0) != 0x80 ||
 			    (s[i + 2] & 0xc0) != 0x80 ||
 			    (s[i + 3] & 0xc0) != 0x80)
-				return 0;
+				return i;
 			if (c == 0xf0 && s[i + 1] < 0x90)
-				return 0;
+				return i;
 			if (c == 0xf4 && s[i + 1] >= 0x90)
-				return 0;
+				return i;
 			i += 4;
 		} else {
-			return 0;
+			return i;
 		}
 	}
-	return 1;
+	return n;
 }
 
 int ftxt_decode(const char *str, size_t n, uint32_t *cp)
@@ -151,13 +156,29 @@ int ftxt_encode(uint32_t c, char *o)
 	return 4;
 }
 
+/* One pass, eight bytes at a time: every byte is a unit, less the
+ * continuation bytes (10xxxxxx), plus one for each four-byte lead
+ * (11110xxx, a surrogate pair in UTF-16). ASCII runs cost a test a word. */
 size_t ftxt_u16len(const char *s, size_t n)
 {
-	size_t u = 0;
-	for (size_t i = 0; i < n; i++) {
+	const uint64_t hi = 0x8080808080808080ull;
+	size_t u = n, i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w, cont, four;
+		memcpy(&w, s + i, 8);
+		if (!(w & hi))
+			continue;
+		cont = w & ~(w << 1) & hi;
+		four = w & (w << 1) & (w << 2) & (w << 3) & hi;
+		u -= (size_t)__builtin_popcountll(cont);
+		u += (size_t)__builtin_popcountll(four);
+	}
+	for (; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if ((c & 0xc0) != 0x80)
-			u += c >= 0xf0 ? 2 : 1;
+		if ((c & 0xc0) == 0x80)
+			u--;
+		else if (c >= 0xf0)
+			u++;
 	}
 	return u;
 }
