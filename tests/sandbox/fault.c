@@ -83,7 +83,31 @@ static int apply_kv(sb_fault *f, const char *key, const char *val, char *err,
 		if (parse_long(val, 0, 3600000L, &f->ms) < 0)
 			goto bad;
 	} else if (strcmp(key, "retry-after") == 0 && f->kind == SB_F_429) {
-		if (parse_long(val, 0, 86400L, &f->retry_after) < 0)
+		/* any header-safe text: the client must survive what a
+		 * server may send (huge, negative, garbage, a date) */
+		size_t i, len = strlen(val);
+
+		if (len == 0 || len >= sizeof f->retry_after)
+			goto bad;
+		for (i = 0; i < len; i++)
+			if ((unsigned char)val[i] < 0x20 ||
+			    (unsigned char)val[i] > 0x7e)
+				goto bad;
+		memcpy(f->retry_after, val, len + 1);
+	} else if (strcmp(key, "code") == 0 &&
+	           (f->kind == SB_F_500 || f->kind == SB_F_503)) {
+		if (parse_long(val, 1, 99999L, &n) < 0)
+			goto bad;
+		f->code = (int)n;
+	} else if (strcmp(key, "body") == 0 &&
+	           (f->kind == SB_F_500 || f->kind == SB_F_503)) {
+		if (strcmp(val, "json") == 0)
+			f->body = SB_BODY_JSON;
+		else if (strcmp(val, "empty") == 0)
+			f->body = SB_BODY_EMPTY;
+		else if (strcmp(val, "html") == 0)
+			f->body = SB_BODY_HTML;
+		else
 			goto bad;
 	} else {
 		snprintf(err, errlen, "unknown key '%s' for %s", key,
@@ -105,7 +129,6 @@ int sb_fault_parse(const char *spec, sb_fault *f, char *err, size_t errlen)
 
 	memset(f, 0, sizeof *f);
 	f->rate = -1.0;
-	f->retry_after = -1;
 	f->ms = -1;
 	for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
 		if (strlen(kinds[i].name) == kl &&

@@ -92,14 +92,21 @@ typedef enum sb_fault_kind {
 	SB_F_NONJSON,
 } sb_fault_kind;
 
+enum { SB_BODY_JSON = 0, SB_BODY_EMPTY, SB_BODY_HTML };
+
 typedef struct sb_fault {
 	sb_fault_kind kind;
 	long first;  /* 0: no limit */
 	double rate; /* < 0: no rate selector */
 	uint64_t seed;
-	bool reused;       /* only 2nd+ requests of a connection */
-	long ms;           /* latency, slow */
-	long retry_after;  /* 429; < 0: no Retry-After header */
+	bool reused; /* only 2nd+ requests of a connection */
+	long ms;     /* latency, slow */
+	/* 429: the Retry-After header as given ("" none): seconds, any text
+	 * (garbage, negative, huge), or "date+N"/"date-N", an HTTP date N
+	 * seconds from the answer */
+	char retry_after[64];
+	int code;          /* 500/503: the Twilio code in the body, 0 default */
+	int body;          /* 500/503: SB_BODY_* */
 	atomic_ulong seen; /* matching requests so far */
 } sb_fault;
 
@@ -134,7 +141,7 @@ typedef struct sb_reply {
 	unsigned status;
 	char *body;
 	size_t len;
-	long retry_after; /* < 0: none */
+	char retry_after[64]; /* the Retry-After header, "" none */
 	/* for the record of an accepted message (POST 201) */
 	char *record; /* a JSON object without the closing '}' */
 	size_t record_len;
