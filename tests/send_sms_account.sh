@@ -80,13 +80,13 @@ ok "$(grep -q "The 'To' number +15005550001" "$T/tonum.log"; echo $?)" "LOG_NUMB
 stop_sandbox
 
 # --- 5xx: the message may exist, whatever the body; not retried
-for f in 503 503:body=empty 503:body=html 500:code=21211 500:body=empty; do
-	start_sandbox --fault "$f"
+for fault in 503 503:body=empty 503:body=html 500:code=21211 500:body=empty; do
+	start_sandbox --fault "$fault"
 	config "$T/cfg.json"
 	invoke s5xx "$ONE"
-	is '["TWILIO_OUTCOME_UNKNOWN", false]' "$(q "$T/s5xx.out" '[errs()[0]["error"], errs()[0]["retryable"]]')" "$f: outcome unknown, not retryable"
-	is true "$(q "$T/s5xx.out" '"may have been created" in errs()[0]["message"] and "do not resend it blindly" in errs()[0]["message"]')" "$f: says the message may exist, not to resend blindly"
-	is 1 "$(count_lines "$REQUESTS")" "$f: one request"
+	is '["TWILIO_OUTCOME_UNKNOWN", false]' "$(q "$T/s5xx.out" '[errs()[0]["error"], errs()[0]["retryable"]]')" "$fault: outcome unknown, not retryable"
+	is true "$(q "$T/s5xx.out" '"may have been created" in errs()[0]["message"] and "do not resend it blindly" in errs()[0]["message"]')" "$fault: says the message may exist, not to resend blindly"
+	is 1 "$(count_lines "$REQUESTS")" "$fault: one request"
 	stop_sandbox
 done
 
