@@ -56,7 +56,8 @@ static const tw_key tw_keys[] = {
          "api.REGION.twilio.com, or api.EDGE.REGION.twilio.com with "
          "TWILIO_EDGE."},
         {"TWILIO_PROXY", "string", 0, 1, NULL,
-         "HTTP(S) or SOCKS proxy URL for the REST API. Only this key sets a "
+         "HTTP(S) or SOCKS proxy URL for the REST API (http, https, socks4, "
+         "socks4a, socks5, socks5h). Only this key sets a "
          "proxy: the environment's proxy variables are ignored. Secure, "
          "since it may carry credentials."},
         {"TWILIO_CA_BUNDLE", "string", 0, 0, NULL,
