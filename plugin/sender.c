@@ -845,7 +845,14 @@ static int account_level(tw_sender *s, tw_response *r, const char **field)
 	 * exist, whatever code its body names */
 	if (r->http < 400 || r->http >= 500)
 		return 0;
-	if (r->http == 401 || r->code == 20003) {
+	/* the code is more specific than the status (a suspended account
+	 * may answer 401) */
+	if (r->code == 20005 || r->code == 10001 || r->code == 30002) {
+		*field = "TWILIO_ACCOUNT";
+		what = "the Twilio account TWILIO_ACCOUNT is not active "
+		       "(suspended or closed): reactivate it in the Twilio "
+		       "console or configure another account";
+	} else if (r->http == 401 || r->code == 20003) {
 		*field = s->cfg->api_key ? "TWILIO_API_KEY" : "TWILIO_TOKEN";
 		what = s->cfg->api_key
 		               ? "Twilio refused the API key: check "
@@ -860,11 +867,6 @@ static int account_level(tw_sender *s, tw_response *r, const char **field)
 		                 "not "
 		                 "the account's name) and TWILIO_TOKEN its "
 		                 "current Auth Token";
-	} else if (r->code == 20005 || r->code == 10001 || r->code == 30002) {
-		*field = "TWILIO_ACCOUNT";
-		what = "the Twilio account TWILIO_ACCOUNT is not active "
-		       "(suspended or closed): reactivate it in the Twilio "
-		       "console or configure another account";
 	} else if (r->http == 404) {
 		*field = "TWILIO_ACCOUNT";
 		what = "Twilio does not know this Account SID (TWILIO_ACCOUNT) "

@@ -69,6 +69,19 @@ invoke to '{"smsFrom":"+15005550006","smsTo":"+15005550001,+14155550100","smsBod
 is 2 "$(count_lines "$REQUESTS")" "a refused recipient does not stop the call"
 is '["smsTo"]' "$(q "$T/to.out" '[e["field"] for e in errs()]')" "a refused recipient: field smsTo"
 
+# an account that is not active (20005): field TWILIO_ACCOUNT
+stop_sandbox
+start_sandbox --fault error:status=401,code=20005
+config "$T/cfg.json" TWILIO_MAX_CONCURRENCY=1
+invoke inactive "$(many 5 +15005550006)"
+is 1 "$(count_lines "$REQUESTS")" "account not active (20005): exactly one request"
+is '["AUTHENTICATION_CONNECTION_ERROR"]' "$(q "$T/inactive.out" 'sorted(set(e["error"] for e in errs()))')" "account not active: authentication error"
+is '["TWILIO_ACCOUNT"]' "$(q "$T/inactive.out" 'sorted(set(e["field"] for e in errs()))')" "account not active: field TWILIO_ACCOUNT"
+is 5 "$(q "$T/inactive.out" 'sum(1 for e in errs() if "not active" in e["message"])')" "account not active: every message says so"
+stop_sandbox
+start_sandbox
+config "$T/cfg.json" TWILIO_MAX_CONCURRENCY=1
+
 # --- phone numbers in Twilio's messages: masked in the log
 is false "$(grep -q '+15005550001' "$T/to.log" && echo true || echo false)" "LOG_NUMBERS=false: Twilio's message logged without the number"
 ok "$(grep -q '+1500•••0001' "$T/to.log"; echo $?)" "LOG_NUMBERS=false: the number masked in Twilio's message"

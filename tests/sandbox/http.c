@@ -483,6 +483,10 @@ static int post_messages(struct MHD_Connection *conn, req *q, sb_reply *r,
 	}
 	if (p->main && (p->main->kind == SB_F_500 || p->main->kind == SB_F_503))
 		return server_error(r, p->main);
+	if (p->main && p->main->kind == SB_F_ERROR)
+		return sb_api_error(r, (unsigned)p->main->status, p->main->code,
+		                    "Error injected by the sandbox (fault "
+		                    "error).");
 	if (sb_form_parse(q->body.data ? q->body.data : "", q->body.len,
 	                  &form) < 0)
 		return -1;

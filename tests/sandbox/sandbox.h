@@ -90,6 +90,7 @@ typedef enum sb_fault_kind {
 	SB_F_DROP_AFTER,
 	SB_F_TRUNCATE,
 	SB_F_NONJSON,
+	SB_F_ERROR, /* any Twilio error: status=, code= */
 } sb_fault_kind;
 
 enum { SB_BODY_JSON = 0, SB_BODY_EMPTY, SB_BODY_HTML };
@@ -105,7 +106,8 @@ typedef struct sb_fault {
 	 * (garbage, negative, huge), or "date+N"/"date-N", an HTTP date N
 	 * seconds from the answer */
 	char retry_after[64];
-	int code;          /* 500/503: the Twilio code in the body, 0 default */
+	int code;          /* 500/503/error: the Twilio code, 0 default */
+	int status;        /* error: the HTTP status (400..599) */
 	int body;          /* 500/503: SB_BODY_* */
 	atomic_ulong seen; /* matching requests so far */
 } sb_fault;
