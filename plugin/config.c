@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "tw_config.h"
+#include "tw_mask.h"
 
 #define TW_DEFAULT_BASE_URL "https://api.twilio.com"
 #define TW_VALUE_MAX        4096 /* longest accepted configuration value */
@@ -55,7 +56,8 @@ static const tw_key tw_keys[] = {
          "api.REGION.twilio.com, or api.EDGE.REGION.twilio.com with "
          "TWILIO_EDGE."},
         {"TWILIO_PROXY", "string", 0, 1, NULL,
-         "HTTP(S) or SOCKS proxy URL for the REST API. Only this key sets a "
+         "HTTP(S) or SOCKS proxy URL for the REST API (http, https, socks4, "
+         "socks4a, socks5, socks5h). Only this key sets a "
          "proxy: the environment's proxy variables are ignored. Secure, "
          "since it may carry credentials."},
         {"TWILIO_CA_BUNDLE", "string", 0, 0, NULL,
@@ -157,6 +159,15 @@ static const tw_key *key_find(const char *name)
 	return NULL;
 }
 
+/* How an error shows the value V of key NAME: a secure key's value never
+ * appears, whatever is wrong with it. */
+static const char *shown(const char *name, const char *v)
+{
+	const tw_key *k = key_find(name);
+
+	return k && k->secure ? "(a secure value, not shown)" : v;
+}
+
 /* The value of NAME: its string, the default, or NULL when unset. An empty
  * string counts as unset. -1 for a non-string or an oversized value. */
 static int get(json_object *cfg, const char *name, const char **val, char *err,
@@ -213,7 +224,8 @@ static int parse_long(json_object *cfg, const char *name, long min, long max,
 	errno = 0;
 	n = strtol(v, &end, 10);
 	if (errno || end == v || *end || !isdigit((unsigned char)v[0])) {
-		fail(err, errlen, "%s: '%.40s' is not a whole number", name, v);
+		fail(err, errlen, "%s: '%.40s' is not a whole number", name,
+		     shown(name, v));
 		return -1;
 	}
 	if (n < min || n > max) {
@@ -247,7 +259,7 @@ static int parse_bool(json_object *cfg, const char *name, int *out, char *err,
 			return 0;
 	}
 	fail(err, errlen, "%s: '%.40s' is not a boolean (true or false)", name,
-	     v);
+	     shown(name, v));
 	return -1;
 }
 
@@ -291,6 +303,17 @@ static int check_base_url(const char *name, const char *v, char **out,
 	size_t n, hostlen;
 	int https;
 
+	/* credentials anywhere before the path: refused before any message
+	 * could echo them */
+	p = strstr(v, "://");
+	p = p ? p + 3 : v;
+	if (memchr(p, '@', strcspn(p, "/?#"))) {
+		fail(err, errlen,
+		     "%s: must not carry credentials (use "
+		     "TWILIO_TOKEN or TWILIO_API_KEY)",
+		     name);
+		return -1;
+	}
 	if (strncasecmp(v, "https://", 8) == 0)
 		https = 1;
 	else if (strncasecmp(v, "http://", 7) == 0)
@@ -365,15 +388,24 @@ bad:
 	fail(err, errlen,
 	     "%s: '%.40s' must be lower-case letters, digits and "
 	     "'-' (e.g. dublin, ie1)",
-	     name, v);
+	     name, shown(name, v));
 	return -1;
 }
 
 static int check_file(const char *name, const char *v, char *err, size_t errlen)
 {
 	if (access(v, R_OK) != 0) {
-		fail(err, errlen, "%s: cannot read '%.300s': %s", name, v,
-		     strerror(errno));
+		int e = errno;
+		const tw_key *k = key_find(name);
+
+		if (k && k->secure)
+			fail(err, errlen,
+			     "%s: cannot read the file it names: %s (give "
+			     "the path of a readable PEM file)",
+			     name, strerror(e));
+		else
+			fail(err, errlen, "%s: cannot read '%.300s': %s", name,
+			     v, strerror(e));
 		return -1;
 	}
 	return 0;
@@ -452,6 +484,7 @@ static int parse_endpoint(json_object *cfg, tw_config *c, char *err,
 	    get(cfg, "TWILIO_PROXY", &proxy, err, errlen) ||
 	    get(cfg, "TWILIO_CA_BUNDLE", &ca, err, errlen))
 		return -1;
+	c->base_url_set = base_set || edge || region;
 	if (base_set && (edge || region)) {
 		fail(err, errlen,
 		     "TWILIO_BASE_URL: set either it or "
@@ -483,6 +516,26 @@ static int parse_endpoint(json_object *cfg, tw_config *c, char *err,
 		     "TWILIO_PROXY: not a proxy URL (expected "
 		     "scheme://host:port)");
 		return -1;
+	}
+	if (proxy) {
+		static const char *const schemes[] = {
+		        "http://",    "https://",  "socks4://",
+		        "socks4a://", "socks5://", "socks5h://"};
+		size_t i;
+
+		for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+			if (strncasecmp(proxy, schemes[i],
+			                strlen(schemes[i])) == 0)
+				break;
+		if (i == sizeof(schemes) / sizeof(schemes[0])) {
+			/* libcurl would refuse it on every request, quoting
+			 * the URL */
+			fail(err, errlen,
+			     "TWILIO_PROXY: unsupported scheme (use http://, "
+			     "https://, socks4://, socks4a://, socks5:// or "
+			     "socks5h://)");
+			return -1;
+		}
 	}
 	if (ca && check_file("TWILIO_CA_BUNDLE", ca, err, errlen))
 		return -1;
@@ -611,6 +664,112 @@ static int parse_webhook(json_object *cfg, tw_config *c, char *err,
 	return 0;
 }
 
+/* Add a copy of secret V (N bytes) to C's list; -1 out of memory. */
+static int add_secret(tw_config *c, const char *v, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || c->nsecrets >= TW_CONFIG_SECRETS_MAX)
+		return 0;
+	for (i = 0; i < c->nsecrets; i++)
+		if (strlen(c->secrets[i]) == n && !memcmp(c->secrets[i], v, n))
+			return 0;
+	c->secrets[c->nsecrets] = strndup(v, n);
+	if (!c->secrets[c->nsecrets])
+		return -1;
+	c->nsecrets++;
+	return 0;
+}
+
+static int hexval(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	ch = tolower(ch);
+	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+/* S (N bytes) and, when it holds %XX escapes, its decoded form. */
+static int add_secret_decoded(tw_config *c, const char *s, size_t n)
+{
+	char buf[TW_VALUE_MAX + 1];
+	size_t i, o = 0;
+
+	if (add_secret(c, s, n))
+		return -1;
+	for (i = 0; i < n && o < TW_VALUE_MAX; i++) {
+		if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
+		    hexval(s[i + 2]) >= 0) {
+			buf[o++] = (char)(hexval(s[i + 1]) * 16 +
+			                  hexval(s[i + 2]));
+			i += 2;
+		} else {
+			buf[o++] = s[i];
+		}
+	}
+	return add_secret(c, buf, o);
+}
+
+/* Every secret of CONFIG, read straight from it (also when the rest does
+ * not parse, so a refusal can be scrubbed): each key marked secure, and
+ * the userinfo of TWILIO_PROXY with its password on its own (libcurl may
+ * quote either, percent-decoded or not). Longest first, so a value is
+ * replaced whole before a part of it. */
+static int collect_secrets(json_object *config, tw_config *c)
+{
+	size_t i, j;
+
+	for (i = 0; i < TW_NKEYS; i++) {
+		json_object *v;
+		const char *s, *at, *colon;
+		size_t n;
+
+		if (!tw_keys[i].secure ||
+		    !json_object_object_get_ex(config, tw_keys[i].name, &v) ||
+		    !json_object_is_type(v, json_type_string))
+			continue;
+		s = json_object_get_string(v);
+		n = strlen(s);
+		if (add_secret(c, s, n))
+			return -1;
+		if (strcmp(tw_keys[i].name, "TWILIO_PROXY") != 0)
+			continue;
+		/* scheme://user:password@host:port/ */
+		if (strstr(s, "://"))
+			s = strstr(s, "://") + 3;
+		n = strcspn(s, "/?#");
+		at = NULL;
+		for (j = 0; j < n; j++)
+			if (s[j] == '@')
+				at = s + j;
+		if (!at)
+			continue;
+		if (add_secret_decoded(c, s, (size_t)(at - s)))
+			return -1;
+		colon = memchr(s, ':', (size_t)(at - s));
+		if (colon &&
+		    add_secret_decoded(c, colon + 1, (size_t)(at - colon - 1)))
+			return -1;
+	}
+	/* longest first */
+	for (i = 1; i < c->nsecrets; i++)
+		for (j = i;
+		     j > 0 && strlen(c->secrets[j - 1]) < strlen(c->secrets[j]);
+		     j--) {
+			char *t = c->secrets[j];
+
+			c->secrets[j] = c->secrets[j - 1];
+			c->secrets[j - 1] = t;
+		}
+	return 0;
+}
+
+char *tw_config_scrub(const tw_config *c, const char *text, int for_log)
+{
+	return tw_scrub(text, c->secrets, c->nsecrets,
+	                for_log && !c->log_numbers ? TW_SCRUB_NUMBERS : 0);
+}
+
 int tw_config_parse(json_object *config, tw_config *out, char *err,
                     size_t errlen)
 {
@@ -619,13 +778,27 @@ int tw_config_parse(json_object *config, tw_config *out, char *err,
 		fail(err, errlen, "configuration: must be a JSON object");
 		return -1;
 	}
-	if (parse_credentials(config, out, err, errlen) ||
+	if (collect_secrets(config, out) ||
+	    parse_credentials(config, out, err, errlen) ||
 	    parse_endpoint(config, out, err, errlen) ||
 	    parse_limits(config, out, err, errlen) ||
 	    parse_template(config, out, err, errlen) ||
 	    parse_webhook(config, out, err, errlen)) {
 		if (err && errlen && !err[0])
 			fail(err, errlen, "configuration: out of memory");
+		/* no refusal echoes a secure value; this catches one put in
+		 * the wrong key (a token pasted as TWILIO_ACCOUNT) */
+		if (err && errlen) {
+			char *clean =
+			        tw_scrub(err, out->secrets, out->nsecrets, 0);
+
+			if (clean)
+				fail(err, errlen, "%s", clean);
+			else
+				fail(err, errlen,
+				     "configuration: out of memory");
+			free(clean);
+		}
 		tw_config_free(out);
 		return -1;
 	}
@@ -644,9 +817,19 @@ void tw_config_free(tw_config *c)
 	                 &c->reply_mode};
 	size_t i;
 
+	for (i = 0; i < c->nsecrets; i++) {
+		volatile char *p = c->secrets[i];
+
+		while (*p)
+			*p++ = 0;
+		free(c->secrets[i]);
+		c->secrets[i] = NULL;
+	}
+	c->nsecrets = 0;
 	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		if (*strs[i] &&
-		    (strs[i] == &c->token || strs[i] == &c->api_secret)) {
+		    (strs[i] == &c->token || strs[i] == &c->api_secret ||
+		     strs[i] == &c->proxy)) {
 			/* do not leave secrets in freed memory */
 			volatile char *p = *strs[i];
 			while (*p)

@@ -40,12 +40,16 @@ static const struct {
                            0},
         [TW_INVALID_FROM] = {"INVALID_FROM_PHONE_NUMBER_ERROR",
                              "smsFrom is not a valid sender for this account "
-                             "(Twilio 21212, 21606, 21659, 21660, 2170x)",
+                             "(Twilio 21212, 21606, 21659, 21660, 2170x); "
+                             "the rest of the call is not sent",
                              0},
         [TW_AUTHENTICATION] = {"AUTHENTICATION_CONNECTION_ERROR",
-                               "Twilio refused the credentials (20003): check "
+                               "Twilio refused the credentials (20003, HTTP "
+                               "401), does not know the account (HTTP 404) or "
+                               "the account is not active (20005): check "
                                "TWILIO_ACCOUNT, TWILIO_TOKEN or the API key "
-                               "and its region",
+                               "and its region; the rest of the call is not "
+                               "sent",
                                0},
         [TW_PERMISSION_DENIED] = {"PERMISSION_DENIED_ERROR",
                                   "the account may not send there (geographic "
@@ -56,7 +60,7 @@ static const struct {
         [TW_CONNECTION] = {"TWILIO_CONNECTION_ERROR",
                            "Twilio could not be reached and the request "
                            "certainly did not arrive (DNS, connection refused, "
-                           "TLS handshake, HTTP 503); safe to retry",
+                           "TLS handshake); safe to retry",
                            1},
         [TW_UNKNOWN] = {"UNKNOWN_ERROR",
                         "Twilio refused the message with an error code the "
@@ -93,8 +97,10 @@ static const struct {
                                   "whether a request had already gone out",
                                   1},
         [TW_CANCELLED] = {"CANCELLED",
-                          "the call was cancelled before this recipient was "
-                          "sent; nothing was sent for it",
+                          "the call was cancelled, or the instance shut "
+                          "down, before this recipient was done; the "
+                          "message says whether a request had already gone "
+                          "out (then the message may exist: not retryable)",
                           1},
 };
 

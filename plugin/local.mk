@@ -134,6 +134,6 @@ CLEANFILES += tests/fuzz/fuzz_recipients-libfuzzer \
 TW_E2E = tests/send_sms_symbols.sh tests/send_sms_basic.sh \
 	tests/send_sms_faults.sh tests/send_sms_scale.sh \
 	tests/send_sms_idempotency.sh tests/send_sms_tls.sh \
-	tests/send_sms_retry.sh
+	tests/send_sms_retry.sh tests/send_sms_account.sh
 TESTS += $(TW_E2E)
 EXTRA_DIST += $(TW_E2E) tests/send_sms_lib.sh

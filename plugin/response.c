@@ -28,9 +28,18 @@ tw_err tw_response_map(int code, long http, int *retryable)
 {
 	tw_err e;
 
+	/* Any 5xx may come after Twilio created the message (a 503 from a
+	 * front end says nothing about what happened behind it), whatever
+	 * code its body names: never a definite failure, never retried. */
+	if (http >= 500 && http <= 599) {
+		*retryable = 0;
+		return TW_OUTCOME_UNKNOWN;
+	}
 	switch (code) {
 	case 20003:
-	case 20005:
+	case 20005: /* account not active (suspended or closed) */
+	case 10001: /* account is not active */
+	case 30002: /* account suspended */
 	case 20404: e = TW_AUTHENTICATION; break;
 	case 20008:
 	case 21408:
@@ -76,10 +85,6 @@ tw_err tw_response_map(int code, long http, int *retryable)
 			e = TW_PERMISSION_DENIED;
 		else if (http == 429)
 			e = TW_RATE_LIMITED;
-		else if (http == 503)
-			e = TW_CONNECTION;
-		else if (http >= 500)
-			e = TW_OUTCOME_UNKNOWN;
 		else
 			e = TW_UNKNOWN;
 	}
@@ -528,16 +533,34 @@ static int parse_error(json_object *o, long http, tw_response *out)
 		out->more_info = str_field(o, "more_info", 256);
 	}
 	out->err = tw_response_map(out->code, http, &out->retryable);
-	if (!out->message) {
-		if (http >= 500)
-			return set_message(
+	if (out->err == TW_OUTCOME_UNKNOWN) {
+		/* Twilio's own text ("Service Unavailable") would read as
+		 * "nothing happened": say what the status means */
+		char *twilio = out->message;
+		int rc;
+
+		out->message = NULL;
+		if (twilio && out->code > 0)
+			rc = set_message(
 			        out,
-			        "Twilio answered HTTP %ld; the message may "
-			        "or may not have been created: do not resend "
-			        "blindly",
+			        "Twilio answered HTTP %ld (%d: %s); the "
+			        "message may have been created: do not "
+			        "resend it blindly, look it up in "
+			        "Twilio's Messages log first",
+			        http, out->code, twilio);
+		else
+			rc = set_message(
+			        out,
+			        "Twilio answered HTTP %ld; the message "
+			        "may have been created: do not resend "
+			        "it blindly, look it up in Twilio's "
+			        "Messages log first",
 			        http);
-		return set_message(out, "Twilio answered HTTP %ld", http);
+		free(twilio);
+		return rc;
 	}
+	if (!out->message)
+		return set_message(out, "Twilio answered HTTP %ld", http);
 	return 0;
 }
 

@@ -241,20 +241,49 @@ static void job_ok(tw_sender *s, tw_job *j, const tw_response *r)
 	atomic_fetch_add(&s->n_sent, 1);
 }
 
+/* Finish J with an error entry; FIELD NULL: the default (smsTo, none for
+ * a check). MESSAGE and MORE_INFO may hold outside text (libcurl's error
+ * buffer, Twilio's words): they are scrubbed here, the one place every
+ * job error passes, secrets out of the output, and numbers masked too in
+ * the log line. LOG 0: no log line (the caller logs a summary). */
+static void job_error(tw_sender *s, tw_job *j, tw_err e, const char *field,
+                      int code, long http, const char *message,
+                      const char *more_info, int retryable, int maybe_sent,
+                      int log)
+{
+	char *msg = tw_config_scrub(s->cfg, message, 0);
+	char *more = tw_config_scrub(s->cfg, more_info, 0);
+
+	if (!field && j->call->kind != TW_CALL_CHECK)
+		field = "smsTo";
+	j->error =
+	        tw_err_entry(e, j->call->kind == TW_CALL_CHECK ? -1 : j->index,
+	                     field, j->to, code, (int)http,
+	                     msg       ? msg
+	                     : message ? "out of memory"
+	                               : NULL,
+	                     more, retryable);
+	free(msg);
+	free(more);
+	atomic_fetch_add(&s->n_failed, 1);
+	if (maybe_sent)
+		atomic_fetch_add(&s->n_unknown, 1);
+	if (log) {
+		char *lmsg = tw_config_scrub(s->cfg, message, 1);
+
+		log_job(s, maybe_sent ? CONN_LOG_WARN : CONN_LOG_INFO, j,
+		        tw_err_name(e), lmsg ? lmsg : "(out of memory)");
+		free(lmsg);
+	}
+}
+
 /* Finish J with an error. MAYBE_SENT: the request may have reached Twilio. */
 static void job_fail(tw_sender *s, tw_job *j, tw_err e, int code, long http,
                      const char *message, const char *more_info, int retryable,
                      int maybe_sent)
 {
-	j->error = tw_err_entry(
-	        e, j->call->kind == TW_CALL_CHECK ? -1 : j->index,
-	        j->call->kind == TW_CALL_CHECK ? NULL : "smsTo", j->to, code,
-	        (int)http, message, more_info, retryable);
-	atomic_fetch_add(&s->n_failed, 1);
-	if (maybe_sent)
-		atomic_fetch_add(&s->n_unknown, 1);
-	log_job(s, maybe_sent ? CONN_LOG_WARN : CONN_LOG_INFO, j,
-	        tw_err_name(e), message);
+	job_error(s, j, e, NULL, code, http, message, more_info, retryable,
+	          maybe_sent, 1);
 }
 
 static void job_done(tw_sender *s, tw_job *j, int maybe_sent)
@@ -779,11 +808,52 @@ static int tls_config_error(CURLcode rc)
 	}
 }
 
-static void check_message(tw_sender *s, tw_response *r)
+/* Twilio's error code for a sender it refuses for this account. */
+static int sender_refused(int code)
 {
-	const char *what = NULL;
+	switch (code) {
+	case 21212: /* invalid From */
+	case 21601: /* not an SMS-capable number */
+	case 21603: /* From required */
+	case 21606: /* not a message-capable number of this account */
+	case 21659: /* not a Twilio number */
+	case 21660: /* From does not belong to the account */
+	case 21661: /* not SMS-capable */
+	case 21701: /* messaging service SID invalid */
+	case 21702:
+	case 21703:
+	case 21704:
+	case 21705: return 1;
+	default: return 0;
+	}
+}
 
-	if (r->err == TW_AUTHENTICATION && r->http == 401)
+/*
+ * Whether answer R proves that every request of this call would fail the
+ * same way: the credentials (401), the account (unknown at this host, not
+ * active) or the sender (refused for this account). Then R's message is
+ * rewritten to name what to fix, Twilio's own words kept at the end, and
+ * *FIELD names the configuration key or input concerned. The wording is
+ * the same for check_connection (`check --online`) and send_sms.
+ */
+static int account_level(tw_sender *s, tw_response *r, const char **field)
+{
+	const char *what;
+	char *m = NULL;
+
+	/* only a refusal proves anything: behind a 5xx the message may
+	 * exist, whatever code its body names */
+	if (r->http < 400 || r->http >= 500)
+		return 0;
+	/* the code is more specific than the status (a suspended account
+	 * may answer 401) */
+	if (r->code == 20005 || r->code == 10001 || r->code == 30002) {
+		*field = "TWILIO_ACCOUNT";
+		what = "the Twilio account TWILIO_ACCOUNT is not active "
+		       "(suspended or closed): reactivate it in the Twilio "
+		       "console or configure another account";
+	} else if (r->http == 401 || r->code == 20003) {
+		*field = s->cfg->api_key ? "TWILIO_API_KEY" : "TWILIO_TOKEN";
 		what = s->cfg->api_key
 		               ? "Twilio refused the API key: check "
 		                 "TWILIO_API_KEY (SK...) and "
@@ -797,19 +867,99 @@ static void check_message(tw_sender *s, tw_response *r)
 		                 "not "
 		                 "the account's name) and TWILIO_TOKEN its "
 		                 "current Auth Token";
-	else if (r->http == 404)
+	} else if (r->http == 404) {
+		*field = "TWILIO_ACCOUNT";
 		what = "Twilio does not know this Account SID (TWILIO_ACCOUNT) "
 		       "at this API host, or the credentials belong to "
 		       "another account";
-	if (what) {
-		char *m = strdup(what);
-
-		if (m) {
-			free(r->message);
-			r->message = m;
-		}
-		r->err = TW_AUTHENTICATION;
+	} else if (sender_refused(r->code)) {
+		*field = "smsFrom";
+		what = "Twilio refused smsFrom as a sender for this account "
+		       "(TWILIO_ACCOUNT): use one of the account's SMS-capable "
+		       "numbers, a short code, an alphanumeric sender ID "
+		       "where the destination allows one, or a messaging "
+		       "service SID (MG...)";
+	} else {
+		return 0;
 	}
+	if (r->code > 0 && r->message)
+		m = tw_strdupf("%s (Twilio %d: %s)", what, r->code, r->message);
+	else
+		m = strdup(what);
+	if (m) {
+		free(r->message);
+		r->message = m;
+	}
+	if (r->err != TW_INVALID_FROM)
+		r->err = TW_AUTHENTICATION;
+	r->retryable = 0;
+	return 1;
+}
+
+/* An answer proved every request of CALL would fail (account_level()):
+ * its recipients still queued or backing off get the same error without
+ * a request; those in flight finish on their own. */
+static void stop_call(tw_sender *s, tw_call *call, tw_job *first,
+                      const char *field, const tw_response *r)
+{
+	size_t i, stopped = 0;
+	char *msg = tw_strdupf("not sent: %s", r->message);
+
+	unqueue_call(s, call);
+	for (i = 0; i < call->njobs; i++) {
+		tw_job *j = &call->jobs[i];
+
+		if (j->state != TW_JOB_WAITING && j->state != TW_JOB_BACKOFF)
+			continue;
+		job_error(s, j, r->err, field, r->code, r->http,
+		          msg ? msg : r->message, r->more_info, 0, 0, 0);
+		job_done(s, j, 0);
+		stopped++;
+	}
+	free(msg);
+	if (stopped) {
+		json_object *f = json_object_new_object();
+
+		if (f) {
+			json_object_object_add(
+			        f, "call_id",
+			        json_object_new_uint64(call->call_id));
+			json_object_object_add(
+			        f, "index", json_object_new_int(first->index));
+			json_object_object_add(
+			        f, "error",
+			        json_object_new_string(tw_err_name(r->err)));
+			json_object_object_add(
+			        f, "not_sent",
+			        json_object_new_uint64((uint64_t)stopped));
+		}
+		tw_log(s->host, CONN_LOG_WARN, f,
+		       "every request of this call would fail the same way; "
+		       "the recipients not yet sent are not sent");
+	}
+}
+
+/* The wait a 429 asks for, in ms: Retry-After (seconds, or an HTTP date
+ * that libcurl turned into seconds) clamped to the call's deadline (a
+ * value up to 2^63 - 1 must not overflow), else the back-off. *PAST: the
+ * wait ends after the deadline. */
+static int64_t retry_after_ms(tw_sender *s, tw_slot *sl, tw_job *j, int *past)
+{
+	curl_off_t ra = 0;
+	int64_t left = j->call->deadline_ms - conn_now_ms();
+
+	*past = 0;
+	if (left < 0)
+		left = 0;
+	if (curl_easy_getinfo(sl->easy, CURLINFO_RETRY_AFTER, &ra) !=
+	            CURLE_OK ||
+	    ra <= 0) /* absent, garbage, negative, a date in the past */
+		return backoff_ms(s, j->attempts);
+	if (ra >= left / 1000 + 1) {
+		*past = 1;
+		return left;
+	}
+	return (int64_t)ra * 1000;
 }
 
 /* An HTTP answer arrived. */
@@ -817,49 +967,86 @@ static void finish_http(tw_sender *s, tw_slot *sl, tw_job *j, long http)
 {
 	tw_response r;
 	const char *expect = j->call->kind == TW_CALL_CHECK ? "AC" : "SM";
+	const char *field = NULL;
+	int ra_past = 0;
 
 	if (http == 429) {
-		curl_off_t ra = 0;
-		int64_t wait;
+		int64_t wait = retry_after_ms(s, sl, j, &ra_past);
 
-		curl_easy_getinfo(sl->easy, CURLINFO_RETRY_AFTER, &ra);
-		wait = ra > 0 ? (int64_t)ra * 1000 : backoff_ms(s, j->attempts);
 		if (retry_later(s, j, wait) == 0) {
-			log_job(s, CONN_LOG_INFO, j, "RATE_LIMITED",
-			        "Twilio answered 429; retrying after a pause");
+			char msg[160];
+
+			snprintf(msg, sizeof(msg),
+			         "Twilio answered 429; retrying in %lld ms "
+			         "(attempt %d of %ld)",
+			         (long long)wait, j->attempts + 1,
+			         s->cfg->max_retries + 1);
+			log_job(s, CONN_LOG_INFO, j, "RATE_LIMITED", msg);
 			return;
 		}
 	}
 	if (tw_response_parse(http, sl->resp.data ? sl->resp.data : "",
 	                      sl->overflow ? TW_RESPONSE_MAX + 1 : sl->resp.len,
 	                      expect, &r)) {
+		/* only a 4xx certainly created nothing */
+		int maybe = http < 400 || http >= 500;
+
 		job_fail(s, j, TW_UNKNOWN, 0, http, "out of memory", NULL, 1,
-		         http >= 200 && http < 300);
-		job_done(s, j, http >= 200 && http < 300);
+		         maybe);
+		job_done(s, j, maybe);
 		return;
 	}
 	if (r.err == TW_OK) {
 		job_ok(s, j, &r);
 		job_done(s, j, 1);
 	} else {
-		int maybe = r.err == TW_OUTCOME_UNKNOWN;
+		int maybe = r.err == TW_OUTCOME_UNKNOWN, stop = 0;
 
-		if (j->call->kind == TW_CALL_CHECK)
-			check_message(s, &r);
+		if (j->call->kind == TW_CALL_CHECK && maybe) {
+			/* a GET created nothing: the check just did not
+			 * complete */
+			char *m = tw_strdupf("Twilio answered HTTP %ld: the "
+			                     "check did not complete; try "
+			                     "again later",
+			                     http);
+
+			if (m) {
+				free(r.message);
+				r.message = m;
+			}
+			r.err = TW_CONNECTION;
+			r.retryable = 1;
+			maybe = 0;
+		} else if (account_level(s, &r, &field)) {
+			stop = j->call->kind == TW_CALL_SEND;
+		} else if (r.err == TW_INVALID_FROM ||
+		           r.err == TW_SENDER_QUEUE_FULL) {
+			field = "smsFrom";
+		}
 		if (r.err == TW_RATE_LIMITED) {
-			char *m = NULL;
+			char *m;
 
-			if (asprintf(&m,
-			             "%s (HTTP 429 after %d retries or "
-			             "the deadline)",
-			             r.message, j->attempts) >= 0) {
+			if (ra_past)
+				m = tw_strdupf(
+				        "%s (HTTP 429; Twilio's Retry-After "
+				        "asks to wait past the call's "
+				        "deadline: not sent, retry later)",
+				        r.message);
+			else
+				m = tw_strdupf("%s (HTTP 429 after %d retries "
+				               "or the deadline; not sent, "
+				               "retry later)",
+				               r.message, j->attempts);
+			if (m) {
 				free(r.message);
 				r.message = m;
 			}
 		}
-		job_fail(s, j, r.err, r.code, http, r.message, r.more_info,
-		         r.retryable, maybe);
+		job_error(s, j, r.err, field, r.code, http, r.message,
+		          r.more_info, r.retryable, maybe, 1);
 		job_done(s, j, maybe);
+		if (stop)
+			stop_call(s, j->call, j, field, &r);
 	}
 	tw_response_clear(&r);
 }
@@ -891,13 +1078,30 @@ static void log_transport(tw_sender *s, tw_job *j, CURLcode rc, long reqsize,
 	tw_log(s->host, CONN_LOG_DEBUG, f, "transfer failed without an answer");
 }
 
-/* A transfer ended without an HTTP answer. */
-static void finish_transport(tw_sender *s, tw_slot *sl, tw_job *j, CURLcode rc)
+/* What to check when the API host cannot be reached: the settings that
+ * chose where the connection goes. */
+static const char *unreachable_hint(const tw_config *c)
+{
+	if (c->proxy && c->base_url_set)
+		return "check TWILIO_PROXY (the proxy) and TWILIO_BASE_URL "
+		       "(the API host), and that this host can reach them";
+	if (c->proxy)
+		return "check TWILIO_PROXY (the proxy) and that this host "
+		       "can reach it";
+	if (c->base_url_set)
+		return "check TWILIO_BASE_URL (or TWILIO_EDGE/TWILIO_REGION) "
+		       "and that this host can reach it";
+	return "check this host's network access and DNS for "
+	       "api.twilio.com (or set TWILIO_PROXY)";
+}
+
+/* A transfer ended without an HTTP answer; WHY: libcurl's words, scrubbed. */
+static void transport_failed(tw_sender *s, tw_slot *sl, tw_job *j, CURLcode rc,
+                             const char *why)
 {
 	curl_off_t reqsize = 0, body = 0;
 	long rs = 0;
 	char msg[512];
-	const char *why = sl->errbuf[0] ? sl->errbuf : curl_easy_strerror(rc);
 
 	if (curl_easy_getinfo(sl->easy, CURLINFO_REQUEST_SIZE, &rs) == CURLE_OK)
 		reqsize = rs;
@@ -918,15 +1122,22 @@ static void finish_transport(tw_sender *s, tw_slot *sl, tw_job *j, CURLcode rc)
 		return;
 	}
 	if (reqsize == 0 && body == 0 && !sl->resend_refused) {
-		if (retry_later(s, j, backoff_ms(s, j->attempts)) == 0) {
+		int64_t wait = backoff_ms(s, j->attempts);
+
+		if (retry_later(s, j, wait) == 0) {
+			snprintf(msg, sizeof(msg),
+			         "no request byte was sent; retrying in %lld "
+			         "ms (attempt %d of %ld)",
+			         (long long)wait, j->attempts + 1,
+			         s->cfg->max_retries + 1);
 			log_job(s, CONN_LOG_INFO, j, "TWILIO_CONNECTION_ERROR",
-			        "no request byte was sent; retrying");
+			        msg);
 			return;
 		}
 		snprintf(msg, sizeof(msg),
 		         "could not reach Twilio: %s; nothing was sent (after "
-		         "%d retries)",
-		         why, j->attempts);
+		         "%d retries): %s",
+		         why, j->attempts, unreachable_hint(s->cfg));
 		job_fail(s, j, TW_CONNECTION, 0, 0, msg, NULL, 1, 0);
 		job_done(s, j, 0);
 		return;
@@ -964,6 +1175,22 @@ static void finish_transport(tw_sender *s, tw_slot *sl, tw_job *j, CURLcode rc)
 	                                        : TW_OUTCOME_UNKNOWN,
 	         0, 0, msg, NULL, 0, 1);
 	job_done(s, j, 1);
+}
+
+/* A transfer ended without an HTTP answer. */
+static void finish_transport(tw_sender *s, tw_slot *sl, tw_job *j, CURLcode rc)
+{
+	/* libcurl's buffer may quote the proxy URL, credentials included,
+	 * cut to 256 bytes: scrubbed before it is put into any text, so a
+	 * later cut cannot leave a piece of a secret the scrubber misses */
+	char *clean =
+	        sl->errbuf[0] ? tw_config_scrub(s->cfg, sl->errbuf, 0) : NULL;
+
+	transport_failed(s, sl, j, rc,
+	                 clean           ? clean
+	                 : sl->errbuf[0] ? "(out of memory)"
+	                                 : curl_easy_strerror(rc));
+	free(clean);
 }
 
 /* Finish the transfers libcurl reports done; how many. */

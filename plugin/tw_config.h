@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <json-c/json.h>
 
+#define TW_CONFIG_SECRETS_MAX 12
+
 typedef struct tw_config {
 	char *account;    /* AC + 32 hex */
 	char *token;      /* NULL when an API key is used */
@@ -41,6 +43,12 @@ typedef struct tw_config {
 	char *webhook_tls_key;
 	long publish_deadline_ms;
 	char *reply_mode; /* "first", "all" or "none" */
+	/* every secret the configuration holds, for tw_scrub(): the value of
+	 * each key marked secure, and the parts of TWILIO_PROXY's userinfo
+	 * (as written and percent-decoded); longest first */
+	char *secrets[TW_CONFIG_SECRETS_MAX];
+	size_t nsecrets;
+	int base_url_set; /* TWILIO_BASE_URL given (not the default) */
 } tw_config;
 
 /*
@@ -54,6 +62,14 @@ typedef struct tw_config {
  */
 int tw_config_parse(json_object *config, tw_config *out, char *err,
                     size_t errlen);
+
+/*
+ * TEXT (from libcurl or Twilio) made fit for an output (FOR_LOG 0: every
+ * secret of C removed) or a log (FOR_LOG 1: also phone numbers masked
+ * unless LOG_NUMBERS). malloc'd (caller frees); NULL for NULL TEXT or out
+ * of memory.
+ */
+char *tw_config_scrub(const tw_config *c, const char *text, int for_log);
 
 /* Free what tw_config_parse() allocated; C may be all zero. */
 void tw_config_free(tw_config *c);

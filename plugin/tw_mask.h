@@ -1,6 +1,7 @@
 /*
- * tw_mask.h - personal data in logs: masked phone numbers, and a log helper
- * that never lets a body or a secret through by accident.
+ * tw_mask.h - personal data in logs: masked phone numbers, the scrubber
+ * every outside text (libcurl's error buffer, Twilio's messages) goes
+ * through before it reaches an output or a log, and a log helper.
  */
 #ifndef TW_MASK_H
 #define TW_MASK_H
@@ -17,6 +18,20 @@
  * Returns a malloc'd string (caller frees), or NULL out of memory.
  */
 char *tw_mask_number(const char *number, int unmasked);
+
+/* What tw_scrub() removes besides the secrets. */
+#define TW_SCRUB_NUMBERS 1 /* mask phone-number-looking runs */
+
+/*
+ * Copy TEXT with every occurrence of each of the NSECRETS SECRETS replaced
+ * by "[secret]" and, with TW_SCRUB_NUMBERS in FLAGS, every run that looks
+ * like a phone number ("+14155550100", "+1 415-555-0100", or 7 digits or
+ * more standing alone) masked as tw_mask_number() does. NULL TEXT gives
+ * NULL. Returns a malloc'd string (caller frees), or NULL out of memory.
+ * Threads: any; no state.
+ */
+char *tw_scrub(const char *text, char *const *secrets, size_t nsecrets,
+               int flags);
 
 /*
  * Log MESSAGE at LEVEL through HOST with FIELDS (owned: released here,

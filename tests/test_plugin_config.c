@@ -1,6 +1,7 @@
 /* test_plugin_config.c - configuration parsing and validation of the plugin
  * (plugin/config.c; tests/test_config.c tests the host's). Every refusal is
  * checked never to contain the secret values. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "tap.h"
@@ -109,6 +110,63 @@ int main(void)
 	refused("{\"TWILIO_ACCOUNT\":\"" ACC "\",\"TWILIO_TOKEN\":\"" TOKEN
 	        "\",\"TWILIO_PROXY\":\"" TOKEN "\"}",
 	        "TWILIO_PROXY: not a proxy URL", "secure proxy not echoed");
+
+	/* a secure key's value never appears in a refusal */
+	refused("{\"TWILIO_ACCOUNT\":\"" ACC "\",\"TWILIO_TOKEN\":\"" TOKEN
+	        "\",\"TWILIO_WEBHOOK_TLS_CERT\":\"/dev/null\","
+	        "\"TWILIO_WEBHOOK_TLS_KEY\":\"/nonexistent/"
+	        "TOPSECRET-key.pem\"}",
+	        "TWILIO_WEBHOOK_TLS_KEY: cannot read the file",
+	        "unreadable TLS key: not echoed");
+	refused("{\"TWILIO_ACCOUNT\":\"" TOKEN "\",\"TWILIO_TOKEN\":\"" TOKEN
+	        "\"}",
+	        "TWILIO_ACCOUNT: '[secret]' is not an Account SID",
+	        "the token pasted as the account: scrubbed");
+	refused("{\"TWILIO_ACCOUNT\":\"" ACC "\",\"TWILIO_TOKEN\":\"x\","
+	        "\"TWILIO_BASE_URL\":\"ftp://u:TOPSECRET-pw@api.twilio.com\"}",
+	        "must not carry credentials",
+	        "credentials in a URL with a bad scheme: not echoed");
+	refused("{\"TWILIO_ACCOUNT\":\"" ACC "\",\"TWILIO_TOKEN\":\"" TOKEN
+	        "\",\"TWILIO_PROXY\":\"http://u:TOPSECRET-pw@127.0.0.1:1\","
+	        "\"TWILIO_MAX_RETRIES\":\"TOPSECRET-pw\"}",
+	        "TWILIO_MAX_RETRIES: '[secret]' is not a whole number",
+	        "the proxy password elsewhere: scrubbed");
+
+	refused("{\"TWILIO_ACCOUNT\":\"" ACC "\",\"TWILIO_TOKEN\":\"" TOKEN
+	        "\",\"TWILIO_PROXY\":\"bogus://u:TOPSECRET-pw@127.0.0.1:1\"}",
+	        "TWILIO_PROXY: unsupported scheme", "proxy scheme refused");
+
+	/* the secrets the scrubber removes: every secure key, the proxy's
+	 * userinfo and password, as written and percent-decoded */
+	is_int(0,
+	       parse("{\"TWILIO_ACCOUNT\":\"" ACC "\",\"TWILIO_TOKEN\":\"" TOKEN
+	             "\",\"TWILIO_PROXY\":\"http://bob:TOPSECRET%40pw@"
+	             "proxy.example:3128\"}"),
+	       "proxy with credentials");
+	{
+		char *t = tw_config_scrub(
+		        &c,
+		        "a " TOKEN " b http://bob:TOPSECRET%40pw@proxy.example:"
+		        "3128 c bob:TOPSECRET%40pw d TOPSECRET@pw e "
+		        "TOPSECRET%40",
+		        0);
+
+		ok(t && !strstr(t, "TOPSECRET"), "every secret scrubbed: %s",
+		   t ? t : "(null)");
+		is_str("a [secret] b [secret] c [secret] d [secret] e [secret]",
+		       t, "replaced, the rest kept");
+		free(t);
+		t = tw_config_scrub(&c, "call +14155550100 now", 1);
+		is_str("call +1415\xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2"
+		       "0100 now",
+		       t, "for a log: numbers masked");
+		free(t);
+		t = tw_config_scrub(&c, "call +14155550100 now", 0);
+		is_str("call +14155550100 now", t,
+		       "for an output: numbers kept");
+		free(t);
+	}
+	tw_config_free(&c);
 
 	{
 		json_object *d = tw_config_describe(), *k, *v;

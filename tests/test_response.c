@@ -145,8 +145,44 @@ int main(void)
 	parse(500, "Internal Server Error");
 	is_int(TW_OUTCOME_UNKNOWN, r.err, "500: outcome unknown");
 	ok(!r.retryable, "500 not retryable");
+	/* any 5xx: the message may exist, whatever the body says (a 503
+	 * used to read as "nothing was sent" and was retried) */
 	parse(503, "");
-	is_int(TW_CONNECTION, r.err, "503: connection error");
+	is_int(TW_OUTCOME_UNKNOWN, r.err,
+	       "503 without a body: outcome unknown");
+	ok(!r.retryable, "503 not retryable");
+	ok(r.message && strstr(r.message, "may have been created") &&
+	           strstr(r.message, "do not resend it blindly"),
+	   "503 says the message may exist: %s", r.message);
+	parse(503, "{\"code\": 20503, \"message\": \"Service Unavailable\", "
+	           "\"status\": 503}");
+	is_int(TW_OUTCOME_UNKNOWN, r.err, "503 with Twilio's body: unknown");
+	ok(!r.retryable, "503 with a body not retryable");
+	ok(r.message && strstr(r.message, "HTTP 503") &&
+	           strstr(r.message, "Service Unavailable") &&
+	           strstr(r.message, "may have been created"),
+	   "503 keeps Twilio's words and says the message may exist: %s",
+	   r.message);
+	parse(500, "{\"code\": 21211, \"message\": \"The 'To' number is not "
+	           "valid\", \"status\": 500}");
+	is_int(TW_OUTCOME_UNKNOWN, r.err,
+	       "500 carrying a known code: still outcome unknown");
+	is_int(21211, r.code, "500: the code is kept");
+	ok(!r.retryable, "500 with a code not retryable");
+	parse(502, "<html>Bad Gateway</html>");
+	is_int(TW_OUTCOME_UNKNOWN, r.err, "502 HTML: outcome unknown");
+	{
+		int retry = 1;
+
+		is_int(TW_OUTCOME_UNKNOWN, tw_response_map(21212, 503, &retry),
+		       "map: 503 with 21212");
+		is_int(0, retry, "map: 503 not retryable");
+		is_int(TW_AUTHENTICATION, tw_response_map(20005, 401, &retry),
+		       "map: 20005 (account not active)");
+	}
+	parse(500, "Internal Server Error");
+	ok(r.message && strstr(r.message, "may have been created"),
+	   "500 says the message may exist: %s", r.message);
 	parse(401, "");
 	is_int(TW_AUTHENTICATION, r.err, "401 without body");
 

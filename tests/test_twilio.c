@@ -207,6 +207,18 @@ static const char *error_message(json_object *out, int i)
 	return json_object_get_string(e);
 }
 
+static int error_retryable(json_object *out, int i)
+{
+	json_object *e, *x;
+
+	if (!out || !json_object_object_get_ex(out, "twilioError", &e) || !e)
+		return -1;
+	x = json_object_array_get_idx(e, (size_t)i);
+	if (!x || !json_object_object_get_ex(x, "retryable", &e))
+		return -1;
+	return json_object_get_boolean(e);
+}
+
 static size_t nerrors(json_object *out)
 {
 	json_object *e;
@@ -603,6 +615,12 @@ static void test_network(void)
 	ok(strstr(error_message(o, 0), "nothing was sent") &&
 	           strstr(error_message(o, 0), "after 2 retries"),
 	   "retried twice: %s", error_message(o, 0));
+	ok(strstr(error_message(o, 0), "check TWILIO_BASE_URL") != NULL,
+	   "unreachable: names the setting to check: %s", error_message(o, 0));
+	pthread_mutex_lock(&mu);
+	ok(strstr(logs, "(attempt 2 of 3)") && strstr(logs, "(attempt 3 of 3)"),
+	   "retry log lines show the attempt number");
+	pthread_mutex_unlock(&mu);
 	is_int(0, P->shutdown(inst, conn_now_ms() + 2000), "shutdown");
 
 	/* a server that never answers: deadline, cancel, queue full */
@@ -666,7 +684,18 @@ static void test_network(void)
 	is_int(0, P->shutdown(inst, conn_now_ms() + 300), "shutdown");
 	ok(conn_now_ms() - t0 < 2000, "shutdown bounded");
 	o = wait_done(id, 10);
+	/* docs/send_sms.md's CANCELLED rows: in flight at shutdown, the
+	 * message may exist (not retryable); never sent, retryable */
+	is_str("CANCELLED", first_error(o, 0), "shutdown: in flight cancelled");
+	ok(strstr(error_message(o, 0), "may have been created") != NULL,
+	   "shutdown in flight says the message may exist: %s",
+	   error_message(o, 0));
+	ok(!error_retryable(o, 0), "shutdown in flight: not retryable");
 	is_str("CANCELLED", first_error(o, 1), "shutdown cancels the unsent");
+	ok(strstr(error_message(o, 1), "nothing was sent") != NULL,
+	   "shutdown before sending says nothing was sent: %s",
+	   error_message(o, 1));
+	ok(error_retryable(o, 1), "shutdown before sending: retryable");
 	is_int(1, ncomplete[id], "completed once at shutdown");
 	close(fd);
 }

@@ -94,7 +94,6 @@ void sb_reply_free(sb_reply *r)
 	free(r->body);
 	free(r->record);
 	memset(r, 0, sizeof *r);
-	r->retry_after = -1;
 }
 
 /* The current time as RFC 2822, cached per thread and second. */

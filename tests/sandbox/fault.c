@@ -22,6 +22,7 @@ static const struct {
         {"drop-after", SB_F_DROP_AFTER},
         {"truncate", SB_F_TRUNCATE},
         {"nonjson", SB_F_NONJSON},
+        {"error", SB_F_ERROR},
 };
 
 const char *sb_fault_name(sb_fault_kind k)
@@ -83,7 +84,36 @@ static int apply_kv(sb_fault *f, const char *key, const char *val, char *err,
 		if (parse_long(val, 0, 3600000L, &f->ms) < 0)
 			goto bad;
 	} else if (strcmp(key, "retry-after") == 0 && f->kind == SB_F_429) {
-		if (parse_long(val, 0, 86400L, &f->retry_after) < 0)
+		/* any header-safe text: the client must survive what a
+		 * server may send (huge, negative, garbage, a date) */
+		size_t i, len = strlen(val);
+
+		if (len == 0 || len >= sizeof f->retry_after)
+			goto bad;
+		for (i = 0; i < len; i++)
+			if ((unsigned char)val[i] < 0x20 ||
+			    (unsigned char)val[i] > 0x7e)
+				goto bad;
+		memcpy(f->retry_after, val, len + 1);
+	} else if (strcmp(key, "status") == 0 && f->kind == SB_F_ERROR) {
+		if (parse_long(val, 400, 599, &n) < 0)
+			goto bad;
+		f->status = (int)n;
+	} else if (strcmp(key, "code") == 0 &&
+	           (f->kind == SB_F_500 || f->kind == SB_F_503 ||
+	            f->kind == SB_F_ERROR)) {
+		if (parse_long(val, 1, 99999L, &n) < 0)
+			goto bad;
+		f->code = (int)n;
+	} else if (strcmp(key, "body") == 0 &&
+	           (f->kind == SB_F_500 || f->kind == SB_F_503)) {
+		if (strcmp(val, "json") == 0)
+			f->body = SB_BODY_JSON;
+		else if (strcmp(val, "empty") == 0)
+			f->body = SB_BODY_EMPTY;
+		else if (strcmp(val, "html") == 0)
+			f->body = SB_BODY_HTML;
+		else
 			goto bad;
 	} else {
 		snprintf(err, errlen, "unknown key '%s' for %s", key,
@@ -105,7 +135,6 @@ int sb_fault_parse(const char *spec, sb_fault *f, char *err, size_t errlen)
 
 	memset(f, 0, sizeof *f);
 	f->rate = -1.0;
-	f->retry_after = -1;
 	f->ms = -1;
 	for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
 		if (strlen(kinds[i].name) == kl &&
@@ -114,7 +143,7 @@ int sb_fault_parse(const char *spec, sb_fault *f, char *err, size_t errlen)
 	if (i == sizeof kinds / sizeof kinds[0]) {
 		snprintf(err, errlen,
 		         "unknown kind '%.*s' (429, 500, 503, latency, slow, "
-		         "drop-before, drop-after, truncate, nonjson)",
+		         "drop-before, drop-after, truncate, nonjson, error)",
 		         (int)kl, spec);
 		return -1;
 	}
@@ -140,6 +169,10 @@ int sb_fault_parse(const char *spec, sb_fault *f, char *err, size_t errlen)
 	if (rc == 0 && (f->kind == SB_F_LATENCY || f->kind == SB_F_SLOW) &&
 	    f->ms < 0) {
 		snprintf(err, errlen, "%s needs ms=N", sb_fault_name(f->kind));
+		rc = -1;
+	}
+	if (rc == 0 && f->kind == SB_F_ERROR && (!f->status || !f->code)) {
+		snprintf(err, errlen, "error needs status=N and code=N");
 		rc = -1;
 	}
 	if (rc == 0 && f->rate < 0 && f->seed) {

@@ -374,7 +374,6 @@ static struct MHD_Response *build(struct MHD_Connection *conn, sb_reply *r,
 	struct MHD_Response *resp;
 	char *body = r->body;
 	size_t len = r->len;
-	char num[32];
 
 	r->body = NULL;
 	if (p && p->main && p->main->kind == SB_F_NONJSON && r->status == 201) {
@@ -396,9 +395,33 @@ static struct MHD_Response *build(struct MHD_Connection *conn, sb_reply *r,
 	if (r->status == 401)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 		                        "Basic realm=\"Twilio API\"");
-	if (r->retry_after >= 0) {
-		snprintf(num, sizeof num, "%ld", r->retry_after);
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, num);
+	if (r->retry_after[0]) {
+		const char *v = r->retry_after;
+		char date[64];
+		long off;
+
+		/* "date+N": an HTTP date (IMF-fixdate) N seconds away */
+		if (strncmp(v, "date", 4) == 0 &&
+		    (v[4] == '+' || v[4] == '-') &&
+		    sscanf(v + 4, "%ld", &off) == 1) {
+			time_t t = time(NULL) + (time_t)off;
+			struct tm tm;
+			static const char *const wd[] = {"Sun", "Mon", "Tue",
+			                                 "Wed", "Thu", "Fri",
+			                                 "Sat"};
+			static const char *const mo[] = {
+			        "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+			        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+			gmtime_r(&t, &tm);
+			snprintf(date, sizeof date,
+			         "%s, %02d %s %04d %02d:%02d:%02d GMT",
+			         wd[tm.tm_wday], tm.tm_mday, mo[tm.tm_mon],
+			         tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+			         tm.tm_sec);
+			v = date;
+		}
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, v);
 	}
 	return resp;
 }
@@ -412,6 +435,28 @@ static bool is_form(const char *type)
 	return type && strncasecmp(type, form, sizeof form - 1) == 0 &&
 	       (type[sizeof form - 1] == '\0' || type[sizeof form - 1] == ';' ||
 	        type[sizeof form - 1] == ' ');
+}
+
+/* The 5xx of fault F: Twilio's JSON with F's code (20500/20503 unless
+ * code= says otherwise), an empty body, or an HTML page. */
+static int server_error(sb_reply *r, const sb_fault *f)
+{
+	static const char html[] =
+	        "<html><body><h1>Service Unavailable</h1></body></html>\n";
+	unsigned status = f->kind == SB_F_500 ? 500 : 503;
+
+	if (f->body == SB_BODY_JSON)
+		return sb_api_error(r, status,
+		                    f->code               ? f->code
+		                    : f->kind == SB_F_500 ? 20500
+		                                          : 20503,
+		                    f->kind == SB_F_500
+		                            ? "Internal Server Error"
+		                            : "Service Unavailable");
+	r->status = status;
+	r->body = strdup(f->body == SB_BODY_HTML ? html : "");
+	r->len = r->body ? strlen(r->body) : 0;
+	return r->body ? 0 : -1;
 }
 
 /* Decide the reply to a POST of the Messages resource; fills *P. */
@@ -432,13 +477,16 @@ static int post_messages(struct MHD_Connection *conn, req *q, sb_reply *r,
 		                    "application/x-www-form-urlencoded.");
 	plan_faults(p, q->on_conn > 1);
 	if (p->main && p->main->kind == SB_F_429) {
-		r->retry_after = p->main->retry_after;
+		memcpy(r->retry_after, p->main->retry_after,
+		       sizeof r->retry_after);
 		return sb_api_error(r, 429, 20429, "Too Many Requests");
 	}
-	if (p->main && p->main->kind == SB_F_500)
-		return sb_api_error(r, 500, 20500, "Internal Server Error");
-	if (p->main && p->main->kind == SB_F_503)
-		return sb_api_error(r, 503, 20503, "Service Unavailable");
+	if (p->main && (p->main->kind == SB_F_500 || p->main->kind == SB_F_503))
+		return server_error(r, p->main);
+	if (p->main && p->main->kind == SB_F_ERROR)
+		return sb_api_error(r, (unsigned)p->main->status, p->main->code,
+		                    "Error injected by the sandbox (fault "
+		                    "error).");
 	if (sb_form_parse(q->body.data ? q->body.data : "", q->body.len,
 	                  &form) < 0)
 		return -1;
@@ -491,7 +539,7 @@ static int dispatch(struct MHD_Connection *conn, req *q, const char *url,
 static enum MHD_Result respond(struct MHD_Connection *conn, req *q,
                                const char *url, const char *method)
 {
-	sb_reply r = {.retry_after = -1};
+	sb_reply r = {0};
 	plan p = {0};
 	bool logged = false;
 	struct MHD_Response *resp;
@@ -533,7 +581,7 @@ static enum MHD_Result respond(struct MHD_Connection *conn, req *q,
 static enum MHD_Result refuse_early(struct MHD_Connection *conn, req *q,
                                     const char *url, const char *method)
 {
-	sb_reply r = {.retry_after = -1};
+	sb_reply r = {0};
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 

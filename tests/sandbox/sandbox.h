@@ -90,16 +90,25 @@ typedef enum sb_fault_kind {
 	SB_F_DROP_AFTER,
 	SB_F_TRUNCATE,
 	SB_F_NONJSON,
+	SB_F_ERROR, /* any Twilio error: status=, code= */
 } sb_fault_kind;
+
+enum { SB_BODY_JSON = 0, SB_BODY_EMPTY, SB_BODY_HTML };
 
 typedef struct sb_fault {
 	sb_fault_kind kind;
 	long first;  /* 0: no limit */
 	double rate; /* < 0: no rate selector */
 	uint64_t seed;
-	bool reused;       /* only 2nd+ requests of a connection */
-	long ms;           /* latency, slow */
-	long retry_after;  /* 429; < 0: no Retry-After header */
+	bool reused; /* only 2nd+ requests of a connection */
+	long ms;     /* latency, slow */
+	/* 429: the Retry-After header as given ("" none): seconds, any text
+	 * (garbage, negative, huge), or "date+N"/"date-N", an HTTP date N
+	 * seconds from the answer */
+	char retry_after[64];
+	int code;          /* 500/503/error: the Twilio code, 0 default */
+	int status;        /* error: the HTTP status (400..599) */
+	int body;          /* 500/503: SB_BODY_* */
 	atomic_ulong seen; /* matching requests so far */
 } sb_fault;
 
@@ -134,7 +143,7 @@ typedef struct sb_reply {
 	unsigned status;
 	char *body;
 	size_t len;
-	long retry_after; /* < 0: none */
+	char retry_after[64]; /* the Retry-After header, "" none */
 	/* for the record of an accepted message (POST 201) */
 	char *record; /* a JSON object without the closing '}' */
 	size_t record_len;
