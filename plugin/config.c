@@ -27,111 +27,138 @@ typedef struct tw_key {
 	int secure;
 	const char *def;
 	const char *description;
+	long min, max; /* integer keys: the accepted range */
 } tw_key;
 
 static const tw_key tw_keys[] = {
         {"TWILIO_ACCOUNT", "string", 1, 0, NULL,
          "The Account SID: \"AC\" followed by 32 hexadecimal digits (Twilio "
          "console, Account Info). The original product called it the "
-         "account name; the name of the account is not accepted."},
+         "account name; the name of the account is not accepted.",
+         0, 0},
         {"TWILIO_TOKEN", "string", 0, 1, NULL,
          "The account's Auth Token. Required unless TWILIO_API_KEY and "
          "TWILIO_API_SECRET are given and webhook signatures are not "
-         "validated."},
+         "validated.",
+         0, 0},
         {"TWILIO_API_KEY", "string", 0, 0, NULL,
          "An API key SID (\"SK\" + 32 hex digits) used instead of the Auth "
          "Token for the REST API; needs TWILIO_API_SECRET. A key works only "
-         "in the region it was created in."},
+         "in the region it was created in.",
+         0, 0},
         {"TWILIO_API_SECRET", "string", 0, 1, NULL,
-         "The secret of TWILIO_API_KEY."},
+         "The secret of TWILIO_API_KEY.", 0, 0},
         {"TWILIO_BASE_URL", "string", 0, 0, TW_DEFAULT_BASE_URL,
          "Base URL of the REST API. https:// only, except http:// to the "
          "loopback interface (a local test server). Exclusive with "
-         "TWILIO_EDGE/TWILIO_REGION."},
+         "TWILIO_EDGE/TWILIO_REGION.",
+         0, 0},
         {"TWILIO_EDGE", "string", 0, 0, NULL,
          "Twilio edge location (e.g. dublin): the API host becomes "
-         "api.EDGE.REGION.twilio.com (REGION defaults to us1)."},
+         "api.EDGE.REGION.twilio.com (REGION defaults to us1).",
+         0, 0},
         {"TWILIO_REGION", "string", 0, 0, NULL,
          "Twilio region (e.g. ie1): the API host becomes "
          "api.REGION.twilio.com, or api.EDGE.REGION.twilio.com with "
-         "TWILIO_EDGE."},
+         "TWILIO_EDGE.",
+         0, 0},
         {"TWILIO_PROXY", "string", 0, 1, NULL,
          "HTTP(S) or SOCKS proxy URL for the REST API (http, https, socks4, "
          "socks4a, socks5, socks5h). Only this key sets a "
          "proxy: the environment's proxy variables are ignored. Secure, "
-         "since it may carry credentials."},
+         "since it may carry credentials.",
+         0, 0},
         {"TWILIO_CA_BUNDLE", "string", 0, 0, NULL,
          "A PEM file of CA certificates to verify the API's certificate "
          "with, instead of the system's. Verification is never turned "
-         "off."},
+         "off.",
+         0, 0},
         {"TWILIO_CONNECT_TIMEOUT_MS", "integer", 0, 0, "10000",
          "Milliseconds to establish a connection (1..600000); always "
-         "bounded by the call's deadline."},
+         "bounded by the call's deadline.",
+         1, 600000},
         {"TWILIO_REQUEST_TIMEOUT_MS", "integer", 0, 0, "30000",
          "Milliseconds for one request from start to answer (1..600000); "
          "bounded by the call's deadline. A request that times out after "
-         "it was sent is reported as TWILIO_OUTCOME_UNKNOWN."},
+         "it was sent is reported as TWILIO_OUTCOME_UNKNOWN.",
+         1, 600000},
         {"TWILIO_MAX_CONCURRENCY", "integer", 0, 0, "16",
          "Requests in flight at once for this instance (1..1024). Twilio's "
          "concurrency limit is shared by every client of the account: keep "
-         "it modest."},
+         "it modest.",
+         1, 1024},
         {"TWILIO_MAX_RECIPIENTS", "integer", 0, 0, "1000",
-         "Most recipients one send_sms call may name (1..100000)."},
+         "Most recipients one send_sms call may name (1..100000).", 1, 100000},
         {"TWILIO_QUEUE_CAPACITY", "integer", 0, 0, "1024",
          "Most calls accepted and not yet completed (1..1000000); beyond "
-         "it a call completes at once with QUEUE_FULL."},
+         "it a call completes at once with QUEUE_FULL.",
+         1, 1000000},
         {"TWILIO_MAX_RETRIES", "integer", 0, 0, "3",
          "Retries per recipient (0..20), only for what certainly did not "
          "reach Twilio: HTTP 429 and failures before any request byte was "
-         "sent."},
+         "sent.",
+         0, 20},
         {"TWILIO_IDEMPOTENCY_TTL_MS", "integer", 0, 0, "86400000",
          "How long (1000..604800000 ms) the host's idempotency store "
-         "remembers a recipient's result under a call's idempotency key."},
+         "remembers a recipient's result under a call's idempotency key.",
+         1000, 604800000L},
         {"TEMPLATE_LOCALE", "string", 0, 0, "en_US",
-         "Locale for numbers and dates in smsBody templates."},
+         "Locale for numbers and dates in smsBody templates.", 0, 0},
         {"TEMPLATE_NUMBER_FORMAT", "string", 0, 0, NULL,
          "Default number format of templates (FreeMarker's number_format); "
-         "unset: FreeMarker's \"number\"."},
+         "unset: FreeMarker's \"number\".",
+         0, 0},
         {"LOG_BODIES", "boolean", 0, 0, "false",
-         "Put message bodies in logs (personal data; off by default)."},
+         "Put message bodies in logs (personal data; off by default).", 0, 0},
         {"LOG_NUMBERS", "boolean", 0, 0, "false",
          "Put phone numbers in logs unmasked (off by default: "
          "+1415\xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2"
-         "0100)."},
+         "0100).",
+         0, 0},
         {"TWILIO_WEBHOOK_LISTEN", "string", 0, 0, NULL,
          "SMS_RECEIVED: address:port the inbound webhook listens on (e.g. "
          "0.0.0.0:8080). Unset: no webhook, SMS_RECEIVED cannot be "
-         "subscribed."},
+         "subscribed.",
+         0, 0},
         {"TWILIO_WEBHOOK_PATH", "string", 0, 0, "/twilio/sms",
-         "SMS_RECEIVED: the URL path the webhook serves."},
+         "SMS_RECEIVED: the URL path the webhook serves.", 0, 0},
         {"TWILIO_WEBHOOK_PUBLIC_URL", "string", 0, 0, NULL,
          "SMS_RECEIVED: the full public URL configured in Twilio for the "
          "number (what Twilio signs); required while signatures are "
-         "validated."},
+         "validated.",
+         0, 0},
         {"TWILIO_VALIDATE_SIGNATURE", "boolean", 0, 0, "true",
-         "SMS_RECEIVED: check X-Twilio-Signature on every webhook request."},
+         "SMS_RECEIVED: check X-Twilio-Signature on every webhook request.", 0,
+         0},
         {"TWILIO_WEBHOOK_BODY_LIMIT", "integer", 0, 0, "65536",
          "SMS_RECEIVED: largest accepted webhook body in bytes "
-         "(1024..1048576)."},
+         "(1024..1048576).",
+         1024, 1048576},
         {"TWILIO_WEBHOOK_MAX_CONNECTIONS", "integer", 0, 0, "256",
-         "SMS_RECEIVED: most webhook connections at once (1..65536)."},
+         "SMS_RECEIVED: most webhook connections at once (1..65536).", 1,
+         65536},
         {"TWILIO_WEBHOOK_MAX_PER_IP", "integer", 0, 0, "64",
          "SMS_RECEIVED: most webhook connections from one address "
-         "(1..65536)."},
+         "(1..65536).",
+         1, 65536},
         {"TWILIO_WEBHOOK_IDLE_TIMEOUT_S", "integer", 0, 0, "10",
          "SMS_RECEIVED: seconds an idle webhook connection is kept "
-         "(1..3600)."},
+         "(1..3600).",
+         1, 3600},
         {"TWILIO_WEBHOOK_TLS_CERT", "string", 0, 0, NULL,
          "SMS_RECEIVED: PEM certificate chain to serve the webhook over "
-         "TLS (with TWILIO_WEBHOOK_TLS_KEY)."},
+         "TLS (with TWILIO_WEBHOOK_TLS_KEY).",
+         0, 0},
         {"TWILIO_WEBHOOK_TLS_KEY", "string", 0, 1, NULL,
-         "SMS_RECEIVED: PEM private key for TWILIO_WEBHOOK_TLS_CERT."},
+         "SMS_RECEIVED: PEM private key for TWILIO_WEBHOOK_TLS_CERT.", 0, 0},
         {"TWILIO_PUBLISH_DEADLINE_MS", "integer", 0, 0, "5000",
          "SMS_RECEIVED: how long (100..14000 ms) the host may take to "
-         "accept an event before the sender gets echoError."},
+         "accept an event before the sender gets echoError.",
+         100, 14000},
         {"TWILIO_REPLY_MODE", "string", 0, 0, "first",
          "SMS_RECEIVED: which matching subscriptions reply: first, all or "
-         "none."},
+         "none.",
+         0, 0},
 };
 
 #define TW_NKEYS (sizeof(tw_keys) / sizeof(tw_keys[0]))
@@ -208,9 +235,23 @@ static int dup_str(const char *v, char **out)
 	return *out ? 0 : -1;
 }
 
-static int parse_long(json_object *cfg, const char *name, long min, long max,
-                      long *out, char *err, size_t errlen)
+/* The table's entry for NAME (a key of the table: a typo is a bug). */
+static const tw_key *key_of(const char *name)
 {
+	size_t i;
+
+	for (i = 0; i < TW_NKEYS; i++)
+		if (strcmp(tw_keys[i].name, name) == 0)
+			return &tw_keys[i];
+	abort();
+}
+
+/* An integer key, checked against the range its table entry declares
+ * (describe() publishes the same range, so the host can check it too). */
+static int parse_long(json_object *cfg, const char *name, long *out, char *err,
+                      size_t errlen)
+{
+	const tw_key *k = key_of(name);
 	const char *v;
 	char *end;
 	long n;
@@ -224,13 +265,15 @@ static int parse_long(json_object *cfg, const char *name, long min, long max,
 	errno = 0;
 	n = strtol(v, &end, 10);
 	if (errno || end == v || *end || !isdigit((unsigned char)v[0])) {
-		fail(err, errlen, "%s: '%.40s' is not a whole number", name,
-		     shown(name, v));
+		fail(err, errlen,
+		     "%s: expected an integer from %ld to %ld, got '%.40s'",
+		     name, k->min, k->max, shown(name, v));
 		return -1;
 	}
-	if (n < min || n > max) {
-		fail(err, errlen, "%s: %ld is out of range (%ld..%ld)", name, n,
-		     min, max);
+	if (n < k->min || n > k->max) {
+		fail(err, errlen,
+		     "%s: expected an integer from %ld to %ld, got %ld", name,
+		     k->min, k->max, n);
 		return -1;
 	}
 	*out = n;
@@ -547,20 +590,20 @@ static int parse_endpoint(json_object *cfg, tw_config *c, char *err,
 static int parse_limits(json_object *cfg, tw_config *c, char *err,
                         size_t errlen)
 {
-	if (parse_long(cfg, "TWILIO_CONNECT_TIMEOUT_MS", 1, 600000,
-	               &c->connect_timeout_ms, err, errlen) ||
-	    parse_long(cfg, "TWILIO_REQUEST_TIMEOUT_MS", 1, 600000,
-	               &c->request_timeout_ms, err, errlen) ||
-	    parse_long(cfg, "TWILIO_MAX_CONCURRENCY", 1, 1024,
-	               &c->max_concurrency, err, errlen) ||
-	    parse_long(cfg, "TWILIO_MAX_RECIPIENTS", 1, 100000,
-	               &c->max_recipients, err, errlen) ||
-	    parse_long(cfg, "TWILIO_QUEUE_CAPACITY", 1, 1000000,
-	               &c->queue_capacity, err, errlen) ||
-	    parse_long(cfg, "TWILIO_MAX_RETRIES", 0, 20, &c->max_retries, err,
+	if (parse_long(cfg, "TWILIO_CONNECT_TIMEOUT_MS", &c->connect_timeout_ms,
+	               err, errlen) ||
+	    parse_long(cfg, "TWILIO_REQUEST_TIMEOUT_MS", &c->request_timeout_ms,
+	               err, errlen) ||
+	    parse_long(cfg, "TWILIO_MAX_CONCURRENCY", &c->max_concurrency, err,
 	               errlen) ||
-	    parse_long(cfg, "TWILIO_IDEMPOTENCY_TTL_MS", 1000, 604800000L,
-	               &c->idempotency_ttl_ms, err, errlen))
+	    parse_long(cfg, "TWILIO_MAX_RECIPIENTS", &c->max_recipients, err,
+	               errlen) ||
+	    parse_long(cfg, "TWILIO_QUEUE_CAPACITY", &c->queue_capacity, err,
+	               errlen) ||
+	    parse_long(cfg, "TWILIO_MAX_RETRIES", &c->max_retries, err,
+	               errlen) ||
+	    parse_long(cfg, "TWILIO_IDEMPOTENCY_TTL_MS", &c->idempotency_ttl_ms,
+	               err, errlen))
 		return -1;
 	return 0;
 }
@@ -593,15 +636,15 @@ static int parse_webhook(json_object *cfg, tw_config *c, char *err,
 	    get(cfg, "TWILIO_REPLY_MODE", &mode, err, errlen) ||
 	    parse_bool(cfg, "TWILIO_VALIDATE_SIGNATURE", &c->validate_signature,
 	               err, errlen) ||
-	    parse_long(cfg, "TWILIO_WEBHOOK_BODY_LIMIT", 1024, 1048576,
-	               &c->webhook_body_limit, err, errlen) ||
-	    parse_long(cfg, "TWILIO_WEBHOOK_MAX_CONNECTIONS", 1, 65536,
+	    parse_long(cfg, "TWILIO_WEBHOOK_BODY_LIMIT", &c->webhook_body_limit,
+	               err, errlen) ||
+	    parse_long(cfg, "TWILIO_WEBHOOK_MAX_CONNECTIONS",
 	               &c->webhook_max_connections, err, errlen) ||
-	    parse_long(cfg, "TWILIO_WEBHOOK_MAX_PER_IP", 1, 65536,
-	               &c->webhook_max_per_ip, err, errlen) ||
-	    parse_long(cfg, "TWILIO_WEBHOOK_IDLE_TIMEOUT_S", 1, 3600,
+	    parse_long(cfg, "TWILIO_WEBHOOK_MAX_PER_IP", &c->webhook_max_per_ip,
+	               err, errlen) ||
+	    parse_long(cfg, "TWILIO_WEBHOOK_IDLE_TIMEOUT_S",
 	               &c->webhook_idle_timeout_s, err, errlen) ||
-	    parse_long(cfg, "TWILIO_PUBLISH_DEADLINE_MS", 100, 14000,
+	    parse_long(cfg, "TWILIO_PUBLISH_DEADLINE_MS",
 	               &c->publish_deadline_ms, err, errlen))
 		return -1;
 	if (listen && !strrchr(listen, ':')) {
@@ -862,6 +905,12 @@ json_object *tw_config_describe(void)
 		                              : NULL);
 		json_object_object_add(e, "description",
 		                       json_object_new_string(k->description));
+		if (strcmp(k->type, "integer") == 0) {
+			json_object_object_add(e, "minimum",
+			                       json_object_new_int64(k->min));
+			json_object_object_add(e, "maximum",
+			                       json_object_new_int64(k->max));
+		}
 		json_object_object_add(o, k->name, e);
 	}
 	return o;

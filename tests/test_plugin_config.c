@@ -86,10 +86,13 @@ int main(void)
 	        "not both", "base URL and region");
 	refused("{\"TWILIO_ACCOUNT\":\"" ACC "\",\"TWILIO_TOKEN\":\"" TOKEN
 	        "\",\"TWILIO_MAX_CONCURRENCY\":\"0\"}",
-	        "TWILIO_MAX_CONCURRENCY: 0 is out of range", "concurrency 0");
+	        "TWILIO_MAX_CONCURRENCY: expected an integer from 1 to 1024, "
+	        "got 0",
+	        "concurrency 0");
 	refused("{\"TWILIO_ACCOUNT\":\"" ACC "\",\"TWILIO_TOKEN\":\"" TOKEN
 	        "\",\"TWILIO_MAX_RETRIES\":\"three\"}",
-	        "TWILIO_MAX_RETRIES: 'three' is not a whole number",
+	        "TWILIO_MAX_RETRIES: expected an integer from 0 to 20, got "
+	        "'three'",
 	        "retries not a number");
 	refused("{\"TWILIO_ACCOUNT\":\"" ACC "\",\"TWILIO_TOKEN\":\"" TOKEN
 	        "\",\"TWILIO_CA_BUNDLE\":\"/nonexistent/ca.pem\"}",
@@ -129,7 +132,8 @@ int main(void)
 	refused("{\"TWILIO_ACCOUNT\":\"" ACC "\",\"TWILIO_TOKEN\":\"" TOKEN
 	        "\",\"TWILIO_PROXY\":\"http://u:TOPSECRET-pw@127.0.0.1:1\","
 	        "\"TWILIO_MAX_RETRIES\":\"TOPSECRET-pw\"}",
-	        "TWILIO_MAX_RETRIES: '[secret]' is not a whole number",
+	        "TWILIO_MAX_RETRIES: expected an integer from 0 to 20, got "
+	        "'[secret]'",
 	        "the proxy password elsewhere: scrubbed");
 
 	refused("{\"TWILIO_ACCOUNT\":\"" ACC "\",\"TWILIO_TOKEN\":\"" TOKEN
@@ -179,6 +183,15 @@ int main(void)
 		           json_object_object_get_ex(k, "required", &v) &&
 		           json_object_get_boolean(v),
 		   "describe: account required");
+		ok(json_object_object_get_ex(d, "TWILIO_MAX_CONCURRENCY", &k) &&
+		           json_object_object_get_ex(k, "minimum", &v) &&
+		           json_object_get_int64(v) == 1 &&
+		           json_object_object_get_ex(k, "maximum", &v) &&
+		           json_object_get_int64(v) == 1024,
+		   "describe: an integer key's range (the host checks it)");
+		ok(json_object_object_get_ex(d, "TWILIO_BASE_URL", &k) &&
+		           !json_object_object_get_ex(k, "minimum", &v),
+		   "describe: no range on a string key");
 		json_object_put(d);
 	}
 	return done_testing();
