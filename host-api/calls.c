@@ -229,7 +229,7 @@ int connhost_invoke_sync(connhost_instance *inst, const char *action,
 	*outputs = NULL;
 	if (!deadline_ms)
 		deadline_ms = conn_now_ms() + DEFAULT_DEADLINE_MS;
-	until = deadline_ms + CONNHOST_SYNC_MARGIN_MS;
+	until = conn_deadline_add(deadline_ms, CONNHOST_SYNC_MARGIN_MS);
 	pthread_mutex_init(&w.m, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

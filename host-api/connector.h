@@ -147,6 +147,26 @@ static inline int64_t conn_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * Milliseconds from now until DEADLINE_MS: 0 once it has passed. Any
+ * int64_t is a valid deadline (INT64_MAX means "none", a far past one
+ * "already due"), so plain "deadline - now" or "deadline + margin" can
+ * overflow: use these.
+ */
+static inline int64_t conn_ms_left(int64_t deadline_ms)
+{
+	int64_t now = conn_now_ms();
+
+	return deadline_ms > now ? deadline_ms - now : 0;
+}
+
+/* DEADLINE_MS + MARGIN_MS (MARGIN_MS >= 0), saturating at INT64_MAX. */
+static inline int64_t conn_deadline_add(int64_t deadline_ms, int64_t margin_ms)
+{
+	return deadline_ms > INT64_MAX - margin_ms ? INT64_MAX
+	                                           : deadline_ms + margin_ms;
+}
+
 /* ---------------------------------------------------------------------- */
 /* Host services                                                           */
 /* ---------------------------------------------------------------------- */
@@ -398,9 +418,15 @@ typedef struct conn_plugin {
 	 * Finish or fail accepted work by DEADLINE_MS (every pending call is
 	 * completed, with errors for what was not done), join every thread,
 	 * free everything. Valid in any state after a successful init().
-	 * Host thread only (rule 3).
-	 * Returns: 0 (INST is freed); or CONN_EBUSY when a thread is still
-	 *          alive at the deadline: INST stays allocated, the host may
+	 * Host thread only (rule 3). Host threads already inside
+	 * invoke_action(), cancel() or stats() are waited for (bounded by
+	 * DEADLINE_MS); one that enters after shutdown() began is refused
+	 * (CONN_ESTATE). The host stops routing calls to INST before it
+	 * calls shutdown(): nothing can protect a call that begins as
+	 * shutdown() returns 0 and frees INST.
+	 * Returns: 0 (INST is freed); or CONN_EBUSY when a thread (its own,
+	 *          or a host thread still inside) is alive at the deadline:
+	 *          INST stays allocated and accepts no new call, the host may
 	 *          call shutdown() again later and must keep the code loaded
 	 *          until one returns 0. [mandatory]
 	 */
@@ -415,8 +441,9 @@ typedef struct conn_plugin {
 	 * Ownership: CALL and all it points to are borrowed (rule 4).
 	 * Returns:   0 when accepted (complete() will follow); otherwise
 	 *            complete() is never called for this id: CONN_ENOTSUP for
-	 *            an unknown action, CONN_ESTATE when quiesced or not
-	 *            started, CONN_EINVAL for a malformed call; ERR filled.
+	 *            an unknown action, CONN_ESTATE when quiesced, not
+	 *            started or shutting down, CONN_EINVAL for a malformed
+	 *            call; ERR filled.
 	 *            [mandatory]
 	 */
 	int (*invoke_action)(conn_instance *inst, const conn_call *call,

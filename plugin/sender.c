@@ -706,7 +706,7 @@ static int retry_later(tw_sender *s, tw_job *j, int64_t wait)
 static int start_job(tw_sender *s, tw_slot *sl, tw_job *j)
 {
 	tw_call *c = j->call;
-	int64_t left = c->deadline_ms - conn_now_ms();
+	int64_t left = conn_ms_left(c->deadline_ms);
 	long total, conn;
 	CURL *e = sl->easy;
 
@@ -739,7 +739,7 @@ static int start_job(tw_sender *s, tw_slot *sl, tw_job *j)
 	}
 	/* the call's deadline is enforced by the sweep (DEADLINE_EXCEEDED);
 	 * libcurl's own timeout stays just behind it */
-	total = (long)(left + 50 < s->cfg->request_timeout_ms
+	total = (long)(left < s->cfg->request_timeout_ms - 50
 	                       ? left + 50
 	                       : s->cfg->request_timeout_ms);
 	conn = (long)(left < s->cfg->connect_timeout_ms
@@ -946,11 +946,9 @@ static void stop_call(tw_sender *s, tw_call *call, tw_job *first,
 static int64_t retry_after_ms(tw_sender *s, tw_slot *sl, tw_job *j, int *past)
 {
 	curl_off_t ra = 0;
-	int64_t left = j->call->deadline_ms - conn_now_ms();
+	int64_t left = conn_ms_left(j->call->deadline_ms);
 
 	*past = 0;
-	if (left < 0)
-		left = 0;
 	if (curl_easy_getinfo(sl->easy, CURLINFO_RETRY_AFTER, &ra) !=
 	            CURLE_OK ||
 	    ra <= 0) /* absent, garbage, negative, a date in the past */
@@ -1630,10 +1628,8 @@ int tw_sender_cancel(tw_sender *s, uint64_t call_id)
 static int join_by(pthread_t t, int64_t deadline_ms)
 {
 	struct timespec ts;
-	int64_t left = deadline_ms - conn_now_ms();
+	int64_t left = conn_ms_left(deadline_ms);
 
-	if (left < 0)
-		left = 0;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += (time_t)(left / 1000);
 	ts.tv_nsec += (long)(left % 1000) * 1000000L;
@@ -1660,7 +1656,8 @@ int tw_sender_stop(tw_sender *s, int64_t deadline_ms)
 		wake(s);
 		/* the thread fails what is left at the deadline; give it a
 		 * moment beyond to complete those calls and exit */
-		if (join_by(s->thread, deadline_ms + 1000) != 0)
+		if (join_by(s->thread, conn_deadline_add(deadline_ms, 1000)) !=
+		    0)
 			return CONN_EBUSY;
 		s->thread_started = 0;
 	}

@@ -673,6 +673,36 @@ static void test_shutdown_race(void)
 	diag("race: shutdown answered CONN_EBUSY %d times", busy);
 }
 
+/* Any int64_t is a deadline: "none" (INT64_MAX) and "long past"
+ * (INT64_MIN) must not overflow the arithmetic on them (UBSan aborts). */
+static void test_extreme_deadlines(void)
+{
+	const char *in = "{\"smsFrom\":\"+15005550006\","
+	                 "\"smsTo\":\"+14155550100\",\"smsBody\":\"x\"}";
+	int64_t deadlines[2] = {INT64_MIN, INT64_MAX};
+	conn_instance *inst = make();
+	char err[256] = "";
+	uint64_t id;
+	int i;
+
+	ok(inst != NULL, "extreme deadlines: instance started");
+	if (!inst)
+		return;
+	for (i = 0; i < 2; i++) {
+		json_object *out;
+
+		is_int(0,
+		       call(inst, in, NULL, deadlines[i], &id, err,
+		            sizeof(err)),
+		       "extreme deadline %d: accepted", i);
+		out = wait_done(id, 8000);
+		ok(out != NULL && nerrors(out) == 1,
+		   "extreme deadline %d: completed with one error", i);
+	}
+	is_int(0, P->shutdown(inst, INT64_MAX),
+	       "shutdown with no deadline (INT64_MAX)");
+}
+
 int main(void)
 {
 	conn_instance *inst;
@@ -690,6 +720,7 @@ int main(void)
 	is_int(0, P->shutdown(inst, conn_now_ms() + 2000), "shutdown");
 	test_shutdown_inside();
 	test_shutdown_race();
+	test_extreme_deadlines();
 	is_int(0, leaked, "the token never appeared in outputs or logs");
 	for (i = 0; i < MAXID; i++)
 		json_object_put(done[i]);
