@@ -48,17 +48,6 @@ static int buf_add(struct buf *b, const char *s, size_t n)
 	return 0;
 }
 
-/* What FD is, for a message refusing anything but a regular file. */
-static const char *file_kind(mode_t m)
-{
-	return S_ISDIR(m)    ? "a directory"
-	       : S_ISFIFO(m) ? "a FIFO (named pipe)"
-	       : S_ISSOCK(m) ? "a socket"
-	       : S_ISCHR(m)  ? "a character device"
-	       : S_ISBLK(m)  ? "a block device"
-	                     : "not a regular file";
-}
-
 /*
  * Read at most MAX bytes of PATH into a NUL-terminated *OUT. PATH is
  * opened with O_NONBLOCK (a FIFO would block the open itself) and must be
@@ -69,29 +58,22 @@ static const char *file_kind(mode_t m)
 static int read_file(const char *path, size_t max, char **out, size_t *len,
                      const char *what, char *err, size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	struct buf b = {0};
 	struct stat st;
 	char chunk[4096];
 	ssize_t n;
 	int rc = 0;
+	int fd = connhost__open_regular(path, &st);
 
+	if (fd == -2) {
+		connhost__err(err, errlen,
+		              "%s: %s is %s; expected a regular file", what,
+		              path, connhost__file_kind(st.st_mode));
+		return CONN_EIO;
+	}
 	if (fd < 0) {
 		connhost__err(err, errlen, "%s: cannot read %s (%s)", what,
 		              path, strerror(errno));
-		return CONN_EIO;
-	}
-	if (fstat(fd, &st) != 0) {
-		connhost__err(err, errlen, "%s: cannot read %s (%s)", what,
-		              path, strerror(errno));
-		close(fd);
-		return CONN_EIO;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		connhost__err(err, errlen,
-		              "%s: %s is %s; expected a regular file", what,
-		              path, file_kind(st.st_mode));
-		close(fd);
 		return CONN_EIO;
 	}
 	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {

@@ -26,6 +26,25 @@ void connhost__log_from(const connhost_log *log, conn_log_level level,
                         const char *msg);
 
 /* ---------------------------------------------------------------------- */
+/* Files from outside (file.c)                                             */
+/* ---------------------------------------------------------------------- */
+
+#include <sys/stat.h>
+
+/*
+ * Open PATH for reading without blocking (O_NONBLOCK, O_CLOEXEC) and check
+ * on that descriptor, so nothing can be swapped in between, that it is a
+ * regular file. Returns the descriptor (the caller closes it) with its
+ * stat in *ST; -1 with errno set when open() or fstat() failed; -2 when
+ * PATH is not a regular file (*ST says what it is: connhost__file_kind()).
+ */
+int connhost__open_regular(const char *path, struct stat *st);
+
+/* "a FIFO (named pipe)", "a directory", ...: what a file of mode M is, for
+ * a message refusing it (static text). */
+const char *connhost__file_kind(mode_t m);
+
+/* ---------------------------------------------------------------------- */
 /* Instances (instance.c), calls (calls.c), subscriptions (subs.c)         */
 /* ---------------------------------------------------------------------- */
 

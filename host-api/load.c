@@ -60,17 +60,6 @@ static int ends_with(const char *s, const char *suffix)
 	return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-/* What a file of mode M is, for a message refusing it. */
-static const char *file_kind(mode_t m)
-{
-	return S_ISDIR(m)    ? "a directory"
-	       : S_ISFIFO(m) ? "a FIFO (named pipe)"
-	       : S_ISSOCK(m) ? "a socket"
-	       : S_ISCHR(m)  ? "a character device"
-	       : S_ISBLK(m)  ? "a block device"
-	                     : "not a regular file";
-}
-
 /*
  * Open FILE for reading without blocking (a FIFO would block open() and
  * read() for ever) and check, on the descriptor, that it is a regular
@@ -81,29 +70,21 @@ static const char *file_kind(mode_t m)
 static int open_regular(const char *shown, const char *file, struct stat *st,
                         char *err, size_t errlen)
 {
-	int fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	int fd = connhost__open_regular(file, st);
+	int e = errno;
 
+	if (fd == -2) {
+		connhost__err(err, errlen,
+		              "plugin %s refused: %s is %s, not a regular file",
+		              shown, file, connhost__file_kind(st->st_mode));
+		return CONN_EINVAL;
+	}
 	if (fd < 0) {
-		int e = errno;
 		connhost__err(err, errlen, "plugin %s refused: %s %s (%s)",
 		              shown,
 		              e == ENOENT ? "file missing:" : "cannot read",
 		              file, strerror(e));
 		return e == ENOENT ? CONN_ENOENT : CONN_EIO;
-	}
-	if (fstat(fd, st) != 0) {
-		connhost__err(err, errlen,
-		              "plugin %s refused: cannot read %s (%s)", shown,
-		              file, strerror(errno));
-		close(fd);
-		return CONN_EIO;
-	}
-	if (!S_ISREG(st->st_mode)) {
-		connhost__err(err, errlen,
-		              "plugin %s refused: %s is %s, not a regular file",
-		              shown, file, file_kind(st->st_mode));
-		close(fd);
-		return CONN_EINVAL;
 	}
 	return fd;
 }

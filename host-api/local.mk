@@ -5,6 +5,7 @@ lib_LTLIBRARIES += host-api/libconnhost.la
 host_api_libconnhost_la_SOURCES = \
 	host-api/calls.c \
 	host-api/config.c \
+	host-api/file.c \
 	host-api/instance.c \
 	host-api/load.c \
 	host-api/log.c \
