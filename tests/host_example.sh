@@ -2,8 +2,8 @@
 # host_example.sh - examples/minimal-host runs against the fake connector.
 set -u
 : "${top_builddir:?}"
-T=$(mktemp -d "$top_builddir/tests/host_example.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
+. "${top_srcdir:-.}/tests/lib.sh"
+tmpdir "$top_builddir/tests/host_example"
 CONNHOST_COPY_DIR=$T; export CONNHOST_COPY_DIR
 echo "1..2"
 printf 'FAKE_NAME=example\n' >"$T/conf"

@@ -1,1 +1,7 @@
 # tests: rules for this directory (included by the top Makefile.am)
+
+# The shell tests' cleanup pattern (sourced by every tests/*.sh and
+# examples/demo.sh), and its test.
+TESTS += tests/test_lib.sh
+dist_noinst_SCRIPTS += tests/test_lib.sh
+EXTRA_DIST += tests/lib.sh
