@@ -114,6 +114,13 @@ $CONN_TEST_WRAP "$SB" --help >"$T/help" 2>&1
 is 0 $? "--help exits 0"
 grep -q -- "--fault SPEC" "$T/help"
 ok $? "--help lists the flags"
+$CONN_TEST_WRAP "$SB" --version >"$T/version" 2>&1
+is 0 $? "--version exits 0"
+version=$(sed -n 's/^#define PACKAGE_VERSION "\(.*\)"$/\1/p' "$top_builddir/config.h")
+is "twilio-sandbox (twilio-connector) $version" "$(cat "$T/version")" \
+	"--version prints the program, the package and its version"
+grep -q -- "--version" "$T/help"
+ok $? "--help lists --version"
 $CONN_TEST_WRAP "$SB" --fault 'bogus:first=1' >/dev/null 2>"$T/err"
 is 2 $? "unknown fault kind: exit 2"
 grep -q "unknown kind 'bogus'" "$T/err"
