@@ -5,3 +5,8 @@
 TESTS += tests/test_lib.sh
 dist_noinst_SCRIPTS += tests/test_lib.sh
 EXTRA_DIST += tests/lib.sh
+
+# The man pages (docs/man, installed by the top Makefile.am) against the
+# programs' --help.
+TESTS += tests/man_pages.sh
+dist_noinst_SCRIPTS += tests/man_pages.sh
