@@ -9,10 +9,10 @@ set -u
 WRAP=${CONN_TEST_WRAP:-}
 CH="$top_builddir/host-api/connector-host"
 V1="$top_builddir/tests/plugins/fake-v1.la"
-T=$(mktemp -d "$top_builddir/tests/host_cli.XXXXXX") || exit 1
+. "$top_srcdir/tests/lib.sh"
+tmpdir "$top_builddir/tests/host_cli"
 CONNHOST_COPY_DIR=$T; export CONNHOST_COPY_DIR
 unset CONNHOST_KEEP_COPIES
-trap 'rm -rf "$T"' EXIT
 SECRET=cli-SECRET-9876
 
 n=0 failed=0

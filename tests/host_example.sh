@@ -5,8 +5,8 @@
 # against a `make install DESTDIR=...` tree (issue 8, item 13).
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
-T=$(mktemp -d "$top_builddir/tests/host_example.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
+. "$top_srcdir/tests/lib.sh"
+tmpdir "$top_builddir/tests/host_example"
 CONNHOST_COPY_DIR=$T; export CONNHOST_COPY_DIR
 echo "1..7"
 printf 'FAKE_NAME=example\n' >"$T/conf"

@@ -35,16 +35,12 @@ plugin="$top_builddir/plugin/.libs/twilio.so"
 [ -x "$host" ] || skip "connector-host not built"
 [ -f "$plugin" ] || skip "plugin/.libs/twilio.so not built"
 
-tmp=$(mktemp -d "$top_builddir/openapi_prism.XXXXXX") || exit 1
+. "$top_srcdir/tests/lib.sh"
+tmpdir "$top_builddir/openapi_prism"
+tmp=$T
 prism_pid= shim_pid=
-cleanup() {
-	[ -n "$shim_pid" ] && kill "$shim_pid" 2>/dev/null
-	[ -n "$prism_pid" ] && kill "$prism_pid" 2>/dev/null
-	wait 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+at_exit 'kill_pid "$prism_pid"'
+at_exit 'kill_pid "$shim_pid"'
 # Private plugin copies go with the rest; kept for valgrind's symbols.
 CONNHOST_COPY_DIR=$tmp; export CONNHOST_COPY_DIR
 if [ -n "$wrap" ]; then CONNHOST_KEEP_COPIES=1; export CONNHOST_KEEP_COPIES; fi

@@ -21,13 +21,10 @@ for p in ${PYTHON3:-} python3 /usr/bin/python3; do
 done
 [ -n "$PY" ] || { echo "1..0 # SKIP no python3 with the twilio module"; exit 0; }
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/sandbox_interop.XXXXXX")
+. "${top_srcdir:-.}/tests/lib.sh"
+tmpdir "${TMPDIR:-/tmp}/sandbox_interop"
 PID=
-cleanup() {
-	[ -n "$PID" ] && kill -KILL "$PID" 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
+at_exit 'kill_pid "$PID"'
 
 $CONN_TEST_WRAP "$SB" --port-file "$T/port" --record "$T/rec" \
 	>"$T/out" 2>"$T/err" &
@@ -114,7 +111,7 @@ if [ $prc -ne 0 ] && ! grep -q '^1\.\.' "$T/tap"; then
 fi
 
 kill -TERM "$PID"
-wait "$PID"
+wait_pid "$PID" 60
 rc=$?
 PID=
 if [ $rc -ne 0 ]; then

@@ -15,7 +15,8 @@ TOKEN="TOPSECRET-e2e-token-31337"
 PY=${PYTHON3:-python3}
 WRAP=${CONN_TEST_WRAP:-}
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/send_sms.XXXXXX")
+. "$top_srcdir/tests/lib.sh"
+tmpdir "${TMPDIR:-/tmp}/send_sms"
 # plugin copies go where exec is allowed; one directory per test run
 CONNHOST_COPY_DIR="$T/copies"
 mkdir -p "$CONNHOST_COPY_DIR"
@@ -58,11 +59,7 @@ is() { # EXPECTED ACTUAL NAME
 
 diag() { echo "# $*"; }
 
-cleanup() {
-	stop_sandbox >/dev/null 2>&1 || :
-	rm -rf "$T"
-}
-trap cleanup EXIT
+at_exit 'stop_sandbox >/dev/null 2>&1 || :'
 
 # start_sandbox [ARGS...]: starts it, sets PORT, BASE, RECORD, REQUESTS.
 # With SB_PORT set, binds that port instead of 0.
@@ -94,7 +91,7 @@ start_sandbox() {
 stop_sandbox() {
 	[ -n "$SB_PID" ] || return 0
 	kill -TERM "$SB_PID" 2>/dev/null
-	wait "$SB_PID"
+	wait_pid "$SB_PID" 60
 	rc=$?
 	SB_PID=
 	return $rc

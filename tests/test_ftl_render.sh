@@ -2,8 +2,8 @@
 # test_ftl_render.sh - the ftl-render CLI: single mode, --batch in the
 # oracle's JSON-lines protocol, exit codes, --help, --version, --timeout.
 R="$CONN_TEST_WRAP $top_builddir/ftl-render"
-T=$(mktemp -d "${TMPDIR:-/tmp}/ftlr.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
+. "${top_srcdir:-.}/tests/lib.sh"
+tmpdir "${TMPDIR:-/tmp}/ftlr"
 n=0
 check() { # NAME CONDITION...
 	n=$((n + 1)); name=$1; shift

@@ -21,16 +21,12 @@ TOKEN=sandbox-token
 KEY=SK0123456789abcdef0123456789abcdef
 SECRET=key-secret-123
 AUTH=$ACCT:$TOKEN
-T=$(mktemp -d "${TMPDIR:-/tmp}/test_sandbox.XXXXXX")
+. "$top_srcdir/tests/lib.sh"
+tmpdir "${TMPDIR:-/tmp}/test_sandbox"
 PID=
+at_exit 'kill_pid "$PID"'
 n=0
 failed=0
-
-cleanup() {
-	[ -n "$PID" ] && kill -KILL "$PID" 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
 
 ok() { # STATUS DESCRIPTION
 	n=$((n + 1))
@@ -81,15 +77,12 @@ start() {
 	NAME=$name
 }
 
-# stop: SIGTERM, wait at most 60 s, assert exit status 0
+# stop: SIGTERM, wait at most 60 s, assert exit status 0 (no watchdog
+# subshell: see tests/lib.sh)
 stop() {
 	kill -TERM "$PID"
-	(sleep 60 && kill -KILL "$PID" 2>/dev/null) >/dev/null 2>&1 &
-	wd=$!
-	wait "$PID"
+	wait_pid "$PID" 60
 	rc=$?
-	kill "$wd" 2>/dev/null
-	wait "$wd" 2>/dev/null
 	PID=
 	is 0 "$rc" "$NAME: exits 0 on SIGTERM"
 	if [ "$rc" -ne 0 ]; then sed 's/^/#   /' "$T/$NAME.err" | head -20; fi
@@ -121,6 +114,13 @@ $CONN_TEST_WRAP "$SB" --help >"$T/help" 2>&1
 is 0 $? "--help exits 0"
 grep -q -- "--fault SPEC" "$T/help"
 ok $? "--help lists the flags"
+$CONN_TEST_WRAP "$SB" --version >"$T/version" 2>&1
+is 0 $? "--version exits 0"
+version=$(sed -n 's/^#define PACKAGE_VERSION "\(.*\)"$/\1/p' "$top_builddir/config.h")
+is "twilio-sandbox (twilio-connector) $version" "$(cat "$T/version")" \
+	"--version prints the program, the package and its version"
+grep -q -- "--version" "$T/help"
+ok $? "--help lists --version"
 $CONN_TEST_WRAP "$SB" --fault 'bogus:first=1' >/dev/null 2>"$T/err"
 is 2 $? "unknown fault kind: exit 2"
 grep -q "unknown kind 'bogus'" "$T/err"

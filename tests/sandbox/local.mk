@@ -12,8 +12,10 @@ tests_test_segments_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugin \
 	-I$(top_srcdir)/tests
 tests_test_segments_LDADD = plugin/libtwsegments.la
 
-# The sandbox server: built by `make all` too, so the demo can start it.
-noinst_PROGRAMS += tests/sandbox/twilio-sandbox
+# The sandbox server: installed (users test their processes against it, as
+# they would with Twilio's test credentials); the demo and the tests run it
+# from the build tree.
+bin_PROGRAMS += tests/sandbox/twilio-sandbox
 tests_sandbox_twilio_sandbox_SOURCES = tests/sandbox/main.c \
 	tests/sandbox/http.c tests/sandbox/api.c tests/sandbox/fault.c \
 	tests/sandbox/util.c tests/sandbox/sandbox.h

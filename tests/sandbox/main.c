@@ -6,6 +6,7 @@
  * start, announce the port, wait for SIGTERM/SIGINT, stop cleanly.
  * See docs/sandbox.md for every flag and fault.
  */
+#include "config.h"
 #include "sandbox.h"
 
 #include <errno.h>
@@ -28,6 +29,7 @@ static void usage(FILE *f)
 	      "         [--token TOKEN] [--api-key SK... --api-secret SECRET]\n"
 	      "         [--tls-cert PEM --tls-key PEM] [--threads N]\n"
 	      "         [--fault SPEC]...\n"
+	      "       twilio-sandbox --help | --version\n"
 	      "A local Twilio Messages API for tests (see docs/sandbox.md).\n"
 	      "  --listen ADDR     IP address to bind (default 127.0.0.1)\n"
 	      "  --port N          TCP port (default 0: the kernel picks)\n"
@@ -49,7 +51,9 @@ static void usage(FILE *f)
 	      "truncate,\n"
 	      "                    nonjson; selectors first=N, rate=F "
 	      "[seed=S],\n"
-	      "                    reused=1\n",
+	      "                    reused=1\n"
+	      "  --help            this text\n"
+	      "  --version         print the version and exit\n",
 	      f);
 }
 
@@ -165,6 +169,7 @@ static const struct option longopts[] = {
         {"threads", required_argument, NULL, O_THREADS},
         {"fault", required_argument, NULL, O_FAULT},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
 };
 
@@ -185,7 +190,8 @@ typedef struct cli {
 	sb_fault faults[MAX_FAULTS];
 } cli;
 
-/* Parse ARGV into C; returns 0, 1 for --help, or 2 after an error. */
+/* Parse ARGV into C; returns 0, 1 for --help or --version, or 2 after an
+ * error. */
 static int parse_cli(int argc, char **argv, cli *c)
 {
 	char err[256];
@@ -234,6 +240,10 @@ static int parse_cli(int argc, char **argv, cli *c)
 			c->srv.nfaults++;
 			break;
 		case 'h': usage(stdout); return 1;
+		case 'V':
+			printf("twilio-sandbox (%s) %s\n", PACKAGE_NAME,
+			       PACKAGE_VERSION);
+			return 1;
 		default:
 			fprintf(stderr,
 			        "twilio-sandbox: %s: unknown option or "
