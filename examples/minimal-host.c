@@ -2,8 +2,12 @@
  * minimal-host.c - the smallest host: load a connector, configure an
  * instance, call one action synchronously, print its outputs, unload.
  *
- *   minimal-host PLUGIN CONFIG-FILE ACTION INPUTS-JSON
- *   minimal-host twilio.so twilio.conf send_sms '{"smsTo":"+15005550006",...}'
+ *   minimal-host PLUGIN CONFIG-FILE ACTION < INPUTS-JSON
+ *   minimal-host twilio.so twilio.conf send_sms < inputs.json
+ *
+ * The inputs come on standard input, not in argv: phone numbers and
+ * message bodies are personal data, and argv is visible to every user of
+ * the machine (ps).
  *
  * Build against the installed library (pkg-config's flags make both
  * "connhost.h" and <connector/connhost.h> work; when the library is not
@@ -18,6 +22,28 @@
 
 #include <stdio.h>
 
+/* A JSON object read from F (at most 1 MiB), or NULL. */
+static json_object *read_json(FILE *f)
+{
+	json_tokener *tok = json_tokener_new();
+	json_object *o = NULL;
+	char buf[4096];
+	size_t n, total = 0;
+
+	while (tok && !o && (n = fread(buf, 1, sizeof(buf), f)) > 0 &&
+	       (total += n) <= 1 << 20) {
+		o = json_tokener_parse_ex(tok, buf, (int)n);
+		if (!o && json_tokener_get_error(tok) != json_tokener_continue)
+			break;
+	}
+	json_tokener_free(tok);
+	if (o && !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		o = NULL;
+	}
+	return o;
+}
+
 int main(int argc, char **argv)
 {
 	connhost_plugin *plugin = NULL;
@@ -26,8 +52,9 @@ int main(int argc, char **argv)
 	char err[1024];
 	int rc;
 
-	if (argc != 5) {
-		fprintf(stderr, "usage: %s PLUGIN CONFIG ACTION INPUTS-JSON\n",
+	if (argc != 4) {
+		fprintf(stderr,
+		        "usage: %s PLUGIN CONFIG ACTION < INPUTS-JSON\n",
 		        argv[0]);
 		return 2;
 	}
@@ -45,7 +72,14 @@ int main(int argc, char **argv)
 		rc = connhost_instance_start(inst, err, sizeof(err));
 	/* 4. One call, waiting at most its deadline (10 s) plus a margin. */
 	if (!rc) {
-		inputs = json_tokener_parse(argv[4]);
+		inputs = read_json(stdin);
+		if (!inputs) {
+			snprintf(err, sizeof(err),
+			         "standard input: expected a JSON object");
+			rc = CONN_EINVAL;
+		}
+	}
+	if (!rc) {
 		rc = connhost_invoke_sync(inst, argv[3], inputs, NULL, NULL,
 		                          conn_now_ms() + 10000, &outputs, err,
 		                          sizeof(err));

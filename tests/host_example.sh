@@ -10,8 +10,9 @@ tmpdir "$top_builddir/tests/host_example"
 CONNHOST_COPY_DIR=$T; export CONNHOST_COPY_DIR
 echo "1..7"
 printf 'FAKE_NAME=example\n' >"$T/conf"
+printf '{"n":1}' >"$T/in1"
 out=$(${CONN_TEST_WRAP:-} "$top_builddir/examples/minimal-host" \
-	"$top_builddir/tests/plugins/fake-v1.la" "$T/conf" echo '{"n":1}')
+	"$top_builddir/tests/plugins/fake-v1.la" "$T/conf" echo <"$T/in1")
 code=$?
 [ $code = 0 ] && echo "ok 1 - minimal-host exits 0" ||
 	echo "not ok 1 - minimal-host exits 0 (got $code)"
@@ -58,9 +59,10 @@ else
 fi
 # An ASan-built library needs its runtime first: the plain a.out lets it
 # come later.
+printf '{"n":2}' >"$T/in2"
 out=$(cd "$T" && LD_LIBRARY_PATH=$libdir \
 	ASAN_OPTIONS=${ASAN_OPTIONS:-}:verify_asan_link_order=0 \
-	./a.out "$top_builddir/tests/plugins/fake-v1.la" "$T/conf" echo '{"n":2}' 2>"$T/run.err")
+	./a.out "$top_builddir/tests/plugins/fake-v1.la" "$T/conf" echo <"$T/in2" 2>"$T/run.err")
 want='{"echo":{"n":2},"vars":null,"name":"example","version":1}'
 if [ "$out" = "$want" ]; then
 	echo "ok - the installed build runs"
