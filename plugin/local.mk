@@ -8,11 +8,17 @@ TW_PLUGIN_CPPFLAGS = $(AM_CPPFLAGS) -D_GNU_SOURCE -I$(top_srcdir)/plugin $(CURL_
 	-DPACKAGE_VERSION='"$(PACKAGE_VERSION)"'
 TW_PLUGIN_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 
+# The bytes on the wire (buffer, forms, base64, constant-time comparison):
+# libc only, shared with the sandbox.
+noinst_LTLIBRARIES += plugin/libtwwire.la
+plugin_libtwwire_la_SOURCES = plugin/wire.c plugin/tw_wire.h
+plugin_libtwwire_la_CPPFLAGS = $(AM_CPPFLAGS) -D_GNU_SOURCE
+plugin_libtwwire_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
+
 noinst_LTLIBRARIES += plugin/libtwcore.la
 plugin_libtwcore_la_SOURCES = \
 	plugin/config.c plugin/tw_config.h \
 	plugin/errors.c plugin/tw_errors.h \
-	plugin/form.c plugin/tw_form.h \
 	plugin/mask.c plugin/tw_mask.h \
 	plugin/recipients.c plugin/tw_recipients.h \
 	plugin/response.c plugin/tw_response.h \
@@ -21,6 +27,7 @@ plugin_libtwcore_la_SOURCES = \
 plugin_libtwcore_la_CPPFLAGS = $(TW_PLUGIN_CPPFLAGS)
 plugin_libtwcore_la_CFLAGS = $(TW_PLUGIN_CFLAGS)
 plugin_libtwcore_la_LIBADD = plugin/ftl/libftl.la plugin/libtwsegments.la \
+	plugin/libtwwire.la \
 	$(CURL_LIBS) $(JSONC_LIBS) $(PCRE2_LIBS) $(CRYPTO_LIBS)
 
 connector_LTLIBRARIES += plugin/twilio.la
@@ -36,16 +43,16 @@ plugin_twilio_la_LIBADD = plugin/libtwcore.la \
 TW_UNIT_LDADD = plugin/libtwcore.la $(CURL_LIBS) $(JSONC_LIBS) $(PCRE2_LIBS) \
 	$(CRYPTO_LIBS)
 TW_UNIT_CPPFLAGS = $(TW_PLUGIN_CPPFLAGS) -I$(top_srcdir)/tests
-TW_UNIT_TESTS = tests/test_recipients tests/test_form tests/test_response \
+TW_UNIT_TESTS = tests/test_recipients tests/test_wire tests/test_response \
 	tests/test_plugin_config tests/test_mask tests/test_errors
 check_PROGRAMS += $(TW_UNIT_TESTS)
 TESTS += $(TW_UNIT_TESTS)
 tests_test_recipients_SOURCES = tests/test_recipients.c
 tests_test_recipients_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
 tests_test_recipients_LDADD = $(TW_UNIT_LDADD)
-tests_test_form_SOURCES = tests/test_form.c
-tests_test_form_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
-tests_test_form_LDADD = $(TW_UNIT_LDADD)
+tests_test_wire_SOURCES = tests/test_wire.c
+tests_test_wire_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_test_wire_LDADD = $(TW_UNIT_LDADD)
 tests_test_response_SOURCES = tests/test_response.c
 tests_test_response_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
 tests_test_response_LDADD = $(TW_UNIT_LDADD)
@@ -99,7 +106,7 @@ EXTRA_DIST += tests/fuzz/corpus/recipients tests/fuzz/corpus/twilio_response \
 	tests/fuzz/corpus/send_sms
 
 # every source of the plugin, for the whole-path target
-TW_FUZZ_SEND_SMS_SRCS = plugin/twilio.c plugin/segments.c \
+TW_FUZZ_SEND_SMS_SRCS = plugin/twilio.c plugin/segments.c plugin/wire.c \
 	$(filter %.c,$(plugin_libtwcore_la_SOURCES)) \
 	$(filter %.c,$(plugin_ftl_libftl_la_SOURCES))
 TW_FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -DTW_LIBFUZZER \
@@ -111,7 +118,7 @@ fuzz-plugin:
 	$(CLANG) $(TW_FUZZ_FLAGS) -o tests/fuzz/fuzz_recipients-libfuzzer \
 	  $(top_srcdir)/tests/fuzz/fuzz_recipients.c \
 	  $(top_srcdir)/plugin/recipients.c $(top_srcdir)/plugin/errors.c \
-	  $(top_srcdir)/plugin/form.c $(JSONC_LIBS)
+	  $(top_srcdir)/plugin/wire.c $(JSONC_LIBS)
 	$(CLANG) $(TW_FUZZ_FLAGS) -o tests/fuzz/fuzz_twilio_response-libfuzzer \
 	  $(top_srcdir)/tests/fuzz/fuzz_twilio_response.c \
 	  $(top_srcdir)/plugin/response.c $(top_srcdir)/plugin/errors.c \

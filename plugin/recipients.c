@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tw_form.h"
+#include "tw_wire.h"
 #include "tw_recipients.h"
 
 #define WA_PREFIX "whatsapp:"

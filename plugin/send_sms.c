@@ -16,7 +16,7 @@
 
 #include "segments.h"
 #include "tw_errors.h"
-#include "tw_form.h"
+#include "tw_wire.h"
 #include "tw_instance.h"
 #include "tw_mask.h"
 #include "tw_recipients.h"

@@ -13,7 +13,7 @@
 
 #include "connector.h"
 #include "tw_config.h"
-#include "tw_form.h"
+#include "tw_wire.h"
 
 typedef struct tw_sender tw_sender;
 typedef struct tw_call tw_call;
