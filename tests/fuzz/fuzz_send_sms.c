@@ -326,8 +326,14 @@ static void wait_completion(uint64_t id, int64_t until)
 {
 	struct timespec ts;
 
+	/* The plugin completes by the deadline by its own clock; how soon
+	 * this thread sees it depends on the scheduler. Under a loaded
+	 * machine (ASan, two cores, other suites) a second of slack was not
+	 * enough and the replay failed at random. The wait ends as soon as
+	 * complete() is called, so a generous bound costs nothing; a call
+	 * that is never completed still fails, 30 s past its deadline. */
 	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += (time_t)((until - conn_now_ms()) / 1000 + 1);
+	ts.tv_sec += (time_t)((until - conn_now_ms()) / 1000 + 30);
 	pthread_mutex_lock(&mu);
 	while (cur_completions == 0)
 		if (pthread_cond_timedwait(&cv, &mu, &ts) != 0)
