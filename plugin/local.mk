@@ -147,11 +147,14 @@ EXTRA_DIST += $(TW_E2E) tests/send_sms_lib.sh
 
 # Twilio's request signature (X-Twilio-Signature), both sides: the plugin's
 # webhook verifies, the sandbox's `inbound` command signs. libcrypto's HMAC.
+# It uses libtwwire.la but does not LIBADD it: a convenience library inside
+# another is copied in, so libtwcore (which has libtwwire) would hold it
+# twice; whoever links libtwsig links libtwwire too.
 noinst_LTLIBRARIES += plugin/libtwsig.la
 plugin_libtwsig_la_SOURCES = plugin/signature.c plugin/tw_signature.h
 plugin_libtwsig_la_CPPFLAGS = $(AM_CPPFLAGS) -D_GNU_SOURCE $(CRYPTO_CFLAGS)
 plugin_libtwsig_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
-plugin_libtwsig_la_LIBADD = plugin/libtwwire.la $(CRYPTO_LIBS)
+plugin_libtwsig_la_LIBADD = $(CRYPTO_LIBS)
 plugin_libtwcore_la_LIBADD += plugin/libtwsig.la
 
 check_PROGRAMS += tests/test_signature
@@ -159,3 +162,12 @@ TESTS += tests/test_signature
 tests_test_signature_SOURCES = tests/test_signature.c
 tests_test_signature_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
 tests_test_signature_LDADD = $(TW_UNIT_LDADD)
+
+# Interop with Twilio's helper libraries (python3-twilio, npm twilio):
+# tests/sig_tool is the command line over signature.c that the script drives.
+check_PROGRAMS += tests/sig_tool
+tests_sig_tool_SOURCES = tests/sig_tool.c
+tests_sig_tool_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_sig_tool_LDADD = $(TW_UNIT_LDADD)
+TESTS += tests/signature_interop.sh
+EXTRA_DIST += tests/signature_interop.sh
