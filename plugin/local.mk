@@ -171,3 +171,32 @@ tests_sig_tool_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
 tests_sig_tool_LDADD = $(TW_UNIT_LDADD)
 TESTS += tests/signature_interop.sh
 EXTRA_DIST += tests/signature_interop.sh
+
+# Fuzz targets of the inbound path's parsers: the form parser (strict and
+# lenient) and the signature base string / verification; corpora replayed
+# in `make check`; `make fuzz-sig` builds the libFuzzer binaries.
+TW_SIG_FUZZ = tests/fuzz/fuzz_form tests/fuzz/fuzz_signature
+check_PROGRAMS += $(TW_SIG_FUZZ)
+TESTS += $(TW_SIG_FUZZ)
+tests_fuzz_fuzz_form_SOURCES = tests/fuzz/fuzz_form.c tests/fuzz/fuzz_replay.h
+tests_fuzz_fuzz_form_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_fuzz_fuzz_form_LDADD = $(TW_UNIT_LDADD)
+tests_fuzz_fuzz_signature_SOURCES = tests/fuzz/fuzz_signature.c \
+	tests/fuzz/fuzz_replay.h
+tests_fuzz_fuzz_signature_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_fuzz_fuzz_signature_LDADD = $(TW_UNIT_LDADD)
+EXTRA_DIST += tests/fuzz/corpus/form tests/fuzz/corpus/signature
+fuzz-sig:
+	@test -n "$(CLANG)" || { echo "fuzz-sig: clang not found"; exit 1; }
+	$(MKDIR_P) tests/fuzz
+	$(CLANG) $(TW_FUZZ_FLAGS) -o tests/fuzz/fuzz_form-libfuzzer \
+	  $(top_srcdir)/tests/fuzz/fuzz_form.c $(top_srcdir)/plugin/wire.c
+	$(CLANG) $(TW_FUZZ_FLAGS) -o tests/fuzz/fuzz_signature-libfuzzer \
+	  $(top_srcdir)/tests/fuzz/fuzz_signature.c \
+	  $(top_srcdir)/plugin/signature.c $(top_srcdir)/plugin/wire.c \
+	  $(CRYPTO_LIBS)
+	@echo "run: tests/fuzz/fuzz_form-libfuzzer NEW-CORPUS-DIR $(top_srcdir)/tests/fuzz/corpus/form"
+	@echo "run: tests/fuzz/fuzz_signature-libfuzzer -max_len=4096 NEW-CORPUS-DIR $(top_srcdir)/tests/fuzz/corpus/signature"
+CLEANFILES += tests/fuzz/fuzz_form-libfuzzer \
+	tests/fuzz/fuzz_signature-libfuzzer
+.PHONY: fuzz-sig
