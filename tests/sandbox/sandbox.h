@@ -178,6 +178,30 @@ int sb_api_list(sb_reply *r, const char *page, const char *page_size);
 int sb_api_account(sb_reply *r);
 void sb_reply_free(sb_reply *r);
 
+/* ---- numbers.c ------------------------------------------------------ */
+
+/* The IncomingPhoneNumbers resource: +15005550006 and SPECS (--number
+ * "+1...[:application=AP...]"). 0, or -1 with ERR. Before any thread. */
+int sb_numbers_init(const char *account, const char *const *specs,
+                    size_t nspecs, char *err, size_t errlen);
+void sb_numbers_fini(void);
+/* Route URL (no query) as sb_api_route() does, for the numbers' paths:
+ * SB_N_LIST .../IncomingPhoneNumbers.json, SB_N_ONE .../{PN}.json (*SID
+ * set), SB_N_NONE for any other. */
+enum { SB_N_NONE = 0, SB_N_LIST, SB_N_ONE };
+int sb_numbers_route(const char *url, const char **account, size_t *account_len,
+                     const char **sid, size_t *sid_len);
+/* GET the list page (PHONE: the PhoneNumber filter, or NULL). 0 / -1. */
+int sb_numbers_list(sb_reply *r, const char *phone);
+/* POST SmsUrl, SmsMethod...: 0 with R, 1 unknown SID, -1 OOM. */
+int sb_numbers_update(sb_reply *r, const char *sid, size_t sid_len,
+                      const char *body, size_t len);
+
+/* ---- inbound.c ------------------------------------------------------- */
+
+/* `twilio-sandbox inbound ...` (ARGV[0] is "inbound"): exit status. */
+int sb_inbound_main(int argc, char **argv);
+
 /* ---- http.c ---------------------------------------------------------- */
 
 typedef struct sb_server_opts {
