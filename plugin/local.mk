@@ -23,7 +23,8 @@ plugin_libtwcore_la_SOURCES = \
 	plugin/recipients.c plugin/tw_recipients.h \
 	plugin/response.c plugin/tw_response.h \
 	plugin/sender.c plugin/tw_sender.h \
-	plugin/send_sms.c plugin/tw_instance.h
+	plugin/send_sms.c plugin/tw_instance.h \
+	plugin/inbound.c plugin/tw_inbound.h
 plugin_libtwcore_la_CPPFLAGS = $(TW_PLUGIN_CPPFLAGS)
 plugin_libtwcore_la_CFLAGS = $(TW_PLUGIN_CFLAGS)
 plugin_libtwcore_la_LIBADD = plugin/ftl/libftl.la plugin/libtwsegments.la \
