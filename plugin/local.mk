@@ -145,3 +145,11 @@ TW_E2E = tests/send_sms_symbols.sh tests/send_sms_basic.sh \
 	tests/send_sms_retry.sh tests/send_sms_account.sh
 TESTS += $(TW_E2E)
 EXTRA_DIST += $(TW_E2E) tests/send_sms_lib.sh
+
+# SMS_RECEIVED's engine (plugin/inbound.c) against a fake host in the test:
+# matching, dedupe, publish deadlines, replies, unsubscribe under traffic.
+check_PROGRAMS += tests/test_inbound
+TESTS += tests/test_inbound
+tests_test_inbound_SOURCES = tests/test_inbound.c
+tests_test_inbound_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_test_inbound_LDADD = $(TW_UNIT_LDADD) $(PTHREAD_LIBS)
