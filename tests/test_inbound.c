@@ -127,6 +127,14 @@ static int fh_claim(void *ctx, const char *key, uint32_t ttl,
 	*prior = NULL;
 	if (strncmp(key, "inbound/", 8))
 		return CONN_EINVAL;
+	/* widen the window between a request's snapshot of the
+	 * subscriptions and its publish, where unsubscribe may land */
+	{
+		const char *slash = strrchr(key, '/');
+
+		if (slash && atoi(slash + 1) == atomic_load(&fh_watch_sub))
+			sleep_ms(1);
+	}
 	pthread_mutex_lock(&fh_mu);
 	r = fh_find(key);
 	if (fh_full && !r) {
