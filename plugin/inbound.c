@@ -1051,7 +1051,7 @@ static void publish_hit(tw_inbound *in, tw_hit *h, const tw_msg *m,
                         json_object *base, int64_t pub_deadline,
                         int64_t deadline, int *oom)
 {
-	json_object *ev = NULL, *res;
+	json_object *ev = NULL, *groups = NULL, *res;
 	char perr[256] = "";
 	int rc, ok;
 
@@ -1061,8 +1061,12 @@ static void publish_hit(tw_inbound *in, tw_hit *h, const tw_msg *m,
 		h->state = ST_RETRY;
 		return;
 	}
+	/* deep copies: the event is the host's, which may release it on
+	 * another thread, and json-c refcounts are not atomic, so no part
+	 * of it may be shared with H (still used for the reply's model) */
 	if (json_object_deep_copy(base, &ev, NULL) ||
-	    add(ev, "matchGroups", json_object_get(h->groups), oom)) {
+	    json_object_deep_copy(h->groups, &groups, NULL) ||
+	    add(ev, "matchGroups", groups, oom)) { /* add() puts GROUPS */
 		json_object_put(ev);
 		*oom = 1;
 		settle_hit(in, h, m, NULL);
