@@ -155,6 +155,11 @@ static const tw_key tw_keys[] = {
          "SMS_RECEIVED: how long (100..14000 ms) the host may take to "
          "accept an event before the sender gets echoError.",
          100, 14000},
+        {"TWILIO_INBOUND_DEDUPE_TTL_MS", "integer", 0, 0, "3600000",
+         "SMS_RECEIVED: how long (1000..604800000 ms) a handled message "
+         "is remembered, so that Twilio's retry of it publishes nothing "
+         "twice and gets the first reply again.",
+         1000, 604800000L},
         {"TWILIO_REPLY_MODE", "string", 0, 0, "first",
          "SMS_RECEIVED: which matching subscriptions reply: first, all or "
          "none.",
@@ -645,7 +650,9 @@ static int parse_webhook(json_object *cfg, tw_config *c, char *err,
 	    parse_long(cfg, "TWILIO_WEBHOOK_IDLE_TIMEOUT_S",
 	               &c->webhook_idle_timeout_s, err, errlen) ||
 	    parse_long(cfg, "TWILIO_PUBLISH_DEADLINE_MS",
-	               &c->publish_deadline_ms, err, errlen))
+	               &c->publish_deadline_ms, err, errlen) ||
+	    parse_long(cfg, "TWILIO_INBOUND_DEDUPE_TTL_MS",
+	               &c->inbound_dedupe_ttl_ms, err, errlen))
 		return -1;
 	if (listen && !strrchr(listen, ':')) {
 		fail(err, errlen,

@@ -43,6 +43,7 @@ typedef struct tw_config {
 	char *webhook_tls_key;
 	long publish_deadline_ms;
 	char *reply_mode; /* "first", "all" or "none" */
+	long inbound_dedupe_ttl_ms; /* TWILIO_INBOUND_DEDUPE_TTL_MS */
 	/* every secret the configuration holds, for tw_scrub(): the value of
 	 * each key marked secure, and the parts of TWILIO_PROXY's userinfo
 	 * (as written and percent-decoded); longest first */
