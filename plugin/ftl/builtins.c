@@ -91,6 +91,26 @@ enum {
 	B_IS_NAN,
 	B_BOOLEAN,
 	B_CN,
+	B_IS_MACRO,
+	B_IS_DIRECTIVE,
+	B_TRUNCATE_W,
+	B_TRUNCATE_C,
+	B_TRUNCATE_M,
+	B_SPLIT,
+	B_WORD_LIST,
+	B_LOWER_ABC,
+	B_UPPER_ABC,
+	B_CHUNK,
+	B_MIN,
+	B_MAX,
+	B_SEQUENCE,
+	B_SEQ_LAST_INDEX_OF,
+	B_FILTER,
+	B_MAP,
+	B_TAKE_WHILE,
+	B_DROP_WHILE,
+	B_DEFAULT,
+	B_IF_EXISTS,
 	B_UNSUPPORTED
 };
 
@@ -166,6 +186,26 @@ static const char *const names[] = {
         "is_nan",
         "boolean",
         "cn",
+        "is_macro",
+        "is_directive",
+        "truncate_w",
+        "truncate_c",
+        "truncate_m",
+        "split",
+        "word_list",
+        "lower_abc",
+        "upper_abc",
+        "chunk",
+        "min",
+        "max",
+        "sequence",
+        "seq_last_index_of",
+        "filter",
+        "map",
+        "take_while",
+        "drop_while",
+        "default",
+        "if_exists",
 };
 
 /* FreeMarker built-ins this engine leaves out: a runtime error names them. */
@@ -207,16 +247,6 @@ static const char *const unsupported[] = {"date",
                                           "has_api",
                                           "matches",
                                           "groups",
-                                          "split",
-                                          "word_list",
-                                          "chunk",
-                                          "seq_last_index_of",
-                                          "min",
-                                          "max",
-                                          "filter",
-                                          "map",
-                                          "take_while",
-                                          "drop_while",
                                           "no_esc",
                                           "esc",
                                           "markup_string",
@@ -233,8 +263,6 @@ static const char *const unsupported[] = {"date",
                                           "is_unknown_date_like",
                                           "is_method",
                                           "is_transform",
-                                          "is_macro",
-                                          "is_directive",
                                           "is_collection",
                                           "is_enumerable",
                                           "is_indexable",
@@ -297,6 +325,12 @@ int feval_builtin_is_string(int id)
 int feval_builtin_is_loop(int id)
 {
 	return id >= B_INDEX && id <= B_IS_ODD_ITEM;
+}
+
+int feval_builtin_takes_lambda(int id)
+{
+	return id == B_FILTER || id == B_MAP || id == B_TAKE_WHILE ||
+	       id == B_DROP_WHILE;
 }
 
 int feval_builtin_nargs_check(int id, int nargs)
@@ -668,19 +702,63 @@ static int u16_ws(const uint16_t *u, size_t i)
 	return ftxt_is_space(u[i]);
 }
 
+static int is_dot16(uint16_t c)
+{
+	return c == '.' || c == 0x2026;
+}
+
+/* FreeMarker's DefaultTruncateBuiltinAlgorithm: ?truncate (word boundary
+ * when one is close enough, else character boundary), ?truncate_w (word
+ * boundary only), ?truncate_c (character boundary only), ?truncate_m (as
+ * ?truncate with an HTML terminator; the kept text is HTML-escaped).
+ * Arguments: the length, the terminator, the terminator's length. */
 static int truncate(fctx *c, const fexpr *e, const fval *v, fval *out)
 {
-	int64_t max, cb, cb0, wb, minidx;
+	enum {
+		TR_AUTO,
+		TR_WORD,
+		TR_CHAR
+	} mode = e->bi == B_TRUNCATE_W   ? TR_WORD
+	         : e->bi == B_TRUNCATE_C ? TR_CHAR
+	                                 : TR_AUTO;
+	static const char mterm[] =
+	        "<span class='truncateTerminator'>[&#8230;]</span>";
+	int markup = e->bi == B_TRUNCATE_M;
+	const char *term = "[...]";
+	size_t termn = 5;
+	int64_t max, cb, cb0, wb, minidx, tl = 5, wtl;
 	size_t len = 0, i = 0;
 	uint16_t *u;
-	const int tl = 5, wtl = 6;
-	int following, space = 0;
+	int following, space = 0, rmdots = 0, skipped;
 	fbuf b = {.max = c->out.max};
-	if (nargs(c, e, 1, 1) || arg_int(c, e, 0, &max))
+	if (nargs(c, e, 1, 3) || arg_int(c, e, 0, &max))
 		return -1;
+	if (e->nargs > 1) {
+		size_t tu;
+		markup = 0;
+		if (arg_str(c, e, 1, &term, &termn) ||
+		    feval_u16len(c, e->off, term, termn, &tu))
+			return -1;
+		tl = (int64_t)tu;
+		rmdots = (termn && term[0] == '.') ||
+		         (termn >= 3 && memcmp(term, "\xe2\x80\xa6", 3) == 0);
+	} else if (markup) {
+		term = mterm;
+		termn = sizeof(mterm) - 1;
+		tl = 3; /* what shows: "[…]" */
+	}
+	if (e->nargs > 2) {
+		if (arg_int(c, e, 2, &tl))
+			return -1;
+		if (tl < 0)
+			return feval_err(c, e->off, FTL_RUNTIME,
+			                 "?%s: the terminator length can't be "
+			                 "negative",
+			                 bname(e));
+	}
 	if (max < 0)
 		return feval_err(c, e->off, FTL_RUNTIME,
-		                 "?truncate: the length can't be negative");
+		                 "?%s: the length can't be negative", bname(e));
 	if (feval_u16len(c, e->off, v->u.s.p, v->u.s.n, &len))
 		return -1;
 	if ((int64_t)len <= max) {
@@ -712,50 +790,90 @@ static int truncate(fctx *c, const fexpr *e, const fval *v, fval *out)
 			}
 		}
 	}
+#define WORD_END(k) ((size_t)(k) + 1 >= len || u16_ws(u, (size_t)(k) + 1))
 	cb0 = cb = max - tl - 1;
 	while (cb >= 0 && u16_ws(u, (size_t)cb))
 		cb--;
 	if (cb < 0)
 		goto term_only;
-	minidx = (int64_t)ceil((double)max * 0.75) - wtl - 1;
-	if (minidx < 0)
-		minidx = 0;
-	wb = max - wtl - 1 < cb ? max - wtl - 1 : cb;
-	following = (int64_t)len > wb + 1 ? u16_ws(u, (size_t)wb + 1) : 1;
-	while (wb >= minidx) {
-		int cur = u16_ws(u, (size_t)wb);
-		if (!cur && following) {
-			cb = wb;
-			space = 1;
-			goto emit;
+	if (mode != TR_CHAR) {
+		wtl = tl + 1; /* the space before the terminator */
+		minidx = mode == TR_AUTO
+		                 ? (int64_t)ceil((double)max * 0.75) - wtl - 1
+		                 : 0;
+		if (minidx < 0)
+			minidx = 0;
+		wb = max - wtl - 1 < cb ? max - wtl - 1 : cb;
+		following =
+		        (int64_t)len > wb + 1 ? u16_ws(u, (size_t)wb + 1) : 1;
+		while (wb >= minidx) {
+			int cur = u16_ws(u, (size_t)wb);
+			if (!cur && following) {
+				cb = wb;
+				space = 1;
+				goto emit;
+			}
+			following = cur;
+			wb--;
 		}
-		following = cur;
-		wb--;
+		if (mode == TR_WORD)
+			goto term_only;
 	}
-	if (cb == cb0 && ((size_t)cb + 1 >= len || u16_ws(u, (size_t)cb + 1))) {
+	if (cb == cb0 && WORD_END(cb)) {
 		cb--;
 		if (cb < 0)
 			goto term_only;
 	}
-	while (cb >= 0 && u16_ws(u, (size_t)cb))
-		cb--;
-	if (cb < 0)
-		goto term_only;
-	space = (size_t)cb + 1 >= len || u16_ws(u, (size_t)cb + 1);
+	do {
+		skipped = 0;
+		while (cb >= 0 && u16_ws(u, (size_t)cb))
+			cb--;
+		if (cb < 0)
+			goto term_only;
+		if (rmdots && is_dot16(u[cb]) && !WORD_END(cb)) {
+			while (cb >= 0 && is_dot16(u[cb]))
+				cb--;
+			if (cb < 0)
+				goto term_only;
+			skipped = 1;
+		}
+	} while (skipped);
+	space = WORD_END(cb);
+#undef WORD_END
 emit : {
 	long z = ftxt_u16_to_byte(v->u.s.p, v->u.s.n, (size_t)cb + 1);
 	if (z < 0) /* a surrogate pair cut in two: keep the whole character */
 		z = ftxt_u16_to_byte(v->u.s.p, v->u.s.n, (size_t)cb + 2);
 	free(u);
-	fbuf_put(&b, v->u.s.p, (size_t)z);
+	if (markup) {
+		/* the text becomes HTML, as FreeMarker's HTML output
+		 * format escapes it */
+		for (long k = 0; k < z; k++) {
+			char ch = v->u.s.p[k];
+			const char *r = ch == '<'    ? "&lt;"
+			                : ch == '>'  ? "&gt;"
+			                : ch == '&'  ? "&amp;"
+			                : ch == '"'  ? "&quot;"
+			                : ch == '\'' ? "&#39;"
+			                             : NULL;
+			if (r)
+				fbuf_put(&b, r, strlen(r));
+			else
+				fbuf_putc(&b, ch);
+		}
+		if (feval_charge(c, e->off, (size_t)z))
+			return -1;
+	} else {
+		fbuf_put(&b, v->u.s.p, (size_t)z);
+	}
 	if (space)
 		fbuf_put(&b, " ", 1);
-	fbuf_put(&b, "[...]", (size_t)tl);
+	fbuf_put(&b, term, termn);
 	return buf_result(c, &b, out);
 }
 term_only:
 	free(u);
-	set_sub(out, "[...]", (size_t)tl);
+	set_sub(out, term, termn);
 	return 0;
 }
 
@@ -1093,7 +1211,10 @@ static int string_bi(fctx *c, const fexpr *e, const fval *v, fval *out)
 		return 0;
 	case B_LEFT_PAD:
 	case B_RIGHT_PAD: return pad(c, e, v, e->bi == B_LEFT_PAD, out);
-	case B_TRUNCATE: return truncate(c, e, v, out);
+	case B_TRUNCATE:
+	case B_TRUNCATE_W:
+	case B_TRUNCATE_C:
+	case B_TRUNCATE_M: return truncate(c, e, v, out);
 	case B_SUBSTRING: return substring(c, e, v, out);
 	case B_REPLACE: return replace(c, e, v, out);
 	case B_HTML:
@@ -1339,13 +1460,19 @@ static int seq_bi(fctx *c, const fexpr *e, const fval *v, fval *out)
 	case B_SEQ_CONTAINS:
 	case B_SEQ_INDEX_OF: {
 		fval x, it;
-		if (nargs(c, e, 1, 1) || feval_expr(c, e->args[0], &x))
+		int64_t from = 0;
+		if (nargs(c, e, 1, e->bi == B_SEQ_INDEX_OF ? 2 : 1) ||
+		    feval_expr(c, e->args[0], &x))
 			return -1;
 		if (x.t == V_NONE)
 			return feval_missing(c, e->args[0]);
+		if (e->nargs > 1 && arg_int(c, e, 1, &from))
+			return -1;
+		if (from < 0)
+			from = 0;
 		if (feval_step(c, e->off, n))
 			return -1;
-		for (size_t i = 0; i < n; i++) {
+		for (size_t i = (size_t)from; i < n; i++) {
 			if (feval_seq_get(c, v, i, &it))
 				return -1;
 			if (it.t == V_STR && x.t == V_STR &&
@@ -1421,6 +1548,7 @@ static int has_content(const fval *v)
 	case V_STR: return v->u.s.n > 0;
 	case V_SEQ: return feval_seq_len(v) > 0;
 	case V_HASH: return feval_hash_len(v) > 0;
+	case V_MACRO: return 0; /* as FreeMarker 2.3.31 answers */
 	default: return 1;
 	}
 }
@@ -1579,6 +1707,370 @@ static int c_bi(fctx *c, const fexpr *e, const fval *v, fval *out)
 	return type_err(c, e, v, "a number or a boolean");
 }
 
+/* ---- built-ins added for issue #10 ----------------------------------------
+ */
+/* F applied to ITEM: FN is the argument expression (a lambda, or an
+ * expression giving a #function, evaluated once into FV). */
+static int apply(fctx *c, const fexpr *e, const fexpr *fn, const fval *fv,
+                 const fval *item, fval *res)
+{
+	if (fn->op == E_LAMBDA)
+		return feval_lambda(c, fn, item, res);
+	return feval_call(c, fv->u.m, item, 1, e->off, res);
+}
+
+static int seq_fn(fctx *c, const fexpr *e, const fval *v, fval *out)
+{
+	const fexpr *fn;
+	fval fv, *items, *a;
+	size_t n, m = 0;
+	int dropping = 1;
+	if (v->t != V_SEQ)
+		return type_err(c, e, v, "a sequence");
+	if (nargs(c, e, 1, 1))
+		return -1;
+	fn = e->args[0];
+	memset(&fv, 0, sizeof(fv));
+	if (fn->op != E_LAMBDA) {
+		if (feval_expr(c, fn, &fv))
+			return -1;
+		if (fv.t == V_NONE)
+			return feval_missing(c, fn);
+		if (fv.t != V_MACRO || !fv.u.m->is_func)
+			return feval_err(c, fn->off, FTL_RUNTIME,
+			                 "?%s needs a lambda (x -> ...) or a "
+			                 "#function, not %s",
+			                 bname(e), feval_type_name(&fv));
+	}
+	if (seq_items(c, v, &items, &n))
+		return -1;
+	a = feval_alloc(c, sizeof(fval) * (n + 1));
+	if (!a)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		fval r;
+		int keep;
+		if (e->bi == B_DROP_WHILE && !dropping) {
+			a[m++] = items[i];
+			continue;
+		}
+		if (apply(c, e, fn, &fv, &items[i], &r))
+			return -1;
+		if (e->bi == B_MAP) {
+			/* FreeMarker maps lazily and fails when the item is
+			 * read; this maps at once */
+			if (r.t == V_NONE)
+				return feval_err(
+				        c, e->off, FTL_RUNTIME,
+				        "?map: Failed to transform element "
+				        "%zu: the function gave a missing "
+				        "value",
+				        i);
+			a[m++] = r;
+			continue;
+		}
+		if (r.t != V_BOOL)
+			return feval_err(
+			        c, e->off, FTL_RUNTIME,
+			        "?%s: the function must give a boolean, "
+			        "but gave %s for item %zu",
+			        bname(e), feval_type_name(&r), i);
+		keep = r.u.b;
+		if (e->bi == B_FILTER) {
+			if (keep)
+				a[m++] = items[i];
+		} else if (e->bi == B_TAKE_WHILE) {
+			if (!keep)
+				break;
+			a[m++] = items[i];
+		} else if (!keep) { /* drop_while */
+			dropping = 0;
+			a[m++] = items[i];
+		}
+	}
+	set_seq(out, a, m);
+	return 0;
+}
+
+/* ?min ?max: missing items are skipped; numbers only (FreeMarker's
+ * "less-than" refuses strings); none: missing. */
+static int min_max(fctx *c, const fexpr *e, const fval *v, fval *out)
+{
+	fval *items, *best = NULL;
+	size_t n;
+	if (v->t != V_SEQ)
+		return type_err(c, e, v, "a sequence");
+	if (nargs(c, e, 0, 0) || seq_items(c, v, &items, &n))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (items[i].t == V_NONE)
+			continue;
+		if (items[i].t == V_STR && (!best || best->t == V_STR))
+			return feval_err(
+			        c, e->off, FTL_RUNTIME,
+			        "?%s: Can't use operator \"less-than\" on "
+			        "string values.",
+			        bname(e));
+		if (items[i].t != V_NUM || (best && best->t != V_NUM))
+			return feval_err(c, e->off, FTL_RUNTIME,
+			                 "?%s: can't compare %s with %s: the "
+			                 "items must all be numbers",
+			                 bname(e),
+			                 best ? feval_type_name(best) : "it",
+			                 feval_type_name(&items[i]));
+		if (!best || fnum_cmp(&items[i].u.n, &best->u.n) ==
+		                     (e->bi == B_MIN ? -1 : 1))
+			best = &items[i];
+	}
+	if (best)
+		*out = *best;
+	else
+		memset(out, 0, sizeof(*out));
+	return 0;
+}
+
+static int chunk(fctx *c, const fexpr *e, const fval *v, fval *out)
+{
+	int64_t size;
+	fval *items, *rows, fill;
+	size_t n, nrows;
+	int has_fill = e->nargs > 1;
+	if (v->t != V_SEQ)
+		return type_err(c, e, v, "a sequence");
+	if (nargs(c, e, 1, 2) || arg_int(c, e, 0, &size))
+		return -1;
+	if (size < 1)
+		return feval_err(c, e->off, FTL_RUNTIME,
+		                 "?chunk: the chunk size must be at least 1, "
+		                 "but was %lld",
+		                 (long long)size);
+	if (has_fill) {
+		if (feval_expr(c, e->args[1], &fill))
+			return -1;
+		if (fill.t == V_NONE)
+			return feval_missing(c, e->args[1]);
+	}
+	if (seq_items(c, v, &items, &n))
+		return -1;
+	nrows = n / (size_t)size + (n % (size_t)size != 0);
+	if (feval_charge(c, e->off, nrows + (has_fill ? (size_t)size : 0)))
+		return -1;
+	rows = feval_alloc(c, sizeof(fval) * (nrows + 1));
+	if (!rows)
+		return -1;
+	for (size_t r = 0; r < nrows; r++) {
+		size_t from = r * (size_t)size;
+		size_t k = n - from < (size_t)size ? n - from : (size_t)size;
+		if (has_fill && k < (size_t)size) {
+			fval *row = feval_alloc(c, sizeof(fval) * (size_t)size);
+			if (!row)
+				return -1;
+			memcpy(row, items + from, sizeof(fval) * k);
+			for (size_t j = k; j < (size_t)size; j++)
+				row[j] = fill;
+			set_seq(&rows[r], row, (size_t)size);
+		} else {
+			set_seq(&rows[r], items + from, k);
+		}
+	}
+	set_seq(out, rows, nrows);
+	return 0;
+}
+
+static int seq_last_index_of(fctx *c, const fexpr *e, const fval *v, fval *out)
+{
+	fval x, it;
+	size_t n = feval_seq_len(v);
+	int64_t start = (int64_t)n - 1;
+	if (v->t != V_SEQ)
+		return type_err(c, e, v, "a sequence");
+	if (nargs(c, e, 1, 2) || feval_expr(c, e->args[0], &x))
+		return -1;
+	if (x.t == V_NONE)
+		return feval_missing(c, e->args[0]);
+	if (e->nargs > 1 && arg_int(c, e, 1, &start))
+		return -1;
+	if (start > (int64_t)n - 1)
+		start = (int64_t)n - 1;
+	if (feval_step(c, e->off, n))
+		return -1;
+	for (int64_t i = start; i >= 0; i--) {
+		if (feval_seq_get(c, v, (size_t)i, &it))
+			return -1;
+		if (it.t == V_STR && x.t == V_STR && it.u.s.n == x.u.s.n &&
+		    feval_charge(c, e->off, x.u.s.n))
+			return -1;
+		if (lenient_eq(c, &it, &x)) {
+			set_int(out, i);
+			return 0;
+		}
+	}
+	set_int(out, -1);
+	return 0;
+}
+
+/* ?split(separator): literal separators (FreeMarker's StringUtil.split:
+ * empty pieces kept; an empty separator splits every character). */
+static int split(fctx *c, const fexpr *e, const fval *v, fval *out)
+{
+	const char *sep, *p = v->u.s.p, *end = v->u.s.p + v->u.s.n;
+	size_t sn, n = 0, cap = 8;
+	fval *a;
+	if (nargs(c, e, 1, 2) || arg_str(c, e, 0, &sep, &sn))
+		return -1;
+	if (e->nargs > 1) {
+		const char *f;
+		size_t fn;
+		if (arg_str(c, e, 1, &f, &fn))
+			return -1;
+		if (fn)
+			return feval_err(c, e->args[1]->off, FTL_RUNTIME,
+			                 "?split: the flags \"%.*s\" are not "
+			                 "supported (regular expressions are "
+			                 "left out; see docs/templates.md)",
+			                 (int)ftxt_clip(f, fn, 20), f);
+	}
+	if (feval_charge(c, e->off, v->u.s.n))
+		return -1;
+	if (!(a = feval_alloc(c, sizeof(fval) * cap)))
+		return -1;
+	for (;;) {
+		const char *q;
+		size_t k;
+		if (sn) {
+			q = find(p, (size_t)(end - p), sep, sn);
+			k = q ? (size_t)(q - p) : (size_t)(end - p);
+		} else {
+			uint32_t cp;
+			if (p == end)
+				break;
+			k = (size_t)ftxt_decode(p, (size_t)(end - p), &cp);
+			q = p + k;
+		}
+		if (n + 1 >= cap) {
+			fval *na = feval_alloc(c, sizeof(fval) * cap * 2);
+			if (!na)
+				return -1;
+			memcpy(na, a, sizeof(fval) * n);
+			a = na;
+			cap *= 2;
+		}
+		if (feval_step(c, e->off, 1))
+			return -1;
+		set_sub(&a[n++], p, k);
+		if (!q)
+			break;
+		p = q + sn;
+		if (!sn && p == end)
+			break;
+	}
+	set_seq(out, a, n);
+	return 0;
+}
+
+static int word_list(fctx *c, const fexpr *e, const fval *v, fval *out)
+{
+	const char *s = v->u.s.p;
+	size_t n = v->u.s.n, i = 0, m = 0, cap = 8;
+	fval *a;
+	if (nargs(c, e, 0, 0) || feval_charge(c, e->off, n))
+		return -1;
+	if (!(a = feval_alloc(c, sizeof(fval) * cap)))
+		return -1;
+	while (i < n) {
+		size_t st;
+		uint32_t cp;
+		int k = ftxt_decode(s + i, n - i, &cp);
+		if (ftxt_is_space(cp)) {
+			i += (size_t)k;
+			continue;
+		}
+		st = i;
+		while (i < n) {
+			k = ftxt_decode(s + i, n - i, &cp);
+			if (ftxt_is_space(cp))
+				break;
+			i += (size_t)k;
+		}
+		if (m + 1 >= cap) {
+			fval *na = feval_alloc(c, sizeof(fval) * cap * 2);
+			if (!na)
+				return -1;
+			memcpy(na, a, sizeof(fval) * m);
+			a = na;
+			cap *= 2;
+		}
+		set_sub(&a[m++], s + st, i - st);
+	}
+	set_seq(out, a, m);
+	return 0;
+}
+
+/* 1 -> a, 26 -> z, 27 -> aa (bijective base 26). */
+static int abc(fctx *c, const fexpr *e, const fval *v, fval *out)
+{
+	char buf[16], *p = buf + sizeof(buf);
+	int64_t n;
+	if (v->t != V_NUM)
+		return type_err(c, e, v, "a number");
+	if (nargs(c, e, 0, 0))
+		return -1;
+	n = fnum_to_i64(&v->u.n);
+	if (n < 1)
+		return feval_err(c, e->off, FTL_RUNTIME,
+		                 "The left side operand of to ?%s must be at "
+		                 "least 1, but was %lld.",
+		                 bname(e), (long long)n);
+	while (n > 0) {
+		n--;
+		*--p = (char)((e->bi == B_UPPER_ABC ? 'A' : 'a') + n % 26);
+		n /= 26;
+	}
+	return feval_str(c, p, (size_t)(buf + sizeof(buf) - p), out);
+}
+
+/* 1: not one of these built-ins; else 0 / -1. */
+static int more_bi(fctx *c, const fexpr *e, fval *v, fval *out)
+{
+	int id = e->bi;
+	int stringy = id == B_TRUNCATE_W || id == B_TRUNCATE_C ||
+	              id == B_TRUNCATE_M || id == B_SPLIT || id == B_WORD_LIST;
+	if (stringy && v->t == V_NUM) {
+		const char *ts;
+		size_t tn;
+		if (feval_text(c, e->a, v, &ts, &tn))
+			return -1;
+		set_sub(v, ts, tn);
+	}
+	if (stringy && v->t != V_STR)
+		return type_err(c, e, v, "a string");
+	switch (id) {
+	case B_TRUNCATE_W:
+	case B_TRUNCATE_C:
+	case B_TRUNCATE_M: return truncate(c, e, v, out);
+	case B_SPLIT: return split(c, e, v, out);
+	case B_WORD_LIST: return word_list(c, e, v, out);
+	case B_LOWER_ABC:
+	case B_UPPER_ABC: return abc(c, e, v, out);
+	case B_CHUNK: return chunk(c, e, v, out);
+	case B_MIN:
+	case B_MAX: return min_max(c, e, v, out);
+	case B_SEQUENCE:
+		if (v->t != V_SEQ)
+			return type_err(c, e, v, "a sequence");
+		if (nargs(c, e, 0, 0))
+			return -1;
+		*out = *v;
+		return 0;
+	case B_SEQ_LAST_INDEX_OF: return seq_last_index_of(c, e, v, out);
+	case B_FILTER:
+	case B_MAP:
+	case B_TAKE_WHILE:
+	case B_DROP_WHILE: return seq_fn(c, e, v, out);
+	}
+	return 1;
+}
+
 int fbi_eval(fctx *c, const fexpr *e, fval *out)
 {
 	fval v;
@@ -1590,9 +2082,12 @@ int fbi_eval(fctx *c, const fexpr *e, fval *out)
 		                 (int)e->n, e->s);
 	if (id >= B_INDEX && id <= B_IS_ODD_ITEM)
 		return loop_bi(c, e, out);
-	if (id == B_HAS_CONTENT || id == B_EXISTS) {
-		if (nargs(c, e, 0, 0))
+	if (id == B_HAS_CONTENT || id == B_EXISTS || id == B_DEFAULT ||
+	    id == B_IF_EXISTS) {
+		if (id != B_DEFAULT && nargs(c, e, 0, 0))
 			return -1;
+		if (id == B_DEFAULT && !e->sub)
+			return nargs(c, e, 1, 1);
 		if (e->a->paren) {
 			if (feval_expr(c, e->a, &v)) {
 				if (!c->missing)
@@ -1605,6 +2100,27 @@ int fbi_eval(fctx *c, const fexpr *e, fval *out)
 			}
 		} else if (feval_expr(c, e->a, &v)) {
 			return -1;
+		}
+		if (id == B_DEFAULT || id == B_IF_EXISTS) {
+			/* the legacy x?default(y, z...) and x?if_exists:
+			 * x, or the first argument present, or x! */
+			if (v.t != V_NONE) {
+				*out = v;
+				return 0;
+			}
+			for (int i = 0; id == B_DEFAULT && i < e->nargs; i++) {
+				if (feval_expr(c, e->args[i], out))
+					return -1;
+				if (out->t != V_NONE)
+					return 0;
+			}
+			memset(out, 0, sizeof(*out));
+			if (id == B_IF_EXISTS) {
+				out->t = V_STR;
+				out->u.s.p = "";
+				out->empty_default = 1;
+			}
+			return 0;
 		}
 		set_bool(out, id == B_EXISTS ? v.t != V_NONE : has_content(&v));
 		return 0;
@@ -1627,12 +2143,20 @@ int fbi_eval(fctx *c, const fexpr *e, fval *out)
 			return 0;
 		}
 	}
+	{
+		int r = more_bi(c, e, &v, out);
+		if (r <= 0)
+			return r;
+	}
 	switch (id) {
 	case B_IS_STRING: set_bool(out, v.t == V_STR); return 0;
 	case B_IS_NUMBER: set_bool(out, v.t == V_NUM); return 0;
 	case B_IS_BOOLEAN: set_bool(out, v.t == V_BOOL); return 0;
 	case B_IS_SEQUENCE: set_bool(out, v.t == V_SEQ); return 0;
 	case B_IS_HASH: set_bool(out, v.t == V_HASH); return 0;
+	/* a #function is a macro and a directive to FreeMarker too */
+	case B_IS_MACRO:
+	case B_IS_DIRECTIVE: set_bool(out, v.t == V_MACRO); return 0;
 	case B_C:
 	case B_CN:
 		if (nargs(c, e, 0, 0))

@@ -125,7 +125,9 @@ void *feval_alloc(fctx *c, size_t n)
 {
 	void *p = farena_alloc(&c->arena, n);
 	if (!p) {
-		if (c->arena.total + n > c->arena.limit)
+		/* the arena grows by chunks of up to 1 MiB: a refused
+		 * chunk near the limit is the limit, not the system */
+		if (c->arena.total + n + (1u << 20) > c->arena.limit)
 			feval_err(c, (size_t)-1, FTL_LIMIT,
 			          "the template used too much memory (limit "
 			          "%u MiB)",
@@ -1430,6 +1432,11 @@ int feval_expr(fctx *c, const fexpr *e, fval *out)
 	case E_HASH: return hash_lit(c, e, out);
 	case E_CONCATS: return concats(c, e, out);
 	case E_CALL: return call_expr(c, e, out);
+	case E_LAMBDA:
+		return feval_err(
+		        c, e->off, FTL_RUNTIME,
+		        "a lambda (x -> ...) can only be the argument "
+		        "of ?filter, ?map, ?take_while or ?drop_while");
 	}
 	return feval_err(c, e->off, FTL_RUNTIME, "internal: bad expression");
 }
@@ -1689,13 +1696,19 @@ static int enter_call(fctx *c, size_t off)
 
 /* Evaluate the arguments of FC in the current context (a missing value
  * is V_NONE: a parameter with a default then takes the default). */
-static int eval_args(fctx *c, const fexpr *const *args, int n, fval **out)
+/* Small calls keep their arguments and variables on the C stack: a call
+ * takes nothing from the render's arena (recursion would exhaust it). */
+#define CALL_STACK_VALS 8
+
+static int eval_args(fctx *c, const fexpr *const *args, int n, fval *buf,
+                     fval **out)
 {
-	fval *v = NULL;
+	fval *v = buf;
 	*out = NULL;
 	if (!n)
 		return 0;
-	if (!(v = feval_alloc(c, sizeof(*v) * (size_t)n)))
+	if (n > CALL_STACK_VALS &&
+	    !(v = feval_alloc(c, sizeof(*v) * (size_t)n)))
 		return -1;
 	for (int i = 0; i < n; i++) {
 		int missing;
@@ -1727,6 +1740,9 @@ static int call_routine(fctx *c, const fmacro *m, const fcall *fc,
 {
 	const char *kind = m->is_func ? "function" : "macro";
 	const char *Kind = m->is_func ? "Function" : "Macro";
+	fval pv_s[CALL_STACK_VALS];
+	char given_s[CALL_STACK_VALS];
+	fvar vars_s[CALL_STACK_VALS];
 	fenv env;
 	fval *pv = NULL, rest;
 	char *given = NULL; /* 1: given, 2: given but missing */
@@ -1739,11 +1755,16 @@ static int call_routine(fctx *c, const fmacro *m, const fcall *fc,
 	memset(&rest, 0, sizeof(rest));
 	if (feval_charge(c, off, FTL_CALL_COST + (size_t)nargs))
 		return -1;
-	if (m->nparams) {
+	if (m->nparams > CALL_STACK_VALS) {
 		pv = feval_alloc(c, sizeof(*pv) * (size_t)m->nparams);
 		given = feval_alloc(c, (size_t)m->nparams);
 		if (!pv || !given)
 			return -1;
+		memset(given, 0, (size_t)m->nparams);
+	} else {
+		pv = pv_s;
+		given = given_s;
+		memset(given, 0, sizeof(given_s));
 	}
 	if (nargs && m->rest) {
 		rv = feval_alloc(c, sizeof(*rv) * (size_t)nargs);
@@ -1806,6 +1827,8 @@ static int call_routine(fctx *c, const fmacro *m, const fcall *fc,
 	if (enter_call(c, off))
 		return -1;
 	env.caller = c->env;
+	env.vars = vars_s;
+	env.capvars = CALL_STACK_VALS;
 	env.m = m;
 	env.site = site;
 	env.id = ++c->next_env;
@@ -1911,7 +1934,7 @@ static int call_routine(fctx *c, const fmacro *m, const fcall *fc,
 static int exec_call(fctx *c, const fnode *n)
 {
 	const fcall *fc = n->aux;
-	fval mv, *vals;
+	fval mv, *vals, buf[CALL_STACK_VALS];
 	if (feval_expr(c, fc->callee, &mv))
 		return -1;
 	if (mv.t == V_NONE)
@@ -1932,14 +1955,14 @@ static int exec_call(fctx *c, const fnode *n)
 		                 "<@someDirective someParam=f() />.",
 		                 (int)ftxt_clip(mv.u.m->name, mv.u.m->n, 60),
 		                 mv.u.m->name);
-	if (eval_args(c, (const fexpr *const *)fc->args, fc->nargs, &vals))
+	if (eval_args(c, (const fexpr *const *)fc->args, fc->nargs, buf, &vals))
 		return -1;
 	return call_routine(c, mv.u.m, fc, vals, n, n->off, NULL);
 }
 
 static int call_expr(fctx *c, const fexpr *e, fval *out)
 {
-	fval f, *vals;
+	fval f, *vals, buf[CALL_STACK_VALS];
 	fcall fc;
 	if (feval_expr(c, e->a, &f))
 		return -1;
@@ -1957,11 +1980,41 @@ static int call_expr(fctx *c, const fexpr *e, fval *out)
 		return feval_err(c, e->off, FTL_RUNTIME,
 		                 "A macro cannot be called in an expression. "
 		                 "(Functions can be.)");
-	if (eval_args(c, (const fexpr *const *)e->args, e->nargs, &vals))
+	if (eval_args(c, (const fexpr *const *)e->args, e->nargs, buf, &vals))
 		return -1;
 	memset(&fc, 0, sizeof(fc));
 	fc.nargs = e->nargs;
 	return call_routine(c, f.u.m, &fc, vals, NULL, e->off, out);
+}
+
+int feval_call(fctx *c, const fmacro *m, const fval *args, int n, size_t off,
+               fval *ret)
+{
+	fcall fc;
+	memset(&fc, 0, sizeof(fc));
+	fc.nargs = n;
+	return call_routine(c, m, &fc, args, NULL, off, ret);
+}
+
+int feval_lambda(fctx *c, const fexpr *l, const fval *x, fval *out)
+{
+	fenv env;
+	fvar var;
+	int r;
+	/* the parameter hides other variables; loops and locals of the
+	 * context stay visible through UP */
+	memset(&env, 0, sizeof(env));
+	env.up = c->env;
+	env.id = ++c->next_env;
+	var.name = l->s;
+	var.n = l->n;
+	var.v = *x;
+	env.vars = &var;
+	env.nvars = env.capvars = 1;
+	c->env = &env;
+	r = feval_expr(c, l->a, out);
+	c->env = env.up;
+	return r;
 }
 
 static int exec_nested(fctx *c, const fnode *n)
@@ -1969,18 +2022,21 @@ static int exec_nested(fctx *c, const fnode *n)
 	const fcall *fc = n->aux;
 	fenv *r = routine_env(c), env;
 	const fcall *sc;
-	fval *vals;
+	fval *vals, buf[CALL_STACK_VALS];
+	fvar vars_s[CALL_STACK_VALS];
 	int res = 0;
 	if (!r || !r->site)
 		return 0; /* no nested content */
 	sc = r->site->aux;
-	if (eval_args(c, (const fexpr *const *)fc->args, fc->nargs, &vals))
+	if (eval_args(c, (const fexpr *const *)fc->args, fc->nargs, buf, &vals))
 		return -1;
 	if (feval_charge(c, n->off, FTL_CALL_COST + (size_t)fc->nargs) ||
 	    enter_call(c, n->off))
 		return -1;
 	memset(&env, 0, sizeof(env));
 	env.up = r->caller;
+	env.vars = vars_s;
+	env.capvars = CALL_STACK_VALS;
 	env.id = ++c->next_env;
 	{
 		fenv *saved = c->env;

@@ -169,5 +169,11 @@ int feval_body(fctx *c, const fnode *n);
 int feval_items(fctx *c, const fnode *n);
 floop *feval_find_loop(fctx *c, const char *name, size_t n);
 int fbi_eval(fctx *c, const fexpr *e, fval *out);
+/* Call function M with N positional arguments (a missing one is V_NONE);
+ * its #return value in RET (V_NONE when it returned none). */
+int feval_call(fctx *c, const fmacro *m, const fval *args, int n, size_t off,
+               fval *ret);
+/* Evaluate the lambda L (x -> expr) with X bound to its parameter. */
+int feval_lambda(fctx *c, const fexpr *l, const fval *x, fval *out);
 
 #endif

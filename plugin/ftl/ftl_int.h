@@ -173,7 +173,8 @@ enum {
 	E_HASH,
 	E_CONCATS,
 	E_INTERP,
-	E_CALL /* a(args): a function (#function) called; args in args */
+	E_CALL,  /* a(args): a function (#function) called; args in args */
+	E_LAMBDA /* s -> a: only as the argument of ?filter, ?map... */
 };
 /* E_RANGE sub: */
 enum { R_INCL, R_EXCL, R_LEN, R_OPEN };
@@ -295,6 +296,8 @@ struct ftl_template {
 int feval_builtin_id(const char *name, size_t n);
 int feval_builtin_is_string(int id);
 int feval_builtin_is_loop(int id);
+/* ?filter, ?map, ?take_while, ?drop_while: a lambda argument allowed. */
+int feval_builtin_takes_lambda(int id);
 /* -1 when a call of built-in ID can't have NARGS arguments (FreeMarker
  * checks ?then and ?switch at parse time), else 0. */
 int feval_builtin_nargs_check(int id, int nargs);

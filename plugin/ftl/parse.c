@@ -135,6 +135,7 @@ typedef struct item {
 	uint32_t end; /* offset after the item */
 	/* white-space stripping (FreeMarker's TextBlock.postParseCleanup) */
 	int body; /* id of the body the item is in; -1: none */
+	int mdef; /* id of the macro definition body it is in; 0: none */
 	int bline, eline, bcol1;
 } item;
 
@@ -143,10 +144,11 @@ typedef struct parser {
 	size_t len, pos;
 	int square; /* [#...] syntax */
 	int depth;
-	int in_tag; /* parsing a directive's parameters */
-	int pdepth; /* parentheses depth inside a tag */
-	int bdepth; /* bracket depth inside a square tag */
-	int strip;  /* white-space stripping on */
+	int in_tag;    /* parsing a directive's parameters */
+	int pdepth;    /* parentheses depth inside a tag */
+	int bdepth;    /* bracket depth inside a square tag */
+	int strip;     /* white-space stripping on */
+	int lambda_ok; /* parsing the arguments of ?filter, ?map... */
 	farena *arena;
 	ftl_error *err;
 	int failed;
@@ -628,6 +630,29 @@ static fexpr *parse_primary(parser *p)
 		}
 	}
 	wl = word_len(p);
+	if (wl && p->lambda_ok) {
+		/* x -> expression (FreeMarker 2.3.29+: built-in arguments
+		 * only) */
+		size_t save = p->pos;
+		p->pos += wl;
+		skip_ws(p);
+		if (at(p, "->")) {
+			int sv = p->lambda_ok;
+			e = mk(p, E_LAMBDA, start);
+			if (!e || !(e->s = pstrdup(p, p->src + start, wl)))
+				return NULL;
+			e->n = wl;
+			p->pos += 2;
+			p->lambda_ok = 0;
+			e->a = parse_expr(p);
+			p->lambda_ok = sv;
+			if (!e->a)
+				return NULL;
+			e->end = (uint32_t)p->pos;
+			return setdepth(p, e);
+		}
+		p->pos = save;
+	}
 	if (!wl) {
 		perr(p, p->pos, FTL_PARSE,
 		     "expected an expression (a name, a number, a string...) "
@@ -805,8 +830,12 @@ static fexpr *parse_postfix(parser *p)
 			p->pos += wl;
 			if (at(p, "(")) {
 				fexpr *lst;
+				int sv = p->lambda_ok;
 				p->pos++;
+				p->lambda_ok =
+				        feval_builtin_takes_lambda(d->bi);
 				lst = parse_list_lit(p, p->pos, ")", E_SEQ);
+				p->lambda_ok = sv;
 				if (!lst)
 					return NULL;
 				d->args = lst->args;
@@ -2111,7 +2140,9 @@ static void ws_prepare(parser *p)
 	int line = 1, stack[FTL_MAX_DEPTH + 4], sp = 0, next_id = 1, cur = 0;
 	size_t pos = 0;
 	int stack_dir[FTL_MAX_DEPTH + 4];
+	int mdef = 0, stack_mdef[FTL_MAX_DEPTH + 4];
 	stack[0] = 0;
+	stack_mdef[0] = 0;
 	stack_dir[0] = D_NONE;
 	for (size_t i = 0; i < p->nitems; i++) {
 		item *it = &p->items[i];
@@ -2133,6 +2164,7 @@ static void ws_prepare(parser *p)
 			it->eline = l;
 		}
 		it->body = cur;
+		it->mdef = mdef;
 		if (it->type == IT_OPEN) {
 			int d = it->dir;
 			if (d == D_FTL) {
@@ -2159,16 +2191,22 @@ static void ws_prepare(parser *p)
 			           sp < FTL_MAX_DEPTH + 2) {
 				stack[++sp] = cur;
 				stack_dir[sp] = d;
+				stack_mdef[sp] = mdef;
 				cur = next_id++;
+				if (d == D_MACRO || d == D_FUNCTION)
+					mdef = cur;
 			}
 		} else if (it->type == IT_CLOSE) {
 			if ((it->dir == D_LIST || it->dir == D_ITEMS) &&
 			    stack_dir[sp] == D_SEP && sp > 0 &&
 			    it->dir != D_SEP)
 				cur = stack[sp--];
-			if (sp > 0)
+			if (sp > 0) {
+				mdef = stack_mdef[sp];
 				cur = stack[sp--];
+			}
 			it->body = cur;
+			it->mdef = mdef;
 		}
 		pos = it->off;
 	}
@@ -2291,7 +2329,8 @@ static size_t trailing_to_strip(parser *p, size_t i)
 		 * too, or a run of them makes this quadratic) */
 		if (p->items[k].bline > it->eline)
 			break;
-		if (!is_leaf(&p->items[k]))
+		/* a macro definition's body prints elsewhere */
+		if (!is_leaf(&p->items[k]) || p->items[k].mdef != it->mdef)
 			continue;
 		if (p->items[k].bline != it->eline)
 			break;
@@ -2322,7 +2361,7 @@ static size_t opening_to_strip(parser *p, size_t i)
 		p->ws_visits++;
 		if (p->items[j].eline < it->bline)
 			break; /* before the line (see trailing_to_strip) */
-		if (!is_leaf(&p->items[j]))
+		if (!is_leaf(&p->items[j]) || p->items[j].mdef != it->mdef)
 			continue;
 		if (p->items[j].eline != it->bline)
 			break;
