@@ -175,6 +175,15 @@ static void macro_limits(void)
 	is_str("(error)", run("<#include 'x.ftl'>", NULL, NULL), "#include");
 	ok(err.kind == FTL_RUNTIME && strstr(err.message, "template loader"),
 	   "... a clear error: %s", err.message);
+	is_str("(error)",
+	       run("${'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!'"
+	           "?matches('^(\\\\w+\\\\s?)*$')?c}",
+	           NULL, NULL),
+	       "catastrophic backtracking in a regular expression");
+	is_int(FTL_LIMIT, err.kind, "... stops at PCRE2's match limit");
+	ok(strstr(err.message, "backtracking") != NULL, "%s", err.message);
+	is_str("true", run("${'ab12'?matches('[a-z]+[0-9]+')?c}", NULL, NULL),
+	       "an ordinary regular expression");
 	is_str("1-2",
 	       run("<#macro m a b=a+1>${a}-${b}</#macro><@m 1/>", NULL, NULL),
 	       "a default computed from another parameter");

@@ -19,6 +19,19 @@
 
 #include "eval.h"
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+/* Template regular expressions (PCRE2): bounded backtracking, depth and
+ * heap, so a pathological pattern is a limit error, never a hang. */
+#define FTL_RE_MATCH_LIMIT 1000000u
+#define FTL_RE_DEPTH_LIMIT 10000u
+#define FTL_RE_HEAP_KIB    4096u
+
+static int re_replace(fctx *c, const fexpr *e, const fval *v, const char *a,
+                      size_t an, const char *r, size_t rn, const char *fl,
+                      size_t fln, fval *out);
+
 enum {
 	B_C,
 	B_STRING,
@@ -111,6 +124,7 @@ enum {
 	B_DROP_WHILE,
 	B_DEFAULT,
 	B_IF_EXISTS,
+	B_MATCHES,
 	B_UNSUPPORTED
 };
 
@@ -206,6 +220,7 @@ static const char *const names[] = {
         "drop_while",
         "default",
         "if_exists",
+        "matches",
 };
 
 /* FreeMarker built-ins this engine leaves out: a runtime error names them. */
@@ -245,7 +260,6 @@ static const char *const unsupported[] = {"date",
                                           "new",
                                           "api",
                                           "has_api",
-                                          "matches",
                                           "groups",
                                           "no_esc",
                                           "esc",
@@ -751,14 +765,16 @@ static int truncate(fctx *c, const fexpr *e, const fval *v, fval *out)
 		if (arg_int(c, e, 2, &tl))
 			return -1;
 		if (tl < 0)
-			return feval_err(c, e->off, FTL_RUNTIME,
-			                 "?%s: the terminator length can't be "
-			                 "negative",
-			                 bname(e));
+			return feval_err(
+			        c, e->off, FTL_RUNTIME,
+			        "?%.*s: the terminator length can't be "
+			        "negative",
+			        (int)e->n, e->s);
 	}
 	if (max < 0)
 		return feval_err(c, e->off, FTL_RUNTIME,
-		                 "?%s: the length can't be negative", bname(e));
+		                 "?%.*s: the length can't be negative",
+		                 (int)e->n, e->s);
 	if (feval_u16len(c, e->off, v->u.s.p, v->u.s.n, &len))
 		return -1;
 	if ((int64_t)len <= max) {
@@ -992,11 +1008,11 @@ static int replace(fctx *c, const fexpr *e, const fval *v, fval *out)
 		if (feval_charge(c, e->off, fln))
 			return -1;
 		for (size_t k = 0; k < fln; k++)
-			if (fl[k] != 'f')
-				return feval_err(c, e->off, FTL_RUNTIME,
-				                 "?replace flag \"%c\" is not "
-				                 "supported (only \"f\")",
-				                 fl[k]);
+			if (fl[k] == 'r' || fl[k] == 'i')
+				return re_replace(c, e, v, a, an, r, rn, fl,
+				                  fln, out);
+		if (!memchr(fl, 'f', fln))
+			goto all;
 		{
 			const char *hit;
 			if (find_c(c, e, s, n, a, an, &hit))
@@ -1011,6 +1027,7 @@ static int replace(fctx *c, const fexpr *e, const fval *v, fval *out)
 			return buf_result(c, &b, out);
 		}
 	}
+all:
 	/* every search below is linear and they do not overlap: the whole
 	 * scan is O(n + an), plus what is built (charged as it is kept) */
 	if (feval_charge(c, e->off, n + an))
@@ -1738,9 +1755,9 @@ static int seq_fn(fctx *c, const fexpr *e, const fval *v, fval *out)
 			return feval_missing(c, fn);
 		if (fv.t != V_MACRO || !fv.u.m->is_func)
 			return feval_err(c, fn->off, FTL_RUNTIME,
-			                 "?%s needs a lambda (x -> ...) or a "
+			                 "?%.*s needs a lambda (x -> ...) or a "
 			                 "#function, not %s",
-			                 bname(e), feval_type_name(&fv));
+			                 (int)e->n, e->s, feval_type_name(&fv));
 	}
 	if (seq_items(c, v, &items, &n))
 		return -1;
@@ -1772,9 +1789,9 @@ static int seq_fn(fctx *c, const fexpr *e, const fval *v, fval *out)
 		if (r.t != V_BOOL)
 			return feval_err(
 			        c, e->off, FTL_RUNTIME,
-			        "?%s: the function must give a boolean, "
+			        "?%.*s: the function must give a boolean, "
 			        "but gave %s for item %zu",
-			        bname(e), feval_type_name(&r), i);
+			        (int)e->n, e->s, feval_type_name(&r), i);
 		keep = r.u.b;
 		if (e->bi == B_FILTER) {
 			if (keep)
@@ -1808,14 +1825,14 @@ static int min_max(fctx *c, const fexpr *e, const fval *v, fval *out)
 		if (items[i].t == V_STR && (!best || best->t == V_STR))
 			return feval_err(
 			        c, e->off, FTL_RUNTIME,
-			        "?%s: Can't use operator \"less-than\" on "
+			        "?%.*s: Can't use operator \"less-than\" on "
 			        "string values.",
-			        bname(e));
+			        (int)e->n, e->s);
 		if (items[i].t != V_NUM || (best && best->t != V_NUM))
 			return feval_err(c, e->off, FTL_RUNTIME,
-			                 "?%s: can't compare %s with %s: the "
+			                 "?%.*s: can't compare %s with %s: the "
 			                 "items must all be numbers",
-			                 bname(e),
+			                 (int)e->n, e->s,
 			                 best ? feval_type_name(best) : "it",
 			                 feval_type_name(&items[i]));
 		if (!best || fnum_cmp(&items[i].u.n, &best->u.n) ==
@@ -1911,6 +1928,313 @@ static int seq_last_index_of(fctx *c, const fexpr *e, const fval *v, fval *out)
 
 /* ?split(separator): literal separators (FreeMarker's StringUtil.split:
  * empty pieces kept; an empty separator splits every character). */
+/* ---- regular expressions -------------------------------------------------
+ * FreeMarker's flags: r (regular expression), i (case-insensitive), m
+ * (multi-line), s (dot matches line breaks), c (white space and comments
+ * in the pattern), f (first match only); unknown flags are ignored, as
+ * FreeMarker only logs them. Without r the pattern is literal text. The
+ * pattern is compiled for each evaluation (templates are shared between
+ * threads and immutable) and charged to the work budget. */
+typedef struct fre {
+	pcre2_code *code;
+	pcre2_match_data *md;
+	pcre2_match_context *mc;
+	int first;
+} fre;
+
+static void re_free(fre *re)
+{
+	pcre2_match_data_free(re->md);
+	pcre2_match_context_free(re->mc);
+	pcre2_code_free(re->code);
+}
+
+static int re_compile(fctx *c, const fexpr *e, const char *pat, size_t pn,
+                      const char *fl, size_t fln, fre *re)
+{
+	uint32_t opts = PCRE2_UTF | PCRE2_NO_UTF_CHECK;
+	int regex = 0, ec;
+	PCRE2_SIZE eo;
+	memset(re, 0, sizeof(*re));
+	for (size_t k = 0; k < fln; k++)
+		switch (fl[k]) {
+		case 'r': regex = 1; break;
+		case 'i': opts |= PCRE2_CASELESS; break;
+		case 'm': opts |= PCRE2_MULTILINE; break;
+		case 's': opts |= PCRE2_DOTALL; break;
+		case 'c': opts |= PCRE2_EXTENDED; break;
+		case 'f': re->first = 1; break;
+		}
+	if (!regex)
+		opts = (opts &
+		        (PCRE2_UTF | PCRE2_NO_UTF_CHECK | PCRE2_CASELESS)) |
+		       PCRE2_LITERAL;
+	if (feval_charge(c, e->off, 16 * pn + 64))
+		return -1;
+	re->code = pcre2_compile((PCRE2_SPTR)pat, pn, opts, &ec, &eo, NULL);
+	if (!re->code) {
+		PCRE2_UCHAR msg[120];
+		pcre2_get_error_message(ec, msg, sizeof(msg));
+		return feval_err(
+		        c, e->off, FTL_RUNTIME,
+		        "?%.*s: Malformed regular expression \"%.*s\" at "
+		        "offset %zu: %s",
+		        (int)e->n, e->s, (int)ftxt_clip(pat, pn, 60), pat,
+		        (size_t)eo, (const char *)msg);
+	}
+	re->md = pcre2_match_data_create_from_pattern(re->code, NULL);
+	re->mc = pcre2_match_context_create(NULL);
+	if (!re->md || !re->mc) {
+		re_free(re);
+		return feval_err(c, e->off, FTL_NOMEM, "out of memory");
+	}
+	pcre2_set_match_limit(re->mc, FTL_RE_MATCH_LIMIT);
+	pcre2_set_depth_limit(re->mc, FTL_RE_DEPTH_LIMIT);
+	pcre2_set_heap_limit(re->mc, FTL_RE_HEAP_KIB);
+	return 0;
+}
+
+/* The next match at or after START: 1 (offsets in *MS, *ME), 0 none,
+ * -1 error (limits). OPTS: PCRE2_ANCHORED... */
+static int re_next(fctx *c, const fexpr *e, fre *re, const char *s, size_t n,
+                   size_t start, uint32_t opts, size_t *ms, size_t *me)
+{
+	int rc = pcre2_match(re->code, (PCRE2_SPTR)s, n, start,
+	                     opts | PCRE2_NO_UTF_CHECK, re->md, re->mc);
+	PCRE2_SIZE *ov;
+	if (rc == PCRE2_ERROR_NOMATCH)
+		return 0;
+	if (rc < 0) {
+		int lim = rc == PCRE2_ERROR_MATCHLIMIT ||
+		          rc == PCRE2_ERROR_DEPTHLIMIT ||
+		          rc == PCRE2_ERROR_HEAPLIMIT;
+		return feval_err(
+		        c, e->off, lim ? FTL_LIMIT : FTL_RUNTIME,
+		        lim ? "?%.*s: the regular expression needs too "
+		              "much backtracking on this text (PCRE2 "
+		              "match limit); simplify it"
+		            : "?%.*s: the regular expression failed",
+		        (int)e->n, e->s);
+	}
+	ov = pcre2_get_ovector_pointer(re->md);
+	*ms = ov[0];
+	*me = ov[1];
+	return 1;
+}
+
+/* After an empty match at P: the next search starts one character on. */
+static size_t next_char(const char *s, size_t n, size_t p)
+{
+	uint32_t cp;
+	return p < n ? p + (size_t)ftxt_decode(s + p, n - p, &cp) : n + 1;
+}
+
+/* Java's replacement syntax: $n group n, ${name}, \x the character x. */
+static int re_subst(fctx *c, const fexpr *e, fre *re, const char *s,
+                    const char *r, size_t rn, fbuf *b)
+{
+	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(re->md);
+	uint32_t ng = pcre2_get_ovector_count(re->md);
+	for (size_t k = 0; k < rn; k++) {
+		if (r[k] == '\\' && k + 1 < rn) {
+			fbuf_putc(b, r[++k]);
+		} else if (r[k] == '$' && k + 1 < rn && r[k + 1] >= '0' &&
+		           r[k + 1] <= '9') {
+			uint32_t g = (uint32_t)(r[++k] - '0');
+			while (k + 1 < rn && r[k + 1] >= '0' &&
+			       r[k + 1] <= '9' &&
+			       g * 10 + (uint32_t)(r[k + 1] - '0') < ng)
+				g = g * 10 + (uint32_t)(r[++k] - '0');
+			if (g >= ng)
+				return feval_err(
+				        c, e->off, FTL_RUNTIME,
+				        "?%.*s: No group %u in the regular "
+				        "expression",
+				        (int)e->n, e->s, g);
+			if (ov[2 * g] != PCRE2_UNSET)
+				fbuf_put(b, s + ov[2 * g],
+				         ov[2 * g + 1] - ov[2 * g]);
+		} else if (r[k] == '$' && k + 1 < rn && r[k + 1] == '{') {
+			const char *end = memchr(r + k, '}', rn - k);
+			int g;
+			char name[64];
+			if (!end || (size_t)(end - r - k - 2) >= sizeof(name))
+				return feval_err(
+				        c, e->off, FTL_RUNTIME,
+				        "?%.*s: bad group reference in the "
+				        "replacement",
+				        (int)e->n, e->s);
+			memcpy(name, r + k + 2, (size_t)(end - r - k - 2));
+			name[end - r - k - 2] = 0;
+			g = pcre2_substring_number_from_name(re->code,
+			                                     (PCRE2_SPTR)name);
+			if (g < 0)
+				return feval_err(
+				        c, e->off, FTL_RUNTIME,
+				        "?%.*s: No group with name {%s}",
+				        (int)e->n, e->s, name);
+			if (ov[2 * g] != PCRE2_UNSET)
+				fbuf_put(b, s + ov[2 * g],
+				         ov[2 * g + 1] - ov[2 * g]);
+			k = (size_t)(end - r);
+		} else if (r[k] == '$') {
+			return feval_err(
+			        c, e->off, FTL_RUNTIME,
+			        "?%.*s: Illegal group reference: a \"$\" in "
+			        "the replacement must be followed by a "
+			        "group number (write \\\\$ for a dollar "
+			        "sign)",
+			        (int)e->n, e->s);
+		} else {
+			fbuf_putc(b, r[k]);
+		}
+	}
+	return 0;
+}
+
+static int re_replace(fctx *c, const fexpr *e, const fval *v, const char *a,
+                      size_t an, const char *r, size_t rn, const char *fl,
+                      size_t fln, fval *out)
+{
+	const char *s = v->u.s.p;
+	size_t n = v->u.s.n, pos = 0, from = 0, ms, me;
+	fbuf b = {.max = c->out.max};
+	fre re;
+	int f;
+	if (re_compile(c, e, a, an, fl, fln, &re))
+		return -1;
+	if (feval_charge(c, e->off, n)) {
+		re_free(&re);
+		return -1;
+	}
+	while (from <= n &&
+	       (f = re_next(c, e, &re, s, n, from, 0, &ms, &me)) == 1) {
+		if (feval_charge(c, e->off, 1 + (me - ms))) {
+			f = -1;
+			break;
+		}
+		fbuf_put(&b, s + pos, ms - pos);
+		if (re_subst(c, e, &re, s, r, rn, &b)) {
+			f = -1;
+			break;
+		}
+		pos = me;
+		if (re.first) {
+			f = 0;
+			break;
+		}
+		if (me == ms) {
+			from = next_char(s, n, me);
+			if (from <= n) {
+				fbuf_put(&b, s + pos, from - pos);
+				pos = from;
+			}
+		} else {
+			from = me;
+		}
+	}
+	re_free(&re);
+	if (f < 0) {
+		free(b.p);
+		return -1;
+	}
+	if (pos < n)
+		fbuf_put(&b, s + pos, n - pos);
+	return buf_result(c, &b, out);
+}
+
+static int matches(fctx *c, const fexpr *e, const fval *v, fval *out)
+{
+	const char *a, *fl = "r";
+	size_t an, fln = 1, ms, me;
+	fre re;
+	int f;
+	if (nargs(c, e, 1, 2) || arg_str(c, e, 0, &a, &an))
+		return -1;
+	if (e->nargs > 1) {
+		char *x;
+		if (arg_str(c, e, 1, &fl, &fln) ||
+		    !(x = feval_alloc(c, fln + 2)))
+			return -1;
+		memcpy(x, fl, fln);
+		x[fln++] = 'r'; /* ?matches is always a regular expression */
+		fl = x;
+	}
+	if (re_compile(c, e, a, an, fl, fln, &re))
+		return -1;
+	re.first = 0;
+	if (feval_charge(c, e->off, v->u.s.n)) {
+		re_free(&re);
+		return -1;
+	}
+	f = re_next(c, e, &re, v->u.s.p, v->u.s.n, 0,
+	            PCRE2_ANCHORED | PCRE2_ENDANCHORED, &ms, &me);
+	re_free(&re);
+	if (f < 0)
+		return -1;
+	set_bool(out, f);
+	return 0;
+}
+
+/* ?split with flags: with r, Java's Pattern.split (trailing empty pieces
+ * dropped); without, the literal split (kept), case-insensitive with i. */
+static int re_split(fctx *c, const fexpr *e, const fval *v, const char *sep,
+                    size_t sn, const char *fl, size_t fln, fval *out)
+{
+	const char *s = v->u.s.p;
+	size_t n = v->u.s.n, pos = 0, from = 0, ms, me, m = 0, cap = 8;
+	int regex = memchr(fl, 'r', fln) != NULL, f;
+	fval *a;
+	fre re;
+	if (re_compile(c, e, sep, sn, fl, fln, &re))
+		return -1;
+	if (feval_charge(c, e->off, n) ||
+	    !(a = feval_alloc(c, sizeof(fval) * cap))) {
+		re_free(&re);
+		return -1;
+	}
+	for (;;) {
+		f = from <= n ? re_next(c, e, &re, s, n, from, 0, &ms, &me) : 0;
+		if (f < 0)
+			break;
+		if (f && me == ms && (ms == 0 || ms >= n) && regex) {
+			/* no empty piece from an empty match at either end */
+			from = next_char(s, n, ms);
+			continue;
+		}
+		if (m + 1 >= cap) {
+			fval *na = feval_alloc(c, sizeof(fval) * cap * 2);
+			if (!na) {
+				f = -1;
+				break;
+			}
+			memcpy(na, a, sizeof(fval) * m);
+			a = na;
+			cap *= 2;
+		}
+		if (feval_step(c, e->off, 1)) {
+			f = -1;
+			break;
+		}
+		if (!f) {
+			set_sub(&a[m++], s + pos, n - pos);
+			break;
+		}
+		set_sub(&a[m++], s + pos, ms - pos);
+		pos = me;
+		from = me == ms ? next_char(s, n, me) : me;
+	}
+	re_free(&re);
+	if (f < 0)
+		return -1;
+	/* Java: no match at all gives the input itself, even "" */
+	if (regex && m > 1)
+		while (m > 0 && a[m - 1].u.s.n == 0)
+			m--;
+	set_seq(out, a, m);
+	return 0;
+}
+
 static int split(fctx *c, const fexpr *e, const fval *v, fval *out)
 {
 	const char *sep, *p = v->u.s.p, *end = v->u.s.p + v->u.s.n;
@@ -1924,11 +2248,7 @@ static int split(fctx *c, const fexpr *e, const fval *v, fval *out)
 		if (arg_str(c, e, 1, &f, &fn))
 			return -1;
 		if (fn)
-			return feval_err(c, e->args[1]->off, FTL_RUNTIME,
-			                 "?split: the flags \"%.*s\" are not "
-			                 "supported (regular expressions are "
-			                 "left out; see docs/templates.md)",
-			                 (int)ftxt_clip(f, fn, 20), f);
+			return re_split(c, e, v, sep, sn, f, fn, out);
 	}
 	if (feval_charge(c, e->off, v->u.s.n))
 		return -1;
@@ -2018,9 +2338,9 @@ static int abc(fctx *c, const fexpr *e, const fval *v, fval *out)
 	n = fnum_to_i64(&v->u.n);
 	if (n < 1)
 		return feval_err(c, e->off, FTL_RUNTIME,
-		                 "The left side operand of to ?%s must be at "
+		                 "The left side operand of to ?%.*s must be at "
 		                 "least 1, but was %lld.",
-		                 bname(e), (long long)n);
+		                 (int)e->n, e->s, (long long)n);
 	while (n > 0) {
 		n--;
 		*--p = (char)((e->bi == B_UPPER_ABC ? 'A' : 'a') + n % 26);
@@ -2034,7 +2354,8 @@ static int more_bi(fctx *c, const fexpr *e, fval *v, fval *out)
 {
 	int id = e->bi;
 	int stringy = id == B_TRUNCATE_W || id == B_TRUNCATE_C ||
-	              id == B_TRUNCATE_M || id == B_SPLIT || id == B_WORD_LIST;
+	              id == B_TRUNCATE_M || id == B_SPLIT ||
+	              id == B_WORD_LIST || id == B_MATCHES;
 	if (stringy && v->t == V_NUM) {
 		const char *ts;
 		size_t tn;
@@ -2049,6 +2370,7 @@ static int more_bi(fctx *c, const fexpr *e, fval *v, fval *out)
 	case B_TRUNCATE_C:
 	case B_TRUNCATE_M: return truncate(c, e, v, out);
 	case B_SPLIT: return split(c, e, v, out);
+	case B_MATCHES: return matches(c, e, v, out);
 	case B_WORD_LIST: return word_list(c, e, v, out);
 	case B_LOWER_ABC:
 	case B_UPPER_ABC: return abc(c, e, v, out);
