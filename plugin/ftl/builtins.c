@@ -8,7 +8,13 @@
  * result (the searches use glibc's two-way memmem and a Knuth-Morris-Pratt
  * scan from the end), and charges that work to the render's budget
  * (feval_charge) before doing it, so a template cannot buy unbounded CPU
- * with a few built-ins in a loop.
+ * with a few built-ins in a loop. The exceptions are the regular
+ * expressions (?matches, ?replace and ?split with flags): PCRE2 runs them
+ * with its match, depth and heap limits (FTL_RE_*), so their backtracking
+ * is bounded and a pattern that exceeds them is a limit error; their
+ * compiled form is freed before the built-in returns. ?filter, ?map... run
+ * lambdas and #functions through eval.c (feval_lambda, feval_call), which
+ * charge their work like any expression or call.
  */
 #define _GNU_SOURCE 1
 

@@ -1,7 +1,10 @@
 /*
  * eval.c - rendering a compiled template against a json-c model:
- * values, variable lookup (loop variables, #assign'd variables, the model),
- * operators with FreeMarker's typing rules, and the directives.
+ * values, variable lookup (loop variables, macro parameters and #local
+ * variables, #assign'd and #global variables, the model), operators with
+ * FreeMarker's typing rules, the directives, and macro and function calls
+ * (each call's context lives on the C stack of the call; at most
+ * FTL_MAX_CALL_DEPTH run at once).
  * The built-ins are in builtins.c.
  *
  * The model is borrowed and only read (json_object_get_string() only on

@@ -2,7 +2,8 @@
  * parse.c - the template compiler: text, ${...} interpolations, directive
  * tags (angle or square bracket syntax, auto-detected as FreeMarker does),
  * expressions, FreeMarker's white-space stripping; builds the immutable tree
- * that eval.c renders.
+ * that eval.c renders, with every #macro/#function listed in the template
+ * (ftl_template.macros) so a render can define them before it starts.
  *
  * Owns the template's arena: every node, expression and string of a
  * compiled template lives in it and goes with ftl_template_unref().
