@@ -136,6 +136,64 @@ static void path_hints(void)
 	       "the suggested form works");
 }
 
+/* Macros and functions: recursion stops at FTL_MAX_CALL_DEPTH with a
+ * limit error (not a stack overflow), fan-out at the work budget, and a
+ * deadline stops calls as it stops loops. */
+static void macro_limits(void)
+{
+	ftl_settings st = {.max_work = SIZE_MAX};
+	const char *fan = "<#macro m n><#if n gt 0><@m n-1/><@m n-1/></#if>"
+	                  "</#macro><@m 40/>";
+	is_str("(error)",
+	       run("<#macro m n><@m n+1/></#macro><@m 1/>", NULL, NULL),
+	       "endless macro recursion");
+	is_int(FTL_LIMIT, err.kind, "... is FTL_LIMIT");
+	ok(strstr(err.message, "nested too deeply") != NULL, "... says so: %s",
+	   err.message);
+	is_str("(error)",
+	       run("<#function f n><#return f(n+1)></#function>${f(1)}", NULL,
+	           NULL),
+	       "endless function recursion");
+	is_int(FTL_LIMIT, err.kind, "... is FTL_LIMIT");
+	is_str("(error)",
+	       run("<#macro m><@m><#nested></@m></#macro><@m/>", NULL, NULL),
+	       "endless recursion through nested content");
+	is_int(FTL_LIMIT, err.kind, "... is FTL_LIMIT");
+	is_str("50",
+	       run("<#function f n><#if n == 0><#return 0></#if>"
+	           "<#return 1 + f(n - 1)></#function>${f(50)}",
+	           NULL, NULL),
+	       "recursion 50 deep is fine");
+	is_str("(error)", run(fan, NULL, NULL), "2^40 calls");
+	is_int(FTL_LIMIT, err.kind, "... stop at the work budget");
+	ok(strstr(err.message, "too much work") != NULL, "%s", err.message);
+	alarm(60);
+	st.deadline_ms = now_ms() - 1;
+	is_str("(error)", run(fan, NULL, &st), "2^40 calls, no budget");
+	is_int(FTL_DEADLINE, err.kind, "... stop at the deadline");
+	alarm(0);
+	is_str("(error)", run("<#include 'x.ftl'>", NULL, NULL), "#include");
+	ok(err.kind == FTL_RUNTIME && strstr(err.message, "template loader"),
+	   "... a clear error: %s", err.message);
+	is_str("(error)",
+	       run("${'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!'"
+	           "?matches('^(\\\\w+\\\\s?)*$')?c}",
+	           NULL, NULL),
+	       "catastrophic backtracking in a regular expression");
+	is_int(FTL_LIMIT, err.kind, "... stops at PCRE2's match limit");
+	ok(strstr(err.message, "backtracking") != NULL, "%s", err.message);
+	is_str("true", run("${'ab12'?matches('[a-z]+[0-9]+')?c}", NULL, NULL),
+	       "an ordinary regular expression");
+	is_str("1-2",
+	       run("<#macro m a b=a+1>${a}-${b}</#macro><@m 1/>", NULL, NULL),
+	       "a default computed from another parameter");
+	is_str("x=1 y=1",
+	       run("<#macro m><#local y=1>x=${x} y=${y}</#macro>"
+	           "<#assign x=1><@m/>",
+	           "{\"y\":2}", NULL),
+	       "a local hides the model");
+}
+
 struct job {
 	ftl_template *t;
 	json_object *model;
@@ -206,6 +264,7 @@ int main(void)
 	is_int(FTL_LIMIT, err.kind, "bounded by the limits");
 
 	deadlines();
+	macro_limits();
 	absorbed_misses();
 	path_hints();
 

@@ -69,9 +69,22 @@ int main(void)
 	   err.message);
 	ok(compile_fails("</#if>", 6, FTL_PARSE), "end tag without start");
 	ok(compile_fails("<#foo>", 6, FTL_PARSE), "unknown directive");
-	ok(compile_fails("<#macro m></#macro>", 19, FTL_PARSE),
-	   "macros are left out, clearly");
+	ok(compile_fails("<#attempt>x<#recover>y</#attempt>", 33, FTL_PARSE),
+	   "directives left out fail clearly");
 	ok(strstr(err.message, "not supported") != NULL, "%s", err.message);
+	ok(compile_fails("<#macro m><#macro n></#macro></#macro>", 38,
+	                 FTL_PARSE),
+	   "a macro inside a macro");
+	ok(strstr(err.message, "nested") != NULL, "%s", err.message);
+	ok(compile_fails("<#local x=1>", 12, FTL_PARSE),
+	   "#local outside a macro");
+	ok(compile_fails("<#macro m>x</#macro><@m>y</@n>", 30, FTL_PARSE),
+	   "a call closed with another name");
+	ok(strstr(err.message, "</@m>") != NULL, "%s", err.message);
+	ok(compile_fails("<#function f><#return></#function>", 34, FTL_PARSE),
+	   "a function must return a value");
+	ok(compile_fails("<#assign f = x -> x>", 20, FTL_PARSE),
+	   "a lambda outside ?filter/?map");
 	ok(compile_fails("${x?nosuch}", 11, FTL_PARSE), "unknown built-in");
 	ok(compile_fails("${\"a\" < \"b\"}", 12, FTL_PARSE),
 	   "< on string literals");

@@ -8,7 +8,13 @@
  * result (the searches use glibc's two-way memmem and a Knuth-Morris-Pratt
  * scan from the end), and charges that work to the render's budget
  * (feval_charge) before doing it, so a template cannot buy unbounded CPU
- * with a few built-ins in a loop.
+ * with a few built-ins in a loop. The exceptions are the regular
+ * expressions (?matches, ?replace and ?split with flags): PCRE2 runs them
+ * with its match, depth and heap limits (FTL_RE_*), so their backtracking
+ * is bounded and a pattern that exceeds them is a limit error; their
+ * compiled form is freed before the built-in returns. ?filter, ?map... run
+ * lambdas and #functions through eval.c (feval_lambda, feval_call), which
+ * charge their work like any expression or call.
  */
 #define _GNU_SOURCE 1
 
@@ -18,6 +24,19 @@
 #include <string.h>
 
 #include "eval.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+/* Template regular expressions (PCRE2): bounded backtracking, depth and
+ * heap, so a pathological pattern is a limit error, never a hang. */
+#define FTL_RE_MATCH_LIMIT 1000000u
+#define FTL_RE_DEPTH_LIMIT 10000u
+#define FTL_RE_HEAP_KIB    4096u
+
+static int re_replace(fctx *c, const fexpr *e, const fval *v, const char *a,
+                      size_t an, const char *r, size_t rn, const char *fl,
+                      size_t fln, fval *out);
 
 enum {
 	B_C,
@@ -91,6 +110,27 @@ enum {
 	B_IS_NAN,
 	B_BOOLEAN,
 	B_CN,
+	B_IS_MACRO,
+	B_IS_DIRECTIVE,
+	B_TRUNCATE_W,
+	B_TRUNCATE_C,
+	B_TRUNCATE_M,
+	B_SPLIT,
+	B_WORD_LIST,
+	B_LOWER_ABC,
+	B_UPPER_ABC,
+	B_CHUNK,
+	B_MIN,
+	B_MAX,
+	B_SEQUENCE,
+	B_SEQ_LAST_INDEX_OF,
+	B_FILTER,
+	B_MAP,
+	B_TAKE_WHILE,
+	B_DROP_WHILE,
+	B_DEFAULT,
+	B_IF_EXISTS,
+	B_MATCHES,
 	B_UNSUPPORTED
 };
 
@@ -166,6 +206,27 @@ static const char *const names[] = {
         "is_nan",
         "boolean",
         "cn",
+        "is_macro",
+        "is_directive",
+        "truncate_w",
+        "truncate_c",
+        "truncate_m",
+        "split",
+        "word_list",
+        "lower_abc",
+        "upper_abc",
+        "chunk",
+        "min",
+        "max",
+        "sequence",
+        "seq_last_index_of",
+        "filter",
+        "map",
+        "take_while",
+        "drop_while",
+        "default",
+        "if_exists",
+        "matches",
 };
 
 /* FreeMarker built-ins this engine leaves out: a runtime error names them. */
@@ -205,18 +266,7 @@ static const char *const unsupported[] = {"date",
                                           "new",
                                           "api",
                                           "has_api",
-                                          "matches",
                                           "groups",
-                                          "split",
-                                          "word_list",
-                                          "chunk",
-                                          "seq_last_index_of",
-                                          "min",
-                                          "max",
-                                          "filter",
-                                          "map",
-                                          "take_while",
-                                          "drop_while",
                                           "no_esc",
                                           "esc",
                                           "markup_string",
@@ -233,8 +283,6 @@ static const char *const unsupported[] = {"date",
                                           "is_unknown_date_like",
                                           "is_method",
                                           "is_transform",
-                                          "is_macro",
-                                          "is_directive",
                                           "is_collection",
                                           "is_enumerable",
                                           "is_indexable",
@@ -297,6 +345,12 @@ int feval_builtin_is_string(int id)
 int feval_builtin_is_loop(int id)
 {
 	return id >= B_INDEX && id <= B_IS_ODD_ITEM;
+}
+
+int feval_builtin_takes_lambda(int id)
+{
+	return id == B_FILTER || id == B_MAP || id == B_TAKE_WHILE ||
+	       id == B_DROP_WHILE;
 }
 
 int feval_builtin_nargs_check(int id, int nargs)
@@ -668,19 +722,65 @@ static int u16_ws(const uint16_t *u, size_t i)
 	return ftxt_is_space(u[i]);
 }
 
+static int is_dot16(uint16_t c)
+{
+	return c == '.' || c == 0x2026;
+}
+
+/* FreeMarker's DefaultTruncateBuiltinAlgorithm: ?truncate (word boundary
+ * when one is close enough, else character boundary), ?truncate_w (word
+ * boundary only), ?truncate_c (character boundary only), ?truncate_m (as
+ * ?truncate with an HTML terminator; the kept text is HTML-escaped).
+ * Arguments: the length, the terminator, the terminator's length. */
 static int truncate(fctx *c, const fexpr *e, const fval *v, fval *out)
 {
-	int64_t max, cb, cb0, wb, minidx;
+	enum {
+		TR_AUTO,
+		TR_WORD,
+		TR_CHAR
+	} mode = e->bi == B_TRUNCATE_W   ? TR_WORD
+	         : e->bi == B_TRUNCATE_C ? TR_CHAR
+	                                 : TR_AUTO;
+	static const char mterm[] =
+	        "<span class='truncateTerminator'>[&#8230;]</span>";
+	int markup = e->bi == B_TRUNCATE_M;
+	const char *term = "[...]";
+	size_t termn = 5;
+	int64_t max, cb, cb0, wb, minidx, tl = 5, wtl;
 	size_t len = 0, i = 0;
 	uint16_t *u;
-	const int tl = 5, wtl = 6;
-	int following, space = 0;
+	int following, space = 0, rmdots = 0, skipped;
 	fbuf b = {.max = c->out.max};
-	if (nargs(c, e, 1, 1) || arg_int(c, e, 0, &max))
+	if (nargs(c, e, 1, 3) || arg_int(c, e, 0, &max))
 		return -1;
+	if (e->nargs > 1) {
+		size_t tu;
+		markup = 0;
+		if (arg_str(c, e, 1, &term, &termn) ||
+		    feval_u16len(c, e->off, term, termn, &tu))
+			return -1;
+		tl = (int64_t)tu;
+		rmdots = (termn && term[0] == '.') ||
+		         (termn >= 3 && memcmp(term, "\xe2\x80\xa6", 3) == 0);
+	} else if (markup) {
+		term = mterm;
+		termn = sizeof(mterm) - 1;
+		tl = 3; /* what shows: "[…]" */
+	}
+	if (e->nargs > 2) {
+		if (arg_int(c, e, 2, &tl))
+			return -1;
+		if (tl < 0)
+			return feval_err(
+			        c, e->off, FTL_RUNTIME,
+			        "?%.*s: the terminator length can't be "
+			        "negative",
+			        (int)e->n, e->s);
+	}
 	if (max < 0)
 		return feval_err(c, e->off, FTL_RUNTIME,
-		                 "?truncate: the length can't be negative");
+		                 "?%.*s: the length can't be negative",
+		                 (int)e->n, e->s);
 	if (feval_u16len(c, e->off, v->u.s.p, v->u.s.n, &len))
 		return -1;
 	if ((int64_t)len <= max) {
@@ -712,50 +812,90 @@ static int truncate(fctx *c, const fexpr *e, const fval *v, fval *out)
 			}
 		}
 	}
+#define WORD_END(k) ((size_t)(k) + 1 >= len || u16_ws(u, (size_t)(k) + 1))
 	cb0 = cb = max - tl - 1;
 	while (cb >= 0 && u16_ws(u, (size_t)cb))
 		cb--;
 	if (cb < 0)
 		goto term_only;
-	minidx = (int64_t)ceil((double)max * 0.75) - wtl - 1;
-	if (minidx < 0)
-		minidx = 0;
-	wb = max - wtl - 1 < cb ? max - wtl - 1 : cb;
-	following = (int64_t)len > wb + 1 ? u16_ws(u, (size_t)wb + 1) : 1;
-	while (wb >= minidx) {
-		int cur = u16_ws(u, (size_t)wb);
-		if (!cur && following) {
-			cb = wb;
-			space = 1;
-			goto emit;
+	if (mode != TR_CHAR) {
+		wtl = tl + 1; /* the space before the terminator */
+		minidx = mode == TR_AUTO
+		                 ? (int64_t)ceil((double)max * 0.75) - wtl - 1
+		                 : 0;
+		if (minidx < 0)
+			minidx = 0;
+		wb = max - wtl - 1 < cb ? max - wtl - 1 : cb;
+		following =
+		        (int64_t)len > wb + 1 ? u16_ws(u, (size_t)wb + 1) : 1;
+		while (wb >= minidx) {
+			int cur = u16_ws(u, (size_t)wb);
+			if (!cur && following) {
+				cb = wb;
+				space = 1;
+				goto emit;
+			}
+			following = cur;
+			wb--;
 		}
-		following = cur;
-		wb--;
+		if (mode == TR_WORD)
+			goto term_only;
 	}
-	if (cb == cb0 && ((size_t)cb + 1 >= len || u16_ws(u, (size_t)cb + 1))) {
+	if (cb == cb0 && WORD_END(cb)) {
 		cb--;
 		if (cb < 0)
 			goto term_only;
 	}
-	while (cb >= 0 && u16_ws(u, (size_t)cb))
-		cb--;
-	if (cb < 0)
-		goto term_only;
-	space = (size_t)cb + 1 >= len || u16_ws(u, (size_t)cb + 1);
+	do {
+		skipped = 0;
+		while (cb >= 0 && u16_ws(u, (size_t)cb))
+			cb--;
+		if (cb < 0)
+			goto term_only;
+		if (rmdots && is_dot16(u[cb]) && !WORD_END(cb)) {
+			while (cb >= 0 && is_dot16(u[cb]))
+				cb--;
+			if (cb < 0)
+				goto term_only;
+			skipped = 1;
+		}
+	} while (skipped);
+	space = WORD_END(cb);
+#undef WORD_END
 emit : {
 	long z = ftxt_u16_to_byte(v->u.s.p, v->u.s.n, (size_t)cb + 1);
 	if (z < 0) /* a surrogate pair cut in two: keep the whole character */
 		z = ftxt_u16_to_byte(v->u.s.p, v->u.s.n, (size_t)cb + 2);
 	free(u);
-	fbuf_put(&b, v->u.s.p, (size_t)z);
+	if (markup) {
+		/* the text becomes HTML, as FreeMarker's HTML output
+		 * format escapes it */
+		for (long k = 0; k < z; k++) {
+			char ch = v->u.s.p[k];
+			const char *r = ch == '<'    ? "&lt;"
+			                : ch == '>'  ? "&gt;"
+			                : ch == '&'  ? "&amp;"
+			                : ch == '"'  ? "&quot;"
+			                : ch == '\'' ? "&#39;"
+			                             : NULL;
+			if (r)
+				fbuf_put(&b, r, strlen(r));
+			else
+				fbuf_putc(&b, ch);
+		}
+		if (feval_charge(c, e->off, (size_t)z))
+			return -1;
+	} else {
+		fbuf_put(&b, v->u.s.p, (size_t)z);
+	}
 	if (space)
 		fbuf_put(&b, " ", 1);
-	fbuf_put(&b, "[...]", (size_t)tl);
+	fbuf_put(&b, term, termn);
 	return buf_result(c, &b, out);
 }
 term_only:
 	free(u);
-	set_sub(out, "[...]", (size_t)tl);
+	set_sub(out, term, termn);
 	return 0;
 }
 
@@ -874,11 +1014,11 @@ static int replace(fctx *c, const fexpr *e, const fval *v, fval *out)
 		if (feval_charge(c, e->off, fln))
 			return -1;
 		for (size_t k = 0; k < fln; k++)
-			if (fl[k] != 'f')
-				return feval_err(c, e->off, FTL_RUNTIME,
-				                 "?replace flag \"%c\" is not "
-				                 "supported (only \"f\")",
-				                 fl[k]);
+			if (fl[k] == 'r' || fl[k] == 'i')
+				return re_replace(c, e, v, a, an, r, rn, fl,
+				                  fln, out);
+		if (!memchr(fl, 'f', fln))
+			goto all;
 		{
 			const char *hit;
 			if (find_c(c, e, s, n, a, an, &hit))
@@ -893,6 +1033,7 @@ static int replace(fctx *c, const fexpr *e, const fval *v, fval *out)
 			return buf_result(c, &b, out);
 		}
 	}
+all:
 	/* every search below is linear and they do not overlap: the whole
 	 * scan is O(n + an), plus what is built (charged as it is kept) */
 	if (feval_charge(c, e->off, n + an))
@@ -1093,7 +1234,10 @@ static int string_bi(fctx *c, const fexpr *e, const fval *v, fval *out)
 		return 0;
 	case B_LEFT_PAD:
 	case B_RIGHT_PAD: return pad(c, e, v, e->bi == B_LEFT_PAD, out);
-	case B_TRUNCATE: return truncate(c, e, v, out);
+	case B_TRUNCATE:
+	case B_TRUNCATE_W:
+	case B_TRUNCATE_C:
+	case B_TRUNCATE_M: return truncate(c, e, v, out);
 	case B_SUBSTRING: return substring(c, e, v, out);
 	case B_REPLACE: return replace(c, e, v, out);
 	case B_HTML:
@@ -1339,13 +1483,19 @@ static int seq_bi(fctx *c, const fexpr *e, const fval *v, fval *out)
 	case B_SEQ_CONTAINS:
 	case B_SEQ_INDEX_OF: {
 		fval x, it;
-		if (nargs(c, e, 1, 1) || feval_expr(c, e->args[0], &x))
+		int64_t from = 0;
+		if (nargs(c, e, 1, e->bi == B_SEQ_INDEX_OF ? 2 : 1) ||
+		    feval_expr(c, e->args[0], &x))
 			return -1;
 		if (x.t == V_NONE)
 			return feval_missing(c, e->args[0]);
+		if (e->nargs > 1 && arg_int(c, e, 1, &from))
+			return -1;
+		if (from < 0)
+			from = 0;
 		if (feval_step(c, e->off, n))
 			return -1;
-		for (size_t i = 0; i < n; i++) {
+		for (size_t i = (size_t)from; i < n; i++) {
 			if (feval_seq_get(c, v, i, &it))
 				return -1;
 			if (it.t == V_STR && x.t == V_STR &&
@@ -1421,6 +1571,7 @@ static int has_content(const fval *v)
 	case V_STR: return v->u.s.n > 0;
 	case V_SEQ: return feval_seq_len(v) > 0;
 	case V_HASH: return feval_hash_len(v) > 0;
+	case V_MACRO: return 0; /* as FreeMarker 2.3.31 answers */
 	default: return 1;
 	}
 }
@@ -1579,6 +1730,675 @@ static int c_bi(fctx *c, const fexpr *e, const fval *v, fval *out)
 	return type_err(c, e, v, "a number or a boolean");
 }
 
+/* ---- built-ins added for issue #10 ----------------------------------------
+ */
+/* F applied to ITEM: FN is the argument expression (a lambda, or an
+ * expression giving a #function, evaluated once into FV). */
+static int apply(fctx *c, const fexpr *e, const fexpr *fn, const fval *fv,
+                 const fval *item, fval *res)
+{
+	if (fn->op == E_LAMBDA)
+		return feval_lambda(c, fn, item, res);
+	return feval_call(c, fv->u.m, item, 1, e->off, res);
+}
+
+static int seq_fn(fctx *c, const fexpr *e, const fval *v, fval *out)
+{
+	const fexpr *fn;
+	fval fv, *items, *a;
+	size_t n, m = 0;
+	int dropping = 1;
+	if (v->t != V_SEQ)
+		return type_err(c, e, v, "a sequence");
+	if (nargs(c, e, 1, 1))
+		return -1;
+	fn = e->args[0];
+	memset(&fv, 0, sizeof(fv));
+	if (fn->op != E_LAMBDA) {
+		if (feval_expr(c, fn, &fv))
+			return -1;
+		if (fv.t == V_NONE)
+			return feval_missing(c, fn);
+		if (fv.t != V_MACRO || !fv.u.m->is_func)
+			return feval_err(c, fn->off, FTL_RUNTIME,
+			                 "?%.*s needs a lambda (x -> ...) or a "
+			                 "#function, not %s",
+			                 (int)e->n, e->s, feval_type_name(&fv));
+	}
+	if (seq_items(c, v, &items, &n))
+		return -1;
+	a = feval_alloc(c, sizeof(fval) * (n + 1));
+	if (!a)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		fval r;
+		int keep;
+		if (e->bi == B_DROP_WHILE && !dropping) {
+			a[m++] = items[i];
+			continue;
+		}
+		if (apply(c, e, fn, &fv, &items[i], &r))
+			return -1;
+		if (e->bi == B_MAP) {
+			/* FreeMarker maps lazily and fails when the item is
+			 * read; this maps at once */
+			if (r.t == V_NONE)
+				return feval_err(
+				        c, e->off, FTL_RUNTIME,
+				        "?map: Failed to transform element "
+				        "%zu: the function gave a missing "
+				        "value",
+				        i);
+			a[m++] = r;
+			continue;
+		}
+		if (r.t != V_BOOL)
+			return feval_err(
+			        c, e->off, FTL_RUNTIME,
+			        "?%.*s: the function must give a boolean, "
+			        "but gave %s for item %zu",
+			        (int)e->n, e->s, feval_type_name(&r), i);
+		keep = r.u.b;
+		if (e->bi == B_FILTER) {
+			if (keep)
+				a[m++] = items[i];
+		} else if (e->bi == B_TAKE_WHILE) {
+			if (!keep)
+				break;
+			a[m++] = items[i];
+		} else if (!keep) { /* drop_while */
+			dropping = 0;
+			a[m++] = items[i];
+		}
+	}
+	set_seq(out, a, m);
+	return 0;
+}
+
+/* ?min ?max: missing items are skipped; numbers only (FreeMarker's
+ * "less-than" refuses strings); none: missing. */
+static int min_max(fctx *c, const fexpr *e, const fval *v, fval *out)
+{
+	fval *items, *best = NULL;
+	size_t n;
+	if (v->t != V_SEQ)
+		return type_err(c, e, v, "a sequence");
+	if (nargs(c, e, 0, 0) || seq_items(c, v, &items, &n))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (items[i].t == V_NONE)
+			continue;
+		if (items[i].t == V_STR && (!best || best->t == V_STR))
+			return feval_err(
+			        c, e->off, FTL_RUNTIME,
+			        "?%.*s: Can't use operator \"less-than\" on "
+			        "string values.",
+			        (int)e->n, e->s);
+		if (items[i].t != V_NUM || (best && best->t != V_NUM))
+			return feval_err(c, e->off, FTL_RUNTIME,
+			                 "?%.*s: can't compare %s with %s: the "
+			                 "items must all be numbers",
+			                 (int)e->n, e->s,
+			                 best ? feval_type_name(best) : "it",
+			                 feval_type_name(&items[i]));
+		if (!best || fnum_cmp(&items[i].u.n, &best->u.n) ==
+		                     (e->bi == B_MIN ? -1 : 1))
+			best = &items[i];
+	}
+	if (best)
+		*out = *best;
+	else
+		memset(out, 0, sizeof(*out));
+	return 0;
+}
+
+static int chunk(fctx *c, const fexpr *e, const fval *v, fval *out)
+{
+	int64_t size;
+	fval *items, *rows, fill;
+	size_t n, nrows;
+	int has_fill = e->nargs > 1;
+	if (v->t != V_SEQ)
+		return type_err(c, e, v, "a sequence");
+	if (nargs(c, e, 1, 2) || arg_int(c, e, 0, &size))
+		return -1;
+	if (size < 1)
+		return feval_err(c, e->off, FTL_RUNTIME,
+		                 "?chunk: the chunk size must be at least 1, "
+		                 "but was %lld",
+		                 (long long)size);
+	if (has_fill) {
+		if (feval_expr(c, e->args[1], &fill))
+			return -1;
+		if (fill.t == V_NONE)
+			return feval_missing(c, e->args[1]);
+	}
+	if (seq_items(c, v, &items, &n))
+		return -1;
+	nrows = n / (size_t)size + (n % (size_t)size != 0);
+	if (feval_charge(c, e->off, nrows + (has_fill ? (size_t)size : 0)))
+		return -1;
+	rows = feval_alloc(c, sizeof(fval) * (nrows + 1));
+	if (!rows)
+		return -1;
+	for (size_t r = 0; r < nrows; r++) {
+		size_t from = r * (size_t)size;
+		size_t k = n - from < (size_t)size ? n - from : (size_t)size;
+		if (has_fill && k < (size_t)size) {
+			fval *row = feval_alloc(c, sizeof(fval) * (size_t)size);
+			if (!row)
+				return -1;
+			memcpy(row, items + from, sizeof(fval) * k);
+			for (size_t j = k; j < (size_t)size; j++)
+				row[j] = fill;
+			set_seq(&rows[r], row, (size_t)size);
+		} else {
+			set_seq(&rows[r], items + from, k);
+		}
+	}
+	set_seq(out, rows, nrows);
+	return 0;
+}
+
+static int seq_last_index_of(fctx *c, const fexpr *e, const fval *v, fval *out)
+{
+	fval x, it;
+	size_t n = feval_seq_len(v);
+	int64_t start = (int64_t)n - 1;
+	if (v->t != V_SEQ)
+		return type_err(c, e, v, "a sequence");
+	if (nargs(c, e, 1, 2) || feval_expr(c, e->args[0], &x))
+		return -1;
+	if (x.t == V_NONE)
+		return feval_missing(c, e->args[0]);
+	if (e->nargs > 1 && arg_int(c, e, 1, &start))
+		return -1;
+	if (start > (int64_t)n - 1)
+		start = (int64_t)n - 1;
+	if (feval_step(c, e->off, n))
+		return -1;
+	for (int64_t i = start; i >= 0; i--) {
+		if (feval_seq_get(c, v, (size_t)i, &it))
+			return -1;
+		if (it.t == V_STR && x.t == V_STR && it.u.s.n == x.u.s.n &&
+		    feval_charge(c, e->off, x.u.s.n))
+			return -1;
+		if (lenient_eq(c, &it, &x)) {
+			set_int(out, i);
+			return 0;
+		}
+	}
+	set_int(out, -1);
+	return 0;
+}
+
+/* ?split(separator): literal separators (FreeMarker's StringUtil.split:
+ * empty pieces kept; an empty separator splits every character). */
+/* ---- regular expressions -------------------------------------------------
+ * FreeMarker's flags: r (regular expression), i (case-insensitive), m
+ * (multi-line), s (dot matches line breaks), c (white space and comments
+ * in the pattern), f (first match only); unknown flags are ignored, as
+ * FreeMarker only logs them. Without r the pattern is literal text. The
+ * pattern is compiled for each evaluation (templates are shared between
+ * threads and immutable) and charged to the work budget. */
+typedef struct fre {
+	pcre2_code *code;
+	pcre2_match_data *md;
+	pcre2_match_context *mc;
+	int first;
+} fre;
+
+static void re_free(fre *re)
+{
+	pcre2_match_data_free(re->md);
+	pcre2_match_context_free(re->mc);
+	pcre2_code_free(re->code);
+}
+
+static int re_compile(fctx *c, const fexpr *e, const char *pat, size_t pn,
+                      const char *fl, size_t fln, fre *re)
+{
+	uint32_t opts = PCRE2_UTF | PCRE2_NO_UTF_CHECK;
+	int regex = 0, ec;
+	PCRE2_SIZE eo;
+	memset(re, 0, sizeof(*re));
+	for (size_t k = 0; k < fln; k++)
+		switch (fl[k]) {
+		case 'r': regex = 1; break;
+		case 'i': opts |= PCRE2_CASELESS; break;
+		case 'm': opts |= PCRE2_MULTILINE; break;
+		case 's': opts |= PCRE2_DOTALL; break;
+		case 'c': opts |= PCRE2_EXTENDED; break;
+		case 'f': re->first = 1; break;
+		}
+	if (!regex)
+		opts = (opts &
+		        (PCRE2_UTF | PCRE2_NO_UTF_CHECK | PCRE2_CASELESS)) |
+		       PCRE2_LITERAL;
+	if (feval_charge(c, e->off, 16 * pn + 64))
+		return -1;
+	re->code = pcre2_compile((PCRE2_SPTR)pat, pn, opts, &ec, &eo, NULL);
+	if (!re->code) {
+		PCRE2_UCHAR msg[120];
+		pcre2_get_error_message(ec, msg, sizeof(msg));
+		return feval_err(
+		        c, e->off, FTL_RUNTIME,
+		        "?%.*s: Malformed regular expression \"%.*s\" at "
+		        "offset %zu: %s",
+		        (int)e->n, e->s, (int)ftxt_clip(pat, pn, 60), pat,
+		        (size_t)eo, (const char *)msg);
+	}
+	re->md = pcre2_match_data_create_from_pattern(re->code, NULL);
+	re->mc = pcre2_match_context_create(NULL);
+	if (!re->md || !re->mc) {
+		re_free(re);
+		return feval_err(c, e->off, FTL_NOMEM, "out of memory");
+	}
+	pcre2_set_match_limit(re->mc, FTL_RE_MATCH_LIMIT);
+	pcre2_set_depth_limit(re->mc, FTL_RE_DEPTH_LIMIT);
+	pcre2_set_heap_limit(re->mc, FTL_RE_HEAP_KIB);
+	return 0;
+}
+
+/* The next match at or after START: 1 (offsets in *MS, *ME), 0 none,
+ * -1 error (limits). OPTS: PCRE2_ANCHORED... */
+static int re_next(fctx *c, const fexpr *e, fre *re, const char *s, size_t n,
+                   size_t start, uint32_t opts, size_t *ms, size_t *me)
+{
+	int rc = pcre2_match(re->code, (PCRE2_SPTR)s, n, start,
+	                     opts | PCRE2_NO_UTF_CHECK, re->md, re->mc);
+	PCRE2_SIZE *ov;
+	if (rc == PCRE2_ERROR_NOMATCH)
+		return 0;
+	if (rc < 0) {
+		int lim = rc == PCRE2_ERROR_MATCHLIMIT ||
+		          rc == PCRE2_ERROR_DEPTHLIMIT ||
+		          rc == PCRE2_ERROR_HEAPLIMIT;
+		return feval_err(
+		        c, e->off, lim ? FTL_LIMIT : FTL_RUNTIME,
+		        lim ? "?%.*s: the regular expression needs too "
+		              "much backtracking on this text (PCRE2 "
+		              "match limit); simplify it"
+		            : "?%.*s: the regular expression failed",
+		        (int)e->n, e->s);
+	}
+	ov = pcre2_get_ovector_pointer(re->md);
+	*ms = ov[0];
+	*me = ov[1];
+	return 1;
+}
+
+/* After an empty match at P: the next search starts one character on. */
+static size_t next_char(const char *s, size_t n, size_t p)
+{
+	uint32_t cp;
+	return p < n ? p + (size_t)ftxt_decode(s + p, n - p, &cp) : n + 1;
+}
+
+/* Java's replacement syntax: $n group n, ${name}, \x the character x. */
+static int re_subst(fctx *c, const fexpr *e, fre *re, const char *s,
+                    const char *r, size_t rn, fbuf *b)
+{
+	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(re->md);
+	uint32_t ng = pcre2_get_ovector_count(re->md);
+	for (size_t k = 0; k < rn; k++) {
+		if (r[k] == '\\' && k + 1 < rn) {
+			fbuf_putc(b, r[++k]);
+		} else if (r[k] == '$' && k + 1 < rn && r[k + 1] >= '0' &&
+		           r[k + 1] <= '9') {
+			uint32_t g = (uint32_t)(r[++k] - '0');
+			while (k + 1 < rn && r[k + 1] >= '0' &&
+			       r[k + 1] <= '9' &&
+			       g * 10 + (uint32_t)(r[k + 1] - '0') < ng)
+				g = g * 10 + (uint32_t)(r[++k] - '0');
+			if (g >= ng)
+				return feval_err(
+				        c, e->off, FTL_RUNTIME,
+				        "?%.*s: No group %u in the regular "
+				        "expression",
+				        (int)e->n, e->s, g);
+			if (ov[2 * g] != PCRE2_UNSET)
+				fbuf_put(b, s + ov[2 * g],
+				         ov[2 * g + 1] - ov[2 * g]);
+		} else if (r[k] == '$' && k + 1 < rn && r[k + 1] == '{') {
+			const char *end = memchr(r + k, '}', rn - k);
+			int g;
+			char name[64];
+			if (!end || (size_t)(end - r - k - 2) >= sizeof(name))
+				return feval_err(
+				        c, e->off, FTL_RUNTIME,
+				        "?%.*s: bad group reference in the "
+				        "replacement",
+				        (int)e->n, e->s);
+			memcpy(name, r + k + 2, (size_t)(end - r - k - 2));
+			name[end - r - k - 2] = 0;
+			g = pcre2_substring_number_from_name(re->code,
+			                                     (PCRE2_SPTR)name);
+			if (g < 0)
+				return feval_err(
+				        c, e->off, FTL_RUNTIME,
+				        "?%.*s: No group with name {%s}",
+				        (int)e->n, e->s, name);
+			if (ov[2 * g] != PCRE2_UNSET)
+				fbuf_put(b, s + ov[2 * g],
+				         ov[2 * g + 1] - ov[2 * g]);
+			k = (size_t)(end - r);
+		} else if (r[k] == '$') {
+			return feval_err(
+			        c, e->off, FTL_RUNTIME,
+			        "?%.*s: Illegal group reference: a \"$\" in "
+			        "the replacement must be followed by a "
+			        "group number (write \\\\$ for a dollar "
+			        "sign)",
+			        (int)e->n, e->s);
+		} else {
+			fbuf_putc(b, r[k]);
+		}
+	}
+	return 0;
+}
+
+static int re_replace(fctx *c, const fexpr *e, const fval *v, const char *a,
+                      size_t an, const char *r, size_t rn, const char *fl,
+                      size_t fln, fval *out)
+{
+	const char *s = v->u.s.p;
+	size_t n = v->u.s.n, pos = 0, from = 0, ms, me;
+	fbuf b = {.max = c->out.max};
+	fre re;
+	int f;
+	if (re_compile(c, e, a, an, fl, fln, &re))
+		return -1;
+	if (feval_charge(c, e->off, n)) {
+		re_free(&re);
+		return -1;
+	}
+	while (from <= n &&
+	       (f = re_next(c, e, &re, s, n, from, 0, &ms, &me)) == 1) {
+		if (feval_charge(c, e->off, 1 + (me - ms))) {
+			f = -1;
+			break;
+		}
+		fbuf_put(&b, s + pos, ms - pos);
+		if (re_subst(c, e, &re, s, r, rn, &b)) {
+			f = -1;
+			break;
+		}
+		pos = me;
+		if (re.first) {
+			f = 0;
+			break;
+		}
+		if (me == ms) {
+			from = next_char(s, n, me);
+			if (from <= n) {
+				fbuf_put(&b, s + pos, from - pos);
+				pos = from;
+			}
+		} else {
+			from = me;
+		}
+	}
+	re_free(&re);
+	if (f < 0) {
+		free(b.p);
+		return -1;
+	}
+	if (pos < n)
+		fbuf_put(&b, s + pos, n - pos);
+	return buf_result(c, &b, out);
+}
+
+static int matches(fctx *c, const fexpr *e, const fval *v, fval *out)
+{
+	const char *a, *fl = "r";
+	size_t an, fln = 1, ms, me;
+	fre re;
+	int f;
+	if (nargs(c, e, 1, 2) || arg_str(c, e, 0, &a, &an))
+		return -1;
+	if (e->nargs > 1) {
+		char *x;
+		if (arg_str(c, e, 1, &fl, &fln) ||
+		    !(x = feval_alloc(c, fln + 2)))
+			return -1;
+		memcpy(x, fl, fln);
+		x[fln++] = 'r'; /* ?matches is always a regular expression */
+		fl = x;
+	}
+	if (re_compile(c, e, a, an, fl, fln, &re))
+		return -1;
+	re.first = 0;
+	if (feval_charge(c, e->off, v->u.s.n)) {
+		re_free(&re);
+		return -1;
+	}
+	f = re_next(c, e, &re, v->u.s.p, v->u.s.n, 0,
+	            PCRE2_ANCHORED | PCRE2_ENDANCHORED, &ms, &me);
+	re_free(&re);
+	if (f < 0)
+		return -1;
+	set_bool(out, f);
+	return 0;
+}
+
+/* ?split with flags: with r, Java's Pattern.split (trailing empty pieces
+ * dropped); without, the literal split (kept), case-insensitive with i. */
+static int re_split(fctx *c, const fexpr *e, const fval *v, const char *sep,
+                    size_t sn, const char *fl, size_t fln, fval *out)
+{
+	const char *s = v->u.s.p;
+	size_t n = v->u.s.n, pos = 0, from = 0, ms, me, m = 0, cap = 8;
+	int regex = memchr(fl, 'r', fln) != NULL, f;
+	fval *a;
+	fre re;
+	if (re_compile(c, e, sep, sn, fl, fln, &re))
+		return -1;
+	if (feval_charge(c, e->off, n) ||
+	    !(a = feval_alloc(c, sizeof(fval) * cap))) {
+		re_free(&re);
+		return -1;
+	}
+	for (;;) {
+		f = from <= n ? re_next(c, e, &re, s, n, from, 0, &ms, &me) : 0;
+		if (f < 0)
+			break;
+		if (f && me == ms && (ms == 0 || ms >= n) && regex) {
+			/* no empty piece from an empty match at either end */
+			from = next_char(s, n, ms);
+			continue;
+		}
+		if (m + 1 >= cap) {
+			fval *na = feval_alloc(c, sizeof(fval) * cap * 2);
+			if (!na) {
+				f = -1;
+				break;
+			}
+			memcpy(na, a, sizeof(fval) * m);
+			a = na;
+			cap *= 2;
+		}
+		if (feval_step(c, e->off, 1)) {
+			f = -1;
+			break;
+		}
+		if (!f) {
+			set_sub(&a[m++], s + pos, n - pos);
+			break;
+		}
+		set_sub(&a[m++], s + pos, ms - pos);
+		pos = me;
+		from = me == ms ? next_char(s, n, me) : me;
+	}
+	re_free(&re);
+	if (f < 0)
+		return -1;
+	/* Java: no match at all gives the input itself, even "" */
+	if (regex && m > 1)
+		while (m > 0 && a[m - 1].u.s.n == 0)
+			m--;
+	set_seq(out, a, m);
+	return 0;
+}
+
+static int split(fctx *c, const fexpr *e, const fval *v, fval *out)
+{
+	const char *sep, *p = v->u.s.p, *end = v->u.s.p + v->u.s.n;
+	size_t sn, n = 0, cap = 8;
+	fval *a;
+	if (nargs(c, e, 1, 2) || arg_str(c, e, 0, &sep, &sn))
+		return -1;
+	if (e->nargs > 1) {
+		const char *f;
+		size_t fn;
+		if (arg_str(c, e, 1, &f, &fn))
+			return -1;
+		if (fn)
+			return re_split(c, e, v, sep, sn, f, fn, out);
+	}
+	if (feval_charge(c, e->off, v->u.s.n))
+		return -1;
+	if (!(a = feval_alloc(c, sizeof(fval) * cap)))
+		return -1;
+	for (;;) {
+		const char *q;
+		size_t k;
+		if (sn) {
+			q = find(p, (size_t)(end - p), sep, sn);
+			k = q ? (size_t)(q - p) : (size_t)(end - p);
+		} else {
+			uint32_t cp;
+			if (p == end)
+				break;
+			k = (size_t)ftxt_decode(p, (size_t)(end - p), &cp);
+			q = p + k;
+		}
+		if (n + 1 >= cap) {
+			fval *na = feval_alloc(c, sizeof(fval) * cap * 2);
+			if (!na)
+				return -1;
+			memcpy(na, a, sizeof(fval) * n);
+			a = na;
+			cap *= 2;
+		}
+		if (feval_step(c, e->off, 1))
+			return -1;
+		set_sub(&a[n++], p, k);
+		if (!q)
+			break;
+		p = q + sn;
+		if (!sn && p == end)
+			break;
+	}
+	set_seq(out, a, n);
+	return 0;
+}
+
+static int word_list(fctx *c, const fexpr *e, const fval *v, fval *out)
+{
+	const char *s = v->u.s.p;
+	size_t n = v->u.s.n, i = 0, m = 0, cap = 8;
+	fval *a;
+	if (nargs(c, e, 0, 0) || feval_charge(c, e->off, n))
+		return -1;
+	if (!(a = feval_alloc(c, sizeof(fval) * cap)))
+		return -1;
+	while (i < n) {
+		size_t st;
+		uint32_t cp;
+		int k = ftxt_decode(s + i, n - i, &cp);
+		if (ftxt_is_space(cp)) {
+			i += (size_t)k;
+			continue;
+		}
+		st = i;
+		while (i < n) {
+			k = ftxt_decode(s + i, n - i, &cp);
+			if (ftxt_is_space(cp))
+				break;
+			i += (size_t)k;
+		}
+		if (m + 1 >= cap) {
+			fval *na = feval_alloc(c, sizeof(fval) * cap * 2);
+			if (!na)
+				return -1;
+			memcpy(na, a, sizeof(fval) * m);
+			a = na;
+			cap *= 2;
+		}
+		set_sub(&a[m++], s + st, i - st);
+	}
+	set_seq(out, a, m);
+	return 0;
+}
+
+/* 1 -> a, 26 -> z, 27 -> aa (bijective base 26). */
+static int abc(fctx *c, const fexpr *e, const fval *v, fval *out)
+{
+	char buf[16], *p = buf + sizeof(buf);
+	int64_t n;
+	if (v->t != V_NUM)
+		return type_err(c, e, v, "a number");
+	if (nargs(c, e, 0, 0))
+		return -1;
+	n = fnum_to_i64(&v->u.n);
+	if (n < 1)
+		return feval_err(c, e->off, FTL_RUNTIME,
+		                 "The left side operand of to ?%.*s must be at "
+		                 "least 1, but was %lld.",
+		                 (int)e->n, e->s, (long long)n);
+	while (n > 0) {
+		n--;
+		*--p = (char)((e->bi == B_UPPER_ABC ? 'A' : 'a') + n % 26);
+		n /= 26;
+	}
+	return feval_str(c, p, (size_t)(buf + sizeof(buf) - p), out);
+}
+
+/* 1: not one of these built-ins; else 0 / -1. */
+static int more_bi(fctx *c, const fexpr *e, fval *v, fval *out)
+{
+	int id = e->bi;
+	int stringy = id == B_TRUNCATE_W || id == B_TRUNCATE_C ||
+	              id == B_TRUNCATE_M || id == B_SPLIT ||
+	              id == B_WORD_LIST || id == B_MATCHES;
+	if (stringy && v->t == V_NUM) {
+		const char *ts;
+		size_t tn;
+		if (feval_text(c, e->a, v, &ts, &tn))
+			return -1;
+		set_sub(v, ts, tn);
+	}
+	if (stringy && v->t != V_STR)
+		return type_err(c, e, v, "a string");
+	switch (id) {
+	case B_TRUNCATE_W:
+	case B_TRUNCATE_C:
+	case B_TRUNCATE_M: return truncate(c, e, v, out);
+	case B_SPLIT: return split(c, e, v, out);
+	case B_MATCHES: return matches(c, e, v, out);
+	case B_WORD_LIST: return word_list(c, e, v, out);
+	case B_LOWER_ABC:
+	case B_UPPER_ABC: return abc(c, e, v, out);
+	case B_CHUNK: return chunk(c, e, v, out);
+	case B_MIN:
+	case B_MAX: return min_max(c, e, v, out);
+	case B_SEQUENCE:
+		if (v->t != V_SEQ)
+			return type_err(c, e, v, "a sequence");
+		if (nargs(c, e, 0, 0))
+			return -1;
+		*out = *v;
+		return 0;
+	case B_SEQ_LAST_INDEX_OF: return seq_last_index_of(c, e, v, out);
+	case B_FILTER:
+	case B_MAP:
+	case B_TAKE_WHILE:
+	case B_DROP_WHILE: return seq_fn(c, e, v, out);
+	}
+	return 1;
+}
+
 int fbi_eval(fctx *c, const fexpr *e, fval *out)
 {
 	fval v;
@@ -1590,9 +2410,12 @@ int fbi_eval(fctx *c, const fexpr *e, fval *out)
 		                 (int)e->n, e->s);
 	if (id >= B_INDEX && id <= B_IS_ODD_ITEM)
 		return loop_bi(c, e, out);
-	if (id == B_HAS_CONTENT || id == B_EXISTS) {
-		if (nargs(c, e, 0, 0))
+	if (id == B_HAS_CONTENT || id == B_EXISTS || id == B_DEFAULT ||
+	    id == B_IF_EXISTS) {
+		if (id != B_DEFAULT && nargs(c, e, 0, 0))
 			return -1;
+		if (id == B_DEFAULT && !e->sub)
+			return nargs(c, e, 1, 1);
 		if (e->a->paren) {
 			if (feval_expr(c, e->a, &v)) {
 				if (!c->missing)
@@ -1605,6 +2428,27 @@ int fbi_eval(fctx *c, const fexpr *e, fval *out)
 			}
 		} else if (feval_expr(c, e->a, &v)) {
 			return -1;
+		}
+		if (id == B_DEFAULT || id == B_IF_EXISTS) {
+			/* the legacy x?default(y, z...) and x?if_exists:
+			 * x, or the first argument present, or x! */
+			if (v.t != V_NONE) {
+				*out = v;
+				return 0;
+			}
+			for (int i = 0; id == B_DEFAULT && i < e->nargs; i++) {
+				if (feval_expr(c, e->args[i], out))
+					return -1;
+				if (out->t != V_NONE)
+					return 0;
+			}
+			memset(out, 0, sizeof(*out));
+			if (id == B_IF_EXISTS) {
+				out->t = V_STR;
+				out->u.s.p = "";
+				out->empty_default = 1;
+			}
+			return 0;
 		}
 		set_bool(out, id == B_EXISTS ? v.t != V_NONE : has_content(&v));
 		return 0;
@@ -1627,12 +2471,20 @@ int fbi_eval(fctx *c, const fexpr *e, fval *out)
 			return 0;
 		}
 	}
+	{
+		int r = more_bi(c, e, &v, out);
+		if (r <= 0)
+			return r;
+	}
 	switch (id) {
 	case B_IS_STRING: set_bool(out, v.t == V_STR); return 0;
 	case B_IS_NUMBER: set_bool(out, v.t == V_NUM); return 0;
 	case B_IS_BOOLEAN: set_bool(out, v.t == V_BOOL); return 0;
 	case B_IS_SEQUENCE: set_bool(out, v.t == V_SEQ); return 0;
 	case B_IS_HASH: set_bool(out, v.t == V_HASH); return 0;
+	/* a #function is a macro and a directive to FreeMarker too */
+	case B_IS_MACRO:
+	case B_IS_DIRECTIVE: set_bool(out, v.t == V_MACRO); return 0;
 	case B_C:
 	case B_CN:
 		if (nargs(c, e, 0, 0))

@@ -1,7 +1,10 @@
 /*
  * eval.c - rendering a compiled template against a json-c model:
- * values, variable lookup (loop variables, #assign'd variables, the model),
- * operators with FreeMarker's typing rules, and the directives.
+ * values, variable lookup (loop variables, macro parameters and #local
+ * variables, #assign'd and #global variables, the model), operators with
+ * FreeMarker's typing rules, the directives, and macro and function calls
+ * (each call's context lives on the C stack of the call; at most
+ * FTL_MAX_CALL_DEPTH run at once).
  * The built-ins are in builtins.c.
  *
  * The model is borrowed and only read (json_object_get_string() only on
@@ -25,6 +28,8 @@
 #include <time.h>
 
 #include "eval.h"
+
+static int call_expr(fctx *c, const fexpr *e, fval *out);
 
 int feval_err(fctx *c, size_t off, ftl_kind k, const char *fmt, ...)
 {
@@ -123,7 +128,9 @@ void *feval_alloc(fctx *c, size_t n)
 {
 	void *p = farena_alloc(&c->arena, n);
 	if (!p) {
-		if (c->arena.total + n > c->arena.limit)
+		/* the arena grows by chunks of up to 1 MiB: a refused
+		 * chunk near the limit is the limit, not the system */
+		if (c->arena.total + n + (1u << 20) > c->arena.limit)
 			feval_err(c, (size_t)-1, FTL_LIMIT,
 			          "the template used too much memory (limit "
 			          "%u MiB)",
@@ -246,6 +253,7 @@ const char *feval_type_name(const fval *v)
 	case V_BOOL: return "a boolean";
 	case V_SEQ: return "a sequence";
 	case V_HASH: return "a hash";
+	case V_MACRO: return v->u.m->is_func ? "a function" : "a macro";
 	}
 	return "?";
 }
@@ -431,19 +439,43 @@ int feval_hash_items(fctx *c, const fval *h, fval **keys, fval **vals,
 
 /* ---- lookup ---------------------------------------------------------------
  */
+static int find_var(const fvar *vars, size_t n, const char *s, size_t len,
+                    fval *out)
+{
+	for (size_t i = n; i-- > 0;)
+		if (vars[i].n == len && memcmp(vars[i].name, s, len) == 0) {
+			*out = vars[i].v;
+			return 1;
+		}
+	return 0;
+}
+
+/* FreeMarker's order: the loop variables and locals of the current
+ * context (and, for nested content, of the contexts it runs in), then the
+ * template's variables (#assign), the globals (#global), the data model. */
 static int lookup(fctx *c, const fexpr *e, fval *out)
 {
-	for (int i = c->nloops - 1; i >= 0; i--) {
-		floop *l = &c->loops[i];
-		if (!l->active)
-			continue;
-		if (l->n1 == e->n && memcmp(l->v1, e->s, e->n) == 0) {
-			*out = l->item;
-			return 0;
+	for (const fenv *env = c->env; env; env = env->up) {
+		for (int i = c->nloops - 1; i >= 0; i--) {
+			floop *l = &c->loops[i];
+			if (!l->active || l->env != env->id)
+				continue;
+			if (l->n1 == e->n && memcmp(l->v1, e->s, e->n) == 0) {
+				*out = l->item;
+				return 0;
+			}
+			if (l->v2 && l->n2 == e->n &&
+			    memcmp(l->v2, e->s, e->n) == 0) {
+				*out = l->val;
+				return 0;
+			}
 		}
-		if (l->v2 && l->n2 == e->n && memcmp(l->v2, e->s, e->n) == 0) {
-			*out = l->val;
-			return 0;
+		if (env->nvars) {
+			if (env->nvars > 8 &&
+			    feval_charge(c, e->off, env->nvars / 4))
+				return -1;
+			if (find_var(env->vars, env->nvars, e->s, e->n, out))
+				return 0;
 		}
 	}
 	/* #assign'd variables: a scan of length compares (about a unit for
@@ -456,6 +488,12 @@ static int lookup(fctx *c, const fexpr *e, fval *out)
 			*out = c->vars[i].v;
 			return 0;
 		}
+	if (c->nglobals) {
+		if (c->nglobals > 8 && feval_charge(c, e->off, c->nglobals / 4))
+			return -1;
+		if (find_var(c->globals, c->nglobals, e->s, e->n, out))
+			return 0;
+	}
 	if (!c->model) {
 		memset(out, 0, sizeof(*out));
 		return 0;
@@ -470,31 +508,61 @@ static int lookup(fctx *c, const fexpr *e, fval *out)
 	}
 }
 
-static int set_var(fctx *c, const char *name, size_t n, const fval *v)
+static int set_in(fctx *c, fvar **vars, size_t *nv, size_t *capv,
+                  const char *name, size_t n, const fval *v)
 {
-	if (c->nvars > 8 && feval_charge(c, (size_t)-1, c->nvars / 4))
+	if (*nv > 8 && feval_charge(c, (size_t)-1, *nv / 4))
 		return -1;
-	for (size_t i = c->nvars; i-- > 0;)
-		if (c->vars[i].n == n &&
-		    memcmp(c->vars[i].name, name, n) == 0) {
-			c->vars[i].v = *v;
+	for (size_t i = *nv; i-- > 0;)
+		if ((*vars)[i].n == n &&
+		    memcmp((*vars)[i].name, name, n) == 0) {
+			(*vars)[i].v = *v;
 			return 0;
 		}
-	if (c->nvars == c->capvars) {
-		size_t cap = c->capvars ? c->capvars * 2 : 16;
-		fvar *nv = feval_alloc(c, cap * sizeof(*nv));
-		if (!nv)
+	if (*nv == *capv) {
+		size_t cap = *capv ? *capv * 2 : 16;
+		fvar *x = feval_alloc(c, cap * sizeof(*x));
+		if (!x)
 			return -1;
-		if (c->nvars)
-			memcpy(nv, c->vars, c->nvars * sizeof(*nv));
-		c->vars = nv;
-		c->capvars = cap;
+		if (*nv)
+			memcpy(x, *vars, *nv * sizeof(*x));
+		*vars = x;
+		*capv = cap;
 	}
-	c->vars[c->nvars].name = name;
-	c->vars[c->nvars].n = n;
-	c->vars[c->nvars].v = *v;
-	c->nvars++;
+	(*vars)[*nv].name = name;
+	(*vars)[*nv].n = n;
+	(*vars)[*nv].v = *v;
+	(*nv)++;
 	return 0;
+}
+
+static int set_var(fctx *c, const char *name, size_t n, const fval *v)
+{
+	return set_in(c, &c->vars, &c->nvars, &c->capvars, name, n, v);
+}
+
+/* The context of the macro or function running now (NULL: top level). */
+static fenv *routine_env(fctx *c)
+{
+	for (fenv *e = c->env; e; e = e->up)
+		if (e->m)
+			return e;
+	return NULL;
+}
+
+/* Store an assignment where its directive puts it. */
+static int store(fctx *c, const fnode *n, const fval *v)
+{
+	if (n->scope == S_GLOBAL)
+		return set_in(c, &c->globals, &c->nglobals, &c->capglobals,
+		              n->v1, n->n1, v);
+	if (n->scope == S_LOCAL) {
+		fenv *r = routine_env(c);
+		if (r)
+			return set_in(c, &r->vars, &r->nvars, &r->capvars,
+			              n->v1, n->n1, v);
+	}
+	return set_var(c, n->v1, n->n1, v);
 }
 
 /* ---- conversions ------------------------------------------------------------
@@ -1366,6 +1434,12 @@ int feval_expr(fctx *c, const fexpr *e, fval *out)
 	case E_SEQ: return seq_lit(c, e, out);
 	case E_HASH: return hash_lit(c, e, out);
 	case E_CONCATS: return concats(c, e, out);
+	case E_CALL: return call_expr(c, e, out);
+	case E_LAMBDA:
+		return feval_err(
+		        c, e->off, FTL_RUNTIME,
+		        "a lambda (x -> ...) can only be the argument "
+		        "of ?filter, ?map, ?take_while or ?drop_while");
 	}
 	return feval_err(c, e->off, FTL_RUNTIME, "internal: bad expression");
 }
@@ -1462,7 +1536,7 @@ static int assign(fctx *c, const fnode *n)
 				                   : &(fexpr){.off = n->off},
 				              r);
 		}
-		if (set_var(c, n->v1, n->n1, &v))
+		if (store(c, n, &v))
 			return -1;
 	}
 	return 0;
@@ -1486,7 +1560,7 @@ static int capture(fctx *c, const fnode *n)
 	free(cap.p);
 	if (r)
 		return -1;
-	return set_var(c, n->v1, n->n1, &v);
+	return store(c, n, &v);
 }
 
 static int setting(fctx *c, const fnode *n)
@@ -1581,17 +1655,406 @@ static int exec_switch(fctx *c, const fnode *n)
 			matched = 1;
 		}
 		r = feval_body(c, k->body);
-		if (r < 0)
-			return -1;
+		if (r < 0 || r == 2)
+			return r;
 		if (r == 1)
 			return 0;
 	}
 	if (!matched && dflt) {
 		int r = feval_body(c, dflt->body);
-		if (r < 0)
-			return -1;
+		if (r < 0 || r == 2)
+			return r;
 	}
 	return 0;
+}
+
+/* ---- macros and functions ---------------------------------------------
+ * A call runs in a new fenv on the C stack: parameters and #local
+ * variables in it, loops started in it visible only in it. #nested runs
+ * the call's nested content in another fenv whose lookups go on in the
+ * caller's context. #return comes back as 2 from feval_body. Every call
+ * is charged FTL_CALL_COST plus its arguments, and at most
+ * FTL_MAX_CALL_DEPTH calls (and nested contents) run at once, which with
+ * FTL_MAX_DEPTH bounds the C recursion. */
+static int define_macro(fctx *c, const fmacro *m)
+{
+	fval v;
+	memset(&v, 0, sizeof(v));
+	v.t = V_MACRO;
+	v.u.m = m;
+	return set_var(c, m->name, m->n, &v);
+}
+
+static int enter_call(fctx *c, size_t off)
+{
+	if (c->ncalls >= FTL_MAX_CALL_DEPTH)
+		return feval_err(c, off, FTL_LIMIT,
+		                 "macro and function calls nested too deeply "
+		                 "(more than %d at once): does a recursion "
+		                 "miss its end?",
+		                 FTL_MAX_CALL_DEPTH);
+	c->ncalls++;
+	return 0;
+}
+
+/* Evaluate the arguments of FC in the current context (a missing value
+ * is V_NONE: a parameter with a default then takes the default). */
+/* Small calls keep their arguments and variables on the C stack: a call
+ * takes nothing from the render's arena (recursion would exhaust it). */
+#define CALL_STACK_VALS 8
+
+static int eval_args(fctx *c, const fexpr *const *args, int n, fval *buf,
+                     fval **out)
+{
+	fval *v = buf;
+	*out = NULL;
+	if (!n)
+		return 0;
+	if (n > CALL_STACK_VALS &&
+	    !(v = feval_alloc(c, sizeof(*v) * (size_t)n)))
+		return -1;
+	for (int i = 0; i < n; i++) {
+		int missing;
+		fval t;
+		if (args[i]->paren || args[i]->op != E_VAR) {
+			if (feval_expr(c, args[i], &t))
+				return -1;
+		} else if (lookup(c, args[i], &t)) {
+			return -1;
+		}
+		missing = t.t == V_NONE;
+		v[i] = missing ? (fval){0} : t;
+	}
+	*out = v;
+	return 0;
+}
+
+static int param_index(const fmacro *m, const char *s, size_t n)
+{
+	for (int i = 0; i < m->nparams; i++)
+		if (m->plens[i] == n && memcmp(m->pnames[i], s, n) == 0)
+			return i;
+	return -1;
+}
+
+static int call_routine(fctx *c, const fmacro *m, const fcall *fc,
+                        const fval *vals, const fnode *site, size_t off,
+                        fval *ret)
+{
+	const char *kind = m->is_func ? "function" : "macro";
+	const char *Kind = m->is_func ? "Function" : "Macro";
+	fval pv_s[CALL_STACK_VALS];
+	char given_s[CALL_STACK_VALS];
+	fvar vars_s[CALL_STACK_VALS];
+	fenv env;
+	fval *pv = NULL, rest;
+	char *given = NULL; /* 1: given, 2: given but missing */
+	int nargs = fc ? fc->nargs : 0, r, left;
+	size_t nrest = 0;
+	fval *rv = NULL;
+	const char **rkeys = NULL;
+	size_t *rklen = NULL;
+	memset(&env, 0, sizeof(env));
+	memset(&rest, 0, sizeof(rest));
+	if (feval_charge(c, off, FTL_CALL_COST + (size_t)nargs))
+		return -1;
+	if (m->nparams > CALL_STACK_VALS) {
+		pv = feval_alloc(c, sizeof(*pv) * (size_t)m->nparams);
+		given = feval_alloc(c, (size_t)m->nparams);
+		if (!pv || !given)
+			return -1;
+		memset(given, 0, (size_t)m->nparams);
+	} else {
+		pv = pv_s;
+		given = given_s;
+		memset(given, 0, sizeof(given_s));
+	}
+	if (nargs && m->rest) {
+		rv = feval_alloc(c, sizeof(*rv) * (size_t)nargs);
+		rkeys = feval_alloc(c, sizeof(*rkeys) * (size_t)nargs);
+		rklen = feval_alloc(c, sizeof(*rklen) * (size_t)nargs);
+		if (!rv || !rkeys || !rklen)
+			return -1;
+	}
+	for (int i = 0; i < nargs; i++) {
+		int k = i;
+		if (fc->names && fc->names[i]) {
+			k = param_index(m, fc->names[i], fc->nlens[i]);
+			if (k < 0 && !m->rest) {
+				char list[256];
+				size_t ln = 0;
+				list[0] = 0;
+				for (int j = 0; j < m->nparams && ln < 200; j++)
+					ln += (size_t)snprintf(
+					        list + ln, sizeof(list) - ln,
+					        "%s%.*s", j ? ", " : "",
+					        (int)ftxt_clip(m->pnames[j],
+					                       m->plens[j], 60),
+					        m->pnames[j]);
+				return feval_err(
+				        c, off, FTL_RUNTIME,
+				        "%s \"%.*s\" has no parameter with "
+				        "name "
+				        "\"%.*s\". Valid parameter names are: "
+				        "%s",
+				        Kind, (int)ftxt_clip(m->name, m->n, 60),
+				        m->name,
+				        (int)ftxt_clip(fc->names[i],
+				                       fc->nlens[i], 60),
+				        fc->names[i], list);
+			}
+		} else if (k >= m->nparams && !m->rest) {
+			return feval_err(
+			        c, off, FTL_RUNTIME,
+			        "%s \"%.*s\" only accepts %d parameters, "
+			        "but got %d.",
+			        Kind, (int)ftxt_clip(m->name, m->n, 60),
+			        m->name, m->nparams, nargs);
+		} else if (k >= m->nparams) {
+			k = -1;
+		}
+		if (k < 0) { /* into the catch-all */
+			if (vals[i].t == V_NONE)
+				continue;
+			rv[nrest] = vals[i];
+			if (fc->names && fc->names[i]) {
+				rkeys[nrest] = fc->names[i];
+				rklen[nrest] = fc->nlens[i];
+			}
+			nrest++;
+			continue;
+		}
+		pv[k] = vals[i];
+		given[k] = vals[i].t == V_NONE ? 2 : 1;
+	}
+	if (enter_call(c, off))
+		return -1;
+	env.caller = c->env;
+	env.vars = vars_s;
+	env.capvars = CALL_STACK_VALS;
+	env.m = m;
+	env.site = site;
+	env.id = ++c->next_env;
+	c->env = &env;
+	r = 0;
+	for (int i = 0; i < m->nparams && !r; i++)
+		if (given[i] == 1)
+			r = set_in(c, &env.vars, &env.nvars, &env.capvars,
+			           m->pnames[i], m->plens[i], &pv[i]);
+	/* defaults, in the macro's context; one may use another parameter
+	 * (even a later one): passes until none makes progress */
+	left = 1;
+	while (!r && left) {
+		int progress = 0;
+		left = 0;
+		for (int i = 0; i < m->nparams && !r; i++) {
+			fval v;
+			if (given[i] == 1 || !m->pdefs[i])
+				continue;
+			if (feval_expr(c, m->pdefs[i], &v) == 0 &&
+			    v.t != V_NONE) {
+				given[i] = 1;
+				progress = 1;
+				r = set_in(c, &env.vars, &env.nvars,
+				           &env.capvars, m->pnames[i],
+				           m->plens[i], &v);
+			} else if (c->failed && !c->missing) {
+				r = -1;
+			} else {
+				c->failed = c->missing = 0;
+				left = 1;
+			}
+		}
+		if (!progress && left) {
+			/* show the default's own error */
+			for (int i = 0; i < m->nparams; i++)
+				if (given[i] != 1 && m->pdefs[i]) {
+					fval v;
+					if (feval_expr(c, m->pdefs[i], &v) == 0)
+						feval_missing(c, m->pdefs[i]);
+					break;
+				}
+			r = -1;
+		}
+	}
+	for (int i = 0; i < m->nparams && !r; i++)
+		if (given[i] != 1)
+			r = feval_err(
+			        c, m->off, FTL_RUNTIME,
+			        given[i] == 2
+			                ? "When calling %s \"%.*s\", required "
+			                  "parameter \"%.*s\" (parameter #%d) "
+			                  "was "
+			                  "specified, but had null/missing "
+			                  "value."
+			                : "When calling %s \"%.*s\", required "
+			                  "parameter \"%.*s\" (parameter #%d) "
+			                  "was "
+			                  "not specified.",
+			        kind, (int)ftxt_clip(m->name, m->n, 60),
+			        m->name,
+			        (int)ftxt_clip(m->pnames[i], m->plens[i], 60),
+			        m->pnames[i], i + 1);
+	if (!r && m->rest) {
+		rest.t = nrest && rkeys[0] ? V_HASH : V_SEQ;
+		rest.k = K_ARR;
+		rest.u.a.v = rv;
+		rest.u.a.n = nrest;
+		if (rest.t == V_HASH) {
+			rest.u.a.keys = rkeys;
+			rest.u.a.klen = rklen;
+		}
+		if (!r)
+			r = set_in(c, &env.vars, &env.nvars, &env.capvars,
+			           m->rest, m->nrest, &rest);
+	}
+	if (!r) {
+		if (m->is_func) {
+			/* what a function prints is dropped */
+			fbuf saved = c->out;
+			c->out = (fbuf){.max = saved.max};
+			memset(&c->ret, 0, sizeof(c->ret));
+			r = feval_body(c, m->body);
+			free(c->out.p);
+			c->out = saved;
+		} else {
+			r = feval_body(c, m->body);
+		}
+	}
+	c->env = env.caller;
+	c->ncalls--;
+	if (r < 0)
+		return -1;
+	if (ret) {
+		if (r == 2)
+			*ret = c->ret;
+		else
+			memset(ret, 0, sizeof(*ret));
+	}
+	return 0;
+}
+
+static int exec_call(fctx *c, const fnode *n)
+{
+	const fcall *fc = n->aux;
+	fval mv, *vals, buf[CALL_STACK_VALS];
+	if (feval_expr(c, fc->callee, &mv))
+		return -1;
+	if (mv.t == V_NONE)
+		return feval_missing(c, fc->callee);
+	if (mv.t != V_MACRO) {
+		int len;
+		const char *s = feval_src(c, fc->callee, &len);
+		return feval_err(c, n->off, FTL_RUNTIME,
+		                 "\"%.*s\" is %s, not a macro: <@%.*s> can't "
+		                 "call it",
+		                 len, s, feval_type_name(&mv), len, s);
+	}
+	if (mv.u.m->is_func)
+		return feval_err(c, n->off, FTL_RUNTIME,
+		                 "Routine \"%.*s\" is a function, not a "
+		                 "directive. Functions can only be called from "
+		                 "expressions, like in ${f()}, ${x + f()} or "
+		                 "<@someDirective someParam=f() />.",
+		                 (int)ftxt_clip(mv.u.m->name, mv.u.m->n, 60),
+		                 mv.u.m->name);
+	if (eval_args(c, (const fexpr *const *)fc->args, fc->nargs, buf, &vals))
+		return -1;
+	return call_routine(c, mv.u.m, fc, vals, n, n->off, NULL);
+}
+
+static int call_expr(fctx *c, const fexpr *e, fval *out)
+{
+	fval f, *vals, buf[CALL_STACK_VALS];
+	fcall fc;
+	if (feval_expr(c, e->a, &f))
+		return -1;
+	if (f.t == V_NONE)
+		return feval_missing(c, e->a);
+	if (f.t != V_MACRO) {
+		int len;
+		const char *s = feval_src(c, e->a, &len);
+		return feval_err(c, e->off, FTL_RUNTIME,
+		                 "For \"...(...)\" callee: expected a "
+		                 "function, but \"%.*s\" is %s",
+		                 len, s, feval_type_name(&f));
+	}
+	if (!f.u.m->is_func)
+		return feval_err(c, e->off, FTL_RUNTIME,
+		                 "A macro cannot be called in an expression. "
+		                 "(Functions can be.)");
+	if (eval_args(c, (const fexpr *const *)e->args, e->nargs, buf, &vals))
+		return -1;
+	memset(&fc, 0, sizeof(fc));
+	fc.nargs = e->nargs;
+	return call_routine(c, f.u.m, &fc, vals, NULL, e->off, out);
+}
+
+int feval_call(fctx *c, const fmacro *m, const fval *args, int n, size_t off,
+               fval *ret)
+{
+	fcall fc;
+	memset(&fc, 0, sizeof(fc));
+	fc.nargs = n;
+	return call_routine(c, m, &fc, args, NULL, off, ret);
+}
+
+int feval_lambda(fctx *c, const fexpr *l, const fval *x, fval *out)
+{
+	fenv env;
+	fvar var;
+	int r;
+	/* the parameter hides other variables; loops and locals of the
+	 * context stay visible through UP */
+	memset(&env, 0, sizeof(env));
+	env.up = c->env;
+	env.id = ++c->next_env;
+	var.name = l->s;
+	var.n = l->n;
+	var.v = *x;
+	env.vars = &var;
+	env.nvars = env.capvars = 1;
+	c->env = &env;
+	r = feval_expr(c, l->a, out);
+	c->env = env.up;
+	return r;
+}
+
+static int exec_nested(fctx *c, const fnode *n)
+{
+	const fcall *fc = n->aux;
+	fenv *r = routine_env(c), env;
+	const fcall *sc;
+	fval *vals, buf[CALL_STACK_VALS];
+	fvar vars_s[CALL_STACK_VALS];
+	int res = 0;
+	if (!r || !r->site)
+		return 0; /* no nested content */
+	sc = r->site->aux;
+	if (eval_args(c, (const fexpr *const *)fc->args, fc->nargs, buf, &vals))
+		return -1;
+	if (feval_charge(c, n->off, FTL_CALL_COST + (size_t)fc->nargs) ||
+	    enter_call(c, n->off))
+		return -1;
+	memset(&env, 0, sizeof(env));
+	env.up = r->caller;
+	env.vars = vars_s;
+	env.capvars = CALL_STACK_VALS;
+	env.id = ++c->next_env;
+	{
+		fenv *saved = c->env;
+		c->env = &env;
+		for (int i = 0; i < sc->nlvars && i < fc->nargs && !res; i++)
+			if (vals[i].t != V_NONE)
+				res = set_in(c, &env.vars, &env.nvars,
+				             &env.capvars, sc->lvars[i],
+				             sc->lvlens[i], &vals[i]);
+		if (!res)
+			res = feval_body(c, r->site->body);
+		c->env = saved;
+	}
+	c->ncalls--;
+	return res < 0 ? -1 : 0;
 }
 
 int feval_body(fctx *c, const fnode *n)
@@ -1642,7 +2105,8 @@ int feval_body(fctx *c, const fnode *n)
 		case N_SEP: {
 			const floop *l = NULL;
 			for (int i = c->nloops - 1; i >= 0; i--)
-				if (c->loops[i].active) {
+				if (c->loops[i].active &&
+				    c->loops[i].env == c->env->id) {
 					l = &c->loops[i];
 					break;
 				}
@@ -1661,6 +2125,30 @@ int feval_body(fctx *c, const fnode *n)
 		case N_CASE: break;
 		case N_BREAK: c->depth--; return 1;
 		case N_SETTING: r = setting(c, n); break;
+		case N_MACRO: r = define_macro(c, n->aux); break;
+		case N_CALL: r = exec_call(c, n); break;
+		case N_NESTED: r = exec_nested(c, n); break;
+		case N_RETURN:
+			if (n->e) {
+				fval v;
+				if (need(c, n->e, &v)) {
+					r = -1;
+					break;
+				}
+				c->ret = v;
+			}
+			c->depth--;
+			return 2;
+		case N_INCLUDE:
+			r = feval_err(
+			        c, n->off, FTL_RUNTIME,
+			        "Template %s failed: this engine has no "
+			        "template loader, so #%s can't load other "
+			        "templates; put the macros in this "
+			        "template",
+			        n->op ? "importing" : "inclusion",
+			        n->op ? "import" : "include");
+			break;
 		}
 		if (r) {
 			c->depth--;
@@ -1704,6 +2192,7 @@ static int iterate(fctx *c, const fnode *decl, const fval *v, const fnode *body)
 	l->v2 = decl->v2;
 	l->n2 = decl->n2;
 	l->active = 1;
+	l->env = c->env->id;
 	for (size_t i = 0; i < n; i++) {
 		if (feval_step(c, decl->off, 1)) {
 			r = -1;
@@ -1768,8 +2257,10 @@ static int exec_list(fctx *c, const fnode *n)
 		                           "variables: as key, value"
 		                         : "\"as k, v\" needs a hash, but this "
 		                           "is a sequence");
-	if (list_len(c, &v) == 0)
-		return n->alt ? (feval_body(c, n->alt) < 0 ? -1 : 0) : 0;
+	if (list_len(c, &v) == 0) {
+		int r = n->alt ? feval_body(c, n->alt) : 0;
+		return r < 0 || r == 2 ? r : 0;
+	}
 	if (n->has_items) {
 		/* the body runs once; #items inside does the looping */
 		floop *l;
@@ -1781,17 +2272,21 @@ static int exec_list(fctx *c, const fnode *n)
 		memset(l, 0, sizeof(*l));
 		l->pending = v;
 		l->list = n;
+		l->env = c->env->id;
 		r = feval_body(c, n->body);
 		c->nloops--;
-		return r < 0 ? -1 : 0;
+		return r < 0 || r == 2 ? r : 0;
 	}
-	return iterate(c, n, &v, n->body) < 0 ? -1 : 0;
+	{
+		int r = iterate(c, n, &v, n->body);
+		return r < 0 || r == 2 ? r : 0;
+	}
 }
 
 int feval_items(fctx *c, const fnode *n)
 {
 	for (int i = c->nloops - 1; i >= 0; i--)
-		if (c->loops[i].list) {
+		if (c->loops[i].list && c->loops[i].env == c->env->id) {
 			fval v = c->loops[i].pending;
 			return iterate(c, n, &v, n->body);
 		}
@@ -1800,11 +2295,13 @@ int feval_items(fctx *c, const fnode *n)
 
 floop *feval_find_loop(fctx *c, const char *name, size_t n)
 {
-	for (int i = c->nloops - 1; i >= 0; i--) {
-		floop *l = &c->loops[i];
-		if (l->active && l->n1 == n && memcmp(l->v1, name, n) == 0)
-			return l;
-	}
+	for (const fenv *env = c->env; env; env = env->up)
+		for (int i = c->nloops - 1; i >= 0; i--) {
+			floop *l = &c->loops[i];
+			if (l->active && l->env == env->id && l->n1 == n &&
+			    memcmp(l->v1, name, n) == 0)
+				return l;
+		}
 	return NULL;
 }
 
@@ -1866,7 +2363,12 @@ int ftl_render(const ftl_template *t, json_object *model, const ftl_settings *s,
 		c.out.p = malloc(cap);
 		c.out.cap = c.out.p ? cap : 0;
 	}
-	r = feval_body(&c, t->root);
+	c.env = &c.top;
+	r = 0;
+	for (size_t i = 0; i < t->nmacros && !r; i++)
+		r = define_macro(&c, t->macros[i]->aux);
+	if (!r)
+		r = feval_body(&c, t->root);
 	farena_free(&c.arena);
 	c.out.max++; /* room for the NUL */
 	if (r < 0 || fbuf_putc(&c.out, 0) < 0) {

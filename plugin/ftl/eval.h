@@ -7,7 +7,7 @@
 
 #include "ftl_int.h"
 
-enum { V_NONE = 0, V_STR, V_NUM, V_BOOL, V_SEQ, V_HASH };
+enum { V_NONE = 0, V_STR, V_NUM, V_BOOL, V_SEQ, V_HASH, V_MACRO };
 enum { K_ARR = 0, K_JSON, K_RANGE }; /* storage of sequences and hashes */
 
 typedef struct fval fval;
@@ -21,6 +21,7 @@ struct fval {
 		} s;
 		fnum n;
 		int b;
+		const fmacro *m; /* V_MACRO: a #macro or #function */
 		json_object *j;
 		struct {
 			fval *v;
@@ -50,9 +51,25 @@ typedef struct floop {
 	size_t index;
 	int has_next;
 	int active;        /* a running iteration */
+	int env;           /* id of the fenv it runs in (visibility) */
 	const fnode *list; /* #list with #items: the pending sequence */
 	fval pending;
 } floop;
+
+/* A context variables are looked up in: the template's top level, a
+ * macro or function call (its parameters and #local variables), or the
+ * nested content of a call (run for #nested: its loop variables, then the
+ * caller's context through UP). Lives on the C stack of the call. */
+typedef struct fenv fenv;
+struct fenv {
+	fenv *up;          /* nested content: the caller's context */
+	fenv *caller;      /* a call: the context it was made in */
+	const fmacro *m;   /* a call: what runs */
+	const fnode *site; /* a macro call: the <@...> (nested content) */
+	fvar *vars;        /* parameters and locals / nested loop vars */
+	size_t nvars, capvars;
+	int id;
+};
 
 /* What is known of a long string seen before in this render: strings never
  * move or change while a render runs (the model is borrowed, temporaries
@@ -92,6 +109,12 @@ typedef struct fctx {
 	fstrinfo strs[FEVAL_STRCACHE];
 	unsigned strs_next;
 	int depth;
+	fenv top, *env; /* the top level; the current context */
+	int next_env;   /* ids for new contexts */
+	int ncalls;     /* calls in progress (FTL_MAX_CALL_DEPTH) */
+	fvar *globals;  /* #global */
+	size_t nglobals, capglobals;
+	fval ret; /* #return's value, on its way to the caller */
 	floop loops[FTL_MAX_DEPTH]; /* last: not cleared per render */
 } fctx;
 
@@ -146,5 +169,11 @@ int feval_body(fctx *c, const fnode *n);
 int feval_items(fctx *c, const fnode *n);
 floop *feval_find_loop(fctx *c, const char *name, size_t n);
 int fbi_eval(fctx *c, const fexpr *e, fval *out);
+/* Call function M with N positional arguments (a missing one is V_NONE);
+ * its #return value in RET (V_NONE when it returned none). */
+int feval_call(fctx *c, const fmacro *m, const fval *args, int n, size_t off,
+               fval *ret);
+/* Evaluate the lambda L (x -> expr) with X bound to its parameter. */
+int feval_lambda(fctx *c, const fexpr *l, const fval *x, fval *out);
 
 #endif

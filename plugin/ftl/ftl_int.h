@@ -29,6 +29,12 @@
 /* What a value looked up and found missing costs when a default or ??
  * absorbs it (an error message is formatted and dropped). */
 #define FTL_MISS_COST 64
+/* Macro and function calls in progress at once: each one nests the
+ * renderer's C recursion (a call inside an expression inside a macro...),
+ * so this bounds the stack together with FTL_MAX_DEPTH. */
+#define FTL_MAX_CALL_DEPTH 64
+/* What one call costs in work units besides its arguments and body. */
+#define FTL_CALL_COST 8
 
 /* ---- numbers (num.c) ---------------------------------------------------
  * Three representations, as FreeMarker sees them: Integer/Long (FN_INT),
@@ -166,7 +172,9 @@ enum {
 	E_SEQ,
 	E_HASH,
 	E_CONCATS,
-	E_INTERP
+	E_INTERP,
+	E_CALL,  /* a(args): a function (#function) called; args in args */
+	E_LAMBDA /* s -> a: only as the argument of ?filter, ?map... */
 };
 /* E_RANGE sub: */
 enum { R_INCL, R_EXCL, R_LEN, R_OPEN };
@@ -198,15 +206,53 @@ enum {
 	N_SWITCH,
 	N_CASE,
 	N_BREAK,
-	N_SETTING
+	N_SETTING,
+	N_MACRO,  /* #macro / #function: aux is the fmacro */
+	N_CALL,   /* <@m ...>: aux is the fcall, body the nested content */
+	N_NESTED, /* #nested: e unused, aux is the fcall (positional args) */
+	N_RETURN, /* #return [e] */
+	N_INCLUDE /* #include / #import: a runtime error (no loader) */
 };
+/* where #assign / #local / #global put the variable */
+enum { S_NAMESPACE = 0, S_LOCAL, S_GLOBAL };
+
+/* A #macro or #function definition. Parameters without defaults come
+ * first (the parser checks); REST is the catch-all "name..." or NULL. */
+typedef struct fmacro {
+	const char *name;
+	size_t n;
+	int is_func;
+	int nparams;
+	const char **pnames;
+	size_t *plens;
+	fexpr **pdefs; /* default value expressions, NULL: required */
+	const char *rest;
+	size_t nrest;
+	const struct fnode *body;
+	uint32_t off;
+} fmacro;
+
+/* The arguments of <@m ...>, #nested or a function call: NAMES is NULL
+ * for positional ones; LVARS are the loop variables after ";". */
+typedef struct fcall {
+	fexpr *callee; /* <@m>: the macro expression */
+	int nargs;
+	const char **names;
+	size_t *nlens;
+	fexpr **args;
+	int nlvars;
+	const char **lvars;
+	size_t *lvlens;
+} fcall;
 /* assignment operators */
 enum { A_SET, A_ADD, A_SUB, A_MUL, A_DIV, A_MOD, A_INC, A_DEC };
 
 typedef struct fnode fnode;
 struct fnode {
 	uint8_t type, op, has_items;
+	uint8_t scope; /* N_ASSIGN: S_NAMESPACE, S_LOCAL or S_GLOBAL */
 	uint32_t off;
+	void *aux; /* N_MACRO: fmacro; N_CALL, N_NESTED: fcall */
 	fnode *next;
 	fexpr *e;
 	fnode *body, *alt;
@@ -239,12 +285,19 @@ struct ftl_template {
 	 * lexer's items, and how many times white-space stripping visited
 	 * one */
 	size_t nitems, ws_visits;
+	/* every #macro/#function in source order: defined before the
+	 * render starts, as FreeMarker does (a macro may be called above
+	 * its definition) */
+	fnode **macros;
+	size_t nmacros;
 };
 
 /* Built-in id for NAME, or -1 when FreeMarker has no such built-in. */
 int feval_builtin_id(const char *name, size_t n);
 int feval_builtin_is_string(int id);
 int feval_builtin_is_loop(int id);
+/* ?filter, ?map, ?take_while, ?drop_while: a lambda argument allowed. */
+int feval_builtin_takes_lambda(int id);
 /* -1 when a call of built-in ID can't have NARGS arguments (FreeMarker
  * checks ?then and ?switch at parse time), else 0. */
 int feval_builtin_nargs_check(int id, int nargs);

@@ -6,12 +6,12 @@ plugin_ftl_libftl_la_SOURCES = \
 	plugin/ftl/ftl.h plugin/ftl/ftl_int.h plugin/ftl/eval.h \
 	plugin/ftl/num.c plugin/ftl/text.c plugin/ftl/parse.c \
 	plugin/ftl/eval.c plugin/ftl/builtins.c plugin/ftl/template.c
-plugin_ftl_libftl_la_CFLAGS = $(AM_CFLAGS) -fPIC
-plugin_ftl_libftl_la_LIBADD = $(JSONC_LIBS) $(PTHREAD_LIBS) -lm
+plugin_ftl_libftl_la_CFLAGS = $(AM_CFLAGS) $(PCRE2_CFLAGS) -fPIC
+plugin_ftl_libftl_la_LIBADD = $(JSONC_LIBS) $(PCRE2_LIBS) $(PTHREAD_LIBS) -lm
 
 bin_PROGRAMS += ftl-render
 ftl_render_SOURCES = plugin/ftl/ftl-render.c
-ftl_render_LDADD = plugin/ftl/libftl.la $(JSONC_LIBS)
+ftl_render_LDADD = plugin/ftl/libftl.la $(JSONC_LIBS) $(PCRE2_LIBS)
 
 # ---- tests: one program per module, the golden cases, the CLI, the corpus
 FTL_TESTS = tests/test_ftl_num tests/test_ftl_text tests/test_ftl_parse \
@@ -19,7 +19,8 @@ FTL_TESTS = tests/test_ftl_num tests/test_ftl_text tests/test_ftl_parse \
 	tests/test_ftl_golden tests/fuzz/replay_ftl
 check_PROGRAMS += $(FTL_TESTS)
 TESTS += $(FTL_TESTS) tests/test_ftl_render.sh
-FTL_TEST_LDADD = plugin/ftl/libftl.la $(JSONC_LIBS) $(PTHREAD_LIBS)
+FTL_TEST_LDADD = plugin/ftl/libftl.la $(JSONC_LIBS) $(PCRE2_LIBS) \
+	$(PTHREAD_LIBS)
 tests_test_ftl_num_LDADD = $(FTL_TEST_LDADD)
 tests_test_ftl_text_LDADD = $(FTL_TEST_LDADD)
 tests_test_ftl_parse_LDADD = $(FTL_TEST_LDADD)
@@ -39,9 +40,10 @@ FTL_LIB_SRCS = $(filter %.c,$(plugin_ftl_libftl_la_SOURCES))
 fuzz-ftl:
 	@test -n "$(CLANG)" || { echo "fuzz-ftl: clang not found"; exit 1; }
 	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -pthread \
-	  -I$(top_srcdir)/plugin/ftl $(JSONC_CFLAGS) \
+	  -I$(top_srcdir)/plugin/ftl $(JSONC_CFLAGS) $(PCRE2_CFLAGS) \
 	  $(addprefix $(top_srcdir)/,$(FTL_LIB_SRCS)) \
-	  $(top_srcdir)/tests/fuzz/fuzz_ftl.c -o fuzz_ftl $(JSONC_LIBS) -lm
+	  $(top_srcdir)/tests/fuzz/fuzz_ftl.c -o fuzz_ftl $(JSONC_LIBS) \
+	  $(PCRE2_LIBS) -lm
 	mkdir -p fuzz-ftl-corpus
 	./fuzz_ftl -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 	  -timeout=10 -rss_limit_mb=1024 fuzz-ftl-corpus \
@@ -51,7 +53,7 @@ CLEANFILES += fuzz_ftl
 # ---- benchmark (make bench): C vs Apache FreeMarker in one run
 noinst_PROGRAMS += tests/bench/ftl_bench
 tests_bench_ftl_bench_SOURCES = tests/bench/ftl_bench.c
-tests_bench_ftl_bench_LDADD = plugin/ftl/libftl.la $(JSONC_LIBS)
+tests_bench_ftl_bench_LDADD = plugin/ftl/libftl.la $(JSONC_LIBS) $(PCRE2_LIBS)
 EXTRA_DIST += tests/bench/FtlBench.java tests/bench/ftl_bench.sh
 BENCH_TARGETS += bench-ftl
 bench-ftl: tests/bench/ftl_bench$(EXEEXT)

@@ -2,7 +2,8 @@
  * parse.c - the template compiler: text, ${...} interpolations, directive
  * tags (angle or square bracket syntax, auto-detected as FreeMarker does),
  * expressions, FreeMarker's white-space stripping; builds the immutable tree
- * that eval.c renders.
+ * that eval.c renders, with every #macro/#function listed in the template
+ * (ftl_template.macros) so a render can define them before it starts.
  *
  * Owns the template's arena: every node, expression and string of a
  * compiled template lives in it and goes with ftl_template_unref().
@@ -106,11 +107,22 @@ enum {
 	D_DEFAULT,
 	D_SETTING,
 	D_FTL,
+	D_MACRO,
+	D_FUNCTION,
+	D_RETURN,
+	D_NESTED,
+	D_LOCAL,
+	D_GLOBAL,
+	D_INCLUDE,
+	D_IMPORT,
+	D_CALL, /* <@m ...> (not a name FreeMarker knows as #call) */
 	D_NONE
 };
 static const char *const dir_names[] = {
-        "if",     "elseif", "else", "list",    "items",   "sep", "break",
-        "assign", "switch", "case", "default", "setting", "ftl",
+        "if",     "elseif",  "else",     "list",   "items",   "sep",
+        "break",  "assign",  "switch",   "case",   "default", "setting",
+        "ftl",    "macro",   "function", "return", "nested",  "local",
+        "global", "include", "import",   "@",
 };
 
 typedef struct item {
@@ -124,6 +136,7 @@ typedef struct item {
 	uint32_t end; /* offset after the item */
 	/* white-space stripping (FreeMarker's TextBlock.postParseCleanup) */
 	int body; /* id of the body the item is in; -1: none */
+	int mdef; /* id of the macro definition body it is in; 0: none */
 	int bline, eline, bcol1;
 } item;
 
@@ -132,16 +145,19 @@ typedef struct parser {
 	size_t len, pos;
 	int square; /* [#...] syntax */
 	int depth;
-	int in_tag; /* parsing a directive's parameters */
-	int pdepth; /* parentheses depth inside a tag */
-	int bdepth; /* bracket depth inside a square tag */
-	int strip;  /* white-space stripping on */
+	int in_tag;    /* parsing a directive's parameters */
+	int pdepth;    /* parentheses depth inside a tag */
+	int bdepth;    /* bracket depth inside a square tag */
+	int strip;     /* white-space stripping on */
+	int lambda_ok; /* parsing the arguments of ?filter, ?map... */
 	farena *arena;
 	ftl_error *err;
 	int failed;
 	item *items;
 	size_t nitems, capitems;
 	size_t ws_visits; /* items the white-space pass looked at */
+	fnode **macros;   /* every #macro/#function (malloc'd) */
+	size_t nmacros, capmacros;
 } parser;
 
 static int perr(parser *p, size_t off, ftl_kind k, const char *fmt, ...)
@@ -402,6 +418,7 @@ static fexpr *parse_string(parser *p)
 	fexpr *e = NULL;
 
 	size_t saved_len = p->len, close;
+	int interp_ok;
 	if (p->src[p->pos] == 'r') {
 		raw = 1;
 		p->pos++;
@@ -417,6 +434,9 @@ static fexpr *parse_string(parser *p)
 		goto out;
 	}
 	p->len = close + 1;
+	/* FreeMarker (StringLiteral.parseValue) looks for ${...} only in
+	 * literals longer than 3 characters: '${' and '${}' are text */
+	interp_ok = !raw && close - p->pos > 3;
 	for (;;) {
 		char c;
 		if (p->pos >= p->len) {
@@ -429,7 +449,7 @@ static fexpr *parse_string(parser *p)
 			p->pos++;
 			break;
 		}
-		if (!raw && c == '$' && p->pos + 1 < p->len &&
+		if (interp_ok && c == '$' && p->pos + 1 < p->len &&
 		    p->src[p->pos + 1] == '{') {
 			int sv_tag = p->in_tag, sv_pd = p->pdepth,
 			    sv_bd = p->bdepth;
@@ -611,6 +631,29 @@ static fexpr *parse_primary(parser *p)
 		}
 	}
 	wl = word_len(p);
+	if (wl && p->lambda_ok) {
+		/* x -> expression (FreeMarker 2.3.29+: built-in arguments
+		 * only) */
+		size_t save = p->pos;
+		p->pos += wl;
+		skip_ws(p);
+		if (at(p, "->")) {
+			int sv = p->lambda_ok;
+			e = mk(p, E_LAMBDA, start);
+			if (!e || !(e->s = pstrdup(p, p->src + start, wl)))
+				return NULL;
+			e->n = wl;
+			p->pos += 2;
+			p->lambda_ok = 0;
+			e->a = parse_expr(p);
+			p->lambda_ok = sv;
+			if (!e->a)
+				return NULL;
+			e->end = (uint32_t)p->pos;
+			return setdepth(p, e);
+		}
+		p->pos = save;
+	}
 	if (!wl) {
 		perr(p, p->pos, FTL_PARSE,
 		     "expected an expression (a name, a number, a string...) "
@@ -788,8 +831,12 @@ static fexpr *parse_postfix(parser *p)
 			p->pos += wl;
 			if (at(p, "(")) {
 				fexpr *lst;
+				int sv = p->lambda_ok;
 				p->pos++;
+				p->lambda_ok =
+				        feval_builtin_takes_lambda(d->bi);
 				lst = parse_list_lit(p, p->pos, ")", E_SEQ);
+				p->lambda_ok = sv;
 				if (!lst)
 					return NULL;
 				d->args = lst->args;
@@ -841,9 +888,22 @@ static fexpr *parse_postfix(parser *p)
 			if (!at(p, "?") || at(p, "??"))
 				return setdepth(p, d);
 		} else if (at(p, "(")) {
-			perr(p, here, FTL_PARSE,
-			     "calling methods or functions is not supported");
-			return NULL;
+			/* f(args): a #function call */
+			fexpr *d = mk(p, E_CALL, start), *lst;
+			(void)here;
+			if (!d)
+				return NULL;
+			p->pos++;
+			lst = parse_list_lit(p, p->pos, ")", E_SEQ);
+			if (!lst)
+				return NULL;
+			d->a = e;
+			d->args = lst->args;
+			d->nargs = lst->nargs;
+			d->end = (uint32_t)p->pos;
+			e = setdepth(p, d);
+			if (!e)
+				return NULL;
 		} else {
 			break;
 		}
@@ -1092,9 +1152,16 @@ static fexpr *parse_and(parser *p)
 	fexpr *a = parse_eq(p);
 	while (a) {
 		skip_ws(p);
-		if (!at(p, "&&"))
+		/* "&&", and the spellings that avoid '&' in XML/HTML */
+		if (at(p, "&&"))
+			p->pos += 2;
+		else if (at(p, "&amp;&amp;"))
+			p->pos += 10;
+		else if (at(p, "\\and") &&
+		         !is_idchar((unsigned char)p->src[p->pos + 4]))
+			p->pos += 4;
+		else
 			break;
-		p->pos += 2;
 		fexpr *b = parse_eq(p);
 		if (!b)
 			return NULL;
@@ -1302,8 +1369,7 @@ static int parse_assign(parser *p, item *it, size_t off)
 
 static int dir_lookup(const char *s, size_t n)
 {
-	for (int i = 0; i < (int)(sizeof(dir_names) / sizeof(dir_names[0]));
-	     i++)
+	for (int i = 0; i < D_CALL; i++)
 		if (strlen(dir_names[i]) == n &&
 		    memcmp(dir_names[i], s, n) == 0)
 			return i;
@@ -1311,14 +1377,231 @@ static int dir_lookup(const char *s, size_t n)
 }
 
 static const char *const unsupported_dirs[] = {
-        "macro",   "function",  "return",   "include",
-        "import",  "attempt",   "recover",  "nested",
-        "visit",   "recurse",   "fallback", "compress",
-        "escape",  "noescape",  "noparse",  "outputformat",
-        "autoesc", "noautoesc", "global",   "local",
-        "stop",    "flush",     "t",        "lt",
-        "rt",      "nt",        "on",       "foreach",
-        "call",    "transform", NULL};
+        "attempt",  "recover",   "visit",    "recurse", "fallback",
+        "compress", "escape",    "noescape", "noparse", "outputformat",
+        "autoesc",  "noautoesc", "stop",     "flush",   "t",
+        "lt",       "rt",        "nt",       "on",      "foreach",
+        "call",     "transform", NULL};
+
+/* Grow an arena array of ELEM-byte elements holding N to hold N + 1. */
+static void *grow(parser *p, void *arr, int n, size_t elem)
+{
+	void *na;
+	if (n != 0 && (n < 8 || (n & (n - 1))))
+		return arr; /* room left: the capacity is 8 or a power of 2 */
+	na = palloc(p, elem * (size_t)(n < 8 ? 8 : n * 2));
+	if (na && n)
+		memcpy(na, arr, elem * (size_t)n);
+	return na;
+}
+
+static int add_arg(parser *p, fcall *fc, const char *name, size_t nlen,
+                   fexpr *e)
+{
+	fexpr **a = grow(p, fc->args, fc->nargs, sizeof(*a));
+	const char **nm = grow(p, fc->names, fc->nargs, sizeof(*nm));
+	size_t *nl = grow(p, fc->nlens, fc->nargs, sizeof(*nl));
+	if (!a || !nm || !nl)
+		return -1;
+	fc->args = a;
+	fc->names = nm;
+	fc->nlens = nl;
+	a[fc->nargs] = e;
+	nm[fc->nargs] = name;
+	nl[fc->nargs] = nlen;
+	fc->nargs++;
+	return 0;
+}
+
+/* Is a "name =" (a named argument) at the current position? */
+static int at_named_arg(parser *p)
+{
+	size_t save = p->pos, w = word_len(p);
+	int r = 0;
+	if (w) {
+		p->pos += w;
+		skip_ws(p);
+		r = at(p, "=") && !at(p, "==");
+	}
+	p->pos = save;
+	return r;
+}
+
+/* The arguments of <@m ...> (CALL: named or positional, then "; loop
+ * variables") or of #nested (positional only) up to the tag's end. */
+static int parse_args(parser *p, fcall *fc, int call)
+{
+	int named = -1;
+	for (;;) {
+		fexpr *e;
+		const char *name = NULL;
+		size_t nlen = 0;
+		skip_ws(p);
+		if (at_tag_end(p) || (call && at(p, ";")))
+			break;
+		if (p->pos >= p->len)
+			return perr(p, p->pos, FTL_PARSE,
+			            "unclosed tag: the template ended in it");
+		if (named < 0)
+			named = call && at_named_arg(p);
+		if (named) {
+			nlen = word_len(p);
+			if (!nlen || !at_named_arg(p))
+				return perr(p, p->pos, FTL_PARSE,
+				            "expected a named parameter "
+				            "(name=value): the first one was "
+				            "named, so all must be");
+			name = p->src + p->pos;
+			p->pos += nlen;
+			skip_ws(p);
+			p->pos++; /* "=" */
+		} else if (fc->nargs && at(p, ",")) {
+			p->pos++;
+		}
+		if (!(e = parse_expr(p)) || add_arg(p, fc, name, nlen, e))
+			return -1;
+	}
+	if (call && at(p, ";")) {
+		p->pos++;
+		for (;;) {
+			size_t w;
+			const char **lv;
+			size_t *ll;
+			skip_ws(p);
+			w = word_len(p);
+			if (!w)
+				return perr(p, p->pos, FTL_PARSE,
+				            "expected a loop variable name "
+				            "after \";\" or \",\"");
+			lv = grow(p, fc->lvars, fc->nlvars, sizeof(*lv));
+			ll = grow(p, fc->lvlens, fc->nlvars, sizeof(*ll));
+			if (!lv || !ll)
+				return -1;
+			fc->lvars = lv;
+			fc->lvlens = ll;
+			lv[fc->nlvars] = p->src + p->pos;
+			ll[fc->nlvars++] = w;
+			p->pos += w;
+			skip_ws(p);
+			if (!at(p, ","))
+				break;
+			p->pos++;
+		}
+	}
+	return 0;
+}
+
+/* <#macro name params> / <#function name params>. */
+static int parse_macro_def(parser *p, int d, size_t off, fnode **out)
+{
+	fmacro *m = palloc(p, sizeof(*m));
+	fnode *n = mknode(p, N_MACRO, off);
+	size_t w;
+	int paren = 0, seen_default = 0;
+	const char *what = d == D_FUNCTION ? "function" : "macro";
+	if (!m || !n)
+		return -1;
+	n->aux = m;
+	m->is_func = d == D_FUNCTION;
+	m->off = (uint32_t)off;
+	skip_ws(p);
+	if (p->pos < p->len &&
+	    (p->src[p->pos] == '"' || p->src[p->pos] == '\'')) {
+		fexpr *sl = parse_string(p);
+		if (!sl)
+			return -1;
+		if (sl->op != E_STR)
+			return perr(p, sl->off, FTL_PARSE,
+			            "a %s name cannot contain ${...}", what);
+		m->name = sl->s;
+		m->n = sl->n;
+	} else {
+		w = word_len(p);
+		if (!w)
+			return perr(p, p->pos, FTL_PARSE,
+			            "expected the %s's name after #%s", what,
+			            what);
+		m->name = p->src + p->pos;
+		m->n = w;
+		p->pos += w;
+	}
+	skip_ws(p);
+	if (at(p, "(")) {
+		paren = 1;
+		p->pos++;
+		p->pdepth++;
+	}
+	for (;;) {
+		fexpr *def = NULL;
+		const char **pn;
+		size_t *pl;
+		fexpr **pd;
+		size_t at_name;
+		skip_ws(p);
+		if (paren && at(p, ")")) {
+			p->pos++;
+			p->pdepth--;
+			paren = 0;
+			continue;
+		}
+		if (at_tag_end(p) || p->pos >= p->len)
+			break;
+		if (at(p, ",")) {
+			p->pos++;
+			continue;
+		}
+		at_name = p->pos;
+		w = word_len(p);
+		if (!w)
+			return perr(p, p->pos, FTL_PARSE,
+			            "expected a parameter name in #%s, found "
+			            "\"%.*s\"",
+			            what,
+			            (int)ftxt_clip(p->src + p->pos,
+			                           p->len - p->pos, 10),
+			            p->src + p->pos);
+		if (m->rest)
+			return perr(p, at_name, FTL_PARSE,
+			            "There should be no parameters after the "
+			            "catch-all parameter.");
+		p->pos += w;
+		if (at(p, "...")) {
+			p->pos += 3;
+			m->rest = p->src + at_name;
+			m->nrest = w;
+			continue;
+		}
+		skip_ws(p);
+		if (at(p, "=") && !at(p, "==")) {
+			p->pos++;
+			if (!(def = parse_expr(p)))
+				return -1;
+			seen_default = 1;
+		} else if (seen_default) {
+			return perr(p, at_name, FTL_PARSE,
+			            "In a macro declaration, parameters "
+			            "without a default value must all occur "
+			            "before the parameters with default "
+			            "values.");
+		}
+		pn = grow(p, m->pnames, m->nparams, sizeof(*pn));
+		pl = grow(p, m->plens, m->nparams, sizeof(*pl));
+		pd = grow(p, m->pdefs, m->nparams, sizeof(*pd));
+		if (!pn || !pl || !pd)
+			return -1;
+		m->pnames = pn;
+		m->plens = pl;
+		m->pdefs = pd;
+		pn[m->nparams] = p->src + at_name;
+		pl[m->nparams] = w;
+		pd[m->nparams++] = def;
+	}
+	if (paren)
+		return perr(p, p->pos, FTL_PARSE,
+		            "expected \")\" closing the parameter list");
+	*out = n;
+	return 0;
+}
 
 static int is_blank(const char *s, size_t n)
 {
@@ -1402,10 +1685,67 @@ static int parse_open_tag(parser *p, size_t off)
 		n = mknode(p, d == D_DEFAULT ? N_CASE : N_IF, off);
 		break;
 	case D_ASSIGN:
+	case D_LOCAL:
+	case D_GLOBAL:
 		p->in_tag = 1;
 		if (parse_assign(p, it, off))
 			return -1;
 		n = it->node;
+		for (fnode *x = n; x; x = x->next)
+			x->scope = d == D_LOCAL    ? S_LOCAL
+			           : d == D_GLOBAL ? S_GLOBAL
+			                           : S_NAMESPACE;
+		break;
+	case D_MACRO:
+	case D_FUNCTION:
+		if (parse_macro_def(p, d, off, &n))
+			return -1;
+		break;
+	case D_RETURN:
+		n = mknode(p, N_RETURN, off);
+		if (!n)
+			return -1;
+		skip_ws(p);
+		if (!at_tag_end(p) && !(n->e = parse_expr(p)))
+			return -1;
+		break;
+	case D_NESTED: {
+		fcall *fc = palloc(p, sizeof(*fc));
+		n = mknode(p, N_NESTED, off);
+		if (!n || !fc || parse_args(p, fc, 0))
+			return -1;
+		n->aux = fc;
+		break;
+	}
+	case D_INCLUDE:
+	case D_IMPORT:
+		/* parsed for its syntax; running it is an error (no
+		 * template loader) */
+		n = mknode(p, N_INCLUDE, off);
+		if (!n || !(n->e = parse_expr(p)))
+			return -1;
+		n->op = d == D_IMPORT;
+		for (;;) {
+			size_t w;
+			skip_ws(p);
+			if (at_tag_end(p))
+				break;
+			w = word_len(p);
+			if (!w)
+				return perr(p, p->pos, FTL_PARSE,
+				            "expected a parameter name in #%s",
+				            dir_names[d]);
+			p->pos += w;
+			skip_ws(p);
+			if (d == D_IMPORT) {
+				w = word_len(p);
+				p->pos += w;
+				continue;
+			}
+			if (expect(p, "=", "\"=\" after the parameter name") ||
+			    !parse_expr(p))
+				return -1;
+		}
 		break;
 	case D_SETTING: {
 		size_t sw;
@@ -1520,6 +1860,62 @@ static int parse_close_tag(parser *p, size_t off)
 		return -1;
 	it = &p->items[p->nitems - 1];
 	it->dir = d;
+	return 0;
+}
+
+/* <@name args; loop vars> or <@name .../>: a macro call. */
+static int parse_call(parser *p, size_t off)
+{
+	fcall *fc = palloc(p, sizeof(*fc));
+	fnode *n = mknode(p, N_CALL, off);
+	size_t start, w;
+	int selfclose;
+	item *it;
+	if (!fc || !n)
+		return -1;
+	p->pos += 2;
+	if (add_item(p, IT_OPEN, off))
+		return -1;
+	p->in_tag = 1;
+	p->pdepth = p->bdepth = 0;
+	start = p->pos;
+	w = word_len(p);
+	if (!w)
+		return perr(p, p->pos, FTL_PARSE,
+		            "expected a macro name after \"%s@\"",
+		            p->square ? "[" : "<");
+	if (!(fc->callee = mk(p, E_VAR, start)) ||
+	    !(fc->callee->s = pstrdup(p, p->src + start, w)))
+		return -1;
+	fc->callee->n = w;
+	p->pos += w;
+	fc->callee->end = (uint32_t)p->pos;
+	while (at(p, ".") && !at(p, "..")) {
+		fexpr *d = mk(p, E_DOT, start);
+		p->pos++;
+		w = word_len(p);
+		if (!w)
+			return perr(p, p->pos, FTL_PARSE,
+			            "expected a name after \".\"");
+		if (!d || !(d->s = pstrdup(p, p->src + p->pos, w)))
+			return -1;
+		d->n = w;
+		d->a = fc->callee;
+		p->pos += w;
+		d->end = (uint32_t)p->pos;
+		if (!(fc->callee = setdepth(p, d)))
+			return -1;
+	}
+	n->v2 = p->src + start;
+	n->n2 = p->pos - start;
+	n->aux = fc;
+	if (parse_args(p, fc, 1) || tag_end(p, &selfclose))
+		return -1;
+	p->in_tag = 0;
+	it = &p->items[p->nitems - 1];
+	it->dir = D_CALL;
+	it->node = n;
+	it->selfclose = selfclose;
 	return 0;
 }
 
@@ -1644,10 +2040,40 @@ static int lex(parser *p)
 				p->items[p->nitems - 1].node = n;
 				continue;
 			}
-			if (s[1] == '@' || (s[1] == '/' && s[2] == '@'))
-				return perr(p, off, FTL_PARSE,
-				            "macro and user directive calls "
-				            "(<@...>) are not supported");
+			if (s[1] == '@') {
+				if (parse_call(p, off))
+					return -1;
+				p->items[p->nitems - 1].end = (uint32_t)p->pos;
+				continue;
+			}
+			if (s[1] == '/' && s[2] == '@') {
+				/* </@name> or </@> */
+				size_t ns;
+				item *it;
+				p->pos += 3;
+				ns = p->pos;
+				while (p->pos < p->len &&
+				       (is_idchar((unsigned char)
+				                          p->src[p->pos]) ||
+				        p->src[p->pos] == '.'))
+					p->pos++;
+				if (add_item(p, IT_CLOSE, off))
+					return -1;
+				it = &p->items[p->nitems - 1];
+				it->dir = D_CALL;
+				it->p = p->src + ns;
+				it->n = p->pos - ns;
+				skip_ws(p);
+				if (!at(p, p->square ? "]" : ">"))
+					return perr(
+					        p, p->pos, FTL_PARSE,
+					        "expected \"%s\" to end the "
+					        "tag </@%.*s",
+					        p->square ? "]" : ">",
+					        (int)it->n, it->p);
+				p->pos++;
+				continue;
+			}
 			if (s + 3 < end && s[1] == '#' && s[2] == '-' &&
 			    s[3] == '-') {
 				const char *e = p->square ? "--]" : "-->";
@@ -1715,7 +2141,9 @@ static void ws_prepare(parser *p)
 	int line = 1, stack[FTL_MAX_DEPTH + 4], sp = 0, next_id = 1, cur = 0;
 	size_t pos = 0;
 	int stack_dir[FTL_MAX_DEPTH + 4];
+	int mdef = 0, stack_mdef[FTL_MAX_DEPTH + 4];
 	stack[0] = 0;
+	stack_mdef[0] = 0;
 	stack_dir[0] = D_NONE;
 	for (size_t i = 0; i < p->nitems; i++) {
 		item *it = &p->items[i];
@@ -1737,6 +2165,7 @@ static void ws_prepare(parser *p)
 			it->eline = l;
 		}
 		it->body = cur;
+		it->mdef = mdef;
 		if (it->type == IT_OPEN) {
 			int d = it->dir;
 			if (d == D_FTL) {
@@ -1755,21 +2184,30 @@ static void ws_prepare(parser *p)
 			} else if (!it->selfclose &&
 			           (d == D_IF || d == D_LIST || d == D_ITEMS ||
 			            d == D_SWITCH || d == D_SEP ||
-			            (d == D_ASSIGN && it->node &&
-			             it->node->has_items)) &&
+			            d == D_MACRO || d == D_FUNCTION ||
+			            d == D_CALL ||
+			            ((d == D_ASSIGN || d == D_LOCAL ||
+			              d == D_GLOBAL) &&
+			             it->node && it->node->has_items)) &&
 			           sp < FTL_MAX_DEPTH + 2) {
 				stack[++sp] = cur;
 				stack_dir[sp] = d;
+				stack_mdef[sp] = mdef;
 				cur = next_id++;
+				if (d == D_MACRO || d == D_FUNCTION)
+					mdef = cur;
 			}
 		} else if (it->type == IT_CLOSE) {
 			if ((it->dir == D_LIST || it->dir == D_ITEMS) &&
 			    stack_dir[sp] == D_SEP && sp > 0 &&
 			    it->dir != D_SEP)
 				cur = stack[sp--];
-			if (sp > 0)
+			if (sp > 0) {
+				mdef = stack_mdef[sp];
 				cur = stack[sp--];
+			}
 			it->body = cur;
+			it->mdef = mdef;
 		}
 		pos = it->off;
 	}
@@ -1814,9 +2252,16 @@ static int non_outputting(const item *it)
 		return 0;
 	if (it->type == IT_COMMENT)
 		return 1;
+	/* as FreeMarker's TextBlock: assignments, settings, macro
+	 * definitions (the whole block: its end tag too) and #import */
+	if (it->type == IT_CLOSE)
+		return it->dir == D_MACRO || it->dir == D_FUNCTION;
 	return it->type == IT_OPEN &&
-	       ((it->dir == D_ASSIGN && !(it->node && it->node->has_items)) ||
-	        it->dir == D_SETTING);
+	       (((it->dir == D_ASSIGN || it->dir == D_LOCAL ||
+	          it->dir == D_GLOBAL) &&
+	         !(it->node && it->node->has_items)) ||
+	        it->dir == D_SETTING || it->dir == D_MACRO ||
+	        it->dir == D_FUNCTION || it->dir == D_IMPORT);
 }
 
 static int ignorable(parser *p, size_t i)
@@ -1885,7 +2330,8 @@ static size_t trailing_to_strip(parser *p, size_t i)
 		 * too, or a run of them makes this quadratic) */
 		if (p->items[k].bline > it->eline)
 			break;
-		if (!is_leaf(&p->items[k]))
+		/* a macro definition's body prints elsewhere */
+		if (!is_leaf(&p->items[k]) || p->items[k].mdef != it->mdef)
 			continue;
 		if (p->items[k].bline != it->eline)
 			break;
@@ -1916,7 +2362,7 @@ static size_t opening_to_strip(parser *p, size_t i)
 		p->ws_visits++;
 		if (p->items[j].eline < it->bline)
 			break; /* before the line (see trailing_to_strip) */
-		if (!is_leaf(&p->items[j]))
+		if (!is_leaf(&p->items[j]) || p->items[j].mdef != it->mdef)
 			continue;
 		if (p->items[j].eline != it->bline)
 			break;
@@ -2083,9 +2529,69 @@ static int build(parser *p, fnode **root)
 				return perr(p, it->off, FTL_PARSE,
 				            "only #case and #default may "
 				            "follow #switch");
+			if (d == D_MACRO || d == D_FUNCTION || d == D_LOCAL ||
+			    d == D_NESTED || d == D_RETURN) {
+				int k, in = 0;
+				for (k = sp; k > 0 && !in; k--)
+					if (st[k].dir == D_MACRO ||
+					    st[k].dir == D_FUNCTION)
+						in = st[k].dir;
+				if ((d == D_MACRO || d == D_FUNCTION) && in)
+					return perr(
+					        p, it->off, FTL_PARSE,
+					        "Macro or function definitions "
+					        "can't be nested into each "
+					        "other.");
+				if (d == D_LOCAL && !in)
+					return perr(p, it->off, FTL_PARSE,
+					            "Local variable assigned "
+					            "outside a macro.");
+				if (d == D_NESTED && in != D_MACRO)
+					return perr(
+					        p, it->off, FTL_PARSE,
+					        "Cannot use a <#nested> "
+					        "instruction outside a macro.");
+				if (d == D_RETURN && !in)
+					return perr(
+					        p, it->off, FTL_PARSE,
+					        "A return instruction can only "
+					        "occur inside a macro or "
+					        "function");
+				if (d == D_RETURN && in == D_FUNCTION && !n->e)
+					return perr(p, it->end, FTL_PARSE,
+					            "A function must return a "
+					            "value");
+				if (d == D_RETURN && in == D_MACRO && n->e)
+					return perr(p, n->e->off, FTL_PARSE,
+					            "A macro cannot return a "
+					            "value");
+				if (d == D_MACRO || d == D_FUNCTION) {
+					if (p->nmacros == p->capmacros) {
+						size_t cap =
+						        p->capmacros
+						                ? p->capmacros *
+						                          2
+						                : 8;
+						fnode **nm = realloc(
+						        p->macros,
+						        cap * sizeof(*nm));
+						if (!nm)
+							return perr(p, it->off,
+							            FTL_NOMEM,
+							            "out of "
+							            "memory");
+						p->macros = nm;
+						p->capmacros = cap;
+					}
+					p->macros[p->nmacros++] = n;
+				}
+			}
 			if (d == D_BREAK) {
 				int k, ok = 0;
-				for (k = sp; k > 0 && !ok; k--)
+				for (k = sp;
+				     k > 0 && !ok && st[k].dir != D_MACRO &&
+				     st[k].dir != D_FUNCTION;
+				     k--)
 					if (st[k].dir == D_ITEMS ||
 					    st[k].dir == D_CASE ||
 					    (st[k].dir == D_LIST &&
@@ -2124,8 +2630,10 @@ static int build(parser *p, fnode **root)
 			if (it->selfclose && d != D_SEP)
 				continue;
 			if (d == D_IF || d == D_LIST || d == D_ITEMS ||
-			    d == D_SWITCH || d == D_SEP ||
-			    (d == D_ASSIGN && n->has_items)) {
+			    d == D_SWITCH || d == D_SEP || d == D_MACRO ||
+			    d == D_FUNCTION || d == D_CALL ||
+			    ((d == D_ASSIGN || d == D_LOCAL || d == D_GLOBAL) &&
+			     n->has_items)) {
 				if (sp + 1 > FTL_MAX_DEPTH)
 					return perr(p, it->off, FTL_LIMIT,
 					            "directives nested too "
@@ -2156,6 +2664,32 @@ static int build(parser *p, fnode **root)
 				sp--;
 				continue;
 			}
+			if (d == D_CALL) {
+				const fnode *cn = sp ? st[sp].node : NULL;
+				if (st[sp].dir != D_CALL ||
+				    (it->n && (it->n != cn->n2 ||
+				               memcmp(it->p, cn->v2, it->n))))
+					return perr(
+					        p, it->off, FTL_PARSE,
+					        sp && st[sp].dir == D_CALL
+					                ? "Expecting </@> or "
+					                  "</@%.*s>"
+					                : "</@%.*s> without an "
+					                  "opening "
+					                  "<@...>",
+					        (int)(sp && st[sp].dir == D_CALL
+					                      ? cn->n2
+					                      : it->n),
+					        sp && st[sp].dir == D_CALL
+					                ? cn->v2
+					                : it->p);
+				sp--;
+				continue;
+			}
+			if ((d == D_MACRO || d == D_FUNCTION) &&
+			    st[sp].dir == d)
+				((fmacro *)st[sp].node->aux)->body =
+				        st[sp].node->body;
 			if (sp == 0 || st[sp].dir != d) {
 				if (sp == 0)
 					return perr(p, it->off, FTL_PARSE,
@@ -2187,6 +2721,13 @@ static int build(parser *p, fnode **root)
 	}
 	if (sp > 0 && st[sp].dir == D_SEP && st[sp].autoclose)
 		sp--;
+	if (sp > 0 && st[sp].dir == D_CALL)
+		return perr(
+		        p, st[sp].off, FTL_PARSE,
+		        "unclosed <@%.*s>: expected </@%.*s> before the end "
+		        "of the template",
+		        (int)st[sp].node->n2, st[sp].node->v2,
+		        (int)st[sp].node->n2, st[sp].node->v2);
 	if (sp > 0)
 		return perr(p, st[sp].off, FTL_PARSE,
 		            "unclosed #%s: expected </#%s> before the end of "
@@ -2300,6 +2841,15 @@ ftl_template *fparse_compile(const char *src, size_t len, ftl_error *err)
 			check_nodes(&p, t->root, names, lens, 0, 0);
 		}
 	}
+	if (!p.failed && p.nmacros) {
+		t->macros = palloc(&p, p.nmacros * sizeof(*t->macros));
+		if (t->macros) {
+			memcpy(t->macros, p.macros,
+			       p.nmacros * sizeof(*t->macros));
+			t->nmacros = p.nmacros;
+		}
+	}
+	free(p.macros);
 	free(p.items);
 	t->ws_visits = p.ws_visits;
 	t->nitems = p.nitems;
