@@ -825,6 +825,9 @@ static struct MHD_Daemon *start_daemon(tw_webhook *w)
 	if (w->tls_cert)
 		flags |= MHD_USE_TLS;
 #define OPT(o, v, p) ops[i++] = (struct MHD_OptionItem){(o), (intptr_t)(v), (p)}
+	/* the logger first, or MHD prints the earlier options' errors to
+	 * stderr itself */
+	OPT(MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, w);
 	OPT(MHD_OPTION_LISTEN_SOCKET, w->listen_fd, NULL);
 	OPT(MHD_OPTION_THREAD_POOL_SIZE, TW_WEBHOOK_DAEMON_THREADS, NULL);
 	OPT(MHD_OPTION_CONNECTION_LIMIT, w->cfg->webhook_max_connections, NULL);
@@ -834,10 +837,10 @@ static struct MHD_Daemon *start_daemon(tw_webhook *w)
 	    NULL);
 	OPT(MHD_OPTION_URI_LOG_CALLBACK, on_uri, w);
 	OPT(MHD_OPTION_NOTIFY_COMPLETED, on_completed, w);
-	OPT(MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, w);
 	if (w->tls_cert) {
-		OPT(MHD_OPTION_HTTPS_MEM_CERT, w->tls_cert, NULL);
-		OPT(MHD_OPTION_HTTPS_MEM_KEY, w->tls_key, NULL);
+		/* in an option array, strings go in ptr_value */
+		OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, w->tls_cert);
+		OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, w->tls_key);
 	}
 	OPT(MHD_OPTION_END, 0, NULL);
 #undef OPT
