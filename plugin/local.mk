@@ -164,10 +164,6 @@ tests_test_signature_SOURCES = tests/test_signature.c
 tests_test_signature_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
 tests_test_signature_LDADD = $(TW_UNIT_LDADD)
 
-# TEMPORARY (webhook part): a stand-in for plugin/inbound.c until in-inbound
-# is merged; delete this line and plugin/inbound_stub.c then.
-plugin_libtwcore_la_SOURCES += plugin/inbound_stub.c plugin/tw_inbound.h
-
 # The SMS_RECEIVED webhook over real sockets (connector-host listen).
 TESTS += tests/webhook_http.sh
 EXTRA_DIST += tests/webhook_http.sh tests/webhook_client.py
