@@ -24,7 +24,8 @@ plugin_libtwcore_la_SOURCES = \
 	plugin/response.c plugin/tw_response.h \
 	plugin/sender.c plugin/tw_sender.h \
 	plugin/send_sms.c plugin/tw_instance.h \
-	plugin/webhook.c plugin/tw_webhook.h
+	plugin/webhook.c plugin/tw_webhook.h \
+	plugin/inbound.c plugin/tw_inbound.h
 plugin_libtwcore_la_CPPFLAGS = $(TW_PLUGIN_CPPFLAGS)
 plugin_libtwcore_la_CFLAGS = $(TW_PLUGIN_CFLAGS)
 plugin_libtwcore_la_LIBADD = plugin/ftl/libftl.la plugin/libtwsegments.la \
@@ -167,3 +168,37 @@ tests_test_signature_LDADD = $(TW_UNIT_LDADD)
 # The SMS_RECEIVED webhook over real sockets (connector-host listen).
 TESTS += tests/webhook_http.sh
 EXTRA_DIST += tests/webhook_http.sh tests/webhook_client.py
+
+# SMS_RECEIVED's engine (plugin/inbound.c) against a fake host in the test:
+# matching, dedupe, publish deadlines, replies, unsubscribe under traffic.
+check_PROGRAMS += tests/test_inbound
+TESTS += tests/test_inbound
+tests_test_inbound_SOURCES = tests/test_inbound.c
+tests_test_inbound_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_test_inbound_LDADD = $(TW_UNIT_LDADD) $(PTHREAD_LIBS)
+
+# SMS_RECEIVED params and messages (plugin/inbound.c): replayed over its
+# corpus in `make check`; `make fuzz-plugin` also builds the libFuzzer
+# binary (through fuzz-inbound, a prerequisite, so the recipe above stays
+# as it is).
+check_PROGRAMS += tests/fuzz/fuzz_subscribe_params
+TESTS += tests/fuzz/fuzz_subscribe_params
+tests_fuzz_fuzz_subscribe_params_SOURCES = \
+	tests/fuzz/fuzz_subscribe_params.c tests/fuzz/fuzz_replay.h
+tests_fuzz_fuzz_subscribe_params_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_fuzz_fuzz_subscribe_params_LDADD = $(TW_UNIT_LDADD) $(PTHREAD_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/subscribe_params
+fuzz-plugin: fuzz-inbound
+fuzz-inbound:
+	@test -n "$(CLANG)" || { echo "fuzz-inbound: clang not found"; exit 1; }
+	$(MKDIR_P) tests/fuzz
+	$(CLANG) $(TW_FUZZ_FLAGS) -pthread \
+	  -o tests/fuzz/fuzz_subscribe_params-libfuzzer \
+	  $(top_srcdir)/tests/fuzz/fuzz_subscribe_params.c \
+	  $(top_srcdir)/plugin/inbound.c $(top_srcdir)/plugin/mask.c \
+	  $(top_srcdir)/plugin/wire.c \
+	  $(addprefix $(top_srcdir)/,$(filter %.c,$(plugin_ftl_libftl_la_SOURCES))) \
+	  $(PCRE2_LIBS) $(JSONC_LIBS) -lm
+	@echo "run: tests/fuzz/fuzz_subscribe_params-libfuzzer -max_len=4096 -timeout=10 NEW-CORPUS-DIR $(top_srcdir)/tests/fuzz/corpus/subscribe_params"
+CLEANFILES += tests/fuzz/fuzz_subscribe_params-libfuzzer
+.PHONY: fuzz-inbound
