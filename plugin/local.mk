@@ -202,3 +202,29 @@ fuzz-inbound:
 	@echo "run: tests/fuzz/fuzz_subscribe_params-libfuzzer -max_len=4096 -timeout=10 NEW-CORPUS-DIR $(top_srcdir)/tests/fuzz/corpus/subscribe_params"
 CLEANFILES += tests/fuzz/fuzz_subscribe_params-libfuzzer
 .PHONY: fuzz-inbound
+
+# The webhook's whole request path without sockets (head checks, body
+# decoding, signature, the inbound handler): replayed over its corpus in
+# `make check`; `make fuzz-plugin` also builds the libFuzzer binary.
+check_PROGRAMS += tests/fuzz/fuzz_webhook
+TESTS += tests/fuzz/fuzz_webhook
+tests_fuzz_fuzz_webhook_SOURCES = tests/fuzz/fuzz_webhook.c \
+	tests/fuzz/fuzz_replay.h
+tests_fuzz_fuzz_webhook_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_fuzz_fuzz_webhook_LDADD = $(TW_UNIT_LDADD) $(PTHREAD_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/webhook
+fuzz-plugin: fuzz-webhook
+fuzz-webhook:
+	@test -n "$(CLANG)" || { echo "fuzz-webhook: clang not found"; exit 1; }
+	$(MKDIR_P) tests/fuzz
+	$(CLANG) $(TW_FUZZ_FLAGS) -pthread $(MHD_CFLAGS) \
+	  -o tests/fuzz/fuzz_webhook-libfuzzer \
+	  $(top_srcdir)/tests/fuzz/fuzz_webhook.c \
+	  $(top_srcdir)/plugin/webhook.c $(top_srcdir)/plugin/inbound.c \
+	  $(top_srcdir)/plugin/signature.c $(top_srcdir)/plugin/config.c \
+	  $(top_srcdir)/plugin/mask.c $(top_srcdir)/plugin/wire.c \
+	  $(addprefix $(top_srcdir)/,$(filter %.c,$(plugin_ftl_libftl_la_SOURCES))) \
+	  $(MHD_LIBS) $(PCRE2_LIBS) $(CRYPTO_LIBS) $(JSONC_LIBS) -lm
+	@echo "run: tests/fuzz/fuzz_webhook-libfuzzer -max_len=4096 -timeout=10 NEW-CORPUS-DIR $(top_srcdir)/tests/fuzz/corpus/webhook"
+CLEANFILES += tests/fuzz/fuzz_webhook-libfuzzer
+.PHONY: fuzz-webhook

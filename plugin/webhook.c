@@ -185,8 +185,7 @@ static void log_sig_failure(tw_webhook *w, const char *checked)
 	       "nothing published); check that TWILIO_WEBHOOK_PUBLIC_URL is "
 	       "exactly the URL set in Twilio for the number and that "
 	       "TWILIO_TOKEN is the account's current Auth Token "
-	       "(TWILIO_TOKEN_SECONDARY during a rotation)");
-	json_object_put(f);
+	       "(TWILIO_TOKEN_SECONDARY during a rotation)"); /* F released */
 	tw_buf_free(&url);
 }
 
