@@ -228,3 +228,12 @@ fuzz-webhook:
 	@echo "run: tests/fuzz/fuzz_webhook-libfuzzer -max_len=4096 -timeout=10 NEW-CORPUS-DIR $(top_srcdir)/tests/fuzz/corpus/webhook"
 CLEANFILES += tests/fuzz/fuzz_webhook-libfuzzer
 .PHONY: fuzz-webhook
+
+# The webhook through the vtable with a fake host: port from stats, a held
+# publish does not stall another connection, quiesce/start/resume hand the
+# listening socket over, shutdown with a publish in flight.
+check_PROGRAMS += tests/test_webhook
+TESTS += tests/test_webhook
+tests_test_webhook_SOURCES = tests/test_webhook.c plugin/twilio.c
+tests_test_webhook_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_test_webhook_LDADD = $(TW_UNIT_LDADD) $(PTHREAD_LIBS)
