@@ -111,6 +111,7 @@ EXTRA_DIST += tests/fuzz/corpus/recipients tests/fuzz/corpus/twilio_response \
 # every source of the plugin, for the whole-path target
 TW_FUZZ_SEND_SMS_SRCS = plugin/twilio.c plugin/segments.c plugin/wire.c \
 	$(filter %.c,$(plugin_libtwcore_la_SOURCES)) \
+	$(filter %.c,$(plugin_libtwsig_la_SOURCES)) \
 	$(filter %.c,$(plugin_ftl_libftl_la_SOURCES))
 TW_FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -DTW_LIBFUZZER \
 	-D_GNU_SOURCE -I$(top_srcdir)/host-api -I$(top_srcdir)/plugin \
@@ -126,12 +127,12 @@ fuzz-plugin:
 	  $(top_srcdir)/tests/fuzz/fuzz_twilio_response.c \
 	  $(top_srcdir)/plugin/response.c $(top_srcdir)/plugin/errors.c \
 	  $(JSONC_LIBS)
-	$(CLANG) $(TW_FUZZ_FLAGS) -pthread $(CURL_CFLAGS) \
+	$(CLANG) $(TW_FUZZ_FLAGS) -pthread $(CURL_CFLAGS) $(MHD_CFLAGS) \
 	  -DPACKAGE_VERSION='"$(PACKAGE_VERSION)"' \
 	  -o tests/fuzz/fuzz_send_sms-libfuzzer \
 	  $(top_srcdir)/tests/fuzz/fuzz_send_sms.c \
 	  $(addprefix $(top_srcdir)/,$(TW_FUZZ_SEND_SMS_SRCS)) \
-	  $(CURL_LIBS) $(PCRE2_LIBS) $(CRYPTO_LIBS) $(JSONC_LIBS) -lm
+	  $(CURL_LIBS) $(PCRE2_LIBS) $(CRYPTO_LIBS) $(MHD_LIBS) $(JSONC_LIBS) -lm
 	@echo "run: tests/fuzz/fuzz_recipients-libfuzzer $(top_srcdir)/tests/fuzz/corpus/recipients"
 	@echo "run: tests/fuzz/fuzz_twilio_response-libfuzzer $(top_srcdir)/tests/fuzz/corpus/twilio_response"
 	@echo "run: tests/fuzz/fuzz_send_sms-libfuzzer -max_len=4096 -timeout=10 NEW-CORPUS-DIR $(top_srcdir)/tests/fuzz/corpus/send_sms"

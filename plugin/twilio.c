@@ -379,10 +379,11 @@ static int tw_start(conn_instance *inst, conn_handoff *handoff, char *err,
 	if (rc) {
 		if (inst->webhook) {
 			/* undo: the socket back into the hand-off (a failed
-			 * swap resumes the old instance with it) */
-			if (!handoff ||
-			    tw_webhook_quiesce(inst->webhook, handoff) != 0)
-				(void)0; /* stop closes it */
+			 * swap resumes the old instance with it); without
+			 * one, stop closes it */
+			if (handoff)
+				(void)tw_webhook_quiesce(inst->webhook,
+				                         handoff);
 			tw_webhook_stop(
 			        inst->webhook,
 			        conn_deadline_add(conn_now_ms(), 10000));

@@ -1161,7 +1161,18 @@ int tw_webhook_stop(tw_webhook *w, int64_t deadline_ms)
 		free(o);
 	}
 	w->nold = 0;
+	/* as after tw_webhook_new(): start() may run again */
+	free(w->threads);
+	free(w->joined);
+	w->threads = NULL;
+	w->joined = NULL;
+	w->nthreads = 0;
+	w->closing = 0;
+	wipe_free(w->tls_key);
+	free(w->tls_cert);
+	w->tls_key = w->tls_cert = NULL;
 	w->started = 0;
+	w->quiesced = 0;
 	return 0;
 }
 
