@@ -5,7 +5,7 @@
 # unit tests link the same objects. Exactly one exported symbol.
 
 TW_PLUGIN_CPPFLAGS = $(AM_CPPFLAGS) -D_GNU_SOURCE -I$(top_srcdir)/plugin $(CURL_CFLAGS) \
-	-DPACKAGE_VERSION='"$(PACKAGE_VERSION)"'
+	$(MHD_CFLAGS) -DPACKAGE_VERSION='"$(PACKAGE_VERSION)"'
 TW_PLUGIN_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 
 # The bytes on the wire (buffer, forms, base64, constant-time comparison):
@@ -24,12 +24,13 @@ plugin_libtwcore_la_SOURCES = \
 	plugin/response.c plugin/tw_response.h \
 	plugin/sender.c plugin/tw_sender.h \
 	plugin/send_sms.c plugin/tw_instance.h \
+	plugin/webhook.c plugin/tw_webhook.h \
 	plugin/inbound.c plugin/tw_inbound.h
 plugin_libtwcore_la_CPPFLAGS = $(TW_PLUGIN_CPPFLAGS)
 plugin_libtwcore_la_CFLAGS = $(TW_PLUGIN_CFLAGS)
 plugin_libtwcore_la_LIBADD = plugin/ftl/libftl.la plugin/libtwsegments.la \
 	plugin/libtwwire.la \
-	$(CURL_LIBS) $(JSONC_LIBS) $(PCRE2_LIBS) $(CRYPTO_LIBS)
+	$(CURL_LIBS) $(JSONC_LIBS) $(PCRE2_LIBS) $(CRYPTO_LIBS) $(MHD_LIBS)
 
 connector_LTLIBRARIES += plugin/twilio.la
 plugin_twilio_la_SOURCES = plugin/twilio.c
@@ -38,11 +39,12 @@ plugin_twilio_la_CFLAGS = $(TW_PLUGIN_CFLAGS)
 plugin_twilio_la_LDFLAGS = $(AM_LDFLAGS) -module -avoid-version -no-undefined \
 	-Wl,-z,now -export-symbols-regex '^conn_plugin_get$$'
 plugin_twilio_la_LIBADD = plugin/libtwcore.la \
-	$(CURL_LIBS) $(JSONC_LIBS) $(PCRE2_LIBS) $(CRYPTO_LIBS) $(PTHREAD_LIBS)
+	$(CURL_LIBS) $(JSONC_LIBS) $(PCRE2_LIBS) $(CRYPTO_LIBS) $(MHD_LIBS) \
+	$(PTHREAD_LIBS)
 
 # Unit tests, one per module.
 TW_UNIT_LDADD = plugin/libtwcore.la $(CURL_LIBS) $(JSONC_LIBS) $(PCRE2_LIBS) \
-	$(CRYPTO_LIBS)
+	$(CRYPTO_LIBS) $(MHD_LIBS)
 TW_UNIT_CPPFLAGS = $(TW_PLUGIN_CPPFLAGS) -I$(top_srcdir)/tests
 TW_UNIT_TESTS = tests/test_recipients tests/test_wire tests/test_response \
 	tests/test_plugin_config tests/test_mask tests/test_errors
@@ -109,6 +111,7 @@ EXTRA_DIST += tests/fuzz/corpus/recipients tests/fuzz/corpus/twilio_response \
 # every source of the plugin, for the whole-path target
 TW_FUZZ_SEND_SMS_SRCS = plugin/twilio.c plugin/segments.c plugin/wire.c \
 	$(filter %.c,$(plugin_libtwcore_la_SOURCES)) \
+	$(filter %.c,$(plugin_libtwsig_la_SOURCES)) \
 	$(filter %.c,$(plugin_ftl_libftl_la_SOURCES))
 TW_FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -DTW_LIBFUZZER \
 	-D_GNU_SOURCE -I$(top_srcdir)/host-api -I$(top_srcdir)/plugin \
@@ -124,12 +127,12 @@ fuzz-plugin:
 	  $(top_srcdir)/tests/fuzz/fuzz_twilio_response.c \
 	  $(top_srcdir)/plugin/response.c $(top_srcdir)/plugin/errors.c \
 	  $(JSONC_LIBS)
-	$(CLANG) $(TW_FUZZ_FLAGS) -pthread $(CURL_CFLAGS) \
+	$(CLANG) $(TW_FUZZ_FLAGS) -pthread $(CURL_CFLAGS) $(MHD_CFLAGS) \
 	  -DPACKAGE_VERSION='"$(PACKAGE_VERSION)"' \
 	  -o tests/fuzz/fuzz_send_sms-libfuzzer \
 	  $(top_srcdir)/tests/fuzz/fuzz_send_sms.c \
 	  $(addprefix $(top_srcdir)/,$(TW_FUZZ_SEND_SMS_SRCS)) \
-	  $(CURL_LIBS) $(PCRE2_LIBS) $(CRYPTO_LIBS) $(JSONC_LIBS) -lm
+	  $(CURL_LIBS) $(PCRE2_LIBS) $(CRYPTO_LIBS) $(MHD_LIBS) $(JSONC_LIBS) -lm
 	@echo "run: tests/fuzz/fuzz_recipients-libfuzzer $(top_srcdir)/tests/fuzz/corpus/recipients"
 	@echo "run: tests/fuzz/fuzz_twilio_response-libfuzzer $(top_srcdir)/tests/fuzz/corpus/twilio_response"
 	@echo "run: tests/fuzz/fuzz_send_sms-libfuzzer -max_len=4096 -timeout=10 NEW-CORPUS-DIR $(top_srcdir)/tests/fuzz/corpus/send_sms"
@@ -155,6 +158,8 @@ noinst_LTLIBRARIES += plugin/libtwsig.la
 plugin_libtwsig_la_SOURCES = plugin/signature.c plugin/tw_signature.h
 plugin_libtwsig_la_CPPFLAGS = $(AM_CPPFLAGS) -D_GNU_SOURCE $(CRYPTO_CFLAGS)
 plugin_libtwsig_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
+# (libtwwire.la not added here: libtwcore.la has it, and a convenience
+# library inside two others is linked twice: duplicate symbols)
 plugin_libtwsig_la_LIBADD = $(CRYPTO_LIBS)
 plugin_libtwcore_la_LIBADD += plugin/libtwsig.la
 
@@ -202,6 +207,10 @@ CLEANFILES += tests/fuzz/fuzz_form-libfuzzer \
 	tests/fuzz/fuzz_signature-libfuzzer
 .PHONY: fuzz-sig
 
+# The SMS_RECEIVED webhook over real sockets (connector-host listen).
+TESTS += tests/webhook_http.sh
+EXTRA_DIST += tests/webhook_http.sh tests/webhook_client.py
+
 # SMS_RECEIVED's engine (plugin/inbound.c) against a fake host in the test:
 # matching, dedupe, publish deadlines, replies, unsubscribe under traffic.
 check_PROGRAMS += tests/test_inbound
@@ -235,3 +244,38 @@ fuzz-inbound:
 	@echo "run: tests/fuzz/fuzz_subscribe_params-libfuzzer -max_len=4096 -timeout=10 NEW-CORPUS-DIR $(top_srcdir)/tests/fuzz/corpus/subscribe_params"
 CLEANFILES += tests/fuzz/fuzz_subscribe_params-libfuzzer
 .PHONY: fuzz-inbound
+
+# The webhook's whole request path without sockets (head checks, body
+# decoding, signature, the inbound handler): replayed over its corpus in
+# `make check`; `make fuzz-plugin` also builds the libFuzzer binary.
+check_PROGRAMS += tests/fuzz/fuzz_webhook
+TESTS += tests/fuzz/fuzz_webhook
+tests_fuzz_fuzz_webhook_SOURCES = tests/fuzz/fuzz_webhook.c \
+	tests/fuzz/fuzz_replay.h
+tests_fuzz_fuzz_webhook_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_fuzz_fuzz_webhook_LDADD = $(TW_UNIT_LDADD) $(PTHREAD_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/webhook
+fuzz-plugin: fuzz-webhook
+fuzz-webhook:
+	@test -n "$(CLANG)" || { echo "fuzz-webhook: clang not found"; exit 1; }
+	$(MKDIR_P) tests/fuzz
+	$(CLANG) $(TW_FUZZ_FLAGS) -pthread $(MHD_CFLAGS) \
+	  -o tests/fuzz/fuzz_webhook-libfuzzer \
+	  $(top_srcdir)/tests/fuzz/fuzz_webhook.c \
+	  $(top_srcdir)/plugin/webhook.c $(top_srcdir)/plugin/inbound.c \
+	  $(top_srcdir)/plugin/signature.c $(top_srcdir)/plugin/config.c \
+	  $(top_srcdir)/plugin/mask.c $(top_srcdir)/plugin/wire.c \
+	  $(addprefix $(top_srcdir)/,$(filter %.c,$(plugin_ftl_libftl_la_SOURCES))) \
+	  $(MHD_LIBS) $(PCRE2_LIBS) $(CRYPTO_LIBS) $(JSONC_LIBS) -lm
+	@echo "run: tests/fuzz/fuzz_webhook-libfuzzer -max_len=4096 -timeout=10 NEW-CORPUS-DIR $(top_srcdir)/tests/fuzz/corpus/webhook"
+CLEANFILES += tests/fuzz/fuzz_webhook-libfuzzer
+.PHONY: fuzz-webhook
+
+# The webhook through the vtable with a fake host: port from stats, a held
+# publish does not stall another connection, quiesce/start/resume hand the
+# listening socket over, shutdown with a publish in flight.
+check_PROGRAMS += tests/test_webhook
+TESTS += tests/test_webhook
+tests_test_webhook_SOURCES = tests/test_webhook.c plugin/twilio.c
+tests_test_webhook_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_test_webhook_LDADD = $(TW_UNIT_LDADD) $(PTHREAD_LIBS)
