@@ -144,3 +144,7 @@ TW_E2E = tests/send_sms_symbols.sh tests/send_sms_basic.sh \
 	tests/send_sms_retry.sh tests/send_sms_account.sh
 TESTS += $(TW_E2E)
 EXTRA_DIST += $(TW_E2E) tests/send_sms_lib.sh
+
+# number_webhook (connector-host twilio-webhook): compare or set a number's
+# SMS webhook through the sender
+plugin_libtwcore_la_SOURCES += plugin/numbers.c plugin/tw_numbers.h
