@@ -155,7 +155,8 @@ noinst_LTLIBRARIES += plugin/libtwsig.la
 plugin_libtwsig_la_SOURCES = plugin/signature.c plugin/tw_signature.h
 plugin_libtwsig_la_CPPFLAGS = $(AM_CPPFLAGS) -D_GNU_SOURCE $(CRYPTO_CFLAGS)
 plugin_libtwsig_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
-plugin_libtwsig_la_LIBADD = plugin/libtwwire.la $(CRYPTO_LIBS)
+# not libtwwire.la: libtwcore carries it already (twice = duplicate symbols)
+plugin_libtwsig_la_LIBADD = $(CRYPTO_LIBS)
 plugin_libtwcore_la_LIBADD += plugin/libtwsig.la
 
 check_PROGRAMS += tests/test_signature
@@ -163,3 +164,5 @@ TESTS += tests/test_signature
 tests_test_signature_SOURCES = tests/test_signature.c
 tests_test_signature_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
 tests_test_signature_LDADD = $(TW_UNIT_LDADD)
+TESTS += tests/twilio_webhook.sh
+dist_noinst_SCRIPTS += tests/twilio_webhook.sh
