@@ -1062,11 +1062,12 @@ static int webhook_verdict(json_object *out, const struct opts *o)
 		return EX_OK;
 	}
 	say(CONN_LOG_ERROR,
-	    "twilio-webhook %s: does not match: sms_url is \"%s\" (expected "
-	    "\"%s\", TWILIO_WEBHOOK_PUBLIC_URL), sms_method is \"%s\" "
+	    "twilio-webhook %s: does not match: sms_url is %s%s%s (expected "
+	    "\"%s\", TWILIO_WEBHOOK_PUBLIC_URL), sms_method is %s%s%s "
 	    "(expected \"POST\")%s",
-	    o->number, url ? url : "", want ? want : "", method ? method : "",
-	    o->set ? "" : "; run with --set to change it");
+	    o->number, url ? "\"" : "", url ? url : "not set", url ? "\"" : "",
+	    want ? want : "", method ? "\"" : "", method ? method : "not set",
+	    method ? "\"" : "", o->set ? "" : "; run with --set to change it");
 	return EX_CHECK;
 }
 
