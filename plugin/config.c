@@ -41,6 +41,12 @@ static const tw_key tw_keys[] = {
          "TWILIO_API_SECRET are given and webhook signatures are not "
          "validated.",
          0, 0},
+        {"TWILIO_TOKEN_SECONDARY", "string", 0, 1, NULL,
+         "SMS_RECEIVED: a second Auth Token also accepted for webhook "
+         "signatures, for a token rotation (set the new token here, promote "
+         "it in Twilio, then move it to TWILIO_TOKEN and clear this key). "
+         "Never used for the REST API.",
+         0, 0},
         {"TWILIO_API_KEY", "string", 0, 0, NULL,
          "An API key SID (\"SK\" + 32 hex digits) used instead of the Auth "
          "Token for the REST API; needs TWILIO_API_SECRET. A key works only "
@@ -117,8 +123,9 @@ static const tw_key tw_keys[] = {
          0, 0},
         {"TWILIO_WEBHOOK_LISTEN", "string", 0, 0, NULL,
          "SMS_RECEIVED: address:port the inbound webhook listens on (e.g. "
-         "0.0.0.0:8080). Unset: no webhook, SMS_RECEIVED cannot be "
-         "subscribed.",
+         "0.0.0.0:8080, [::]:8080, 127.0.0.1:0; port 0: the kernel picks "
+         "one, shown in the start log line and in stats as webhook.port). "
+         "Unset: no webhook, SMS_RECEIVED cannot be subscribed.",
          0, 0},
         {"TWILIO_WEBHOOK_PATH", "string", 0, 0, "/twilio/sms",
          "SMS_RECEIVED: the URL path the webhook serves.", 0, 0},
@@ -128,8 +135,16 @@ static const tw_key tw_keys[] = {
          "validated.",
          0, 0},
         {"TWILIO_VALIDATE_SIGNATURE", "boolean", 0, 0, "true",
-         "SMS_RECEIVED: check X-Twilio-Signature on every webhook request.", 0,
-         0},
+         "SMS_RECEIVED: check X-Twilio-Signature on every webhook request "
+         "(false logs a warning at every start: anyone who can reach the "
+         "port can then inject messages).",
+         0, 0},
+        {"TWILIO_WEBHOOK_SIGNING_KEY", "string", 0, 1, NULL,
+         "SMS_RECEIVED: the shared key of HMAC-SHA256 webhook signatures "
+         "(X-Twilio-Webhooks-Signature-Settings: key=...,"
+         "algorithm=HMAC_SHA256). Unset: only HMAC-SHA1 signatures with the "
+         "Auth Token are accepted.",
+         0, 0},
         {"TWILIO_WEBHOOK_BODY_LIMIT", "integer", 0, 0, "65536",
          "SMS_RECEIVED: largest accepted webhook body in bytes "
          "(1024..1048576).",
@@ -146,15 +161,29 @@ static const tw_key tw_keys[] = {
          "(1..3600).",
          1, 3600},
         {"TWILIO_WEBHOOK_TLS_CERT", "string", 0, 0, NULL,
-         "SMS_RECEIVED: PEM certificate chain to serve the webhook over "
-         "TLS (with TWILIO_WEBHOOK_TLS_KEY).",
+         "SMS_RECEIVED: PEM certificate chain (leaf first) to serve the "
+         "webhook over TLS (with TWILIO_WEBHOOK_TLS_KEY); read at start.",
          0, 0},
         {"TWILIO_WEBHOOK_TLS_KEY", "string", 0, 1, NULL,
-         "SMS_RECEIVED: PEM private key for TWILIO_WEBHOOK_TLS_CERT.", 0, 0},
+         "SMS_RECEIVED: PEM private key for TWILIO_WEBHOOK_TLS_CERT, RSA or "
+         "EC, unencrypted (PKCS#8 \"BEGIN PRIVATE KEY\", PKCS#1 \"BEGIN RSA "
+         "PRIVATE KEY\" or SEC1 \"BEGIN EC PRIVATE KEY\").",
+         0, 0},
         {"TWILIO_PUBLISH_DEADLINE_MS", "integer", 0, 0, "5000",
-         "SMS_RECEIVED: how long (100..14000 ms) the host may take to "
-         "accept an event before the sender gets echoError.",
-         100, 14000},
+         "SMS_RECEIVED: how long (100..10000 ms) the host may take to "
+         "accept an event before the sender gets echoError (Twilio waits "
+         "15 s for the whole answer).",
+         100, 10000},
+        {"TWILIO_INBOUND_DEDUPE_TTL_MS", "integer", 0, 0, "3600000",
+         "SMS_RECEIVED: how long (1000..604800000 ms) the host's store "
+         "remembers an inbound MessageSid per subscription, so a Twilio "
+         "retry is not published twice.",
+         1000, 604800000L},
+        {"TWILIO_WEBHOOK_WORKERS", "integer", 0, 0, "8",
+         "SMS_RECEIVED: threads that match, publish and render replies "
+         "(1..256); a slow publish holds one of them, never the HTTP "
+         "server.",
+         1, 256},
         {"TWILIO_REPLY_MODE", "string", 0, 0, "first",
          "SMS_RECEIVED: which matching subscriptions reply: first, all or "
          "none.",
@@ -623,10 +652,39 @@ static int parse_template(json_object *cfg, tw_config *c, char *err,
 	return 0;
 }
 
+/* TWILIO_WEBHOOK_LISTEN: HOST:PORT or [V6]:PORT, PORT 0..65535 (0: the
+ * kernel picks). The address itself is resolved at start(). */
+static int check_listen(const char *v, char *err, size_t errlen)
+{
+	const char *colon = strrchr(v, ':');
+	char *end;
+	long port;
+
+	if (!colon || colon == v || (v[0] == '[' && colon[-1] != ']') ||
+	    (v[0] != '[' && memchr(v, ':', (size_t)(colon - v)))) {
+		fail(err, errlen,
+		     "TWILIO_WEBHOOK_LISTEN: '%.100s' must be address:port "
+		     "(e.g. 0.0.0.0:8080 or [::]:8080)",
+		     v);
+		return -1;
+	}
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno || end == colon + 1 || *end ||
+	    !isdigit((unsigned char)colon[1]) || port < 0 || port > 65535) {
+		fail(err, errlen,
+		     "TWILIO_WEBHOOK_LISTEN: '%.100s': the port must be a "
+		     "number from 0 to 65535 (0: the kernel picks one)",
+		     v);
+		return -1;
+	}
+	return 0;
+}
+
 static int parse_webhook(json_object *cfg, tw_config *c, char *err,
                          size_t errlen)
 {
-	const char *listen, *path, *pub, *cert, *key, *mode;
+	const char *listen, *path, *pub, *cert, *key, *mode, *tok2, *skey;
 
 	if (get(cfg, "TWILIO_WEBHOOK_LISTEN", &listen, err, errlen) ||
 	    get(cfg, "TWILIO_WEBHOOK_PATH", &path, err, errlen) ||
@@ -645,13 +703,22 @@ static int parse_webhook(json_object *cfg, tw_config *c, char *err,
 	    parse_long(cfg, "TWILIO_WEBHOOK_IDLE_TIMEOUT_S",
 	               &c->webhook_idle_timeout_s, err, errlen) ||
 	    parse_long(cfg, "TWILIO_PUBLISH_DEADLINE_MS",
-	               &c->publish_deadline_ms, err, errlen))
+	               &c->publish_deadline_ms, err, errlen) ||
+	    parse_long(cfg, "TWILIO_INBOUND_DEDUPE_TTL_MS",
+	               &c->inbound_dedupe_ttl_ms, err, errlen) ||
+	    parse_long(cfg, "TWILIO_WEBHOOK_WORKERS", &c->webhook_workers, err,
+	               errlen) ||
+	    get(cfg, "TWILIO_TOKEN_SECONDARY", &tok2, err, errlen) ||
+	    get(cfg, "TWILIO_WEBHOOK_SIGNING_KEY", &skey, err, errlen))
 		return -1;
-	if (listen && !strrchr(listen, ':')) {
-		fail(err, errlen,
-		     "TWILIO_WEBHOOK_LISTEN: '%.100s' must be "
-		     "address:port",
-		     listen);
+	if (listen && check_listen(listen, err, errlen))
+		return -1;
+	if ((tok2 && strpbrk(tok2, "\r\n")) ||
+	    (skey && strpbrk(skey, "\r\n"))) {
+		fail(err, errlen, "%s: contains a line break",
+		     tok2 && strpbrk(tok2, "\r\n")
+		             ? "TWILIO_TOKEN_SECONDARY"
+		             : "TWILIO_WEBHOOK_SIGNING_KEY");
 		return -1;
 	}
 	if (path && path[0] != '/') {
@@ -663,6 +730,13 @@ static int parse_webhook(json_object *cfg, tw_config *c, char *err,
 		fail(err, errlen,
 		     "TWILIO_WEBHOOK_PUBLIC_URL: must be an "
 		     "http:// or https:// URL");
+		return -1;
+	}
+	if (pub && strpbrk(pub, " \t\r\n#")) {
+		fail(err, errlen,
+		     "TWILIO_WEBHOOK_PUBLIC_URL: must not contain spaces or a "
+		     "fragment (#...): give the URL exactly as Twilio calls "
+		     "it, without Twilio's connection overrides");
 		return -1;
 	}
 	if (listen && c->validate_signature && !pub) {
@@ -702,7 +776,10 @@ static int parse_webhook(json_object *cfg, tw_config *c, char *err,
 	    dup_str(path, &c->webhook_path) ||
 	    dup_str(pub, &c->webhook_public_url) ||
 	    dup_str(cert, &c->webhook_tls_cert) ||
-	    dup_str(key, &c->webhook_tls_key) || dup_str(mode, &c->reply_mode))
+	    dup_str(key, &c->webhook_tls_key) ||
+	    dup_str(mode, &c->reply_mode) ||
+	    dup_str(tok2, &c->token_secondary) ||
+	    dup_str(skey, &c->webhook_signing_key))
 		return -1;
 	return 0;
 }
@@ -850,14 +927,23 @@ int tw_config_parse(json_object *config, tw_config *out, char *err,
 
 void tw_config_free(tw_config *c)
 {
-	char **strs[] = {&c->account,          &c->token,
-	                 &c->api_key,          &c->api_secret,
-	                 &c->base_url,         &c->proxy,
-	                 &c->ca_bundle,        &c->locale,
-	                 &c->number_format,    &c->webhook_listen,
-	                 &c->webhook_path,     &c->webhook_public_url,
-	                 &c->webhook_tls_cert, &c->webhook_tls_key,
-	                 &c->reply_mode};
+	char **strs[] = {&c->account,
+	                 &c->token,
+	                 &c->api_key,
+	                 &c->api_secret,
+	                 &c->base_url,
+	                 &c->proxy,
+	                 &c->ca_bundle,
+	                 &c->locale,
+	                 &c->number_format,
+	                 &c->webhook_listen,
+	                 &c->webhook_path,
+	                 &c->webhook_public_url,
+	                 &c->webhook_tls_cert,
+	                 &c->webhook_tls_key,
+	                 &c->reply_mode,
+	                 &c->token_secondary,
+	                 &c->webhook_signing_key};
 	size_t i;
 
 	for (i = 0; i < c->nsecrets; i++) {
@@ -872,7 +958,8 @@ void tw_config_free(tw_config *c)
 	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		if (*strs[i] &&
 		    (strs[i] == &c->token || strs[i] == &c->api_secret ||
-		     strs[i] == &c->proxy)) {
+		     strs[i] == &c->proxy || strs[i] == &c->token_secondary ||
+		     strs[i] == &c->webhook_signing_key)) {
 			/* do not leave secrets in freed memory */
 			volatile char *p = *strs[i];
 			while (*p)

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <json-c/json.h>
 
-#define TW_CONFIG_SECRETS_MAX 12
+#define TW_CONFIG_SECRETS_MAX 16
 
 typedef struct tw_config {
 	char *account;    /* AC + 32 hex */
@@ -29,8 +29,7 @@ typedef struct tw_config {
 	char *number_format; /* TEMPLATE_NUMBER_FORMAT or NULL */
 	int log_bodies;
 	int log_numbers;
-	/* the inbound webhook (SMS_RECEIVED): parsed and validated, not served
-	 * by this version */
+	/* the inbound webhook (SMS_RECEIVED), served by webhook.c */
 	char *webhook_listen;
 	char *webhook_path;
 	char *webhook_public_url;
@@ -41,8 +40,12 @@ typedef struct tw_config {
 	long webhook_idle_timeout_s;
 	char *webhook_tls_cert;
 	char *webhook_tls_key;
-	long publish_deadline_ms;
-	char *reply_mode; /* "first", "all" or "none" */
+	long publish_deadline_ms;   /* 100..10000 */
+	long inbound_dedupe_ttl_ms; /* TTL of an "inbound/" claim */
+	long webhook_workers;       /* threads running tw_inbound_handle() */
+	char *token_secondary;      /* or NULL: accepted for signatures only */
+	char *webhook_signing_key;  /* or NULL: the HMAC-SHA256 shared key */
+	char *reply_mode;           /* "first", "all" or "none" */
 	/* every secret the configuration holds, for tw_scrub(): the value of
 	 * each key marked secure, and the parts of TWILIO_PROXY's userinfo
 	 * (as written and percent-decoded); longest first */

@@ -1,6 +1,7 @@
 /*
  * tw_instance.h - the plugin instance, shared by the vtable (twilio.c) and
- * the actions (send_sms.c).
+ * the actions (send_sms.c); the webhook (webhook.c) gets its parts, never
+ * the instance.
  */
 #ifndef TW_INSTANCE_H
 #define TW_INSTANCE_H
@@ -10,7 +11,9 @@
 #include "connector.h"
 #include "ftl/ftl.h"
 #include "tw_config.h"
+#include "tw_inbound.h"
 #include "tw_sender.h"
+#include "tw_webhook.h"
 
 enum tw_state { TW_STATE_INIT = 0, TW_STATE_STARTED, TW_STATE_QUIESCED };
 
@@ -20,6 +23,12 @@ struct conn_instance {
 	ftl_settings fs;  /* points into cfg */
 	ftl_cache *cache; /* compiled smsBody templates (bounded LRU) */
 	tw_sender *sender;
+	/* SMS_RECEIVED, both NULL without TWILIO_WEBHOOK_LISTEN: the engine
+	 * (subscriptions; made by init so a hot swap can subscribe before
+	 * start) and the HTTP server feeding it (threads from start() to
+	 * shutdown()) */
+	tw_inbound *inbound;
+	tw_webhook *webhook;
 	atomic_int state; /* enum tw_state */
 	/* Host threads inside invoke_action, cancel or stats right now, and
 	 * whether shutdown has begun: shutdown sets CLOSING, then waits

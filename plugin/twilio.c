@@ -4,7 +4,15 @@
  *
  * The only exported symbol is conn_plugin_get(); everything else is built
  * with -fvisibility=hidden. An instance owns its configuration, a template
- * cache and a sender (event thread + curl multi handle, started by start()).
+ * cache, a sender (event thread + curl multi handle, started by start()),
+ * and with TWILIO_WEBHOOK_LISTEN the SMS_RECEIVED engine (tw_inbound, made
+ * at init so subscriptions can be made before start: a hot swap subscribes
+ * the new instance first) and its webhook (tw_webhook: daemon and workers,
+ * started by start(), handed over by quiesce()).
+ *
+ * Actions and events are dispatched from two tables (name, describe() JSON
+ * text, handler); describe() is built from them with the configuration's
+ * and the errors' tables. A new action or event is one table entry.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -22,6 +30,7 @@
 #include "tw_instance.h"
 #include "tw_mask.h"
 #include "tw_sender.h"
+#include "tw_webhook.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0"
@@ -31,10 +40,10 @@
 /* ... and at most this many bytes of them (source and compiled form) */
 #define TW_TEMPLATE_CACHE_BYTES ((size_t)8 << 20)
 
-/* Actions and events of describe(), as JSON; config and errors come from
- * their own modules' tables. */
-static const char tw_actions_json[] =
-        "{\"send_sms\":{\"description\":\"Send an SMS (or WhatsApp/MMS) to "
+/* describe() text of each action and event (JSON objects); config and
+ * errors come from their own modules' tables. */
+static const char tw_send_sms_json[] =
+        "{\"description\":\"Send an SMS (or WhatsApp/MMS) to "
         "one or more recipients through Twilio. The body is a FreeMarker "
         "template rendered once against the process variables overlaid by "
         "metadata; one request per recipient; errors are data in "
@@ -74,8 +83,10 @@ static const char tw_actions_json[] =
         "moreInfo, retryable}] for what was not sent (error names below).\"},"
         "\"dryRun\":{\"type\":\"json\",\"required\":false,\"description\":"
         "\"Only with dryRun: {recipients, from or messagingServiceSid, body, "
-        "encoding, segments, characters, ucs2Character, ucs2Offset}.\"}}},"
-        "\"check_connection\":{\"description\":\"Verify the credentials "
+        "encoding, segments, characters, ucs2Character, ucs2Offset}.\"}}}";
+
+static const char tw_check_connection_json[] =
+        "{\"description\":\"Verify the credentials "
         "against Twilio's account resource (used by connector-host check "
         "--online).\",\"inputs\":{},"
         "\"outputs\":{"
@@ -90,12 +101,15 @@ static const char tw_actions_json[] =
         "(AUTHENTICATION_CONNECTION_ERROR, TWILIO_CONNECTION_ERROR, ...).\"},"
         "\"message\":{\"type\":\"string\",\"required\":false,\"description\":"
         "\"What to fix: wrong Account SID, wrong token, API key of another "
-        "region, unreachable API.\"}}}}";
+        "region, unreachable API.\"}}}";
 
-static const char tw_events_json[] =
-        "{\"SMS_RECEIVED\":{\"description\":\"An inbound SMS arrived on the "
-        "webhook (TWILIO_WEBHOOK_* keys) and matched the subscription's "
-        "pattern. Not available in this version: subscribing is refused.\","
+static const char tw_sms_received_json[] =
+        "{\"description\":\"An inbound SMS arrived on the webhook "
+        "(TWILIO_WEBHOOK_* keys; Twilio POSTs to TWILIO_WEBHOOK_PUBLIC_URL, "
+        "signature checked) and the subscription's pattern matched it. Needs "
+        "TWILIO_WEBHOOK_LISTEN. Duplicates (Twilio's retries) are published "
+        "once per subscription; the reply (echo/echoError) is the webhook's "
+        "TwiML answer.\","
         "\"params\":{"
         "\"pattern\":{\"type\":\"string\",\"required\":true,\"description\":"
         "\"A regular expression (PCRE2, (?<name>...) groups) searched in the "
@@ -127,16 +141,93 @@ static const char tw_events_json[] =
         "echoed), else null.\"},"
         "\"receivedAt\":{\"type\":\"string\",\"required\":true,"
         "\"description\":\"When the webhook received it (RFC 3339, UTC).\"}"
-        "}}}";
+        "}}";
 
-static char tw_describe_buf[65536];
+static int sub_sms_received(conn_instance *inst, uint64_t sub_id,
+                            json_object *params, char *err, size_t errlen);
+static int unsub_sms_received(conn_instance *inst, uint64_t sub_id);
+
+/* One action: its describe() text and the handler invoke_action() calls
+ * (host thread; 0 when accepted, complete() follows). */
+typedef struct tw_action {
+	const char *name;
+	const char *describe_json;
+	int (*run)(conn_instance *inst, const conn_call *call, char *err,
+	           size_t errlen);
+} tw_action;
+
+/* One event: its describe() text, subscribe and unsubscribe. */
+typedef struct tw_event {
+	const char *name;
+	const char *describe_json;
+	int (*subscribe)(conn_instance *inst, uint64_t sub_id,
+	                 json_object *params, char *err, size_t errlen);
+	int (*unsubscribe)(conn_instance *inst, uint64_t sub_id);
+} tw_event;
+
+static const tw_action tw_actions[] = {
+        {"send_sms", tw_send_sms_json, tw_send_sms},
+        {"check_connection", tw_check_connection_json, tw_check_connection},
+};
+
+static const tw_event tw_events[] = {
+        {"SMS_RECEIVED", tw_sms_received_json, sub_sms_received,
+         unsub_sms_received},
+};
+
+#define TW_NACTIONS (sizeof(tw_actions) / sizeof(tw_actions[0]))
+#define TW_NEVENTS  (sizeof(tw_events) / sizeof(tw_events[0]))
+
+/* "a, b, c" of the table's names into OUT (for an unknown-name error). */
+static void list_names(tw_buf *out, const char *const *names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		tw_buf_puts(out, i ? ", " : "");
+		tw_buf_puts(out, names[i]);
+	}
+}
+
+/*
+ * describe(): built once (pthread_once) into a heap string of exactly the
+ * size it needs; no fixed buffer can truncate it.
+ *
+ * Its lifetime: describe()'s answer must stay valid until the plugin is
+ * unloaded (rule 5: the host copies it before dlclose). Keeping it "for the
+ * process" would leak one copy per load, and a host that hot-swaps loads
+ * the plugin again and again (each dlopen'd image has fresh statics). So
+ * the string is freed when this image is unloaded, by an ELF destructor of
+ * the plugin's own image (.fini_array, run by dlclose): that is neither an
+ * atexit() handler nor a pthread_key destructor, and leaves nothing
+ * registered in another library (rule 6). Out of memory while building:
+ * describe() answers "{}" (a static string) and the host refuses it.
+ */
+static char *tw_describe_str;
 static pthread_once_t tw_describe_once = PTHREAD_ONCE_INIT;
+
+static json_object *describe_table(const char *const *names,
+                                   const char *const *texts, size_t n)
+{
+	json_object *o = json_object_new_object();
+	size_t i;
+
+	for (i = 0; o && i < n; i++)
+		json_object_object_add(o, names[i],
+		                       json_tokener_parse(texts[i]));
+	return o;
+}
 
 static void build_describe(void)
 {
+	const char *names[TW_NACTIONS + TW_NEVENTS];
+	const char *texts[TW_NACTIONS + TW_NEVENTS];
 	json_object *d = json_object_new_object();
 	const char *s;
+	size_t i;
 
+	if (!d)
+		return;
 	json_object_object_add(d, "name", json_object_new_string("twilio"));
 	json_object_object_add(d, "version",
 	                       json_object_new_string(PACKAGE_VERSION));
@@ -144,28 +235,53 @@ static void build_describe(void)
 	        d, "description",
 	        json_object_new_string(
 	                "Twilio SMS: send templated messages (send_sms) and "
-	                "receive inbound ones (SMS_RECEIVED, a later "
-	                "version)."));
+	                "receive inbound ones (SMS_RECEIVED, through the "
+	                "webhook Twilio calls)."));
 	json_object_object_add(d, "config", tw_config_describe());
+	for (i = 0; i < TW_NACTIONS; i++) {
+		names[i] = tw_actions[i].name;
+		texts[i] = tw_actions[i].describe_json;
+	}
 	json_object_object_add(d, "actions",
-	                       json_tokener_parse(tw_actions_json));
-	json_object_object_add(d, "events", json_tokener_parse(tw_events_json));
+	                       describe_table(names, texts, TW_NACTIONS));
+	for (i = 0; i < TW_NEVENTS; i++) {
+		names[i] = tw_events[i].name;
+		texts[i] = tw_events[i].describe_json;
+	}
+	json_object_object_add(d, "events",
+	                       describe_table(names, texts, TW_NEVENTS));
 	json_object_object_add(d, "errors", tw_err_describe());
 	s = json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN);
-	snprintf(tw_describe_buf, sizeof(tw_describe_buf), "%s", s ? s : "{}");
+	tw_describe_str = s ? strdup(s) : NULL;
 	json_object_put(d);
+}
+
+__attribute__((destructor)) static void free_describe(void)
+{
+	free(tw_describe_str);
+	tw_describe_str = NULL;
 }
 
 static const char *tw_describe(void)
 {
 	pthread_once(&tw_describe_once, build_describe);
-	return tw_describe_buf;
+	return tw_describe_str ? tw_describe_str : "{}";
 }
 
 static void set_err(char *err, size_t errlen, const char *msg)
 {
 	if (err && errlen)
 		snprintf(err, errlen, "%s", msg);
+}
+
+/* What init() made, undone (also for an instance that never started). */
+static void free_parts(conn_instance *inst)
+{
+	tw_webhook_free(inst->webhook);
+	tw_inbound_free(inst->inbound);
+	ftl_cache_free(inst->cache);
+	tw_config_free(&inst->cfg);
+	free(inst);
 }
 
 static int tw_init(const conn_host *host, json_object *config,
@@ -214,18 +330,27 @@ static int tw_init(const conn_host *host, json_object *config,
 			snprintf(err, errlen,
 			         "TEMPLATE_LOCALE/TEMPLATE_NUMBER_FORMAT: %s",
 			         fe.message);
-		tw_config_free(&inst->cfg);
-		free(inst);
+		free_parts(inst);
 		return CONN_EINVAL;
 	}
 	inst->cache = ftl_cache_new(TW_TEMPLATE_CACHE, TW_TEMPLATE_CACHE_BYTES);
+	if (inst->cache && inst->cfg.webhook_listen) {
+		inst->inbound = tw_inbound_new(host, &inst->cfg, &inst->fs, err,
+		                               errlen);
+		inst->webhook = inst->inbound ? tw_webhook_new(host, &inst->cfg,
+		                                               inst->inbound,
+		                                               err, errlen)
+		                              : NULL;
+		if (!inst->webhook) {
+			free_parts(inst);
+			return CONN_ENOMEM;
+		}
+	}
 	inst->sender = inst->cache
 	                       ? tw_sender_new(host, &inst->cfg, err, errlen)
 	                       : NULL;
 	if (!inst->sender) {
-		ftl_cache_free(inst->cache);
-		tw_config_free(&inst->cfg);
-		free(inst);
+		free_parts(inst);
 		set_err(err, errlen, "out of memory");
 		return CONN_ENOMEM;
 	}
@@ -241,14 +366,29 @@ static int tw_start(conn_instance *inst, conn_handoff *handoff, char *err,
 {
 	int rc;
 
-	(void)handoff; /* no listening socket in this version */
 	if (atomic_load(&inst->state) != TW_STATE_INIT) {
 		set_err(err, errlen, "already started");
 		return CONN_ESTATE;
 	}
-	rc = tw_sender_start(inst->sender, err, errlen);
-	if (rc)
+	/* the webhook first: it may fail on the address or the TLS files,
+	 * and then gives the hand-off's socket back untouched */
+	if (inst->webhook &&
+	    (rc = tw_webhook_start(inst->webhook, handoff, err, errlen)) != 0)
 		return rc;
+	rc = tw_sender_start(inst->sender, err, errlen);
+	if (rc) {
+		if (inst->webhook) {
+			/* undo: the socket back into the hand-off (a failed
+			 * swap resumes the old instance with it) */
+			if (!handoff ||
+			    tw_webhook_quiesce(inst->webhook, handoff) != 0)
+				(void)0; /* stop closes it */
+			tw_webhook_stop(
+			        inst->webhook,
+			        conn_deadline_add(conn_now_ms(), 10000));
+		}
+		return rc;
+	}
 	atomic_store(&inst->state, TW_STATE_STARTED);
 	return 0;
 }
@@ -257,7 +397,15 @@ static int tw_quiesce(conn_instance *inst, conn_handoff *out)
 {
 	int expect = TW_STATE_STARTED;
 
-	(void)out;
+	if (atomic_load(&inst->state) != TW_STATE_STARTED)
+		return CONN_ESTATE;
+	/* the socket first: if the hand-off has no room, nothing changes */
+	if (inst->webhook) {
+		int rc = tw_webhook_quiesce(inst->webhook, out);
+
+		if (rc != 0)
+			return rc;
+	}
 	if (!atomic_compare_exchange_strong(&inst->state, &expect,
 	                                    TW_STATE_QUIESCED))
 		return CONN_ESTATE;
@@ -269,7 +417,16 @@ static int tw_resume(conn_instance *inst, conn_handoff *handoff, char *err,
 {
 	int expect = TW_STATE_QUIESCED;
 
-	(void)handoff;
+	if (atomic_load(&inst->state) != TW_STATE_QUIESCED) {
+		set_err(err, errlen, "not quiesced");
+		return CONN_ESTATE;
+	}
+	if (inst->webhook) {
+		int rc = tw_webhook_resume(inst->webhook, handoff, err, errlen);
+
+		if (rc != 0)
+			return rc;
+	}
 	if (!atomic_compare_exchange_strong(&inst->state, &expect,
 	                                    TW_STATE_STARTED)) {
 		set_err(err, errlen, "not quiesced");
@@ -278,8 +435,9 @@ static int tw_resume(conn_instance *inst, conn_handoff *handoff, char *err,
 	return 0;
 }
 
-/* A host thread enters the instance (invoke_action, cancel, stats): 0, or
- * -1 when shutdown has begun (the caller must not touch INST again). */
+/* A host thread enters the instance (invoke_action, cancel, stats,
+ * subscribe, unsubscribe): 0, or -1 when shutdown has begun (the caller
+ * must not touch INST again). */
 static int enter(conn_instance *inst)
 {
 	atomic_fetch_add(&inst->inside, 1);
@@ -331,31 +489,68 @@ static int tw_shutdown(conn_instance *inst, int64_t deadline_ms)
 		       "at the deadline; call shutdown again");
 		return CONN_EBUSY;
 	}
+	/* the webhook's workers publish through the host: joined before
+	 * anything they use is freed */
+	if (inst->webhook && tw_webhook_stop(inst->webhook, deadline_ms) != 0)
+		return CONN_EBUSY;
 	if (inst->sender) {
 		if (tw_sender_stop(inst->sender, deadline_ms) != 0)
 			return CONN_EBUSY;
 		inst->sender = NULL;
 	}
-	ftl_cache_free(inst->cache);
-	tw_config_free(&inst->cfg);
-	free(inst);
+	free_parts(inst);
 	return 0;
+}
+
+static const tw_action *find_action(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && i < TW_NACTIONS; i++)
+		if (strcmp(tw_actions[i].name, name) == 0)
+			return &tw_actions[i];
+	return NULL;
+}
+
+static const tw_event *find_event(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && i < TW_NEVENTS; i++)
+		if (strcmp(tw_events[i].name, name) == 0)
+			return &tw_events[i];
+	return NULL;
+}
+
+/* "unknown KIND 'NAME' (KINDs: a, b)" into ERR. */
+static void unknown_name(char *err, size_t errlen, const char *kind,
+                         const char *name, int actions)
+{
+	const char *names[TW_NACTIONS + TW_NEVENTS];
+	tw_buf b = {0};
+	size_t i, n = actions ? TW_NACTIONS : TW_NEVENTS;
+
+	for (i = 0; i < n; i++)
+		names[i] = actions ? tw_actions[i].name : tw_events[i].name;
+	list_names(&b, names, n);
+	if (err && errlen)
+		snprintf(err, errlen, "unknown %s '%.64s' (%ss: %s)", kind,
+		         name ? name : "", kind, b.data ? b.data : "");
+	tw_buf_free(&b);
 }
 
 static int invoke(conn_instance *inst, const conn_call *call, char *err,
                   size_t errlen)
 {
+	const tw_action *a;
+
 	if (!call || !call->action) {
 		set_err(err, errlen, "malformed call");
 		return CONN_EINVAL;
 	}
-	if (strcmp(call->action, "send_sms") != 0 &&
-	    strcmp(call->action, "check_connection") != 0) {
-		if (err && errlen)
-			snprintf(err, errlen,
-			         "unknown action '%.64s' (actions: send_sms, "
-			         "check_connection)",
-			         call->action);
+	a = find_action(call->action);
+	if (!a) {
+		unknown_name(err, errlen, "action", call->action, 1);
 		return CONN_ENOTSUP;
 	}
 	if (atomic_load(&inst->state) != TW_STATE_STARTED) {
@@ -364,9 +559,7 @@ static int invoke(conn_instance *inst, const conn_call *call, char *err,
 		        "quiesced");
 		return CONN_ESTATE;
 	}
-	if (call->action[0] == 's')
-		return tw_send_sms(inst, call, err, errlen);
-	return tw_check_connection(inst, call, err, errlen);
+	return a->run(inst, call, err, errlen);
 }
 
 static int tw_invoke(conn_instance *inst, const conn_call *call, char *err,
@@ -397,30 +590,57 @@ static int tw_cancel(conn_instance *inst, uint64_t call_id)
 	return rc;
 }
 
+static int sub_sms_received(conn_instance *inst, uint64_t sub_id,
+                            json_object *params, char *err, size_t errlen)
+{
+	if (!inst->inbound) {
+		set_err(err, errlen,
+		        "SMS_RECEIVED: this instance has no webhook; set "
+		        "TWILIO_WEBHOOK_LISTEN (e.g. 0.0.0.0:8080) and "
+		        "TWILIO_WEBHOOK_PUBLIC_URL (the URL Twilio calls) in "
+		        "its configuration");
+		return CONN_ESTATE;
+	}
+	return tw_inbound_subscribe(inst->inbound, sub_id, params, err, errlen);
+}
+
+static int unsub_sms_received(conn_instance *inst, uint64_t sub_id)
+{
+	return inst->inbound ? tw_inbound_unsubscribe(inst->inbound, sub_id)
+	                     : CONN_ENOENT;
+}
+
 static int tw_subscribe(conn_instance *inst, uint64_t sub_id, const char *event,
                         json_object *params, char *err, size_t errlen)
 {
-	(void)inst;
-	(void)sub_id;
-	(void)params;
-	if (!event || strcmp(event, "SMS_RECEIVED") != 0) {
-		if (err && errlen)
-			snprintf(err, errlen,
-			         "unknown event '%.64s' (events: SMS_RECEIVED)",
-			         event ? event : "");
+	const tw_event *e = find_event(event);
+	int rc;
+
+	if (!e) {
+		unknown_name(err, errlen, "event", event, 0);
 		return CONN_ENOTSUP;
 	}
-	set_err(err, errlen,
-	        "SMS_RECEIVED: the inbound webhook is not "
-	        "available in this version");
-	return CONN_ENOTSUP;
+	if (enter(inst) != 0) {
+		set_err(err, errlen, "the instance is shutting down");
+		return CONN_ESTATE;
+	}
+	rc = e->subscribe(inst, sub_id, params, err, errlen);
+	leave(inst);
+	return rc;
 }
 
 static int tw_unsubscribe(conn_instance *inst, uint64_t sub_id)
 {
-	(void)inst;
-	(void)sub_id;
-	return CONN_ENOENT;
+	int rc = CONN_ENOENT;
+	size_t i;
+
+	if (enter(inst) != 0)
+		return CONN_ESTATE;
+	/* sub ids are host-unique: the event that knows it answers */
+	for (i = 0; i < TW_NEVENTS && rc == CONN_ENOENT; i++)
+		rc = tw_events[i].unsubscribe(inst, sub_id);
+	leave(inst);
+	return rc;
 }
 
 static json_object *tw_stats(conn_instance *inst)
@@ -430,6 +650,12 @@ static json_object *tw_stats(conn_instance *inst)
 	if (enter(inst) != 0)
 		return NULL; /* shutting down: no counters any more */
 	o = tw_sender_stats(inst->sender);
+	if (o && inst->webhook) {
+		json_object_object_add(o, "webhook",
+		                       tw_webhook_stats(inst->webhook));
+		json_object_object_add(o, "inbound",
+		                       tw_inbound_stats(inst->inbound));
+	}
 	leave(inst);
 	return o;
 }

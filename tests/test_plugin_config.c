@@ -194,5 +194,82 @@ int main(void)
 		   "describe: no range on a string key");
 		json_object_put(d);
 	}
+	/* the webhook's keys (SMS_RECEIVED) */
+	is_int(0,
+	       parse("{\"TWILIO_ACCOUNT\":\"" ACC "\",\"TWILIO_TOKEN\":\"" TOKEN
+	             "\",\"TWILIO_WEBHOOK_LISTEN\":\"127.0.0.1:0\","
+	             "\"TWILIO_WEBHOOK_PUBLIC_URL\":\"https://x.example/"
+	             "sms\"}"),
+	       "webhook on port 0");
+	is_int(3600000, c.inbound_dedupe_ttl_ms, "default dedupe TTL");
+	is_int(8, c.webhook_workers, "default workers");
+	is_int(5000, c.publish_deadline_ms, "default publish deadline");
+	ok(c.token_secondary == NULL && c.webhook_signing_key == NULL,
+	   "no secondary token, no signing key by default");
+	tw_config_free(&c);
+	is_int(0,
+	       parse("{\"TWILIO_ACCOUNT\":\"" ACC "\",\"TWILIO_TOKEN\":\"" TOKEN
+	             "\",\"TWILIO_WEBHOOK_LISTEN\":\"[::1]:8080\","
+	             "\"TWILIO_WEBHOOK_PUBLIC_URL\":\"https://x.example/sms\","
+	             "\"TWILIO_TOKEN_SECONDARY\":\"TOPSECRET-second\","
+	             "\"TWILIO_WEBHOOK_SIGNING_KEY\":\"TOPSECRET-hmac\","
+	             "\"TWILIO_INBOUND_DEDUPE_TTL_MS\":\"1000\","
+	             "\"TWILIO_WEBHOOK_WORKERS\":\"256\","
+	             "\"TWILIO_PUBLISH_DEADLINE_MS\":\"10000\"}"),
+	       "webhook keys at their bounds");
+	is_str("TOPSECRET-second", c.token_secondary, "secondary token");
+	is_str("TOPSECRET-hmac", c.webhook_signing_key, "signing key");
+	is_int(1000, c.inbound_dedupe_ttl_ms, "dedupe TTL set");
+	is_int(256, c.webhook_workers, "workers set");
+	{
+		char *t = tw_config_scrub(
+		        &c, "x TOPSECRET-second y TOPSECRET-hmac z", 0);
+
+		is_str("x [secret] y [secret] z", t,
+		       "the secondary token and the signing key are scrubbed");
+		free(t);
+	}
+	tw_config_free(&c);
+	refused("{\"TWILIO_ACCOUNT\":\"" ACC "\",\"TWILIO_TOKEN\":\"" TOKEN
+	        "\",\"TWILIO_PUBLISH_DEADLINE_MS\":\"10001\"}",
+	        "TWILIO_PUBLISH_DEADLINE_MS: expected an integer from 100 to "
+	        "10000",
+	        "publish deadline capped at 10 s");
+	refused("{\"TWILIO_ACCOUNT\":\"" ACC "\",\"TWILIO_TOKEN\":\"" TOKEN
+	        "\",\"TWILIO_WEBHOOK_WORKERS\":\"0\"}",
+	        "TWILIO_WEBHOOK_WORKERS: expected an integer from 1 to 256",
+	        "workers range");
+	refused("{\"TWILIO_ACCOUNT\":\"" ACC "\",\"TWILIO_TOKEN\":\"" TOKEN
+	        "\",\"TWILIO_INBOUND_DEDUPE_TTL_MS\":\"999\"}",
+	        "TWILIO_INBOUND_DEDUPE_TTL_MS: expected an integer from 1000 "
+	        "to 604800000",
+	        "dedupe TTL range");
+	refused("{\"TWILIO_ACCOUNT\":\"" ACC "\",\"TWILIO_TOKEN\":\"" TOKEN
+	        "\",\"TWILIO_WEBHOOK_LISTEN\":\"127.0.0.1:65536\","
+	        "\"TWILIO_WEBHOOK_PUBLIC_URL\":\"https://x.example/sms\"}",
+	        "TWILIO_WEBHOOK_LISTEN: '127.0.0.1:65536': the port must be",
+	        "listen port out of range");
+	refused("{\"TWILIO_ACCOUNT\":\"" ACC "\",\"TWILIO_TOKEN\":\"" TOKEN
+	        "\",\"TWILIO_WEBHOOK_LISTEN\":\"::1:80\","
+	        "\"TWILIO_WEBHOOK_PUBLIC_URL\":\"https://x.example/sms\"}",
+	        "must be address:port (e.g. 0.0.0.0:8080 or [::]:8080)",
+	        "IPv6 without brackets");
+	refused("{\"TWILIO_ACCOUNT\":\"" ACC "\",\"TWILIO_TOKEN\":\"" TOKEN
+	        "\",\"TWILIO_WEBHOOK_LISTEN\":\"127.0.0.1:0\","
+	        "\"TWILIO_WEBHOOK_PUBLIC_URL\":\"https://x.example/sms#rc=3\"}",
+	        "TWILIO_WEBHOOK_PUBLIC_URL: must not contain spaces or a "
+	        "fragment",
+	        "public URL with a fragment");
+	refused("{\"TWILIO_ACCOUNT\":\"" ACC "\",\"TWILIO_TOKEN\":\"" TOKEN
+	        "\",\"TWILIO_WEBHOOK_SIGNING_KEY\":\"TOPSECRET\\nx\"}",
+	        "TWILIO_WEBHOOK_SIGNING_KEY: contains a line break",
+	        "signing key with a line break: named, not echoed");
+	is_int(0,
+	       parse("{\"TWILIO_ACCOUNT\":\"" ACC "\",\"TWILIO_TOKEN\":\"" TOKEN
+	             "\",\"TWILIO_WEBHOOK_LISTEN\":\"127.0.0.1:0\","
+	             "\"TWILIO_VALIDATE_SIGNATURE\":\"false\"}"),
+	       "no public URL needed without signature validation");
+	tw_config_free(&c);
+
 	return done_testing();
 }

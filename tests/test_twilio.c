@@ -579,12 +579,20 @@ static void test_inline(conn_instance *inst)
 		json_object *params = json_tokener_parse("{\"pattern\":\"\"}");
 
 		err[0] = 0;
-		is_int(CONN_ENOTSUP,
+		is_int(CONN_ESTATE,
 		       P->subscribe_event(inst, 1, "SMS_RECEIVED", params, err,
 		                          sizeof(err)),
-		       "SMS_RECEIVED refused in this version");
-		ok(strstr(err, "not available in this version") != NULL,
-		   "says so: %s", err);
+		       "SMS_RECEIVED refused without a webhook");
+		ok(strstr(err, "set TWILIO_WEBHOOK_LISTEN") != NULL,
+		   "says how to fix it: %s", err);
+		err[0] = 0;
+		is_int(CONN_ENOTSUP,
+		       P->subscribe_event(inst, 2, "SMS_SENT", params, err,
+		                          sizeof(err)),
+		       "unknown event refused");
+		ok(strstr(err, "unknown event 'SMS_SENT' (events: "
+		               "SMS_RECEIVED)") != NULL,
+		   "names the events: %s", err);
 		json_object_put(params);
 	}
 }

@@ -1,0 +1,1225 @@
+/*
+ * webhook.c - the inbound HTTP server of SMS_RECEIVED: libmicrohttpd,
+ * request validation, the signature check and the worker threads.
+ *
+ * Ownership, threads and failure behaviour: see tw_webhook.h. In short:
+ *
+ *   daemon thread (libmicrohttpd)          worker thread (ours)
+ *   ---------------------------------      ------------------------------
+ *   method, path, Content-Type, length
+ *   body collected (bounded), decoded
+ *   signature verified
+ *   suspend the connection, queue job ---> tw_inbound_handle() (may wait
+ *                                          on the host up to 10 s)
+ *   answer (TwiML or text) <------------- store the answer, resume
+ *
+ * The daemon threads never wait on the host, so a slow publish cannot stall
+ * another connection. The queue is bounded (workers x
+ * TW_WEBHOOK_QUEUE_PER_WORKER): full means 503 + Retry-After, which Twilio
+ * retries (the host's dedupe makes that safe).
+ *
+ * Why suspend/resume rather than a thread per connection
+ * (MHD_USE_THREAD_PER_CONNECTION): 256 connections would be 256 threads,
+ * most of them idle or slowloris; with suspend/resume the number of threads
+ * is fixed (TW_WEBHOOK_DAEMON_THREADS + TWILIO_WEBHOOK_WORKERS) and a
+ * suspended connection costs only its memory.
+ *
+ * Rules kept: every suspended connection is resumed before MHD_stop_daemon
+ * (stop joins the workers first, and a worker resumes every job it pops);
+ * no pthread_key: each worker creates and frees its own tw_inbound_worker.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <microhttpd.h>
+
+#include "tw_mask.h"
+#include "tw_signature.h"
+#include "tw_webhook.h"
+
+/* libmicrohttpd's own threads: they only parse and check (HMAC of a few
+ * kB), so two keep up with the workers on this kind of machine. */
+#define TW_WEBHOOK_DAEMON_THREADS 2
+/* Bytes of a too-large body read (and dropped) before the connection is
+ * closed without an answer: enough to answer 413 to an honest client that
+ * sent a little too much, bounded against one that never stops. */
+#define TW_WEBHOOK_DISCARD_MAX ((size_t)1 << 20)
+/* A TLS certificate or key file larger than this is refused. */
+#define TW_WEBHOOK_PEM_MAX ((size_t)1 << 20)
+/* At most this many quiesced daemons kept serving their old connections. */
+#define TW_WEBHOOK_OLD_MAX 8
+
+static const int tw_statuses[] = {200, 400, 403, 404, 405, 413, 415, 500, 503};
+#define TW_NSTATUS (sizeof(tw_statuses) / sizeof(tw_statuses[0]))
+
+enum rq_state { RQ_HEAD = 0, RQ_BODY, RQ_QUEUED, RQ_DONE };
+
+/* One HTTP request; created by the URI log callback (the only place the raw
+ * query is visible), freed by the request-completed callback. */
+typedef struct wh_req {
+	struct wh_req *next; /* in the job queue */
+	struct MHD_Connection *conn;
+	char *query; /* raw, after '?', or NULL */
+	enum rq_state state;
+	int early_status; /* decided from the headers, answered at the end */
+	tw_buf body;
+	size_t discarded; /* bytes over the limit, dropped */
+	tw_form form;
+	int status; /* the worker's answer */
+	tw_buf out;
+	int twiml; /* OUT is text/xml (else text/plain) */
+} wh_req;
+
+typedef struct wh_daemon {
+	struct wh_daemon *next;
+	struct MHD_Daemon *d;
+} wh_daemon;
+
+struct tw_webhook {
+	const conn_host *host;
+	const tw_config *cfg;
+	tw_inbound *in;
+
+	/* lifecycle: host threads only */
+	struct MHD_Daemon *daemon; /* accepting, or NULL */
+	wh_daemon *old;            /* quiesced, still serving */
+	size_t nold;
+	int listen_fd; /* ours while >= 0 and not handed off */
+	int started, quiesced;
+	char *tls_cert, *tls_key; /* PEM in memory while a daemon runs */
+	char address[64];
+	atomic_int port;
+
+	/* workers and their queue */
+	pthread_t *threads;
+	int *joined;
+	size_t nthreads;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	wh_req *head, *tail;
+	size_t qlen, qcap;
+	size_t reserved; /* admitted, suspending, not yet queued */
+	int closing;
+
+	/* counters */
+	atomic_llong requests;
+	atomic_llong by_status[TW_NSTATUS + 1]; /* + "other" */
+	atomic_llong sig_failures;
+	atomic_llong queue_full;
+
+	/* the 403 log line: at most one a second, with a count of the rest */
+	pthread_mutex_t log_mu;
+	int64_t log_last_ms;
+	long log_suppressed;
+};
+
+/* ---- counters and logs ------------------------------------------------ */
+
+void tw_webhook_count(tw_webhook *w, int status)
+{
+	size_t i;
+
+	for (i = 0; i < TW_NSTATUS; i++)
+		if (tw_statuses[i] == status)
+			break;
+	atomic_fetch_add(&w->by_status[i], 1);
+}
+
+/* URL without its userinfo (user:password@ of an HTTP-auth webhook URL). */
+static void url_for_log(const char *url, tw_buf *out)
+{
+	const char *p = strstr(url, "://");
+	const char *host = p ? p + 3 : url;
+	size_t auth = strcspn(host, "/?#");
+	const char *at = memchr(host, '@', auth);
+
+	if (!at) {
+		tw_buf_puts(out, url);
+		return;
+	}
+	tw_buf_append(out, url, (size_t)(host - url));
+	tw_buf_puts(out, "[userinfo]@");
+	tw_buf_puts(out, at + 1);
+}
+
+static void log_sig_failure(tw_webhook *w, const char *checked)
+{
+	int64_t now = conn_now_ms();
+	long suppressed;
+	json_object *f;
+	tw_buf url = {0};
+
+	pthread_mutex_lock(&w->log_mu);
+	if (w->log_last_ms && now - w->log_last_ms < 1000) {
+		w->log_suppressed++;
+		pthread_mutex_unlock(&w->log_mu);
+		return;
+	}
+	w->log_last_ms = now;
+	suppressed = w->log_suppressed;
+	w->log_suppressed = 0;
+	pthread_mutex_unlock(&w->log_mu);
+
+	url_for_log(checked ? checked : "", &url);
+	f = json_object_new_object();
+	json_object_object_add(
+	        f, "url", json_object_new_string(url.data ? url.data : ""));
+	json_object_object_add(f, "suppressed",
+	                       json_object_new_int64(suppressed));
+	tw_log(w->host, CONN_LOG_WARN, f,
+	       "webhook: X-Twilio-Signature does not match (answered 403, "
+	       "nothing published); check that TWILIO_WEBHOOK_PUBLIC_URL is "
+	       "exactly the URL set in Twilio for the number and that "
+	       "TWILIO_TOKEN is the account's current Auth Token "
+	       "(TWILIO_TOKEN_SECONDARY during a rotation)");
+	json_object_put(f);
+	tw_buf_free(&url);
+}
+
+static void logf_level(tw_webhook *w, conn_log_level lv, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+static void logf_level(tw_webhook *w, conn_log_level lv, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	tw_log(w->host, lv, NULL, line);
+}
+
+/* libmicrohttpd's error messages (bind, TLS, resources) into the host's
+ * log; they carry no secret (MHD never prints key material). */
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+	tw_webhook *w = cls;
+	char line[512];
+	size_t n;
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = 0;
+	logf_level(w, CONN_LOG_WARN, "webhook (libmicrohttpd): %s", line);
+}
+
+/* ---- the request path without sockets --------------------------------- */
+
+static int answer(tw_buf *text, int status, const char *msg)
+{
+	tw_buf_puts(text, msg);
+	tw_buf_puts(text, "\n");
+	return status;
+}
+
+/* application/x-www-form-urlencoded, optionally followed by parameters
+ * (; charset=utf-8), case-insensitive, spaces allowed around. */
+static int is_form_type(const char *ct)
+{
+	static const char want[] = "application/x-www-form-urlencoded";
+	size_t n = sizeof(want) - 1;
+
+	if (!ct)
+		return 0;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	if (strncasecmp(ct, want, n) != 0)
+		return 0;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+int tw_webhook_check_head(tw_webhook *w, const tw_webhook_request *rq,
+                          tw_buf *text)
+{
+	const char *path = w->cfg->webhook_path ? w->cfg->webhook_path : "/";
+
+	if (!rq->path || strcmp(rq->path, path) != 0)
+		return answer(text, 404,
+		              "Not found: the webhook is served at the path "
+		              "TWILIO_WEBHOOK_PATH only.");
+	if (!rq->method || strcmp(rq->method, "POST") != 0)
+		return answer(
+		        text, 405,
+		        "Method not allowed: set the number's webhook to "
+		        "HTTP POST (Twilio console, Messaging, \"A message "
+		        "comes in\").");
+	if (!is_form_type(rq->content_type))
+		return answer(text, 415,
+		              "Unsupported media type: the body must be "
+		              "application/x-www-form-urlencoded, as Twilio "
+		              "sends it.");
+	if (rq->content_length) {
+		const char *p = rq->content_length;
+		unsigned long long n = 0;
+
+		while (*p >= '0' && *p <= '9' && n <= (1ULL << 40))
+			n = n * 10 + (unsigned long long)(*p++ - '0');
+		if (n > (unsigned long long)w->cfg->webhook_body_limit)
+			return answer(text, 413,
+			              "Payload too large: the body is over "
+			              "TWILIO_WEBHOOK_BODY_LIMIT.");
+	}
+	return 0;
+}
+
+/* The URL Twilio signed: the public URL as configured; when it has no query
+ * of its own, the request's raw query (as received, not re-encoded) is
+ * appended. A public URL with a query is taken as the whole truth (a
+ * proxy forwards that same query). */
+static int signed_url(tw_webhook *w, const char *query, tw_buf *url)
+{
+	const char *pub = w->cfg->webhook_public_url;
+
+	tw_buf_puts(url, pub ? pub : "");
+	if (query && pub && !strchr(pub, '?')) {
+		tw_buf_puts(url, "?");
+		tw_buf_puts(url, query);
+	}
+	return url->oom ? -1 : 0;
+}
+
+int tw_webhook_check_body(tw_webhook *w, const tw_webhook_request *rq,
+                          tw_form *form, tw_buf *text)
+{
+	size_t bad = 0;
+	int rc;
+
+	memset(form, 0, sizeof(*form));
+	if (rq->body_len > (size_t)w->cfg->webhook_body_limit)
+		return answer(text, 413,
+		              "Payload too large: the body is over "
+		              "TWILIO_WEBHOOK_BODY_LIMIT.");
+	rc = tw_form_parse(rq->body ? rq->body : "", rq->body_len,
+	                   TW_FORM_STRICT, form, &bad);
+	if (rc == TW_FORM_ENOMEM)
+		return answer(text, 503, "Service unavailable: out of memory.");
+	if (rc != 0) {
+		tw_buf_printf(
+		        text,
+		        "Bad request: malformed form encoding at byte "
+		        "offset %zu of the body (a %% must be followed by "
+		        "two hexadecimal digits).\n",
+		        bad);
+		return 400;
+	}
+	if (w->cfg->validate_signature) {
+		tw_sig_keys keys = {.token = w->cfg->token,
+		                    .token_secondary = w->cfg->token_secondary,
+		                    .signing_key = w->cfg->webhook_signing_key};
+		tw_sig_request sr = {.form = form,
+		                     .signature = rq->signature,
+		                     .settings = rq->settings};
+		tw_buf url = {0}, checked = {0};
+
+		if (signed_url(w, rq->query, &url) != 0) {
+			tw_form_free(form);
+			return answer(text, 503,
+			              "Service unavailable: out of memory.");
+		}
+		sr.url = url.data;
+		rc = tw_sig_verify(&sr, &keys, &checked);
+		if (rc != 1) {
+			tw_form_free(form);
+			if (rc < 0) {
+				tw_buf_free(&url);
+				tw_buf_free(&checked);
+				return answer(text, 503,
+				              "Service unavailable: out of "
+				              "memory.");
+			}
+			atomic_fetch_add(&w->sig_failures, 1);
+			log_sig_failure(w,
+			                checked.data ? checked.data : url.data);
+			tw_buf_free(&url);
+			tw_buf_free(&checked);
+			return answer(
+			        text, 403,
+			        "Forbidden: X-Twilio-Signature is missing "
+			        "or does not match.");
+		}
+		tw_buf_free(&url);
+		tw_buf_free(&checked);
+	}
+	return 0;
+}
+
+/* ---- workers ---------------------------------------------------------- */
+
+static void *worker_main(void *arg)
+{
+	tw_webhook *w = arg;
+	/* this thread's JIT stack and match data: created here, freed
+	 * below, never shared (no pthread_key, no destructor) */
+	tw_inbound_worker *iw = tw_inbound_worker_new();
+
+	for (;;) {
+		wh_req *rq;
+		int closing;
+
+		pthread_mutex_lock(&w->mu);
+		while (!w->head && !(w->closing && w->reserved == 0))
+			pthread_cond_wait(&w->cv, &w->mu);
+		rq = w->head;
+		if (!rq) { /* closing, nothing queued or coming */
+			pthread_mutex_unlock(&w->mu);
+			break;
+		}
+		w->head = rq->next;
+		if (!w->head)
+			w->tail = NULL;
+		w->qlen--;
+		closing = w->closing;
+		pthread_mutex_unlock(&w->mu);
+
+		rq->next = NULL;
+		tw_buf_clear(&rq->out);
+		if (closing || !iw) {
+			/* shutting down (bounded by its deadline) or no
+			 * memory for a matcher: Twilio retries later */
+			rq->status = 503;
+			rq->twiml = 0;
+			tw_buf_puts(&rq->out,
+			            "Service unavailable: shutting down or "
+			            "out of memory; retry.\n");
+		} else {
+			rq->status = tw_inbound_handle(w->in, iw, &rq->form,
+			                               &rq->out);
+			rq->twiml = rq->status == 200;
+			if (rq->out.oom) {
+				rq->status = 503;
+				rq->twiml = 0;
+				tw_buf_clear(&rq->out);
+			}
+		}
+		rq->state = RQ_DONE;
+		/* RQ belongs to the daemon again from here: not touched */
+		MHD_resume_connection(rq->conn);
+	}
+	tw_inbound_worker_free(iw);
+	return NULL;
+}
+
+/* Admit one job: 0 (a slot reserved: suspend, then enqueue()), or -1 when
+ * the queue is full or the webhook is closing. */
+static int admit(tw_webhook *w)
+{
+	int rc = -1;
+
+	pthread_mutex_lock(&w->mu);
+	if (!w->closing && w->qlen + w->reserved < w->qcap) {
+		w->reserved++;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&w->mu);
+	return rc;
+}
+
+static void enqueue(tw_webhook *w, wh_req *rq)
+{
+	pthread_mutex_lock(&w->mu);
+	w->reserved--;
+	rq->next = NULL;
+	if (w->tail)
+		w->tail->next = rq;
+	else
+		w->head = rq;
+	w->tail = rq;
+	w->qlen++;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* ---- libmicrohttpd callbacks ------------------------------------------ */
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	const char *q = uri ? strchr(uri, '?') : NULL;
+	wh_req *rq = calloc(1, sizeof(*rq));
+
+	(void)cls;
+	if (!rq)
+		return NULL; /* answered 503 by the handler */
+	rq->conn = conn;
+	if (q && !(rq->query = strdup(q + 1))) {
+		free(rq);
+		return NULL;
+	}
+	return rq;
+}
+
+static void free_req(wh_req *rq)
+{
+	if (!rq)
+		return;
+	free(rq->query);
+	tw_buf_free(&rq->body);
+	tw_buf_free(&rq->out);
+	tw_form_free(&rq->form);
+	free(rq);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **ctx,
+                         enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	free_req(*ctx);
+	*ctx = NULL;
+}
+
+static enum MHD_Result respond(tw_webhook *w, struct MHD_Connection *conn,
+                               int status, tw_buf *body, int twiml)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ok;
+	size_t len = 0;
+	char *data;
+
+	if (body->oom)
+		tw_buf_clear(body);
+	data = tw_buf_take(body, &len);
+	r = data ? MHD_create_response_from_buffer(len, data,
+	                                           MHD_RESPMEM_MUST_FREE)
+	         : NULL;
+	if (!r) {
+		free(data);
+		return MHD_NO; /* out of memory: the connection is closed */
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+	                        twiml ? "text/xml"
+	                              : "text/plain; charset=utf-8");
+	if (status == 405)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "POST");
+	if (status == 503)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	tw_webhook_count(w, status);
+	ok = MHD_queue_response(conn, (unsigned int)status, r);
+	MHD_destroy_response(r);
+	return ok;
+}
+
+static enum MHD_Result respond_text(tw_webhook *w, struct MHD_Connection *conn,
+                                    int status, const char *msg)
+{
+	tw_buf b = {0};
+	enum MHD_Result ok;
+
+	tw_buf_puts(&b, msg);
+	ok = respond(w, conn, status, &b, 0);
+	tw_buf_free(&b);
+	return ok;
+}
+
+static const char *header(struct MHD_Connection *conn, const char *name)
+{
+	return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+}
+
+static void fill_request(struct MHD_Connection *conn, const char *url,
+                         const char *method, wh_req *rq,
+                         tw_webhook_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->method = method;
+	out->path = url;
+	out->query = rq->query;
+	out->content_type = header(conn, MHD_HTTP_HEADER_CONTENT_TYPE);
+	out->content_length = header(conn, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	out->signature = header(conn, "X-Twilio-Signature");
+	out->settings = header(conn, "X-Twilio-Webhooks-Signature-Settings");
+	out->body = rq->body.data;
+	out->body_len = rq->body.len;
+}
+
+/* The body arrived whole: decode, verify, then suspend and queue. */
+static enum MHD_Result on_body_done(tw_webhook *w, struct MHD_Connection *conn,
+                                    const char *url, const char *method,
+                                    wh_req *rq)
+{
+	tw_webhook_request req;
+	tw_buf text = {0};
+	enum MHD_Result ok;
+	int status;
+
+	if (rq->discarded)
+		return respond_text(w, conn, 413,
+		                    "Payload too large: the body is over "
+		                    "TWILIO_WEBHOOK_BODY_LIMIT.\n");
+	fill_request(conn, url, method, rq, &req);
+	status = tw_webhook_check_body(w, &req, &rq->form, &text);
+	if (status != 0) {
+		ok = respond(w, conn, status, &text, 0);
+		tw_buf_free(&text);
+		return ok;
+	}
+	tw_buf_free(&rq->body); /* the form holds its own decoded copy */
+	if (admit(w) != 0) {
+		atomic_fetch_add(&w->queue_full, 1);
+		return respond_text(w, conn, 503,
+		                    "Service unavailable: too many messages "
+		                    "in progress; retry.\n");
+	}
+	rq->state = RQ_QUEUED;
+	MHD_suspend_connection(conn);
+	enqueue(w, rq);
+	return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+                                  const char *url, const char *method,
+                                  const char *version, const char *data,
+                                  size_t *size, void **ctx)
+{
+	tw_webhook *w = cls;
+	wh_req *rq = *ctx;
+
+	(void)version;
+	if (!rq)
+		return respond_text(w, conn, 503,
+		                    "Service unavailable: out of memory.\n");
+	switch (rq->state) {
+	case RQ_HEAD: {
+		tw_webhook_request req;
+		tw_buf text = {0};
+		enum MHD_Result ok;
+		int status;
+
+		atomic_fetch_add(&w->requests, 1);
+		fill_request(conn, url, method, rq, &req);
+		status = tw_webhook_check_head(w, &req, &text);
+		if (status == 0) {
+			rq->state = RQ_BODY;
+			return MHD_YES;
+		}
+		/* answered before the body is read: libmicrohttpd closes
+		 * the connection after the answer */
+		ok = respond(w, conn, status, &text, 0);
+		tw_buf_free(&text);
+		return ok;
+	}
+	case RQ_BODY:
+		if (*size) {
+			size_t limit = (size_t)w->cfg->webhook_body_limit;
+			size_t room = limit - rq->body.len;
+			size_t take = *size < room ? *size : room;
+
+			if (take && tw_buf_append(&rq->body, data, take) != 0)
+				return MHD_NO;
+			rq->discarded += *size - take;
+			*size = 0;
+			/* a client that keeps sending past the limit is
+			 * cut off: no unbounded reading for a 413 */
+			return rq->discarded > TW_WEBHOOK_DISCARD_MAX ? MHD_NO
+			                                              : MHD_YES;
+		}
+		return on_body_done(w, conn, url, method, rq);
+	case RQ_QUEUED: return MHD_YES; /* resumed spuriously: still waiting */
+	case RQ_DONE: return respond(w, conn, rq->status, &rq->out, rq->twiml);
+	}
+	return MHD_NO;
+}
+
+/* ---- lifecycle -------------------------------------------------------- */
+
+tw_webhook *tw_webhook_new(const conn_host *host, const tw_config *cfg,
+                           tw_inbound *in, char *err, size_t errlen)
+{
+	tw_webhook *w = calloc(1, sizeof(*w));
+
+	if (!w) {
+		if (err && errlen)
+			snprintf(err, errlen, "webhook: out of memory");
+		return NULL;
+	}
+	w->host = host;
+	w->cfg = cfg;
+	w->in = in;
+	w->listen_fd = -1;
+	w->qcap = (size_t)cfg->webhook_workers * TW_WEBHOOK_QUEUE_PER_WORKER;
+	if (w->qcap == 0)
+		w->qcap = TW_WEBHOOK_QUEUE_PER_WORKER;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	pthread_mutex_init(&w->log_mu, NULL);
+	return w;
+}
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Bind and listen on TWILIO_WEBHOOK_LISTEN (HOST:PORT, [V6]:PORT). */
+static int bind_listen(tw_webhook *w, char *err, size_t errlen)
+{
+	const char *v = w->cfg->webhook_listen;
+	const char *colon = strrchr(v, ':');
+	struct addrinfo hints, *res = NULL, *ai;
+	char host[256];
+	size_t hl = (size_t)(colon - v);
+	int fd = -1, one = 1, rc, e = 0;
+
+	if (v[0] == '[') {
+		v++;
+		hl -= 2;
+	}
+	if (hl >= sizeof(host)) {
+		set_err(err, errlen, "TWILIO_WEBHOOK_LISTEN: address too long");
+		return CONN_EINVAL;
+	}
+	memcpy(host, v, hl);
+	host[hl] = 0;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	rc = getaddrinfo(hl ? host : NULL, colon + 1, &hints, &res);
+	if (rc != 0) {
+		set_err(err, errlen,
+		        "TWILIO_WEBHOOK_LISTEN: cannot resolve '%.200s': %s",
+		        w->cfg->webhook_listen, gai_strerror(rc));
+		return CONN_EINVAL;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+		            ai->ai_protocol);
+		if (fd < 0) {
+			e = errno;
+			continue;
+		}
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(fd, 128) == 0)
+			break;
+		e = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		set_err(err, errlen,
+		        "TWILIO_WEBHOOK_LISTEN: cannot listen on '%.200s': %s "
+		        "(is the port in use, or below 1024 without the "
+		        "privilege?)",
+		        w->cfg->webhook_listen, strerror(e));
+		return CONN_EIO;
+	}
+	w->listen_fd = fd;
+	return 0;
+}
+
+/* The bound address and port of the listening socket, for logs and stats. */
+static void learn_address(tw_webhook *w)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	w->address[0] = 0;
+	if (getsockname(w->listen_fd, (struct sockaddr *)&ss, &sl) != 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &s4->sin_addr, w->address,
+		          sizeof(w->address));
+		atomic_store(&w->port, ntohs(s4->sin_port));
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, w->address,
+		          sizeof(w->address));
+		atomic_store(&w->port, ntohs(s6->sin6_port));
+	}
+}
+
+/* Read a PEM file (at most TW_WEBHOOK_PEM_MAX bytes) into a string. */
+static char *read_pem(const char *key, const char *path, int secure, char *err,
+                      size_t errlen)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t n = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (size_t)st.st_size > TW_WEBHOOK_PEM_MAX) {
+		int e = fd < 0 ? errno : EINVAL;
+
+		if (secure)
+			set_err(err, errlen,
+			        "%s: cannot read the file it names as a PEM "
+			        "file of at most 1 MiB: %s",
+			        key, strerror(e));
+		else
+			set_err(err, errlen,
+			        "%s: cannot read '%.300s' as a PEM file of at "
+			        "most 1 MiB: %s",
+			        key, path, strerror(e));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	while (buf && n < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
+
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	if (!buf) {
+		set_err(err, errlen, "%s: out of memory", key);
+		return NULL;
+	}
+	buf[n] = 0;
+	return buf;
+}
+
+static void wipe_free(char *s)
+{
+	if (s) {
+		volatile char *p = s;
+
+		while (*p)
+			*p++ = 0;
+		free(s);
+	}
+}
+
+static struct MHD_Daemon *start_daemon(tw_webhook *w)
+{
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
+	                     MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME |
+	                     MHD_USE_ERROR_LOG;
+	struct MHD_OptionItem ops[16];
+	int i = 0;
+
+	if (w->tls_cert)
+		flags |= MHD_USE_TLS;
+#define OPT(o, v, p) ops[i++] = (struct MHD_OptionItem){(o), (intptr_t)(v), (p)}
+	OPT(MHD_OPTION_LISTEN_SOCKET, w->listen_fd, NULL);
+	OPT(MHD_OPTION_THREAD_POOL_SIZE, TW_WEBHOOK_DAEMON_THREADS, NULL);
+	OPT(MHD_OPTION_CONNECTION_LIMIT, w->cfg->webhook_max_connections, NULL);
+	OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, w->cfg->webhook_max_per_ip,
+	    NULL);
+	OPT(MHD_OPTION_CONNECTION_TIMEOUT, w->cfg->webhook_idle_timeout_s,
+	    NULL);
+	OPT(MHD_OPTION_URI_LOG_CALLBACK, on_uri, w);
+	OPT(MHD_OPTION_NOTIFY_COMPLETED, on_completed, w);
+	OPT(MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, w);
+	if (w->tls_cert) {
+		OPT(MHD_OPTION_HTTPS_MEM_CERT, w->tls_cert, NULL);
+		OPT(MHD_OPTION_HTTPS_MEM_KEY, w->tls_key, NULL);
+	}
+	OPT(MHD_OPTION_END, 0, NULL);
+#undef OPT
+	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, w,
+	                        MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
+}
+
+static int start_workers(tw_webhook *w, char *err, size_t errlen)
+{
+	size_t i, n = (size_t)w->cfg->webhook_workers;
+
+	w->threads = calloc(n ? n : 1, sizeof(*w->threads));
+	w->joined = calloc(n ? n : 1, sizeof(*w->joined));
+	if (!w->threads || !w->joined) {
+		set_err(err, errlen, "webhook: out of memory");
+		return CONN_ENOMEM;
+	}
+	w->closing = 0;
+	for (i = 0; i < n; i++) {
+		int rc = pthread_create(&w->threads[i], NULL, worker_main, w);
+
+		if (rc != 0) {
+			set_err(err, errlen,
+			        "webhook: cannot start worker thread %zu of "
+			        "%zu: %s (lower TWILIO_WEBHOOK_WORKERS)",
+			        i + 1, n, strerror(rc));
+			break;
+		}
+		w->nthreads++;
+	}
+	return w->nthreads == n ? 0 : CONN_EIO;
+}
+
+static void join_all(tw_webhook *w)
+{
+	size_t i;
+
+	pthread_mutex_lock(&w->mu);
+	w->closing = 1;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	for (i = 0; i < w->nthreads; i++)
+		if (!w->joined[i]) {
+			pthread_join(w->threads[i], NULL);
+			w->joined[i] = 1;
+		}
+}
+
+static int take_handoff_fd(conn_handoff *h)
+{
+	size_t i;
+	int fd;
+
+	if (!h)
+		return -1;
+	for (i = 0; i < CONN_HANDOFF_MAX_FDS; i++)
+		if (h->fds[i] >= 0 &&
+		    strcmp(h->names[i], TW_WEBHOOK_HANDOFF_NAME) == 0) {
+			fd = h->fds[i];
+			h->fds[i] = -1;
+			h->names[i][0] = 0;
+			return fd;
+		}
+	return -1;
+}
+
+int tw_webhook_start(tw_webhook *w, conn_handoff *handoff, char *err,
+                     size_t errlen)
+{
+	const tw_config *c = w->cfg;
+	int rc, fd = take_handoff_fd(handoff);
+
+	if (w->started) {
+		set_err(err, errlen, "webhook: already started");
+		return CONN_ESTATE;
+	}
+	if (c->webhook_tls_cert) {
+		w->tls_cert = read_pem("TWILIO_WEBHOOK_TLS_CERT",
+		                       c->webhook_tls_cert, 0, err, errlen);
+		w->tls_key = w->tls_cert ? read_pem("TWILIO_WEBHOOK_TLS_KEY",
+		                                    c->webhook_tls_key, 1, err,
+		                                    errlen)
+		                         : NULL;
+		if (!w->tls_key) {
+			rc = CONN_EINVAL;
+			goto fail;
+		}
+	}
+	if (fd >= 0)
+		w->listen_fd = fd;
+	else if ((rc = bind_listen(w, err, errlen)) != 0)
+		goto fail;
+	learn_address(w);
+	if ((rc = start_workers(w, err, errlen)) != 0)
+		goto fail;
+	w->daemon = start_daemon(w);
+	if (!w->daemon) {
+		set_err(err, errlen,
+		        "webhook: libmicrohttpd did not start on %s:%d%s "
+		        "(see the log)",
+		        w->address, atomic_load(&w->port),
+		        w->tls_cert ? "; check that TWILIO_WEBHOOK_TLS_CERT "
+		                      "and TWILIO_WEBHOOK_TLS_KEY are PEM, "
+		                      "match, and the key is unencrypted"
+		                    : "");
+		rc = CONN_EIO;
+		goto fail;
+	}
+	w->started = 1;
+	w->quiesced = 0;
+	logf_level(w, CONN_LOG_INFO,
+	           "webhook listening on %s%s%s:%d%s (path %s, %ld workers, "
+	           "signatures %s)",
+	           strchr(w->address, ':') ? "[" : "", w->address,
+	           strchr(w->address, ':') ? "]" : "", atomic_load(&w->port),
+	           w->tls_cert ? " with TLS" : "",
+	           c->webhook_path ? c->webhook_path : "/", c->webhook_workers,
+	           c->validate_signature ? "validated" : "NOT validated");
+	if (!c->validate_signature)
+		tw_log(w->host, CONN_LOG_WARN, NULL,
+		       "webhook: TWILIO_VALIDATE_SIGNATURE is false: any "
+		       "client that reaches the port can inject messages; "
+		       "set it to true (with TWILIO_WEBHOOK_PUBLIC_URL) "
+		       "outside tests");
+	return 0;
+fail:
+	join_all(w);
+	free(w->threads);
+	free(w->joined);
+	w->threads = NULL;
+	w->joined = NULL;
+	w->nthreads = 0;
+	w->closing = 0;
+	if (w->listen_fd >= 0 && fd < 0)
+		close(w->listen_fd);
+	else if (fd >= 0 && handoff) {
+		/* give the borrowed socket back */
+		size_t i;
+
+		for (i = 0; i < CONN_HANDOFF_MAX_FDS; i++)
+			if (handoff->fds[i] < 0) {
+				handoff->fds[i] = fd;
+				snprintf(handoff->names[i],
+				         CONN_HANDOFF_NAME_MAX, "%s",
+				         TW_WEBHOOK_HANDOFF_NAME);
+				break;
+			}
+	}
+	w->listen_fd = -1;
+	wipe_free(w->tls_key);
+	free(w->tls_cert);
+	w->tls_key = w->tls_cert = NULL;
+	return rc;
+}
+
+/* Stop the quiesced daemons that have no connection left (they only
+ * waited for those). */
+static void prune_old(tw_webhook *w)
+{
+	wh_daemon **pp = &w->old;
+
+	while (*pp) {
+		wh_daemon *o = *pp;
+		const union MHD_DaemonInfo *info = MHD_get_daemon_info(
+		        o->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+		if (info && info->num_connections == 0) {
+			*pp = o->next;
+			MHD_stop_daemon(o->d);
+			free(o);
+			w->nold--;
+		} else {
+			pp = &o->next;
+		}
+	}
+}
+
+int tw_webhook_quiesce(tw_webhook *w, conn_handoff *out)
+{
+	wh_daemon *o;
+	size_t i;
+	int fd;
+
+	if (!w->started || w->quiesced || !w->daemon)
+		return CONN_ESTATE;
+	for (i = 0; i < CONN_HANDOFF_MAX_FDS; i++)
+		if (out && out->fds[i] < 0)
+			break;
+	if (!out || i == CONN_HANDOFF_MAX_FDS)
+		return CONN_EFULL;
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return CONN_ENOMEM;
+	fd = MHD_quiesce_daemon(w->daemon);
+	if (fd < 0) {
+		free(o);
+		return CONN_ESTATE;
+	}
+	out->fds[i] = fd;
+	snprintf(out->names[i], CONN_HANDOFF_NAME_MAX, "%s",
+	         TW_WEBHOOK_HANDOFF_NAME);
+	w->listen_fd = -1; /* the hand-off's now */
+	o->d = w->daemon;
+	o->next = w->old;
+	w->old = o;
+	w->nold++;
+	w->daemon = NULL;
+	w->quiesced = 1;
+	prune_old(w);
+	return 0;
+}
+
+int tw_webhook_resume(tw_webhook *w, conn_handoff *handoff, char *err,
+                      size_t errlen)
+{
+	int fd;
+
+	if (!w->started || !w->quiesced) {
+		set_err(err, errlen, "webhook: not quiesced");
+		return CONN_ESTATE;
+	}
+	prune_old(w);
+	if (w->nold >= TW_WEBHOOK_OLD_MAX) {
+		set_err(err, errlen,
+		        "webhook: %d quiesced servers still have open "
+		        "connections; retry when they have closed",
+		        TW_WEBHOOK_OLD_MAX);
+		return CONN_EBUSY;
+	}
+	fd = take_handoff_fd(handoff);
+	if (fd < 0) {
+		set_err(err, errlen,
+		        "webhook: the hand-off holds no '%s' socket to resume "
+		        "on",
+		        TW_WEBHOOK_HANDOFF_NAME);
+		return CONN_EINVAL;
+	}
+	w->listen_fd = fd;
+	w->daemon = start_daemon(w);
+	if (!w->daemon) {
+		size_t i;
+
+		/* the socket goes back where it was taken from */
+		for (i = 0; i < CONN_HANDOFF_MAX_FDS; i++)
+			if (handoff->fds[i] < 0) {
+				handoff->fds[i] = fd;
+				snprintf(handoff->names[i],
+				         CONN_HANDOFF_NAME_MAX, "%s",
+				         TW_WEBHOOK_HANDOFF_NAME);
+				break;
+			}
+		w->listen_fd = -1;
+		set_err(err, errlen,
+		        "webhook: libmicrohttpd did not restart (see the log)");
+		return CONN_EIO;
+	}
+	w->quiesced = 0; /* same socket: same address and port */
+	return 0;
+}
+
+static int timed_join(pthread_t t, int64_t deadline_ms)
+{
+	struct timespec ts;
+	int64_t left = conn_ms_left(deadline_ms);
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (left > 100000000)
+		return pthread_join(t, NULL);
+	ts.tv_sec += (time_t)(left / 1000);
+	ts.tv_nsec += (long)(left % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return pthread_timedjoin_np(t, NULL, &ts);
+}
+
+int tw_webhook_stop(tw_webhook *w, int64_t deadline_ms)
+{
+	size_t i;
+
+	if (!w || !w->started)
+		return 0;
+	/* no new connections; the socket is closed below unless handed off */
+	if (w->daemon && !w->quiesced) {
+		int fd = MHD_quiesce_daemon(w->daemon);
+
+		if (fd >= 0)
+			close(fd);
+		w->listen_fd = -1;
+	}
+	pthread_mutex_lock(&w->mu);
+	w->closing = 1;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	for (i = 0; i < w->nthreads; i++) {
+		if (w->joined[i])
+			continue;
+		if (timed_join(w->threads[i], deadline_ms) != 0) {
+			tw_log(w->host, CONN_LOG_WARN, NULL,
+			       "webhook: a worker is still inside the inbound "
+			       "handler at the shutdown deadline; call "
+			       "shutdown again");
+			return CONN_EBUSY;
+		}
+		w->joined[i] = 1;
+	}
+	/* every job was answered and its connection resumed: the daemons
+	 * may stop (MHD_stop_daemon must not meet a suspended connection) */
+	if (w->daemon) {
+		MHD_stop_daemon(w->daemon);
+		w->daemon = NULL;
+	}
+	while (w->old) {
+		wh_daemon *o = w->old;
+
+		w->old = o->next;
+		MHD_stop_daemon(o->d);
+		free(o);
+	}
+	w->nold = 0;
+	w->started = 0;
+	return 0;
+}
+
+void tw_webhook_free(tw_webhook *w)
+{
+	if (!w)
+		return;
+	free(w->threads);
+	free(w->joined);
+	wipe_free(w->tls_key);
+	free(w->tls_cert);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->log_mu);
+	free(w);
+}
+
+json_object *tw_webhook_stats(tw_webhook *w)
+{
+	json_object *o = json_object_new_object(), *bs;
+	size_t i, queued;
+
+	if (!o)
+		return NULL;
+	bs = json_object_new_object();
+	for (i = 0; i <= TW_NSTATUS; i++) {
+		char k[16];
+		long long n = atomic_load(&w->by_status[i]);
+
+		if (!n)
+			continue;
+		if (i < TW_NSTATUS)
+			snprintf(k, sizeof(k), "%d", tw_statuses[i]);
+		else
+			snprintf(k, sizeof(k), "other");
+		json_object_object_add(bs, k, json_object_new_int64(n));
+	}
+	pthread_mutex_lock(&w->mu);
+	queued = w->qlen;
+	pthread_mutex_unlock(&w->mu);
+	json_object_object_add(o, "address",
+	                       json_object_new_string(w->address));
+	json_object_object_add(o, "port",
+	                       json_object_new_int(atomic_load(&w->port)));
+	json_object_object_add(
+	        o, "tls",
+	        json_object_new_boolean(w->cfg->webhook_tls_cert != NULL));
+	json_object_object_add(
+	        o, "requests",
+	        json_object_new_int64(atomic_load(&w->requests)));
+	json_object_object_add(o, "by_status", bs);
+	json_object_object_add(
+	        o, "signature_failures",
+	        json_object_new_int64(atomic_load(&w->sig_failures)));
+	json_object_object_add(
+	        o, "queue_full",
+	        json_object_new_int64(atomic_load(&w->queue_full)));
+	json_object_object_add(o, "queued",
+	                       json_object_new_int64((int64_t)queued));
+	json_object_object_add(o, "workers",
+	                       json_object_new_int64(w->cfg->webhook_workers));
+	return o;
+}
