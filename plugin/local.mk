@@ -24,7 +24,8 @@ plugin_libtwcore_la_SOURCES = \
 	plugin/response.c plugin/tw_response.h \
 	plugin/sender.c plugin/tw_sender.h \
 	plugin/send_sms.c plugin/tw_instance.h \
-	plugin/webhook.c plugin/tw_webhook.h
+	plugin/webhook.c plugin/tw_webhook.h \
+	plugin/inbound.c plugin/tw_inbound.h
 plugin_libtwcore_la_CPPFLAGS = $(TW_PLUGIN_CPPFLAGS)
 plugin_libtwcore_la_CFLAGS = $(TW_PLUGIN_CFLAGS)
 plugin_libtwcore_la_LIBADD = plugin/ftl/libftl.la plugin/libtwsegments.la \
@@ -170,6 +171,11 @@ tests_test_signature_LDADD = $(TW_UNIT_LDADD)
 TESTS += tests/twilio_webhook.sh
 dist_noinst_SCRIPTS += tests/twilio_webhook.sh
 
-# TEMPORARY (webhook part): a stand-in for plugin/inbound.c until in-inbound
-# is merged; delete this line and plugin/inbound_stub.c then.
-plugin_libtwcore_la_SOURCES += plugin/inbound_stub.c plugin/tw_inbound.h
+# SMS_RECEIVED's engine (plugin/inbound.c) against a fake host in the test:
+# matching, dedupe, publish deadlines, replies, unsubscribe under traffic.
+check_PROGRAMS += tests/test_inbound
+TESTS += tests/test_inbound
+tests_test_inbound_SOURCES = tests/test_inbound.c
+tests_test_inbound_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_test_inbound_LDADD = $(TW_UNIT_LDADD) $(PTHREAD_LIBS)
+
