@@ -179,3 +179,6 @@ tests_test_inbound_SOURCES = tests/test_inbound.c
 tests_test_inbound_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
 tests_test_inbound_LDADD = $(TW_UNIT_LDADD) $(PTHREAD_LIBS)
 
+# the order-number scenario end to end (serve + twilio.so + the sandbox)
+TESTS += tests/order_number.sh
+dist_noinst_SCRIPTS += tests/order_number.sh
