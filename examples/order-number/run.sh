@@ -13,6 +13,7 @@
 #       proxy), prints each step and stops everything.
 #   TWILIO_ACCOUNT=AC... TWILIO_TOKEN=... ORDER_NUMBER=+1... ORDER_STAFF=+1...
 #   ORDER_PUBLIC_URL=https://your.host/twilio/sms [ORDER_LISTEN=0.0.0.0:8080]
+#   [ORDER_PATH=/twilio/sms (default: the public URL's path)]
 #   examples/order-number/run.sh
 #       for real: registers the webhook on ORDER_NUMBER (twilio-webhook
 #       --set), then serves in the foreground until Ctrl-C. Put a TLS proxy
