@@ -1,7 +1,8 @@
 /*
  * connector-host.c - the reference host and test harness: describe, check,
- * invoke (single or --batch) and listen, on top of libconnhost. JSON in
- * and out, one object a line; logs are JSON lines on stderr.
+ * invoke (single or --batch), listen, serve (triggers: serve.c) and
+ * twilio-webhook, on top of libconnhost. JSON in and out, one object a
+ * line; logs are JSON lines on stderr.
  * Owns the process: its options, its output lock, its exit code.
  */
 #define _GNU_SOURCE
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "connhost.h"
+#include "triggers.h"
 
 #ifndef PACKAGE_VERSION /* set by host-api/local.mk */
 #define PACKAGE_VERSION "0"
@@ -90,9 +92,10 @@ static void print_json(json_object *o)
 
 struct opts {
 	const char *config, *inputs, *vars, *key, *batch, *params;
-	long deadline_ms, concurrency;
+	const char *triggers, *port_file, *number;
+	long deadline_ms, concurrency, workers, queue;
 	size_t store_bytes;
-	int online, refuse, help;
+	int online, refuse, help, level_set, check, set;
 	const char *args[3];
 	int nargs;
 };
@@ -109,7 +112,14 @@ enum {
 	O_REFUSE,
 	O_ONLINE,
 	O_LOGLEVEL,
-	O_STORE_BYTES
+	O_STORE_BYTES,
+	O_TRIGGERS,
+	O_PORT_FILE,
+	O_WORKERS,
+	O_QUEUE,
+	O_NUMBER,
+	O_CHECK,
+	O_SET
 };
 
 static const struct option long_opts[] = {
@@ -125,6 +135,13 @@ static const struct option long_opts[] = {
         {"online", no_argument, NULL, O_ONLINE},
         {"log-level", required_argument, NULL, O_LOGLEVEL},
         {"store-bytes", required_argument, NULL, O_STORE_BYTES},
+        {"triggers", required_argument, NULL, O_TRIGGERS},
+        {"port-file", required_argument, NULL, O_PORT_FILE},
+        {"workers", required_argument, NULL, O_WORKERS},
+        {"queue", required_argument, NULL, O_QUEUE},
+        {"number", required_argument, NULL, O_NUMBER},
+        {"check", no_argument, NULL, O_CHECK},
+        {"set", no_argument, NULL, O_SET},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
 };
@@ -151,6 +168,25 @@ static const char usage_text[] =
         "      print events as {\"sub_id\":N,\"event\":{...}} lines until "
         "SIGINT,\n"
         "      SIGTERM or the end of stdin\n"
+        "  serve PLUGIN --config FILE --triggers FILE [--port-file FILE]\n"
+        "        [--workers N] [--queue N]\n"
+        "      run each trigger's action for its events (a small process\n"
+        "      runtime); --workers: actions at once (default 4, 1..256);\n"
+        "      --queue: events waiting at most (default 1024, 1..1000000;\n"
+        "      a full queue refuses the event); --port-file: write the\n"
+        "      webhook's bound port there; logs at info unless "
+        "--log-level;\n"
+        "      SIGINT or SIGTERM: accept no more, finish the accepted, "
+        "exit 0\n"
+        "  twilio-webhook PLUGIN --config FILE --number +1... (--check | "
+        "--set)\n"
+        "      compare (--check: exit 1 when different) or set the "
+        "number's\n"
+        "      sms_url and sms_method to TWILIO_WEBHOOK_PUBLIC_URL and "
+        "POST\n"
+        "      (through the plugin's action number_webhook; warns when "
+        "the\n"
+        "      number's sms_application_sid overrides sms_url)\n"
         "common: --log-level error|warn|info|debug (default warn); --help;\n"
         "  --store-bytes N[K|M|G]: the idempotency store's size (default "
         "128M;\n"
@@ -212,6 +248,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	memset(o, 0, sizeof(*o));
 	o->deadline_ms = DEFAULT_DEADLINE_MS;
 	o->concurrency = 1;
+	o->workers = 4;
+	o->queue = 1024;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+h", long_opts, NULL)) != -1 ||
@@ -229,6 +267,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case O_KEY: o->key = optarg; break;
 		case O_BATCH: o->batch = optarg; break;
 		case O_PARAMS: o->params = optarg; break;
+		case O_TRIGGERS: o->triggers = optarg; break;
+		case O_PORT_FILE: o->port_file = optarg; break;
+		case O_NUMBER: o->number = optarg; break;
+		case O_CHECK: o->check = 1; break;
+		case O_SET: o->set = 1; break;
 		case O_REFUSE: o->refuse = 1; break;
 		case O_ONLINE: o->online = 1; break;
 		case 'h': o->help = 1; break;
@@ -237,6 +280,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				return usage("--log-level: expected error, "
 				             "warn, info or debug",
 				             optarg);
+			o->level_set = 1;
 			break;
 		case O_STORE_BYTES:
 			if (parse_size(optarg, &o->store_bytes) != 0)
@@ -246,23 +290,36 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				             optarg);
 			break;
 		case O_DEADLINE:
-		case O_CONCURRENCY: {
-			long v;
+		case O_CONCURRENCY:
+		case O_WORKERS:
+		case O_QUEUE: {
+			long v, max = c == O_DEADLINE      ? 86400000L
+			              : c == O_CONCURRENCY ? 1024
+			              : c == O_WORKERS     ? 256
+			                                   : 1000000;
 			errno = 0;
 			v = strtol(optarg, &end, 10);
-			if (!*optarg || *end || errno || v < 1 ||
-			    v > (c == O_DEADLINE ? 86400000L : 1024))
+			if (!*optarg || *end || errno || v < 1 || v > max)
 				return usage(
 				        c == O_DEADLINE
 				                ? "--deadline-ms: expected "
 				                  "1..86400000"
-				                : "--concurrency: expected "
-				                  "1..1024",
+				        : c == O_CONCURRENCY
+				                ? "--concurrency: expected "
+				                  "1..1024"
+				        : c == O_WORKERS
+				                ? "--workers: expected 1..256"
+				                : "--queue: expected "
+				                  "1..1000000",
 				        optarg);
 			if (c == O_DEADLINE)
 				o->deadline_ms = v;
-			else
+			else if (c == O_CONCURRENCY)
 				o->concurrency = v;
+			else if (c == O_WORKERS)
+				o->workers = v;
+			else
+				o->queue = v;
 			break;
 		}
 		default:
@@ -882,6 +939,180 @@ out_params:
 	return rc;
 }
 
+/* ---------------------------------------------------------------------- */
+/* serve                                                                   */
+/* ---------------------------------------------------------------------- */
+
+/* LOG_NUMBERS=true in the effective configuration: serve's own log lines
+ * then show numbers unmasked, as the plugin's do. */
+static int log_numbers(connhost_instance *inst)
+{
+	json_object *c = connhost_instance_config_masked(inst), *v;
+	int on = 0;
+
+	if (c && json_object_object_get_ex(c, "LOG_NUMBERS", &v) &&
+	    json_object_is_type(v, json_type_string))
+		on = strcmp(json_object_get_string(v), "true") == 0;
+	json_object_put(c);
+	return on;
+}
+
+static int cmd_serve(struct opts *o)
+{
+	connhost_plugin *p;
+	connhost_instance *inst;
+	serve_triggers t;
+	serve_opts so = {0};
+	sigset_t set;
+	char err[1024];
+	int rc, sfd;
+
+	if (o->nargs != 1 || !o->config || !o->triggers)
+		return usage("serve: expected PLUGIN --config FILE --triggers "
+		             "FILE",
+		             NULL);
+	if (!o->level_set)
+		logger.level = CONN_LOG_INFO; /* one line per event: the log
+		                                 is serve's output */
+	if (serve_triggers_load(o->triggers, &t, err, sizeof(err)) != 0) {
+		say(CONN_LOG_ERROR, "%s", err);
+		return EX_CONFIG;
+	}
+	/* Blocked before any thread exists (see cmd_listen). */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd < 0) {
+		serve_triggers_free(&t);
+		say(CONN_LOG_ERROR, "signalfd: %s", strerror(errno));
+		return EX_OTHER;
+	}
+	if ((rc = load(o->args[0], &p)) != 0)
+		goto out;
+	if ((rc = create(p, o, NULL, &inst)) != 0) {
+		connhost_plugin_unref(p);
+		goto out;
+	}
+	so.port_file = o->port_file;
+	so.workers = o->workers;
+	so.queue = o->queue;
+	so.log_numbers = log_numbers(inst);
+	if ((rc = start(inst)) == 0)
+		rc = serve_run(inst, &t, &so, &logger, sfd);
+	rc = finish(inst, rc);
+	connhost_plugin_unref(p);
+out:
+	serve_triggers_free(&t);
+	close(sfd);
+	return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* twilio-webhook                                                          */
+/* ---------------------------------------------------------------------- */
+
+static const char *out_str(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (json_object_object_get_ex(o, key, &v) &&
+	    json_object_is_type(v, json_type_string))
+		return json_object_get_string(v);
+	return NULL;
+}
+
+/* What number_webhook's OUT says, for a person: the warning about an
+ * application overriding sms_url, the difference, or the error.
+ * Returns the exit code. */
+static int webhook_verdict(json_object *out, const struct opts *o)
+{
+	const char *err = out_str(out, "error"), *app, *url, *method, *want;
+	json_object *v;
+	int matches = 0, updated = 0;
+
+	if (err) {
+		say(CONN_LOG_ERROR, "twilio-webhook %s: %s: %s", o->number, err,
+		    out_str(out, "message") ? out_str(out, "message") : "");
+		return EX_OTHER;
+	}
+	if (json_object_object_get_ex(out, "matches", &v))
+		matches = json_object_get_boolean(v);
+	if (json_object_object_get_ex(out, "updated", &v))
+		updated = json_object_get_boolean(v);
+	app = out_str(out, "smsApplicationSid");
+	url = out_str(out, "smsUrl");
+	method = out_str(out, "smsMethod");
+	want = out_str(out, "expectedUrl");
+	if (app && *app)
+		say(CONN_LOG_WARN,
+		    "twilio-webhook %s: the number has sms_application_sid %s, "
+		    "which overrides sms_url: Twilio sends its SMS to that "
+		    "application's URL. Remove the application from the "
+		    "number's messaging configuration for this webhook to "
+		    "receive them (a messaging service's own inbound "
+		    "settings can override it too: docs/sms_received.md)",
+		    o->number, app);
+	if (matches) {
+		say(CONN_LOG_WARN,
+		    "twilio-webhook %s: sms_url %s, sms_method "
+		    "POST: %s",
+		    o->number, want ? want : "", updated ? "set" : "matches");
+		return EX_OK;
+	}
+	say(CONN_LOG_ERROR,
+	    "twilio-webhook %s: does not match: sms_url is %s%s%s (expected "
+	    "\"%s\", TWILIO_WEBHOOK_PUBLIC_URL), sms_method is %s%s%s "
+	    "(expected \"POST\")%s",
+	    o->number, url ? "\"" : "", url ? url : "not set", url ? "\"" : "",
+	    want ? want : "", method ? "\"" : "", method ? method : "not set",
+	    method ? "\"" : "", o->set ? "" : "; run with --set to change it");
+	return EX_CHECK;
+}
+
+static int cmd_twilio_webhook(struct opts *o)
+{
+	connhost_plugin *p;
+	connhost_instance *inst;
+	json_object *in, *out = NULL;
+	char err[1024];
+	int rc;
+
+	if (o->nargs != 1 || !o->config || !o->number || o->check == o->set)
+		return usage("twilio-webhook: expected PLUGIN --config FILE "
+		             "--number +1... and one of --check or --set",
+		             NULL);
+	if ((rc = load(o->args[0], &p)) != 0)
+		return rc;
+	if ((rc = create(p, o, NULL, &inst)) != 0) {
+		connhost_plugin_unref(p);
+		return rc;
+	}
+	if ((rc = start(inst)) == 0) {
+		in = json_object_new_object();
+		json_object_object_add(in, "number",
+		                       json_object_new_string(o->number));
+		json_object_object_add(in, "set",
+		                       json_object_new_boolean(o->set));
+		rc = connhost_invoke_sync(inst, "number_webhook", in, NULL,
+		                          NULL, conn_now_ms() + o->deadline_ms,
+		                          &out, err, sizeof(err));
+		json_object_put(in);
+		if (rc) {
+			say(CONN_LOG_ERROR, "twilio-webhook: %s", err);
+			rc = rc == CONN_ETIMEDOUT ? EX_TIMEOUT : EX_START;
+		} else {
+			print_json(out);
+			rc = webhook_verdict(out, o);
+			json_object_put(out);
+		}
+	}
+	rc = finish(inst, rc);
+	connhost_plugin_unref(p);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -890,7 +1121,9 @@ int main(int argc, char **argv)
 	} cmds[] = {{"describe", cmd_describe},
 	            {"check", cmd_check},
 	            {"invoke", cmd_invoke},
-	            {"listen", cmd_listen}};
+	            {"listen", cmd_listen},
+	            {"serve", cmd_serve},
+	            {"twilio-webhook", cmd_twilio_webhook}};
 	struct opts o;
 	size_t i;
 	int rc;

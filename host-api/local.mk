@@ -18,10 +18,11 @@ host_api_libconnhost_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 \
 connectorinclude_HEADERS += host-api/connhost.h
 
 bin_PROGRAMS += host-api/connector-host
-host_api_connector_host_SOURCES = host-api/connector-host.c
+host_api_connector_host_SOURCES = host-api/connector-host.c \
+	host-api/serve.c host-api/triggers.c host-api/triggers.h
 host_api_connector_host_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DPACKAGE_VERSION='"$(PACKAGE_VERSION)"' -DPACKAGE_NAME='"$(PACKAGE_NAME)"'
-host_api_connector_host_LDADD = host-api/libconnhost.la $(JSONC_LIBS)
+host_api_connector_host_LDADD = host-api/libconnhost.la $(JSONC_LIBS) $(PTHREAD_LIBS)
 
 # The fake and bad plugins and the tests of libconnhost and connector-host
 # live in their own fragment (tests/plugins/local.mk) so that tests/local.mk

@@ -149,6 +149,10 @@ TW_E2E = tests/send_sms_symbols.sh tests/send_sms_basic.sh \
 TESTS += $(TW_E2E)
 EXTRA_DIST += $(TW_E2E) tests/send_sms_lib.sh
 
+# number_webhook (connector-host twilio-webhook): compare or set a number's
+# SMS webhook through the sender
+plugin_libtwcore_la_SOURCES += plugin/numbers.c plugin/tw_numbers.h
+
 # Twilio's request signature (X-Twilio-Signature), both sides: the plugin's
 # webhook verifies, the sandbox's `inbound` command signs. libcrypto's HMAC.
 # It uses libtwwire.la but does not LIBADD it: a convenience library inside
@@ -168,6 +172,8 @@ TESTS += tests/test_signature
 tests_test_signature_SOURCES = tests/test_signature.c
 tests_test_signature_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
 tests_test_signature_LDADD = $(TW_UNIT_LDADD)
+TESTS += tests/twilio_webhook.sh
+dist_noinst_SCRIPTS += tests/twilio_webhook.sh
 
 # Interop with Twilio's helper libraries (python3-twilio, npm twilio):
 # tests/sig_tool is the command line over signature.c that the script drives.
@@ -279,3 +285,7 @@ TESTS += tests/test_webhook
 tests_test_webhook_SOURCES = tests/test_webhook.c plugin/twilio.c
 tests_test_webhook_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
 tests_test_webhook_LDADD = $(TW_UNIT_LDADD) $(PTHREAD_LIBS)
+
+# the order-number scenario end to end (serve + twilio.so + the sandbox)
+TESTS += tests/order_number.sh
+dist_noinst_SCRIPTS += tests/order_number.sh

@@ -144,6 +144,9 @@ void tw_call_free(tw_call *c)
 	}
 	free(c->jobs);
 	tw_buf_free(&c->form);
+	free(c->url);
+	if (c->free_data)
+		c->free_data(c->data);
 	free(c);
 }
 
@@ -254,10 +257,10 @@ static void job_error(tw_sender *s, tw_job *j, tw_err e, const char *field,
 	char *msg = tw_config_scrub(s->cfg, message, 0);
 	char *more = tw_config_scrub(s->cfg, more_info, 0);
 
-	if (!field && j->call->kind != TW_CALL_CHECK)
+	if (!field && j->call->kind == TW_CALL_SEND)
 		field = "smsTo";
 	j->error =
-	        tw_err_entry(e, j->call->kind == TW_CALL_CHECK ? -1 : j->index,
+	        tw_err_entry(e, j->call->kind != TW_CALL_SEND ? -1 : j->index,
 	                     field, j->to, code, (int)http,
 	                     msg       ? msg
 	                     : message ? "out of memory"
@@ -715,7 +718,21 @@ static int start_job(tw_sender *s, tw_slot *sl, tw_job *j)
 	sl->attempts = 0;
 	sl->resend_refused = 0;
 	sl->errbuf[0] = '\0';
-	if ((int)c->kind != sl->kind) {
+	if (c->kind == TW_CALL_HTTP) {
+		/* a URL and a method of its own each time; -1 makes the next
+		 * send or check set theirs again */
+		curl_easy_setopt(e, CURLOPT_URL, c->url);
+		if (c->form.len) {
+			curl_easy_setopt(e, CURLOPT_POST, 1L);
+			curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+			                 (curl_off_t)c->form.len);
+			curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->form.data);
+		} else {
+			curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
+			curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+		}
+		sl->kind = -1;
+	} else if ((int)c->kind != sl->kind) {
 		if (c->kind == TW_CALL_CHECK) {
 			curl_easy_setopt(e, CURLOPT_URL, s->account_url);
 			curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
@@ -968,6 +985,26 @@ static void finish_http(tw_sender *s, tw_slot *sl, tw_job *j, long http)
 	const char *field = NULL;
 	int ra_past = 0;
 
+	if (j->call->kind == TW_CALL_HTTP && http != 429) {
+		tw_call *c = j->call;
+
+		if (c->on_http(c, j, http, sl->resp.data ? sl->resp.data : "",
+		               sl->overflow ? TW_RESPONSE_MAX + 1
+		                            : sl->resp.len) == 1 &&
+		    !atomic_load(&c->cancel)) {
+			/* the next request of the same job, at once */
+			j->state = TW_JOB_BACKOFF;
+			j->due_ms = conn_now_ms();
+			j->next = s->backoff;
+			s->backoff = j;
+			return;
+		}
+		if (!j->result && !j->error)
+			job_fail(s, j, TW_UNKNOWN, 0, http, "out of memory",
+			         NULL, 1, 0);
+		job_done(s, j, 0);
+		return;
+	}
 	if (http == 429) {
 		int64_t wait = retry_after_ms(s, sl, j, &ra_past);
 

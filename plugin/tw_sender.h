@@ -20,8 +20,10 @@ typedef struct tw_call tw_call;
 typedef struct tw_slot tw_slot;
 
 typedef enum tw_call_kind {
-	TW_CALL_SEND, /* POST .../Messages.json, one request per job */
-	TW_CALL_CHECK /* GET .../Accounts/AC....json, one job */
+	TW_CALL_SEND,  /* POST .../Messages.json, one request per job */
+	TW_CALL_CHECK, /* GET .../Accounts/AC....json, one job */
+	TW_CALL_HTTP   /* one job: GET or POST call->url, answers read by
+	                  call->on_http (numbers.c: number_webhook) */
 } tw_call_kind;
 
 typedef enum tw_job_state {
@@ -65,6 +67,17 @@ struct tw_call {
 	json_object *(*outputs)(tw_call *call); /* build the outputs */
 	atomic_int cancel; /* set by cancel() on a host thread */
 	int cancel_seen;   /* event thread */
+	/* TW_CALL_HTTP only. URL (owned, freed with the call): GET when
+	 * FORM is empty, else POST FORM. ON_HTTP (event thread) reads each
+	 * answer: it sets the job's result or error and returns 0 (the job
+	 * is done), or changes URL and FORM and returns 1 to send the new
+	 * request (a GET then a POST: the same job, the same deadline).
+	 * DATA is the action's, freed with FREE_DATA. */
+	char *url;
+	int (*on_http)(tw_call *call, tw_job *job, long http, const char *body,
+	               size_t len);
+	void *data;
+	void (*free_data)(void *data);
 };
 
 /*

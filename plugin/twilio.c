@@ -28,6 +28,7 @@
 #include "tw_config.h"
 #include "tw_errors.h"
 #include "tw_instance.h"
+#include "tw_numbers.h"
 #include "tw_mask.h"
 #include "tw_sender.h"
 #include "tw_webhook.h"
@@ -168,6 +169,7 @@ typedef struct tw_event {
 static const tw_action tw_actions[] = {
         {"send_sms", tw_send_sms_json, tw_send_sms},
         {"check_connection", tw_check_connection_json, tw_check_connection},
+        {"number_webhook", TW_NUMBER_WEBHOOK_JSON, tw_number_webhook},
 };
 
 static const tw_event tw_events[] = {

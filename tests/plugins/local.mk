@@ -82,3 +82,34 @@ tests_plugins_pin_la_SOURCES = tests/plugins/pin.c
 tests_plugins_pin_la_CFLAGS = $(PLUGIN_CFLAGS) $(PCRE2_CFLAGS)
 tests_plugins_pin_la_LDFLAGS = $(AM_LDFLAGS) $(PLUGIN_LDFLAGS)
 tests_plugins_pin_la_LIBADD = $(PCRE2_LIBS)
+
+# fake_events publishes the JSON lines sent to its socket and records the
+# actions it runs: `connector-host serve` without the real webhook.
+check_LTLIBRARIES += tests/plugins/fake_events.la
+tests_plugins_fake_events_la_SOURCES = tests/plugins/fake_events.c
+tests_plugins_fake_events_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_plugins_fake_events_la_LDFLAGS = $(AM_LDFLAGS) $(PLUGIN_LDFLAGS)
+tests_plugins_fake_events_la_LIBADD = $(JSONC_LIBS) $(PTHREAD_LIBS)
+
+# connector-host serve and its triggers file (host-api/serve.c, triggers.c)
+TESTS += tests/serve.sh
+dist_noinst_SCRIPTS += tests/serve.sh
+check_PROGRAMS += tests/fuzz/fuzz_triggers
+TESTS += tests/fuzz/fuzz_triggers
+tests_fuzz_fuzz_triggers_SOURCES = tests/fuzz/fuzz_triggers.c \
+	tests/fuzz/fuzz_replay.h host-api/triggers.c host-api/triggers.h
+tests_fuzz_fuzz_triggers_CPPFLAGS = $(AM_CPPFLAGS) \
+	-I$(top_srcdir)/host-api
+tests_fuzz_fuzz_triggers_LDADD = $(JSONC_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/triggers
+fuzz-host:
+	@test -n "$(CLANG)" || { echo "fuzz-host: clang not found"; exit 1; }
+	$(MKDIR_P) tests/fuzz
+	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -DTW_LIBFUZZER \
+	  -I$(top_srcdir)/host-api -I$(top_builddir) \
+	  $(JSONC_CFLAGS) -o tests/fuzz/fuzz_triggers-libfuzzer \
+	  $(top_srcdir)/tests/fuzz/fuzz_triggers.c \
+	  $(top_srcdir)/host-api/triggers.c $(JSONC_LIBS)
+	@echo "run: tests/fuzz/fuzz_triggers-libfuzzer NEW-CORPUS-DIR $(top_srcdir)/tests/fuzz/corpus/triggers"
+CLEANFILES += tests/fuzz/fuzz_triggers-libfuzzer
+.PHONY: fuzz-host
