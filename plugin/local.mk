@@ -19,6 +19,7 @@ noinst_LTLIBRARIES += plugin/libtwcore.la
 plugin_libtwcore_la_SOURCES = \
 	plugin/config.c plugin/tw_config.h \
 	plugin/errors.c plugin/tw_errors.h \
+	plugin/loop.c plugin/tw_loop.h \
 	plugin/mask.c plugin/tw_mask.h \
 	plugin/recipients.c plugin/tw_recipients.h \
 	plugin/response.c plugin/tw_response.h \
@@ -136,6 +137,14 @@ CLEANFILES += tests/fuzz/fuzz_recipients-libfuzzer \
 	tests/fuzz/fuzz_twilio_response-libfuzzer \
 	tests/fuzz/fuzz_send_sms-libfuzzer
 .PHONY: fuzz-plugin
+
+# The event loop (plugin/loop.c): file events, timers, wake-ups from
+# another thread, removal inside a callback.
+check_PROGRAMS += tests/plugin/test_loop
+TESTS += tests/plugin/test_loop
+tests_plugin_test_loop_SOURCES = tests/plugin/test_loop.c
+tests_plugin_test_loop_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_plugin_test_loop_LDADD = $(TW_UNIT_LDADD) $(PTHREAD_LIBS)
 
 # End-to-end: connector-host + twilio-sandbox over real sockets.
 TW_E2E = tests/send_sms_symbols.sh tests/send_sms_basic.sh \
