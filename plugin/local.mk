@@ -71,7 +71,8 @@ tests_test_errors_LDADD = $(TW_UNIT_LDADD)
 # needed: validation, dry run, template errors, refusals, lifecycle).
 check_PROGRAMS += tests/test_twilio
 TESTS += tests/test_twilio
-tests_test_twilio_SOURCES = tests/test_twilio.c
+tests_test_twilio_SOURCES = tests/test_twilio.c tests/fake_host.c \
+	tests/fake_host.h
 tests_test_twilio_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
 tests_test_twilio_LDADD = $(JSONC_LIBS) $(LIBS)
 
@@ -80,7 +81,8 @@ tests_test_twilio_LDADD = $(JSONC_LIBS) $(LIBS)
 # invoke_action.
 check_PROGRAMS += tests/test_send_sms
 TESTS += tests/test_send_sms
-tests_test_send_sms_SOURCES = tests/test_send_sms.c plugin/twilio.c
+tests_test_send_sms_SOURCES = tests/test_send_sms.c plugin/twilio.c \
+	tests/fake_host.c tests/fake_host.h
 tests_test_send_sms_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
 tests_test_send_sms_LDADD = $(TW_UNIT_LDADD) $(PTHREAD_LIBS)
 
@@ -100,7 +102,8 @@ tests_fuzz_fuzz_twilio_response_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
 tests_fuzz_fuzz_twilio_response_LDADD = $(TW_UNIT_LDADD)
 # the whole send_sms path, the plugin linked in (see the file's header)
 tests_fuzz_fuzz_send_sms_SOURCES = tests/fuzz/fuzz_send_sms.c \
-	tests/fuzz/fuzz_replay.h plugin/twilio.c
+	tests/fuzz/fuzz_replay.h plugin/twilio.c tests/fake_host.c \
+	tests/fake_host.h
 tests_fuzz_fuzz_send_sms_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
 tests_fuzz_fuzz_send_sms_LDADD = $(TW_UNIT_LDADD) $(PTHREAD_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/recipients tests/fuzz/corpus/twilio_response \
@@ -127,7 +130,8 @@ fuzz-plugin:
 	$(CLANG) $(TW_FUZZ_FLAGS) -pthread $(CURL_CFLAGS) \
 	  -DPACKAGE_VERSION='"$(PACKAGE_VERSION)"' \
 	  -o tests/fuzz/fuzz_send_sms-libfuzzer \
-	  $(top_srcdir)/tests/fuzz/fuzz_send_sms.c \
+	  $(top_srcdir)/tests/fuzz/fuzz_send_sms.c $(top_srcdir)/tests/fake_host.c \
+	  -I$(top_srcdir)/tests \
 	  $(addprefix $(top_srcdir)/,$(TW_FUZZ_SEND_SMS_SRCS)) \
 	  $(CURL_LIBS) $(PCRE2_LIBS) $(CRYPTO_LIBS) $(JSONC_LIBS) -lm
 	@echo "run: tests/fuzz/fuzz_recipients-libfuzzer $(top_srcdir)/tests/fuzz/corpus/recipients"
