@@ -44,47 +44,47 @@ plugin_twilio_la_LIBADD = plugin/libtwcore.la \
 TW_UNIT_LDADD = plugin/libtwcore.la $(CURL_LIBS) $(JSONC_LIBS) $(PCRE2_LIBS) \
 	$(CRYPTO_LIBS)
 TW_UNIT_CPPFLAGS = $(TW_PLUGIN_CPPFLAGS) -I$(top_srcdir)/tests
-TW_UNIT_TESTS = tests/test_recipients tests/test_wire tests/test_response \
-	tests/test_plugin_config tests/test_mask tests/test_errors
+TW_UNIT_TESTS = tests/plugin/test_recipients tests/plugin/test_wire tests/plugin/test_response \
+	tests/plugin/test_config tests/plugin/test_mask tests/plugin/test_errors
 check_PROGRAMS += $(TW_UNIT_TESTS)
 TESTS += $(TW_UNIT_TESTS)
-tests_test_recipients_SOURCES = tests/test_recipients.c
-tests_test_recipients_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
-tests_test_recipients_LDADD = $(TW_UNIT_LDADD)
-tests_test_wire_SOURCES = tests/test_wire.c
-tests_test_wire_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
-tests_test_wire_LDADD = $(TW_UNIT_LDADD)
-tests_test_response_SOURCES = tests/test_response.c
-tests_test_response_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
-tests_test_response_LDADD = $(TW_UNIT_LDADD)
-tests_test_plugin_config_SOURCES = tests/test_plugin_config.c
-tests_test_plugin_config_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
-tests_test_plugin_config_LDADD = $(TW_UNIT_LDADD)
-tests_test_mask_SOURCES = tests/test_mask.c
-tests_test_mask_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
-tests_test_mask_LDADD = $(TW_UNIT_LDADD)
-tests_test_errors_SOURCES = tests/test_errors.c
-tests_test_errors_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
-tests_test_errors_LDADD = $(TW_UNIT_LDADD)
+tests_plugin_test_recipients_SOURCES = tests/plugin/test_recipients.c
+tests_plugin_test_recipients_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_plugin_test_recipients_LDADD = $(TW_UNIT_LDADD)
+tests_plugin_test_wire_SOURCES = tests/plugin/test_wire.c
+tests_plugin_test_wire_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_plugin_test_wire_LDADD = $(TW_UNIT_LDADD)
+tests_plugin_test_response_SOURCES = tests/plugin/test_response.c
+tests_plugin_test_response_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_plugin_test_response_LDADD = $(TW_UNIT_LDADD)
+tests_plugin_test_config_SOURCES = tests/plugin/test_config.c
+tests_plugin_test_config_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_plugin_test_config_LDADD = $(TW_UNIT_LDADD)
+tests_plugin_test_mask_SOURCES = tests/plugin/test_mask.c
+tests_plugin_test_mask_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_plugin_test_mask_LDADD = $(TW_UNIT_LDADD)
+tests_plugin_test_errors_SOURCES = tests/plugin/test_errors.c
+tests_plugin_test_errors_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_plugin_test_errors_LDADD = $(TW_UNIT_LDADD)
 
 # The plugin through its vtable, with a fake host in the test (no network
 # needed: validation, dry run, template errors, refusals, lifecycle).
-check_PROGRAMS += tests/test_twilio
-TESTS += tests/test_twilio
-tests_test_twilio_SOURCES = tests/test_twilio.c tests/fake_host.c \
+check_PROGRAMS += tests/plugin/test_twilio
+TESTS += tests/plugin/test_twilio
+tests_plugin_test_twilio_SOURCES = tests/plugin/test_twilio.c tests/fake_host.c \
 	tests/fake_host.h
-tests_test_twilio_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
-tests_test_twilio_LDADD = $(JSONC_LIBS) $(LIBS)
+tests_plugin_test_twilio_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_plugin_test_twilio_LDADD = $(JSONC_LIBS) $(LIBS)
 
 # The send_sms path and the instance lifecycle with the plugin linked in
 # (ASan sees every access): dry run, claims, input errors, shutdown racing
 # invoke_action.
-check_PROGRAMS += tests/test_send_sms
-TESTS += tests/test_send_sms
-tests_test_send_sms_SOURCES = tests/test_send_sms.c plugin/twilio.c \
+check_PROGRAMS += tests/plugin/test_send_sms
+TESTS += tests/plugin/test_send_sms
+tests_plugin_test_send_sms_SOURCES = tests/plugin/test_send_sms.c plugin/twilio.c \
 	tests/fake_host.c tests/fake_host.h
-tests_test_send_sms_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
-tests_test_send_sms_LDADD = $(TW_UNIT_LDADD) $(PTHREAD_LIBS)
+tests_plugin_test_send_sms_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_plugin_test_send_sms_LDADD = $(TW_UNIT_LDADD) $(PTHREAD_LIBS)
 
 # Fuzz targets: replayed over their committed corpus in `make check`;
 # `make fuzz-plugin` builds libFuzzer binaries with clang.

@@ -5,12 +5,12 @@
 noinst_LTLIBRARIES += plugin/libtwsegments.la
 plugin_libtwsegments_la_SOURCES = plugin/segments.c plugin/segments.h
 
-check_PROGRAMS += tests/test_segments
-TESTS += tests/test_segments
-tests_test_segments_SOURCES = tests/test_segments.c
-tests_test_segments_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugin \
+check_PROGRAMS += tests/plugin/test_segments
+TESTS += tests/plugin/test_segments
+tests_plugin_test_segments_SOURCES = tests/plugin/test_segments.c
+tests_plugin_test_segments_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugin \
 	-I$(top_srcdir)/tests
-tests_test_segments_LDADD = plugin/libtwsegments.la
+tests_plugin_test_segments_LDADD = plugin/libtwsegments.la
 
 # The sandbox server: installed (users test their processes against it, as
 # they would with Twilio's test credentials); the demo and the tests run it
