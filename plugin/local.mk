@@ -19,6 +19,7 @@ noinst_LTLIBRARIES += plugin/libtwcore.la
 plugin_libtwcore_la_SOURCES = \
 	plugin/config.c plugin/tw_config.h \
 	plugin/errors.c plugin/tw_errors.h \
+	plugin/loop.c plugin/tw_loop.h \
 	plugin/mask.c plugin/tw_mask.h \
 	plugin/recipients.c plugin/tw_recipients.h \
 	plugin/response.c plugin/tw_response.h \
@@ -46,45 +47,47 @@ plugin_twilio_la_LIBADD = plugin/libtwcore.la \
 TW_UNIT_LDADD = plugin/libtwcore.la $(CURL_LIBS) $(JSONC_LIBS) $(PCRE2_LIBS) \
 	$(CRYPTO_LIBS) $(MHD_LIBS)
 TW_UNIT_CPPFLAGS = $(TW_PLUGIN_CPPFLAGS) -I$(top_srcdir)/tests
-TW_UNIT_TESTS = tests/test_recipients tests/test_wire tests/test_response \
-	tests/test_plugin_config tests/test_mask tests/test_errors
+TW_UNIT_TESTS = tests/plugin/test_recipients tests/plugin/test_wire tests/plugin/test_response \
+	tests/plugin/test_config tests/plugin/test_mask tests/plugin/test_errors
 check_PROGRAMS += $(TW_UNIT_TESTS)
 TESTS += $(TW_UNIT_TESTS)
-tests_test_recipients_SOURCES = tests/test_recipients.c
-tests_test_recipients_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
-tests_test_recipients_LDADD = $(TW_UNIT_LDADD)
-tests_test_wire_SOURCES = tests/test_wire.c
-tests_test_wire_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
-tests_test_wire_LDADD = $(TW_UNIT_LDADD)
-tests_test_response_SOURCES = tests/test_response.c
-tests_test_response_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
-tests_test_response_LDADD = $(TW_UNIT_LDADD)
-tests_test_plugin_config_SOURCES = tests/test_plugin_config.c
-tests_test_plugin_config_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
-tests_test_plugin_config_LDADD = $(TW_UNIT_LDADD)
-tests_test_mask_SOURCES = tests/test_mask.c
-tests_test_mask_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
-tests_test_mask_LDADD = $(TW_UNIT_LDADD)
-tests_test_errors_SOURCES = tests/test_errors.c
-tests_test_errors_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
-tests_test_errors_LDADD = $(TW_UNIT_LDADD)
+tests_plugin_test_recipients_SOURCES = tests/plugin/test_recipients.c
+tests_plugin_test_recipients_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_plugin_test_recipients_LDADD = $(TW_UNIT_LDADD)
+tests_plugin_test_wire_SOURCES = tests/plugin/test_wire.c
+tests_plugin_test_wire_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_plugin_test_wire_LDADD = $(TW_UNIT_LDADD)
+tests_plugin_test_response_SOURCES = tests/plugin/test_response.c
+tests_plugin_test_response_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_plugin_test_response_LDADD = $(TW_UNIT_LDADD)
+tests_plugin_test_config_SOURCES = tests/plugin/test_config.c
+tests_plugin_test_config_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_plugin_test_config_LDADD = $(TW_UNIT_LDADD)
+tests_plugin_test_mask_SOURCES = tests/plugin/test_mask.c
+tests_plugin_test_mask_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_plugin_test_mask_LDADD = $(TW_UNIT_LDADD)
+tests_plugin_test_errors_SOURCES = tests/plugin/test_errors.c
+tests_plugin_test_errors_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_plugin_test_errors_LDADD = $(TW_UNIT_LDADD)
 
 # The plugin through its vtable, with a fake host in the test (no network
 # needed: validation, dry run, template errors, refusals, lifecycle).
-check_PROGRAMS += tests/test_twilio
-TESTS += tests/test_twilio
-tests_test_twilio_SOURCES = tests/test_twilio.c
-tests_test_twilio_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
-tests_test_twilio_LDADD = $(JSONC_LIBS) $(LIBS)
+check_PROGRAMS += tests/plugin/test_twilio
+TESTS += tests/plugin/test_twilio
+tests_plugin_test_twilio_SOURCES = tests/plugin/test_twilio.c tests/fake_host.c \
+	tests/fake_host.h
+tests_plugin_test_twilio_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_plugin_test_twilio_LDADD = $(JSONC_LIBS) $(LIBS)
 
 # The send_sms path and the instance lifecycle with the plugin linked in
 # (ASan sees every access): dry run, claims, input errors, shutdown racing
 # invoke_action.
-check_PROGRAMS += tests/test_send_sms
-TESTS += tests/test_send_sms
-tests_test_send_sms_SOURCES = tests/test_send_sms.c plugin/twilio.c
-tests_test_send_sms_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
-tests_test_send_sms_LDADD = $(TW_UNIT_LDADD) $(PTHREAD_LIBS)
+check_PROGRAMS += tests/plugin/test_send_sms
+TESTS += tests/plugin/test_send_sms
+tests_plugin_test_send_sms_SOURCES = tests/plugin/test_send_sms.c plugin/twilio.c \
+	tests/fake_host.c tests/fake_host.h
+tests_plugin_test_send_sms_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_plugin_test_send_sms_LDADD = $(TW_UNIT_LDADD) $(PTHREAD_LIBS)
 
 # Fuzz targets: replayed over their committed corpus in `make check`;
 # `make fuzz-plugin` builds libFuzzer binaries with clang.
@@ -102,7 +105,8 @@ tests_fuzz_fuzz_twilio_response_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
 tests_fuzz_fuzz_twilio_response_LDADD = $(TW_UNIT_LDADD)
 # the whole send_sms path, the plugin linked in (see the file's header)
 tests_fuzz_fuzz_send_sms_SOURCES = tests/fuzz/fuzz_send_sms.c \
-	tests/fuzz/fuzz_replay.h plugin/twilio.c
+	tests/fuzz/fuzz_replay.h plugin/twilio.c tests/fake_host.c \
+	tests/fake_host.h
 tests_fuzz_fuzz_send_sms_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
 tests_fuzz_fuzz_send_sms_LDADD = $(TW_UNIT_LDADD) $(PTHREAD_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/recipients tests/fuzz/corpus/twilio_response \
@@ -130,7 +134,8 @@ fuzz-plugin:
 	$(CLANG) $(TW_FUZZ_FLAGS) -pthread $(CURL_CFLAGS) $(MHD_CFLAGS) \
 	  -DPACKAGE_VERSION='"$(PACKAGE_VERSION)"' \
 	  -o tests/fuzz/fuzz_send_sms-libfuzzer \
-	  $(top_srcdir)/tests/fuzz/fuzz_send_sms.c \
+	  $(top_srcdir)/tests/fuzz/fuzz_send_sms.c $(top_srcdir)/tests/fake_host.c \
+	  -I$(top_srcdir)/tests \
 	  $(addprefix $(top_srcdir)/,$(TW_FUZZ_SEND_SMS_SRCS)) \
 	  $(CURL_LIBS) $(PCRE2_LIBS) $(CRYPTO_LIBS) $(MHD_LIBS) $(JSONC_LIBS) -lm
 	@echo "run: tests/fuzz/fuzz_recipients-libfuzzer $(top_srcdir)/tests/fuzz/corpus/recipients"
@@ -140,6 +145,14 @@ CLEANFILES += tests/fuzz/fuzz_recipients-libfuzzer \
 	tests/fuzz/fuzz_twilio_response-libfuzzer \
 	tests/fuzz/fuzz_send_sms-libfuzzer
 .PHONY: fuzz-plugin
+
+# The event loop (plugin/loop.c): file events, timers, wake-ups from
+# another thread, removal inside a callback.
+check_PROGRAMS += tests/plugin/test_loop
+TESTS += tests/plugin/test_loop
+tests_plugin_test_loop_SOURCES = tests/plugin/test_loop.c
+tests_plugin_test_loop_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_plugin_test_loop_LDADD = $(TW_UNIT_LDADD) $(PTHREAD_LIBS)
 
 # End-to-end: connector-host + twilio-sandbox over real sockets.
 TW_E2E = tests/send_sms_symbols.sh tests/send_sms_basic.sh \

@@ -16,11 +16,13 @@
  * (DESIGN 5 names a read callback with a non-rewinding seek callback for
  * this; docs/architecture.md says why the pre-request guard replaced it.)
  *
- * The loop: epoll over the sockets libcurl names (CURLMOPT_SOCKETFUNCTION)
- * and an eventfd that host threads write to wake it; curl_multi_socket_action
- * for each ready socket and when libcurl's next timer (curl_multi_timeout)
- * is due. Work per wake-up follows the sockets that are ready, not the
- * transfers in flight (curl_multi_perform and poll visit all of them).
+ * The loop (tw_loop.h, its own file): the sockets libcurl names
+ * (CURLMOPT_SOCKETFUNCTION) are file events, libcurl's timer
+ * (CURLMOPT_TIMERFUNCTION) is a loop timer, host threads wake it through
+ * tw_loop_wake(); curl_multi_socket_action for each ready socket and when
+ * libcurl's timer is due. Work per wake-up follows the sockets that are
+ * ready, not the transfers in flight (curl_multi_perform and poll visit all
+ * of them).
  *
  * Locks: s->lock guards the incoming list, the call registry links, the
  * reservation count and the stop flag. It is never held while calling
@@ -31,14 +33,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 
 #include "tw_errors.h"
+#include "tw_loop.h"
 #include "tw_mask.h"
 #include "tw_response.h"
 #include "tw_sender.h"
@@ -60,15 +61,14 @@ struct tw_slot {
 	char errbuf[CURL_ERROR_SIZE];
 };
 
-/* What the event loop believes of one socket number, a hint only: every
- * change still goes through epoll_ctl, which has the truth. A connection
- * socket (opened through open_cb) that libcurl stops watching when a
- * transfer ends stays in the epoll set, its events ignored, until libcurl
- * wants it again for the next transfer on that kept-alive connection: one
+/* What the sender knows of one socket number beside the loop's record
+ * (whether it is in the epoll set: tw_loop_file_mask). A connection socket
+ * (opened through open_cb) that libcurl stops watching when a transfer
+ * ends stays in the epoll set, its events ignored, until libcurl wants it
+ * again for the next transfer on that kept-alive connection: one
  * epoll_ctl (MOD) per request instead of two (DEL, then ADD). */
 typedef struct tw_fd {
 	unsigned char known;  /* opened by open_cb, not yet closed */
-	unsigned char in_set; /* in the epoll set */
 	unsigned char wanted; /* libcurl asked to watch it */
 } tw_fd;
 
@@ -87,9 +87,9 @@ struct tw_sender {
 	int64_t stop_deadline;
 
 	CURLM *multi;
-	int epfd;   /* epoll: libcurl's sockets and the wake-up fd */
-	int wakefd; /* eventfd: host threads wake the loop */
-	tw_fd *fds; /* per socket number: what the epoll set holds */
+	tw_loop *loop;        /* libcurl's sockets and timer, wake-ups */
+	long long curl_timer; /* the loop timer of libcurl's timer, 0 none */
+	tw_fd *fds;           /* per socket number: known, wanted */
 	size_t nfds;
 	CURLSH *share;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
@@ -403,13 +403,15 @@ static curl_socket_t open_cb(void *ud, curlsocktype purpose,
 }
 
 /* libcurl closes a socket it opened through open_cb
- * (CURLOPT_CLOSESOCKETFUNCTION); closing takes it out of the epoll set. */
+ * (CURLOPT_CLOSESOCKETFUNCTION); closing takes it out of the epoll set, so
+ * the loop forgets it without a system call. */
 static int close_cb(void *ud, curl_socket_t fd)
 {
 	tw_sender *s = ud;
 
 	if (fd >= 0 && (size_t)fd < s->nfds)
 		memset(&s->fds[fd], 0, sizeof(s->fds[fd]));
+	tw_loop_file_forget(s->loop, fd);
 	return close(fd);
 }
 
@@ -431,57 +433,99 @@ static void socket_unwatched(tw_sender *s, curl_socket_t fd)
 	       "its request will time out");
 }
 
-/* libcurl tells which socket to watch for what (CURLMOPT_SOCKETFUNCTION).
- * SOCKP is non-NULL once the socket is in the epoll set. */
+/* A socket libcurl watches is ready (loop callback). */
+static void socket_ready(tw_loop *loop, int fd, int fired, void *ud)
+{
+	tw_sender *s = ud;
+	int flags = 0, running;
+
+	if ((size_t)fd < s->nfds && !s->fds[fd].wanted) {
+		/* an idle connection has news (the server closed it, most
+		 * likely): stop watching it until libcurl wants it; libcurl
+		 * checks a kept connection before reusing it */
+		tw_loop_file_del(loop, fd);
+		return;
+	}
+	if (fired & (TW_LOOP_READ | TW_LOOP_HUP))
+		flags |= CURL_CSELECT_IN;
+	if (fired & TW_LOOP_WRITE)
+		flags |= CURL_CSELECT_OUT;
+	if (fired & TW_LOOP_ERROR)
+		flags |= CURL_CSELECT_ERR;
+	curl_multi_socket_action(s->multi, fd, flags, &running);
+}
+
+/* libcurl tells which socket to watch for what (CURLMOPT_SOCKETFUNCTION). */
 static int socket_cb(CURL *e, curl_socket_t fd, int what, void *ud, void *sockp)
 {
 	tw_sender *s = ud;
-	struct epoll_event ev = {0};
 	tw_fd *st = fd_slot(s, fd);
+	int mask;
 
 	(void)e;
+	(void)sockp;
 	if (what == CURL_POLL_REMOVE) {
-		curl_multi_assign(s->multi, fd, NULL);
-		if (st && st->known && st->in_set) {
+		if (st && st->known && tw_loop_file_mask(s->loop, fd)) {
 			/* idle, most likely kept alive for the next request:
-			 * left in the set, its events ignored (wait_events) */
+			 * left in the set, its events ignored (socket_ready) */
 			st->wanted = 0;
 			return 0;
 		}
-		epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL);
+		tw_loop_file_del(s->loop, fd);
 		if (st)
-			st->in_set = st->wanted = 0;
+			st->wanted = 0;
 		return 0;
 	}
-	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) |
-	            (what & CURL_POLL_OUT ? EPOLLOUT : 0);
-	ev.data.fd = fd;
-	/* in the set already (a kept connection back in use): MOD, which
-	 * also proves it; ENOENT (closed and reopened meanwhile): ADD */
-	if (((sockp || (st && st->in_set)) &&
-	     epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev) == 0) ||
-	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ||
-	    (errno == EEXIST &&
-	     epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)) {
-		/* (EEXIST: a closed socket's number came back before libcurl
-		 * said it was gone) */
-		curl_multi_assign(s->multi, fd, s);
+	mask = (what & CURL_POLL_IN ? TW_LOOP_READ : 0) |
+	       (what & CURL_POLL_OUT ? TW_LOOP_WRITE : 0);
+	/* in the set already (a kept connection back in use): one MOD */
+	if (tw_loop_file_set(s->loop, fd, mask, socket_ready, s) == 0) {
 		if (st)
-			st->in_set = st->wanted = 1;
+			st->wanted = 1;
 	} else {
 		if (st)
-			st->in_set = st->wanted = 0;
+			st->wanted = 0;
 		socket_unwatched(s, fd);
 	}
 	return 0;
 }
 
-/* Run libcurl's timers that are due. Returns the milliseconds until the
- * next one (rounded up by libcurl), or -1 when none is set. Asked of
- * curl_multi_timeout() each time rather than kept from a timer callback:
- * libcurl reports a timer once, and one looked at a fraction of a
- * millisecond early would be lost. */
-static long curl_timer(tw_sender *s)
+static void curl_timer_due(tw_loop *loop, long long id, void *ud);
+
+/* Arm the loop timer for libcurl's next timeout MS (-1: none). */
+static int arm_curl_timer(tw_sender *s, long ms)
+{
+	long long id;
+
+	if (s->curl_timer)
+		tw_loop_timer_cancel(s->loop, s->curl_timer);
+	s->curl_timer = 0;
+	if (ms < 0)
+		return 0;
+	/* the loop preallocates room for 8 timers and this is the only one:
+	 * cannot fail, but a failure would fail libcurl's transfers rather
+	 * than hang them */
+	id = tw_loop_timer_add(s->loop, ms, curl_timer_due, s);
+	if (id < 0)
+		return -1;
+	s->curl_timer = id;
+	return 0;
+}
+
+/* libcurl's next timeout changed (CURLMOPT_TIMERFUNCTION). */
+static int timer_cb(CURLM *multi, long ms, void *ud)
+{
+	(void)multi;
+	return arm_curl_timer(ud, ms);
+}
+
+/* Run libcurl's timers that are due, and make sure the loop timer stands
+ * for the next one. Asked of curl_multi_timeout() rather than trusted to
+ * the loop's millisecond clock: libcurl reports a timer once, and a loop
+ * timer that fires a fraction of a millisecond before libcurl's deadline
+ * would otherwise lose it; then it is armed again from what libcurl says
+ * is left. */
+static void curl_timer(tw_sender *s)
 {
 	long ms = -1;
 	int running;
@@ -492,58 +536,25 @@ static long curl_timer(tw_sender *s)
 		if (curl_multi_timeout(s->multi, &ms) != CURLM_OK)
 			ms = -1;
 	}
-	return ms;
+	if (!s->curl_timer && ms >= 0)
+		arm_curl_timer(s, ms);
+}
+
+/* The loop timer of libcurl's timer is due (loop callback). */
+static void curl_timer_due(tw_loop *loop, long long id, void *ud)
+{
+	tw_sender *s = ud;
+
+	(void)loop;
+	if (s->curl_timer == id)
+		s->curl_timer = 0;
+	curl_timer(s);
 }
 
 /* Wake the event thread (any thread). */
 static void wake(tw_sender *s)
 {
-	uint64_t one = 1;
-	/* fails only when the counter is full: the thread is awake anyway */
-	ssize_t r = write(s->wakefd, &one, sizeof(one));
-
-	(void)r;
-}
-
-/* Wait up to TIMEOUT ms for sockets or a wake-up and hand ready sockets to
- * libcurl. */
-static void wait_events(tw_sender *s, int timeout)
-{
-	struct epoll_event ev[64];
-	int n, i, running;
-
-	n = epoll_wait(s->epfd, ev, 64, timeout);
-	for (i = 0; i < n; i++) {
-		int flags = 0;
-
-		if (ev[i].data.fd == s->wakefd) {
-			uint64_t v;
-			/* resets the counter; EAGAIN: reset already */
-			ssize_t r = read(s->wakefd, &v, sizeof(v));
-
-			(void)r;
-			continue;
-		}
-		if ((size_t)ev[i].data.fd < s->nfds &&
-		    s->fds[ev[i].data.fd].in_set &&
-		    !s->fds[ev[i].data.fd].wanted) {
-			/* an idle connection has news (the server closed it,
-			 * most likely): stop watching it until libcurl wants
-			 * it; libcurl checks a kept connection before reusing
-			 * it */
-			epoll_ctl(s->epfd, EPOLL_CTL_DEL, ev[i].data.fd, NULL);
-			s->fds[ev[i].data.fd].in_set = 0;
-			continue;
-		}
-		if (ev[i].events & (EPOLLIN | EPOLLHUP))
-			flags |= CURL_CSELECT_IN;
-		if (ev[i].events & EPOLLOUT)
-			flags |= CURL_CSELECT_OUT;
-		if (ev[i].events & EPOLLERR)
-			flags |= CURL_CSELECT_ERR;
-		curl_multi_socket_action(s->multi, ev[i].data.fd, flags,
-		                         &running);
-	}
+	tw_loop_wake(s->loop);
 }
 
 /* ------------------------------------------------------------- slots */
@@ -1395,7 +1406,6 @@ static void *run(void *arg)
 
 	for (;;) {
 		int stopping, timeout;
-		long curl_ms;
 		int64_t next, nb, now;
 		tw_call *in, *c, *n, *rev = NULL;
 
@@ -1426,7 +1436,7 @@ static void *run(void *arg)
 		 * collect until libcurl has nothing more to report */
 		do {
 			start_ready(s);
-			curl_ms = curl_timer(s);
+			curl_timer(s);
 		} while (read_infos(s) > 0);
 		next = sweep_calls(s, stopping);
 		if (stopping && !s->calls) {
@@ -1441,23 +1451,22 @@ static void *run(void *arg)
 			           conn_now_ms() >= s->stop_deadline))
 				break;
 			if (!n)
-				wait_events(s, 10);
+				tw_loop_run_once(s->loop, 10);
 			continue;
 		}
 		if (nb < next)
 			next = nb;
 		if (stopping && s->stop_deadline < next)
 			next = s->stop_deadline;
+		/* libcurl's timer is a loop timer: the wait ends by it too */
 		now = conn_now_ms();
-		if (curl_ms >= 0 && now + curl_ms < next)
-			next = now + curl_ms;
 		timeout = next == INT64_MAX   ? 1000
 		          : next <= now       ? 0
 		          : next - now > 1000 ? 1000
 		                              : (int)(next - now);
 		if (s->ready_head && s->free_slots)
 			timeout = 0;
-		wait_events(s, timeout);
+		tw_loop_run_once(s->loop, timeout);
 	}
 	return NULL;
 }
@@ -1485,7 +1494,6 @@ tw_sender *tw_sender_new(const conn_host *host, const tw_config *cfg, char *err,
 	}
 	s->host = host;
 	s->cfg = cfg;
-	s->epfd = s->wakefd = -1;
 	pthread_mutex_init(&s->lock, NULL);
 	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&s->share_locks[i], NULL);
@@ -1554,26 +1562,13 @@ int tw_sender_start(tw_sender *s, char *err, size_t errlen)
 		snprintf(err, errlen, "libcurl: out of memory");
 		return CONN_ENOMEM;
 	}
-	s->epfd = epoll_create1(EPOLL_CLOEXEC);
-	s->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (s->epfd < 0 || s->wakefd < 0) {
-		snprintf(err, errlen, "could not create the event loop: %s",
-		         strerror(errno));
+	s->loop = tw_loop_new(err, errlen);
+	if (!s->loop)
 		return CONN_EIO;
-	}
-	{
-		struct epoll_event ev = {.events = EPOLLIN,
-		                         .data.fd = s->wakefd};
-
-		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->wakefd, &ev)) {
-			snprintf(err, errlen,
-			         "could not create the event loop: %s",
-			         strerror(errno));
-			return CONN_EIO;
-		}
-	}
 	curl_multi_setopt(s->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
 	curl_multi_setopt(s->multi, CURLMOPT_SOCKETDATA, s);
+	curl_multi_setopt(s->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(s->multi, CURLMOPT_TIMERDATA, s);
 	curl_share_setopt(s->share, CURLSHOPT_LOCKFUNC, share_lock);
 	curl_share_setopt(s->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
 	curl_share_setopt(s->share, CURLSHOPT_USERDATA, s);
@@ -1710,12 +1705,9 @@ int tw_sender_stop(tw_sender *s, int64_t deadline_ms)
 	if (s->share)
 		curl_share_cleanup(s->share);
 	/* after the multi handle: its clean-up may still name and close
-	 * sockets */
+	 * sockets and set its timer */
 	free(s->fds);
-	if (s->epfd >= 0)
-		close(s->epfd);
-	if (s->wakefd >= 0)
-		close(s->wakefd);
+	tw_loop_free(s->loop);
 	if (s->curl_inited)
 		curl_global_cleanup();
 	curl_slist_free_all(s->headers);

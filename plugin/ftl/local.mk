@@ -14,20 +14,20 @@ ftl_render_SOURCES = plugin/ftl/ftl-render.c
 ftl_render_LDADD = plugin/ftl/libftl.la $(JSONC_LIBS) $(PCRE2_LIBS)
 
 # ---- tests: one program per module, the golden cases, the CLI, the corpus
-FTL_TESTS = tests/test_ftl_num tests/test_ftl_text tests/test_ftl_parse \
-	tests/test_ftl_eval tests/test_ftl_builtins tests/test_ftl_template \
-	tests/test_ftl_golden tests/fuzz/replay_ftl
+FTL_TESTS = tests/ftl/test_ftl_num tests/ftl/test_ftl_text tests/ftl/test_ftl_parse \
+	tests/ftl/test_ftl_eval tests/ftl/test_ftl_builtins tests/ftl/test_ftl_template \
+	tests/ftl/test_ftl_golden tests/fuzz/replay_ftl
 check_PROGRAMS += $(FTL_TESTS)
 TESTS += $(FTL_TESTS) tests/test_ftl_render.sh
 FTL_TEST_LDADD = plugin/ftl/libftl.la $(JSONC_LIBS) $(PCRE2_LIBS) \
 	$(PTHREAD_LIBS)
-tests_test_ftl_num_LDADD = $(FTL_TEST_LDADD)
-tests_test_ftl_text_LDADD = $(FTL_TEST_LDADD)
-tests_test_ftl_parse_LDADD = $(FTL_TEST_LDADD)
-tests_test_ftl_eval_LDADD = $(FTL_TEST_LDADD)
-tests_test_ftl_builtins_LDADD = $(FTL_TEST_LDADD)
-tests_test_ftl_template_LDADD = $(FTL_TEST_LDADD)
-tests_test_ftl_golden_LDADD = $(FTL_TEST_LDADD)
+tests_ftl_test_ftl_num_LDADD = $(FTL_TEST_LDADD)
+tests_ftl_test_ftl_text_LDADD = $(FTL_TEST_LDADD)
+tests_ftl_test_ftl_parse_LDADD = $(FTL_TEST_LDADD)
+tests_ftl_test_ftl_eval_LDADD = $(FTL_TEST_LDADD)
+tests_ftl_test_ftl_builtins_LDADD = $(FTL_TEST_LDADD)
+tests_ftl_test_ftl_template_LDADD = $(FTL_TEST_LDADD)
+tests_ftl_test_ftl_golden_LDADD = $(FTL_TEST_LDADD)
 tests_fuzz_replay_ftl_SOURCES = tests/fuzz/replay_ftl.c tests/fuzz/fuzz_ftl.c
 tests_fuzz_replay_ftl_LDADD = $(FTL_TEST_LDADD)
 EXTRA_DIST += tests/test_ftl_render.sh tests/ftl/golden.cases.jsonl \

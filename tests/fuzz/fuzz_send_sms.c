@@ -1,7 +1,8 @@
 /*
  * fuzz_send_sms.c - fuzz target for the whole send_sms path: the real
  * plugin through its vtable (conn_plugin_get, init, start, invoke_action,
- * cancel, stats, shutdown) with an in-memory fake host, against no
+ * cancel, stats, shutdown) with the shared fake host (tests/fake_host.h)
+ * and hooks checking the invariants below, against no
  * network (TWILIO_BASE_URL is port 1 of 127.0.0.1, which refuses; no
  * retries; short timeouts), so an input costs milliseconds.
  *
@@ -40,6 +41,7 @@
 #include <time.h>
 
 #include "connector.h"
+#include "fake_host.h"
 
 #define TOKEN "fuzzTOKEN-5ecret-77"
 
@@ -74,19 +76,16 @@ static void no_secret(const char *where, const char *s)
 		fail("the token leaked into", where);
 }
 
-static void h_log(void *ctx, conn_log_level lvl, json_object *f,
-                  const char *msg)
+static void h_log(conn_log_level lvl, json_object *f, const char *msg)
 {
-	(void)ctx;
 	(void)lvl;
 	if (f)
 		no_secret("a log line's fields", json_object_to_json_string(f));
 	no_secret("a log line", msg);
 }
 
-static void h_complete(void *ctx, uint64_t id, json_object *out)
+static void h_complete(uint64_t id, json_object *out)
 {
-	(void)ctx;
 	if (!out)
 		fail("complete() with NULL outputs", NULL);
 	no_secret("the outputs", json_object_to_json_string(out));
@@ -105,17 +104,6 @@ static void h_complete(void *ctx, uint64_t id, json_object *out)
 	pthread_mutex_unlock(&mu);
 }
 
-static int h_publish(void *ctx, uint64_t sub, json_object *ev, char *err,
-                     size_t errlen)
-{
-	(void)ctx;
-	(void)sub;
-	(void)err;
-	(void)errlen;
-	json_object_put(ev);
-	return CONN_ENOENT;
-}
-
 static unsigned key_hash(const char *s)
 {
 	unsigned h = 2166136261u;
@@ -125,12 +113,10 @@ static unsigned key_hash(const char *s)
 	return h;
 }
 
-static int h_claim(void *ctx, const char *key, uint32_t ttl,
-                   json_object **prior)
+static int h_claim(const char *key, uint32_t ttl, json_object **prior)
 {
 	int mode = claim_mode, i;
 
-	(void)ctx;
 	(void)ttl;
 	*prior = NULL;
 	if (!key || strncmp(key, "send/", 5) != 0 || !strchr(key, '|'))
@@ -170,11 +156,10 @@ static int h_claim(void *ctx, const char *key, uint32_t ttl,
 	return CONN_CLAIM_NEW;
 }
 
-static int h_settle(void *ctx, const char *key, json_object *res, uint32_t ttl)
+static int h_settle(const char *key, json_object *res, uint32_t ttl)
 {
 	int i;
 
-	(void)ctx;
 	(void)ttl;
 	if (res)
 		no_secret("a settled result", json_object_to_json_string(res));
@@ -193,13 +178,12 @@ static int h_settle(void *ctx, const char *key, json_object *res, uint32_t ttl)
 	return 0;
 }
 
-static const conn_host host = {
-        .struct_size = sizeof(conn_host),
-        .abi_major = CONN_ABI_MAJOR,
-        .abi_minor = CONN_ABI_MINOR,
+/* The shared fake host (tests/fake_host.h), its services replaced by the
+ * hooks above that check this target's invariants; publish keeps the
+ * default, answering CONN_ENOENT (send_sms never publishes). */
+static const fake_host_hooks hooks = {
         .log = h_log,
         .complete = h_complete,
-        .publish = h_publish,
         .claim = h_claim,
         .settle = h_settle,
 };
@@ -279,7 +263,7 @@ static conn_instance *make(int variant)
 	                   "\"TWILIO_QUEUE_CAPACITY\":\"1\""
 	                 : "");
 	cfg = json_tokener_parse(json);
-	if (P->init(&host, cfg, &inst, err, sizeof(err)) != 0)
+	if (P->init(&fake_host, cfg, &inst, err, sizeof(err)) != 0)
 		fail("init", err);
 	if (P->start(inst, NULL, err, sizeof(err)) != 0)
 		fail("start", err);
@@ -362,8 +346,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	f0 = data[0];
 	f1 = data[1];
-	if (!P)
+	if (!P) {
+		fake_host_set_hooks(&hooks);
+		fake_host_set_publish(FAKE_PUBLISH_ENOENT, 0);
 		P = conn_plugin_get(CONN_ABI_MAJOR, CONN_ABI_MINOR);
+	}
 	nul = memchr(text, '\0', len);
 	in = parse(text, nul ? (size_t)(nul - text) : len);
 	if (!in)

@@ -19,7 +19,7 @@ tests_plugins_fake_v2_la_LDFLAGS = $(AM_LDFLAGS) $(PLUGIN_LDFLAGS)
 tests_plugins_fake_v2_la_LIBADD = $(JSONC_LIBS)
 
 # The bad plugins: each breaks one rule and must be refused at load with
-# its own message (tests/test_load.c). bad-unresolved is linked without
+# its own message (tests/host/test_load.c). bad-unresolved is linked without
 # -no-undefined (it references a function nobody defines); bad-noentry
 # exports its entry under another name.
 BAD_PLUGINS = tests/plugins/bad-unresolved.la tests/plugins/bad-noentry.la \
@@ -53,22 +53,22 @@ tests_plugins_bad_nullslot_la_LDFLAGS = $(AM_LDFLAGS) $(PLUGIN_LDFLAGS)
 
 # Unit tests of libconnhost, one per module, and the CLI tests.
 HOST_TEST_LDADD = host-api/libconnhost.la $(JSONC_LIBS) $(PTHREAD_LIBS)
-HOST_TESTS = tests/test_store tests/test_config tests/test_log \
-	tests/test_load tests/test_calls tests/test_subs tests/test_instance
+HOST_TESTS = tests/host/test_store tests/host/test_config tests/host/test_log \
+	tests/host/test_load tests/host/test_calls tests/host/test_subs tests/host/test_instance
 check_PROGRAMS += $(HOST_TESTS)
 TESTS += $(HOST_TESTS)
 noinst_HEADERS += tests/plugins/hosttest.h
-tests_test_store_LDADD = $(HOST_TEST_LDADD)
-tests_test_config_LDADD = $(HOST_TEST_LDADD)
+tests_host_test_store_LDADD = $(HOST_TEST_LDADD)
+tests_host_test_config_LDADD = $(HOST_TEST_LDADD)
 # log.c is compiled into its test too, to reach connhost__logf(), which
 # the library does not export.
-tests_test_log_SOURCES = tests/test_log.c host-api/log.c
-tests_test_log_CPPFLAGS = $(AM_CPPFLAGS) # its own object for log.c
-tests_test_log_LDADD = $(HOST_TEST_LDADD)
-tests_test_load_LDADD = $(HOST_TEST_LDADD)
-tests_test_calls_LDADD = $(HOST_TEST_LDADD)
-tests_test_subs_LDADD = $(HOST_TEST_LDADD)
-tests_test_instance_LDADD = $(HOST_TEST_LDADD)
+tests_host_test_log_SOURCES = tests/host/test_log.c host-api/log.c
+tests_host_test_log_CPPFLAGS = $(AM_CPPFLAGS) # its own object for log.c
+tests_host_test_log_LDADD = $(HOST_TEST_LDADD)
+tests_host_test_load_LDADD = $(HOST_TEST_LDADD)
+tests_host_test_calls_LDADD = $(HOST_TEST_LDADD)
+tests_host_test_subs_LDADD = $(HOST_TEST_LDADD)
+tests_host_test_instance_LDADD = $(HOST_TEST_LDADD)
 
 TESTS += tests/host_cli.sh
 dist_noinst_SCRIPTS += tests/host_cli.sh

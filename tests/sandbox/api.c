@@ -177,10 +177,18 @@ sb_route sb_api_route(const char *url, const char **account,
 	return SB_R_MESSAGE;
 }
 
+/* Whether GIVEN (the client's) is SECRET, in time that does not depend on
+ * where they differ; an empty secret never matches. */
+static bool secret_ok(const char *given, const char *secret)
+{
+	return secret[0] != '\0' &&
+	       tw_ct_equal(given, strlen(given), secret, strlen(secret));
+}
+
 bool sb_api_auth_ok(const char *authorization)
 {
 	char *dec, *colon;
-	size_t len;
+	size_t len, room;
 	bool ok = false;
 
 	if (!authorization || strncasecmp(authorization, "Basic ", 6) != 0)
@@ -191,19 +199,20 @@ bool sb_api_auth_ok(const char *authorization)
 	len = strlen(authorization);
 	if (len > 1024)
 		return false;
-	dec = malloc(len * 3 / 4 + 2);
+	room = len / 4 * 3 + 3; /* what tw_base64_decode() asks for */
+	dec = malloc(room);
 	if (!dec)
 		return false;
-	if (sb_base64_decode(authorization, len, dec) >= 0 &&
+	if (tw_base64_decode(authorization, len, (unsigned char *)dec) >= 0 &&
 	    (colon = strchr(dec, ':')) != NULL) {
 		*colon = '\0';
 		if (strcmp(dec, api.cfg.account) == 0)
-			ok = sb_secret_eq(colon + 1, api.cfg.token);
+			ok = secret_ok(colon + 1, api.cfg.token);
 		else if (api.cfg.api_key && strcmp(dec, api.cfg.api_key) == 0)
-			ok = sb_secret_eq(colon + 1, api.cfg.api_secret);
+			ok = secret_ok(colon + 1, api.cfg.api_secret);
 	}
 	/* the decoded secret must not linger in freed memory */
-	memset(dec, 0, len * 3 / 4 + 2);
+	memset(dec, 0, room);
 	free(dec);
 	return ok;
 }
@@ -216,16 +225,17 @@ bool sb_api_account_ok(const char *account, size_t len)
 
 int sb_api_error(sb_reply *r, unsigned status, int code, const char *message)
 {
-	sb_buf b = {0};
+	tw_buf b = {0};
 
-	sb_printf(&b, "{\"code\": %d, \"message\": ", code);
+	tw_buf_printf(&b, "{\"code\": %d, \"message\": ", code);
 	sb_json_str(&b, message);
-	sb_printf(&b,
-	          ", \"more_info\": \"https://www.twilio.com/docs/errors/%d\", "
-	          "\"status\": %u}",
-	          code, status);
+	tw_buf_printf(
+	        &b,
+	        ", \"more_info\": \"https://www.twilio.com/docs/errors/%d\", "
+	        "\"status\": %u}",
+	        code, status);
 	r->status = status;
-	r->body = sb_buf_take(&b, &r->len);
+	r->body = tw_buf_take(&b, &r->len);
 	return r->body ? 0 : -1;
 }
 
@@ -233,16 +243,16 @@ int sb_api_error(sb_reply *r, unsigned status, int code, const char *message)
 static int error_fmt(sb_reply *r, unsigned status, int code, const char *fmt,
                      const char *value, size_t value_len)
 {
-	sb_buf m = {0};
+	tw_buf m = {0};
 	char *msg;
 	int rc;
 
 	/* FMT is always one of this file's constant messages with one %.*s */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
-	sb_printf(&m, fmt, (int)value_len, value);
+	tw_buf_printf(&m, fmt, (int)value_len, value);
 #pragma GCC diagnostic pop
-	msg = sb_buf_take(&m, NULL);
+	msg = tw_buf_take(&m, NULL);
 	if (!msg)
 		return -1;
 	rc = sb_api_error(r, status, code, msg);
@@ -321,14 +331,14 @@ static bool is_http_url(const char *s, size_t n)
 	       (n > 8 && strncmp(s, "https://", 8) == 0);
 }
 
-static bool text_eq(const sb_field *f, const char *s)
+static bool text_eq(const tw_field *f, const char *s)
 {
 	return f && strlen(s) == f->value_len &&
 	       memcmp(f->value, s, f->value_len) == 0;
 }
 
 /* The magic test numbers: 0 when V is none of them. */
-static int magic_from(const sb_field *f, const char **msg)
+static int magic_from(const tw_field *f, const char **msg)
 {
 	if (text_eq(f, "+15005550001")) {
 		*msg = "The 'From' number %.*s is not a valid phone number, "
@@ -349,7 +359,7 @@ static int magic_from(const sb_field *f, const char **msg)
 	return 0;
 }
 
-static int magic_to(const sb_field *f, const char **msg)
+static int magic_to(const tw_field *f, const char **msg)
 {
 	static const struct {
 		const char *number;
@@ -383,11 +393,11 @@ static int magic_to(const sb_field *f, const char **msg)
 
 /* Validate the addresses (To, From, MessagingServiceSid) as Twilio does:
  * 0 when valid, else 1 with R filled (-1 on OOM). */
-static int validate_addresses(sb_reply *r, const sb_form *form)
+static int validate_addresses(sb_reply *r, const tw_form *form)
 {
-	const sb_field *to = sb_form_get(form, "To");
-	const sb_field *from = sb_form_get(form, "From");
-	const sb_field *mg = sb_form_get(form, "MessagingServiceSid");
+	const tw_field *to = tw_form_get(form, "To");
+	const tw_field *from = tw_form_get(form, "From");
+	const tw_field *mg = tw_form_get(form, "MessagingServiceSid");
 	const char *msg;
 	int code;
 
@@ -431,12 +441,12 @@ static int validate_addresses(sb_reply *r, const sb_form *form)
 
 /* Validate the content (Body, MediaUrl, ContentSid, StatusCallback):
  * 0 when valid, else 1 with R filled (-1 on OOM). */
-static int validate_content(sb_reply *r, const sb_form *form)
+static int validate_content(sb_reply *r, const tw_form *form)
 {
-	const sb_field *body = sb_form_get(form, "Body");
-	const sb_field *content = sb_form_get(form, "ContentSid");
-	const sb_field *cb = sb_form_get(form, "StatusCallback");
-	size_t nmedia = sb_form_count(form, "MediaUrl"), i, units;
+	const tw_field *body = tw_form_get(form, "Body");
+	const tw_field *content = tw_form_get(form, "ContentSid");
+	const tw_field *cb = tw_form_get(form, "StatusCallback");
+	size_t nmedia = tw_form_count(form, "MediaUrl"), i, units;
 
 	if ((!body || body->value_len == 0) && nmedia == 0 && !content)
 		return sb_api_error(r, 400, 21602, "Message body is required.")
@@ -466,7 +476,7 @@ static int validate_content(sb_reply *r, const sb_form *form)
 		                    "limit (10).")
 		               ?: 1;
 	for (i = 0; i < form->n; i++) {
-		const sb_field *f = &form->fields[i];
+		const tw_field *f = &form->fields[i];
 
 		if (strcmp(f->name, "MediaUrl") == 0 &&
 		    !is_http_url(f->value, f->value_len))
@@ -484,7 +494,7 @@ static int validate_content(sb_reply *r, const sb_form *form)
 
 /* Validate FORM in Twilio's order: 0 when valid, else 1 with R filled
  * (-1 on OOM). */
-static int validate(sb_reply *r, const sb_form *form)
+static int validate(sb_reply *r, const tw_form *form)
 {
 	int rc = validate_addresses(r, form);
 
@@ -535,94 +545,96 @@ static void store_put(uint64_t seq, const char *sid, char *json, size_t len)
 	free(old);
 }
 
-static void put_field_or_null(sb_buf *b, const sb_field *f)
+static void put_field_or_null(tw_buf *b, const tw_field *f)
 {
 	if (f && f->value_len)
 		sb_json_strn(b, f->value, f->value_len);
 	else
-		sb_puts(b, "null");
+		tw_buf_puts(b, "null");
 }
 
 /* An accepted message, as both JSON documents need it. */
 typedef struct message {
-	const sb_field *to, *from, *mg, *body, *cb;
+	const tw_field *to, *from, *mg, *body, *cb;
 	size_t nmedia, segments;
 	const char *status, *date;
 	char sid[35];
 } message;
 
 /* Twilio's message resource (the OpenAPI fields, Twilio's order). */
-static void message_json(sb_buf *b, const message *m)
+static void message_json(tw_buf *b, const message *m)
 {
 	const char *a = api.cfg.account;
 
-	sb_puts(b, "{\"body\": ");
+	tw_buf_puts(b, "{\"body\": ");
 	sb_json_strn(b, m->body ? m->body->value : "",
 	             m->body ? m->body->value_len : 0);
-	sb_printf(b,
-	          ", \"num_segments\": \"%zu\", \"direction\": "
-	          "\"outbound-api\", \"from\": ",
-	          m->segments);
+	tw_buf_printf(b,
+	              ", \"num_segments\": \"%zu\", \"direction\": "
+	              "\"outbound-api\", \"from\": ",
+	              m->segments);
 	put_field_or_null(b, m->from);
-	sb_puts(b, ", \"to\": ");
+	tw_buf_puts(b, ", \"to\": ");
 	sb_json_strn(b, m->to->value, m->to->value_len);
-	sb_printf(b,
-	          ", \"date_updated\": \"%s\", \"price\": null, "
-	          "\"error_message\": null, \"uri\": \"" API_PREFIX
-	          "%s/Messages/%s.json\", \"account_sid\": \"%s\", "
-	          "\"num_media\": \"%zu\", \"status\": \"%s\", "
-	          "\"messaging_service_sid\": ",
-	          m->date, a, m->sid, a, m->nmedia, m->status);
+	tw_buf_printf(b,
+	              ", \"date_updated\": \"%s\", \"price\": null, "
+	              "\"error_message\": null, \"uri\": \"" API_PREFIX
+	              "%s/Messages/%s.json\", \"account_sid\": \"%s\", "
+	              "\"num_media\": \"%zu\", \"status\": \"%s\", "
+	              "\"messaging_service_sid\": ",
+	              m->date, a, m->sid, a, m->nmedia, m->status);
 	put_field_or_null(b, m->mg);
 	/* date_sent stays null: a queued message is not sent yet */
-	sb_printf(b,
-	          ", \"sid\": \"%s\", \"date_sent\": null, \"date_created\": "
-	          "\"%s\", \"error_code\": null, \"price_unit\": \"USD\", "
-	          "\"api_version\": \"2010-04-01\", \"subresource_uris\": "
-	          "{\"media\": \"" API_PREFIX "%s/Messages/%s/Media.json\"}}",
-	          m->sid, m->date, a, m->sid);
+	tw_buf_printf(
+	        b,
+	        ", \"sid\": \"%s\", \"date_sent\": null, \"date_created\": "
+	        "\"%s\", \"error_code\": null, \"price_unit\": \"USD\", "
+	        "\"api_version\": \"2010-04-01\", \"subresource_uris\": "
+	        "{\"media\": \"" API_PREFIX "%s/Messages/%s/Media.json\"}}",
+	        m->sid, m->date, a, m->sid);
 }
 
 /* The --record line of M, without its closing brace (http.c appends the
  * connection fields). */
-static void record_json(sb_buf *b, const message *m, const sb_form *form)
+static void record_json(tw_buf *b, const message *m, const tw_form *form)
 {
 	size_t i, n = 0;
 
-	sb_printf(b, "{\"sid\":\"%s\",\"account_sid\":\"%s\",\"to\":", m->sid,
-	          api.cfg.account);
+	tw_buf_printf(b,
+	              "{\"sid\":\"%s\",\"account_sid\":\"%s\",\"to\":", m->sid,
+	              api.cfg.account);
 	sb_json_strn(b, m->to->value, m->to->value_len);
-	sb_puts(b, ",\"from\":");
+	tw_buf_puts(b, ",\"from\":");
 	put_field_or_null(b, m->from);
-	sb_puts(b, ",\"messaging_service_sid\":");
+	tw_buf_puts(b, ",\"messaging_service_sid\":");
 	put_field_or_null(b, m->mg);
-	sb_puts(b, ",\"body\":");
+	tw_buf_puts(b, ",\"body\":");
 	put_field_or_null(b, m->body);
-	sb_puts(b, ",\"media_url\":[");
+	tw_buf_puts(b, ",\"media_url\":[");
 	for (i = 0; i < form->n; i++) {
-		const sb_field *f = &form->fields[i];
+		const tw_field *f = &form->fields[i];
 
 		if (strcmp(f->name, "MediaUrl") != 0)
 			continue;
 		if (n++)
-			sb_puts(b, ",");
+			tw_buf_puts(b, ",");
 		sb_json_strn(b, f->value, f->value_len);
 	}
-	sb_puts(b, "],\"status_callback\":");
+	tw_buf_puts(b, "],\"status_callback\":");
 	put_field_or_null(b, m->cb);
-	sb_printf(b, ",\"num_segments\":%zu,\"status\":\"%s\"", m->segments,
-	          m->status);
+	tw_buf_printf(b, ",\"num_segments\":%zu,\"status\":\"%s\"", m->segments,
+	              m->status);
 }
 
-static const sb_field *nonempty(const sb_field *f)
+static const tw_field *nonempty(const tw_field *f)
 {
 	return f && f->value_len ? f : NULL;
 }
 
-int sb_api_create(sb_reply *r, const sb_form *form)
+int sb_api_create(sb_reply *r, const tw_form *form)
 {
 	message m = {0};
-	sb_buf b = {0}, rec = {0};
+	tw_buf b = {0}, rec = {0};
 	tw_segments seg;
 	uint64_t seq;
 	char *copy;
@@ -630,12 +642,12 @@ int sb_api_create(sb_reply *r, const sb_form *form)
 
 	if ((rc = validate(r, form)) != 0)
 		return rc < 0 ? -1 : 0;
-	m.to = sb_form_get(form, "To");
-	m.from = nonempty(sb_form_get(form, "From"));
-	m.mg = nonempty(sb_form_get(form, "MessagingServiceSid"));
-	m.body = sb_form_get(form, "Body");
-	m.cb = sb_form_get(form, "StatusCallback");
-	m.nmedia = sb_form_count(form, "MediaUrl");
+	m.to = tw_form_get(form, "To");
+	m.from = nonempty(tw_form_get(form, "From"));
+	m.mg = nonempty(tw_form_get(form, "MessagingServiceSid"));
+	m.body = tw_form_get(form, "Body");
+	m.cb = tw_form_get(form, "StatusCallback");
+	m.nmedia = tw_form_count(form, "MediaUrl");
 	m.segments = 1; /* an MMS without text is billed as one */
 	if (m.body && m.body->value_len &&
 	    tw_segments_count(m.body->value, m.body->value_len, &seg) == 0)
@@ -648,8 +660,8 @@ int sb_api_create(sb_reply *r, const sb_form *form)
 	message_json(&b, &m);
 	record_json(&rec, &m, form);
 	r->status = 201;
-	r->body = sb_buf_take(&b, &r->len);
-	r->record = sb_buf_take(&rec, &r->record_len);
+	r->body = tw_buf_take(&b, &r->len);
+	r->record = tw_buf_take(&rec, &r->record_len);
 	if (!r->body || !r->record)
 		return -1;
 	copy = malloc(r->len + 1);
@@ -711,14 +723,14 @@ int sb_api_list(sb_reply *r, const char *page_s, const char *size_s)
 	const char *base = API_PREFIX;
 	uint64_t newest, seq, skip;
 	long count = 0;
-	sb_buf b = {0};
+	tw_buf b = {0};
 
 	if (page < 0 || size < 0)
 		return sb_api_error(r, 400, 20001,
 		                    "Page and PageSize must be "
 		                    "non-negative integers (PageSize "
 		                    "1-1000).");
-	sb_puts(&b, "{\"messages\": [");
+	tw_buf_puts(&b, "{\"messages\": [");
 	newest = atomic_load(&api.next_seq) - 1;
 	skip = (uint64_t)page * (uint64_t)size;
 	pthread_mutex_lock(&api.lock);
@@ -729,34 +741,36 @@ int sb_api_list(sb_reply *r, const char *page_s, const char *size_s)
 		if (!s->json || s->seq != seq)
 			continue; /* not stored yet, or evicted */
 		if (count++)
-			sb_puts(&b, ", ");
-		sb_putn(&b, s->json, s->len);
+			tw_buf_puts(&b, ", ");
+		tw_buf_append(&b, s->json, s->len);
 	}
 	pthread_mutex_unlock(&api.lock);
-	sb_printf(&b,
-	          "], \"end\": %ld, \"first_page_uri\": "
-	          "\"%s%s/Messages.json?PageSize=%ld&Page=0\", "
-	          "\"next_page_uri\": ",
-	          count ? page * size + count - 1 : 0, base, api.cfg.account,
-	          size);
+	tw_buf_printf(&b,
+	              "], \"end\": %ld, \"first_page_uri\": "
+	              "\"%s%s/Messages.json?PageSize=%ld&Page=0\", "
+	              "\"next_page_uri\": ",
+	              count ? page * size + count - 1 : 0, base,
+	              api.cfg.account, size);
 	if (count == size && newest > skip + (uint64_t)size)
-		sb_printf(&b, "\"%s%s/Messages.json?PageSize=%ld&Page=%ld\"",
-		          base, api.cfg.account, size, page + 1);
+		tw_buf_printf(&b,
+		              "\"%s%s/Messages.json?PageSize=%ld&Page=%ld\"",
+		              base, api.cfg.account, size, page + 1);
 	else
-		sb_puts(&b, "null");
-	sb_printf(&b, ", \"page\": %ld, \"page_size\": %ld, ", page, size);
-	sb_puts(&b, "\"previous_page_uri\": ");
+		tw_buf_puts(&b, "null");
+	tw_buf_printf(&b, ", \"page\": %ld, \"page_size\": %ld, ", page, size);
+	tw_buf_puts(&b, "\"previous_page_uri\": ");
 	if (page > 0)
-		sb_printf(&b, "\"%s%s/Messages.json?PageSize=%ld&Page=%ld\"",
-		          base, api.cfg.account, size, page - 1);
+		tw_buf_printf(&b,
+		              "\"%s%s/Messages.json?PageSize=%ld&Page=%ld\"",
+		              base, api.cfg.account, size, page - 1);
 	else
-		sb_puts(&b, "null");
-	sb_printf(&b,
-	          ", \"start\": %ld, \"uri\": "
-	          "\"%s%s/Messages.json?PageSize=%ld&Page=%ld\"}",
-	          page * size, base, api.cfg.account, size, page);
+		tw_buf_puts(&b, "null");
+	tw_buf_printf(&b,
+	              ", \"start\": %ld, \"uri\": "
+	              "\"%s%s/Messages.json?PageSize=%ld&Page=%ld\"}",
+	              page * size, base, api.cfg.account, size, page);
 	r->status = 200;
-	r->body = sb_buf_take(&b, &r->len);
+	r->body = tw_buf_take(&b, &r->len);
 	return r->body ? 0 : -1;
 }
 
@@ -764,20 +778,21 @@ int sb_api_account(sb_reply *r)
 {
 	const char *a = api.cfg.account;
 	char created[40];
-	sb_buf b = {0};
+	tw_buf b = {0};
 
 	sb_rfc2822(api.started, created);
 	/* auth_token is null: the sandbox never echoes a secret */
-	sb_printf(&b,
-	          "{\"auth_token\": null, \"date_created\": \"%s\", "
-	          "\"date_updated\": \"%s\", \"friendly_name\": \"Sandbox "
-	          "account\", \"owner_account_sid\": \"%s\", \"sid\": \"%s\", "
-	          "\"status\": \"active\", \"subresource_uris\": {"
-	          "\"messages\": \"" API_PREFIX "%s/Messages.json\", "
-	          "\"balance\": \"" API_PREFIX "%s/Balance.json\"}, "
-	          "\"type\": \"Full\", \"uri\": \"" API_PREFIX "%s.json\"}",
-	          created, created, a, a, a, a, a);
+	tw_buf_printf(
+	        &b,
+	        "{\"auth_token\": null, \"date_created\": \"%s\", "
+	        "\"date_updated\": \"%s\", \"friendly_name\": \"Sandbox "
+	        "account\", \"owner_account_sid\": \"%s\", \"sid\": \"%s\", "
+	        "\"status\": \"active\", \"subresource_uris\": {"
+	        "\"messages\": \"" API_PREFIX "%s/Messages.json\", "
+	        "\"balance\": \"" API_PREFIX "%s/Balance.json\"}, "
+	        "\"type\": \"Full\", \"uri\": \"" API_PREFIX "%s.json\"}",
+	        created, created, a, a, a, a, a);
 	r->status = 200;
-	r->body = sb_buf_take(&b, &r->len);
+	r->body = tw_buf_take(&b, &r->len);
 	return r->body ? 0 : -1;
 }

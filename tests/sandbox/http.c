@@ -42,7 +42,7 @@ typedef struct plan {
 typedef struct req {
 	conn_state *cs;
 	unsigned long on_conn; /* 1 for the first request of a connection */
-	sb_buf body;
+	tw_buf body;
 	bool too_big;
 	bool have_result; /* resumed after a latency delay */
 	bool drop;        /* close instead of answering */
@@ -220,22 +220,23 @@ static void log_request(const char *method, const char *url, unsigned status,
                         const char *fault, unsigned long conn,
                         unsigned long on_conn)
 {
-	sb_buf b = {0};
+	tw_buf b = {0};
 	char *line;
 	size_t len;
 
 	if (!srv.o->requests)
 		return;
-	sb_printf(&b, "{\"n\":%lu,\"method\":",
-	          atomic_fetch_add(&srv.request_n, 1) + 1);
+	tw_buf_printf(&b, "{\"n\":%lu,\"method\":",
+	              atomic_fetch_add(&srv.request_n, 1) + 1);
 	sb_json_str(&b, method);
-	sb_puts(&b, ",\"path\":");
+	tw_buf_puts(&b, ",\"path\":");
 	sb_json_str(&b, url);
-	sb_printf(&b, ",\"status\":%u,\"fault\":", status);
+	tw_buf_printf(&b, ",\"status\":%u,\"fault\":", status);
 	sb_json_str(&b, fault);
-	sb_printf(&b, ",\"connection\":%lu,\"request_on_connection\":%lu}\n",
-	          conn, on_conn);
-	line = sb_buf_take(&b, &len);
+	tw_buf_printf(&b,
+	              ",\"connection\":%lu,\"request_on_connection\":%lu}\n",
+	              conn, on_conn);
+	line = tw_buf_take(&b, &len);
 	if (line)
 		sb_lines_write(srv.o->requests, line, len);
 	free(line);
@@ -243,16 +244,16 @@ static void log_request(const char *method, const char *url, unsigned status,
 
 static void log_record(const sb_reply *r, const req *q)
 {
-	sb_buf b = {0};
+	tw_buf b = {0};
 	char *line;
 	size_t len;
 
 	if (!srv.o->record || !r->record)
 		return;
-	sb_putn(&b, r->record, r->record_len);
-	sb_printf(&b, ",\"connection\":%lu,\"request\":%lu}\n",
-	          q->cs ? q->cs->id : 0, q->on_conn);
-	line = sb_buf_take(&b, &len);
+	tw_buf_append(&b, r->record, r->record_len);
+	tw_buf_printf(&b, ",\"connection\":%lu,\"request\":%lu}\n",
+	              q->cs ? q->cs->id : 0, q->on_conn);
+	line = tw_buf_take(&b, &len);
 	if (line)
 		sb_lines_write(srv.o->record, line, len);
 	free(line);
@@ -465,7 +466,7 @@ static int post_messages(struct MHD_Connection *conn, req *q, sb_reply *r,
 {
 	const char *type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 	                                               "Content-Type");
-	sb_form form;
+	tw_form form;
 	int rc;
 
 	if (q->too_big)
@@ -487,11 +488,12 @@ static int post_messages(struct MHD_Connection *conn, req *q, sb_reply *r,
 		return sb_api_error(r, (unsigned)p->main->status, p->main->code,
 		                    "Error injected by the sandbox (fault "
 		                    "error).");
-	if (sb_form_parse(q->body.data ? q->body.data : "", q->body.len,
-	                  &form) < 0)
+	/* lenient: a malformed %XX is kept as written, as most servers do */
+	if (tw_form_parse(q->body.data ? q->body.data : "", q->body.len,
+	                  TW_FORM_LENIENT, &form, NULL) < 0)
 		return -1;
 	rc = sb_api_create(r, &form);
-	sb_form_free(&form);
+	tw_form_free(&form);
 	if (rc == 0 && r->status == 201)
 		log_record(r, q);
 	if (p->main && p->main->kind == SB_F_DROP_AFTER)
@@ -646,10 +648,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	if (*upload_size) {
 		if (!q->too_big && q->body.len + *upload_size > SB_MAX_BODY) {
 			q->too_big = true;
-			sb_buf_free(&q->body);
+			tw_buf_free(&q->body);
 		}
 		if (!q->too_big)
-			sb_putn(&q->body, upload, *upload_size);
+			tw_buf_append(&q->body, upload, *upload_size);
 		*upload_size = 0;
 		return MHD_YES;
 	}
@@ -679,7 +681,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		return;
 	if (q->pending)
 		MHD_destroy_response(q->pending);
-	sb_buf_free(&q->body);
+	tw_buf_free(&q->body);
 	free(q);
 	*con_cls = NULL;
 }

@@ -2,11 +2,13 @@
  * sandbox.h - internal interfaces of twilio-sandbox, a local server that
  * speaks Twilio's Messages API (tests, the demo and benchmarks only).
  *
- * Modules: util.c (growable buffers, JSON strings, forms, base64, line
- * files), fault.c (--fault specs), api.c (Twilio semantics: auth, routing,
- * validation, message JSON, the message store), http.c (libmicrohttpd glue:
- * connections, faults, delays, records) and main.c (command line, start,
- * shutdown).
+ * Modules: util.c (JSON strings, line files, dates), fault.c (--fault specs),
+ * api.c (Twilio semantics: auth, routing, validation, message JSON, the message
+ * store), http.c (libmicrohttpd glue: connections, faults, delays, records) and
+ * main.c (command line, start, shutdown). The bytes on the wire (the growable
+ * buffer, form decoding, base64, constant-time comparison) come from
+ * plugin/tw_wire.h (plugin/libtwwire.la), the same code the plugin runs: no
+ * second copy.
  */
 #ifndef SANDBOX_H
 #define SANDBOX_H
@@ -17,55 +19,17 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "tw_wire.h"
+
 #define SB_MAX_BODY  (64 * 1024) /* request bodies above: 413 */
 #define SB_MAX_MEDIA 10
 
 /* ---- util.c ---------------------------------------------------------- */
 
-/* A growable byte buffer. OOM is sticky: later appends do nothing and
- * sb_buf_take() returns NULL. */
-typedef struct sb_buf {
-	char *data;
-	size_t len, cap;
-	bool oom;
-} sb_buf;
-
-void sb_buf_free(sb_buf *b);
-void sb_putn(sb_buf *b, const char *s, size_t n);
-void sb_puts(sb_buf *b, const char *s);
-void sb_printf(sb_buf *b, const char *fmt, ...)
-        __attribute__((format(printf, 2, 3)));
-/* Append S (N bytes) as a quoted JSON string; NULL appends null. */
-void sb_json_strn(sb_buf *b, const char *s, size_t n);
-void sb_json_str(sb_buf *b, const char *s);
-/* Hand over the NUL-terminated data (caller frees); NULL after OOM. */
-char *sb_buf_take(sb_buf *b, size_t *len);
-
-typedef struct sb_field {
-	const char *name;
-	const char *value; /* NUL-terminated; may hold NULs (value_len) */
-	size_t value_len;
-} sb_field;
-
-typedef struct sb_form {
-	char *mem; /* decoded copy of the body, owned */
-	sb_field *fields;
-	size_t n;
-} sb_form;
-
-/* Parse an application/x-www-form-urlencoded BODY. Returns 0, or -1 on
- * OOM. Malformed escapes are kept literally, as most servers do. */
-int sb_form_parse(const char *body, size_t len, sb_form *out);
-void sb_form_free(sb_form *f);
-const sb_field *sb_form_get(const sb_form *f, const char *name);
-size_t sb_form_count(const sb_form *f, const char *name);
-
-/* Decode base64 IN (LEN chars) into OUT (room for LEN*3/4+1, NUL added).
- * Returns the decoded length or -1 when IN is not base64. */
-long sb_base64_decode(const char *in, size_t len, char *out);
-
-/* Constant-time equality of two strings (time depends on lengths only). */
-bool sb_secret_eq(const char *a, const char *b);
+/* Append S (N bytes) as a quoted JSON string; NULL appends null. Out of
+ * memory is sticky in B, as for every tw_buf append. */
+void sb_json_strn(tw_buf *b, const char *s, size_t n);
+void sb_json_str(tw_buf *b, const char *s);
 
 /* An append-only file of JSON lines shared by all threads: each line goes
  * out in one write(2) under a mutex, so lines never interleave and a
@@ -167,7 +131,7 @@ bool sb_api_account_ok(const char *account, size_t len);
 int sb_api_error(sb_reply *r, unsigned status, int code, const char *message);
 /* POST Messages.json: validate FORM, store and reply 201 (R->record set)
  * or an error. Returns -1 on OOM. */
-int sb_api_create(sb_reply *r, const sb_form *form);
+int sb_api_create(sb_reply *r, const tw_form *form);
 /* GET a message: 0 with R filled, 1 when SID is unknown (or evicted from
  * the store), -1 on OOM. */
 int sb_api_get_message(sb_reply *r, const char *sid, size_t len);

@@ -5,7 +5,7 @@
  * once staying independent, start in the wrong state, stats, and a
  * shutdown that reports CONN_EBUSY.
  */
-#include "plugins/hosttest.h"
+#include "../plugins/hosttest.h"
 
 #define SECRET "tok-SECRET-0042"
 

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "plugins/hosttest.h"
+#include "../plugins/hosttest.h"
 
 #define SECRET "s3cr3t-VALUE-xyzzy"
 

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "../plugin/ftl/ftl.h"
-#include "tap.h"
+#include "../tap.h"
 
 static ftl_cache *cache;
 

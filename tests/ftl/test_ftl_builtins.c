@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "../plugin/ftl/ftl.h"
-#include "tap.h"
+#include "../tap.h"
 
 static char out[8192];
 static ftl_error err;

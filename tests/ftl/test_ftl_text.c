@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "../plugin/ftl/ftl_int.h"
-#include "tap.h"
+#include "../tap.h"
 
 static char out[128];
 

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "../plugin/ftl/ftl_int.h"
-#include "tap.h"
+#include "../tap.h"
 
 static char buf[256];
 

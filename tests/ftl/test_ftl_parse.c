@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "../plugin/ftl/ftl_int.h"
-#include "tap.h"
+#include "../tap.h"
 
 static ftl_error err;
 static char out[4096];

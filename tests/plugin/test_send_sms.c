@@ -1,10 +1,12 @@
 /*
  * test_send_sms.c - the send_sms path on the host thread and the instance
  * lifecycle (plugin/send_sms.c, plugin/twilio.c), through the vtable, with
- * a fake host in this file that records every claim, settle, completion
- * and log line. The plugin is linked in (not loaded), so ASan sees every
- * access. No network: the base URL is a closed local port, and most calls
- * finish on the host thread (validation, dry run, claims answered DONE).
+ * the shared fake host (tests/fake_host.h) that records every claim,
+ * settle, completion and log line, and a claim hook of this file that
+ * holds a host thread inside invoke_action. The plugin is linked in (not
+ * loaded), so ASan sees every access. No network: the base URL is a closed
+ * local port, and most calls finish on the host thread (validation, dry run,
+ * claims answered DONE).
  *
  * What it proves: a dry run with an invalid recipient completes (it
  * crashed the host); claims are namespaced and their TTL covers a far
@@ -25,179 +27,71 @@
 #include <unistd.h>
 
 #include "connector.h"
+#include "fake_host.h"
 #include "tap.h"
 #include "tw_instance.h"
 
 #define ACC   "AC0123456789abcdef0123456789abcdef"
 #define TOKEN "TOPSECRET-token-4242"
-#define MAXID 4096
 
 const conn_plugin *conn_plugin_get(uint16_t major, uint16_t minor);
 
 /* ------------------------------------------------------- the fake host */
 
-enum claim_mode {
-	CLAIM_NEW,   /* CONN_CLAIM_NEW */
-	CLAIM_DONE,  /* CONN_CLAIM_DONE with a prior result (nothing sent) */
-	CLAIM_BLOCK, /* NEW, after waiting for release (lifecycle test) */
-	CLAIM_SPIN   /* NEW, after a short spin (race test) */
+/* The host is tests/fake_host.c; the lifecycle tests replace its claim with
+ * a hook that holds the calling thread inside invoke_action. */
+enum claim_hold {
+	HOLD_BLOCK, /* NEW, after waiting for release (lifecycle test) */
+	HOLD_SPIN   /* NEW or DONE, after a short spin (race test) */
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-static json_object *done[MAXID];
-static int ncomplete[MAXID];
-static int leaked;
-static enum claim_mode claim_mode;
-static char last_key[256];
-static uint32_t last_ttl;
-static long nclaims, nsettles;
-static int blocked, released; /* CLAIM_BLOCK */
-static int in_claim;          /* CLAIM_SPIN: threads that reached claim (mu) */
+static enum claim_hold hold;
+static int blocked, released; /* HOLD_BLOCK */
+static int in_claim;          /* HOLD_SPIN: threads that reached claim (mu) */
 static volatile unsigned spin_sink;
-static atomic_int spin_done; /* CLAIM_SPIN answers DONE */
+static atomic_int spin_done; /* HOLD_SPIN answers DONE */
 static atomic_uint spin_seed = 1;
+static atomic_long held_new; /* claims the hook answered NEW */
 
-static void check_secret(const char *s)
-{
-	if (s && strstr(s, TOKEN))
-		leaked++;
-}
-
-static void h_log(void *ctx, conn_log_level lvl, json_object *f,
-                  const char *msg)
-{
-	(void)ctx;
-	(void)lvl;
-	pthread_mutex_lock(&mu);
-	check_secret(f ? json_object_to_json_string(f) : NULL);
-	check_secret(msg);
-	pthread_mutex_unlock(&mu);
-}
-
-static void h_complete(void *ctx, uint64_t id, json_object *out)
-{
-	(void)ctx;
-	pthread_mutex_lock(&mu);
-	check_secret(json_object_to_json_string(out));
-	if (id < MAXID) {
-		ncomplete[id]++;
-		if (!done[id])
-			done[id] = out;
-		else
-			json_object_put(out);
-	} else {
-		json_object_put(out);
-	}
-	pthread_cond_broadcast(&cv);
-	pthread_mutex_unlock(&mu);
-}
-
-static int h_publish(void *ctx, uint64_t sub, json_object *ev, char *err,
-                     size_t errlen)
-{
-	(void)ctx;
-	(void)sub;
-	(void)err;
-	(void)errlen;
-	json_object_put(ev);
-	return CONN_ENOENT;
-}
-
-static int h_claim(void *ctx, const char *key, uint32_t ttl,
-                   json_object **prior)
+static int hold_claim(const char *key, uint32_t ttl, json_object **prior)
 {
 	unsigned spins, i;
 
-	(void)ctx;
-	*prior = NULL;
-	pthread_mutex_lock(&mu);
-	snprintf(last_key, sizeof(last_key), "%s", key);
-	last_ttl = ttl;
-	nclaims++;
-	if (claim_mode == CLAIM_BLOCK) {
+	(void)key;
+	(void)ttl;
+	if (hold == HOLD_BLOCK) {
+		pthread_mutex_lock(&mu);
 		blocked = 1;
 		pthread_cond_broadcast(&cv);
 		while (!released)
 			pthread_cond_wait(&cv, &mu);
-	}
-	pthread_mutex_unlock(&mu);
-	switch (claim_mode) {
-	case CLAIM_DONE:
-		*prior = json_tokener_parse(
-		        "{\"to\":\"+14155550100\",\"sid\":"
-		        "\"SM0123456789abcdef0123456789abcdef\","
-		        "\"status\":\"queued\",\"segments\":1}");
-		pthread_mutex_lock(&mu);
-		nclaims--; /* not owned: nothing to settle */
 		pthread_mutex_unlock(&mu);
-		return CONN_CLAIM_DONE;
-	case CLAIM_SPIN:
-		/* inside invoke_action, between reserve and submit: let
-		 * shutdown run now, for a varying while (a busy loop: a
-		 * yield could cost a time slice on a loaded machine) */
-		pthread_mutex_lock(&mu);
-		in_claim++;
-		pthread_cond_broadcast(&cv);
-		pthread_mutex_unlock(&mu);
-		spins = (atomic_fetch_add(&spin_seed, 2654435761u) >> 7) % 4096;
-		for (i = 0; i < spins; i++)
-			spin_sink++;
-		if (spin_done) {
-			*prior = json_tokener_parse("{\"sid\":\"SM1\"}");
-			pthread_mutex_lock(&mu);
-			nclaims--;
-			pthread_mutex_unlock(&mu);
-			return CONN_CLAIM_DONE;
-		}
+		atomic_fetch_add(&held_new, 1);
 		return CONN_CLAIM_NEW;
-	default: return CONN_CLAIM_NEW;
 	}
-}
-
-static int h_settle(void *ctx, const char *key, json_object *res, uint32_t ttl)
-{
-	(void)ctx;
-	(void)key;
-	(void)ttl;
-	json_object_put(res);
+	/* inside invoke_action, between reserve and submit: let shutdown run
+	 * now, for a varying while (a busy loop: a yield could cost a time
+	 * slice on a loaded machine) */
 	pthread_mutex_lock(&mu);
-	nsettles++;
+	in_claim++;
+	pthread_cond_broadcast(&cv);
 	pthread_mutex_unlock(&mu);
-	return 0;
-}
-
-static const conn_host host = {
-        .struct_size = sizeof(conn_host),
-        .abi_major = CONN_ABI_MAJOR,
-        .abi_minor = CONN_ABI_MINOR,
-        .log = h_log,
-        .complete = h_complete,
-        .publish = h_publish,
-        .claim = h_claim,
-        .settle = h_settle,
-};
-
-static json_object *wait_done(uint64_t id, int ms)
-{
-	struct timespec ts;
-	json_object *o;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
+	spins = (atomic_fetch_add(&spin_seed, 2654435761u) >> 7) % 4096;
+	for (i = 0; i < spins; i++)
+		spin_sink++;
+	if (spin_done) {
+		*prior = json_tokener_parse("{\"sid\":\"SM1\"}");
+		return CONN_CLAIM_DONE; /* not owned: nothing to settle */
 	}
-	pthread_mutex_lock(&mu);
-	while (!done[id])
-		if (pthread_cond_timedwait(&cv, &mu, &ts))
-			break;
-	o = done[id];
-	pthread_mutex_unlock(&mu);
-	return o;
+	atomic_fetch_add(&held_new, 1);
+	return CONN_CLAIM_NEW;
 }
+
+static const fake_host_hooks hold_hooks = {.claim = hold_claim};
+
+#define wait_done fake_host_wait_done
 
 /* ------------------------------------------------------------- helpers */
 
@@ -233,7 +127,7 @@ static conn_instance *make(void)
 	         "\"TWILIO_MAX_RETRIES\":\"0\"}",
 	         ACC, TOKEN, port);
 	cfg = json_tokener_parse(json);
-	if (P->init(&host, cfg, &inst, err, sizeof(err)) != 0 ||
+	if (P->init(&fake_host, cfg, &inst, err, sizeof(err)) != 0 ||
 	    P->start(inst, NULL, err, sizeof(err)) != 0) {
 		diag("init/start: %s", err);
 		inst = NULL;
@@ -261,7 +155,7 @@ static int call(conn_instance *inst, const char *inputs, const char *key,
 	return rc;
 }
 
-/* Invoke and wait for the outputs (owned by done[]). */
+/* Invoke and wait for the outputs (owned by the fake host). */
 static json_object *run(conn_instance *inst, const char *inputs)
 {
 	char err[256] = "";
@@ -374,13 +268,19 @@ static void test_claims(conn_instance *inst)
 	uint64_t id;
 	int64_t now;
 	json_object *o, *r;
+	char last_key[256];
+	uint32_t last_ttl;
 
-	claim_mode = CLAIM_DONE;
+	fake_host_set_claim(FAKE_CLAIM_DONE,
+	                    "{\"to\":\"+14155550100\",\"sid\":"
+	                    "\"SM0123456789abcdef0123456789abcdef\","
+	                    "\"status\":\"queued\",\"segments\":1}");
 	now = conn_now_ms();
 	is_int(0,
 	       call(inst, in, "task-1", now + 60 * day, &id, err, sizeof(err)),
 	       "invoke with a deadline 60 days away");
 	o = wait_done(id, 5000);
+	fake_host_last_claim(last_key, sizeof(last_key), &last_ttl);
 	is_str("send/task-1|+14155550100", last_key,
 	       "claim key: send/ + idempotency key + | + number");
 	ok(last_ttl == UINT32_MAX,
@@ -393,17 +293,20 @@ static void test_claims(conn_instance *inst)
 	now = conn_now_ms();
 	call(inst, in, "task-2", now + 30 * day, &id, err, sizeof(err));
 	wait_done(id, 5000);
+	fake_host_last_claim(last_key, sizeof(last_key), &last_ttl);
 	ok((int64_t)last_ttl >= 30 * day,
 	   "TTL covers a deadline 30 days away (%u ms)", last_ttl);
 	call(inst, in, "task-3", INT64_MAX, &id, err, sizeof(err));
 	wait_done(id, 5000);
+	fake_host_last_claim(last_key, sizeof(last_key), &last_ttl);
 	ok(last_ttl == UINT32_MAX, "deadline INT64_MAX: clamped (%u)",
 	   last_ttl);
 	call(inst, in, "task-4", conn_now_ms() - 1000, &id, err, sizeof(err));
 	wait_done(id, 5000);
+	fake_host_last_claim(last_key, sizeof(last_key), &last_ttl);
 	ok(last_ttl == TW_CLAIM_MARGIN_MS, "deadline passed: the margin (%u)",
 	   last_ttl);
-	claim_mode = CLAIM_NEW;
+	fake_host_set_claim(FAKE_CLAIM_NEW, NULL);
 
 	is_int(UINT32_MAX, tw_claim_ttl(INT64_MAX, INT64_MIN),
 	       "tw_claim_ttl: no overflow at the extremes");
@@ -527,8 +430,9 @@ static void test_shutdown_inside(void)
 		ok(0, "instance");
 		return;
 	}
-	claim_mode = CLAIM_BLOCK;
+	hold = HOLD_BLOCK;
 	blocked = released = 0;
+	fake_host_set_hooks(&hold_hooks);
 	pthread_create(&t, NULL, invoker, &v);
 	pthread_mutex_lock(&mu);
 	while (!blocked)
@@ -545,7 +449,7 @@ static void test_shutdown_inside(void)
 	is_str("the instance is shutting down; call invoke_action on another "
 	       "instance",
 	       err, "says why");
-	is_int(0, ncomplete[id], "and never completes");
+	is_int(0, fake_host_completions(id), "and never completes");
 	is_int(CONN_ESTATE, P->cancel(inst, 1), "cancel: CONN_ESTATE");
 	ok(P->stats(inst) == NULL, "stats: NULL");
 	pthread_mutex_lock(&mu);
@@ -553,12 +457,13 @@ static void test_shutdown_inside(void)
 	pthread_cond_broadcast(&cv);
 	pthread_mutex_unlock(&mu);
 	pthread_join(t, NULL);
-	claim_mode = CLAIM_NEW;
+	fake_host_set_hooks(NULL);
 	is_int(0, v.rc, "the call inside was accepted");
 	is_int(0, P->shutdown(inst, conn_now_ms() + 2000),
 	       "shutdown again: 0 once the thread left");
 	o = wait_done(v.id, 10);
-	is_int(1, ncomplete[v.id], "the call inside completed exactly once");
+	is_int(1, fake_host_completions(v.id),
+	       "the call inside completed exactly once");
 	ok(nerrors(o) == 1,
 	   "with its error (cancelled, or the refused "
 	   "connection): %s",
@@ -608,11 +513,10 @@ static void test_shutdown_race(void)
 	pthread_t t[2];
 	int i;
 
-	claim_mode = CLAIM_SPIN;
-	pthread_mutex_lock(&mu);
-	claims0 = nclaims;
-	settles0 = nsettles;
-	pthread_mutex_unlock(&mu);
+	hold = HOLD_SPIN;
+	fake_host_set_hooks(&hold_hooks);
+	claims0 = atomic_load(&held_new);
+	settles0 = fake_host_settles();
 	for (i = 0; i < 2; i++)
 		pthread_create(&t[i], NULL, race_worker, (void *)(intptr_t)i);
 	for (iter = 0; iter < 1000; iter++) {
@@ -652,7 +556,7 @@ static void test_shutdown_race(void)
 			if (race.v[i].rc != 0)
 				bad_rc++;
 			else if (wait_done(race.v[i].id, 10) == NULL ||
-			         ncomplete[race.v[i].id] != 1)
+			         fake_host_completions(race.v[i].id) != 1)
 				bad_complete++;
 		}
 	}
@@ -662,14 +566,12 @@ static void test_shutdown_race(void)
 	pthread_mutex_unlock(&mu);
 	for (i = 0; i < 2; i++)
 		pthread_join(t[i], NULL);
-	claim_mode = CLAIM_NEW;
+	fake_host_set_hooks(NULL);
 	is_int(0, failed_init, "race: every instance started");
 	is_int(0, bad_rc, "race: every call accepted, every shutdown 0");
 	is_int(0, bad_complete, "race: every call completed exactly once");
-	pthread_mutex_lock(&mu);
-	is_int(nclaims - claims0, nsettles - settles0,
+	is_int(atomic_load(&held_new) - claims0, fake_host_settles() - settles0,
 	       "race: every claim settled");
-	pthread_mutex_unlock(&mu);
 	diag("race: shutdown answered CONN_EBUSY %d times", busy);
 }
 
@@ -706,8 +608,9 @@ static void test_extreme_deadlines(void)
 int main(void)
 {
 	conn_instance *inst;
-	int i;
 
+	fake_host_set_secret(TOKEN);
+	fake_host_set_claim(FAKE_CLAIM_NEW, NULL);
 	P = conn_plugin_get(CONN_ABI_MAJOR, CONN_ABI_MINOR);
 	port = closed_port();
 	inst = make();
@@ -721,8 +624,8 @@ int main(void)
 	test_shutdown_inside();
 	test_shutdown_race();
 	test_extreme_deadlines();
-	is_int(0, leaked, "the token never appeared in outputs or logs");
-	for (i = 0; i < MAXID; i++)
-		json_object_put(done[i]);
+	is_int(0, fake_host_leaks(),
+	       "the token never appeared in outputs or logs");
+	fake_host_reset();
 	return done_testing();
 }

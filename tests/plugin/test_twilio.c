@@ -1,9 +1,9 @@
 /*
  * test_twilio.c - the plugin through its vtable (plugin/twilio.c and the
- * send_sms action), loaded with dlopen and driven by a fake host in this
- * file. No Twilio and no sandbox: validation, dry run, template errors,
- * refusals, lifecycle, and the engine against local sockets that refuse or
- * never answer (connection errors, deadline, cancel, queue full), and a
+ * send_sms action), loaded with dlopen and driven by the shared fake host
+ * (tests/fake_host.h). No Twilio and no sandbox: validation, dry run, template
+ * errors, refusals, lifecycle, and the engine against local sockets that refuse
+ * or never answer (connection errors, deadline, cancel, queue full), and a
  * server that closes a kept-alive connection while it is idle. Every
  * output and log line is checked never to contain the token.
  */
@@ -18,123 +18,15 @@
 #include <unistd.h>
 
 #include "connector.h"
+#include "fake_host.h"
 #include "tap.h"
 
 #define ACC   "AC0123456789abcdef0123456789abcdef"
 #define TOKEN "TOPSECRET-token-4242"
 
-/* ------------------------------------------------------- the fake host */
-
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-static json_object *done[64];
-static int ncomplete[64];
-static char logs[1 << 20];
-static size_t loglen;
-static int leaked;
-
-static void check_secret(const char *s)
-{
-	if (s && strstr(s, "TOPSECRET"))
-		leaked++;
-}
-
-static void h_log(void *ctx, conn_log_level lvl, json_object *f,
-                  const char *msg)
-{
-	const char *fs = f ? json_object_to_json_string(f) : "";
-
-	(void)ctx;
-	pthread_mutex_lock(&mu);
-	check_secret(fs);
-	check_secret(msg);
-	loglen += (size_t)snprintf(logs + loglen, sizeof(logs) - loglen,
-	                           "%d %s %s\n", lvl, fs, msg);
-	if (loglen >= sizeof(logs))
-		loglen = 0;
-	pthread_mutex_unlock(&mu);
-}
-
-static void h_complete(void *ctx, uint64_t id, json_object *out)
-{
-	(void)ctx;
-	check_secret(json_object_to_json_string(out));
-	pthread_mutex_lock(&mu);
-	if (id < 64) {
-		ncomplete[id]++;
-		if (!done[id])
-			done[id] = out;
-		else
-			json_object_put(out);
-	} else {
-		json_object_put(out);
-	}
-	pthread_cond_broadcast(&cv);
-	pthread_mutex_unlock(&mu);
-}
-
-static int h_publish(void *ctx, uint64_t sub, json_object *ev, char *err,
-                     size_t errlen)
-{
-	(void)ctx;
-	(void)sub;
-	(void)err;
-	(void)errlen;
-	json_object_put(ev);
-	return CONN_ENOENT;
-}
-
-static int h_claim(void *ctx, const char *key, uint32_t ttl,
-                   json_object **prior)
-{
-	(void)ctx;
-	(void)key;
-	(void)ttl;
-	*prior = NULL;
-	return CONN_CLAIM_NEW;
-}
-
-static int h_settle(void *ctx, const char *key, json_object *res, uint32_t ttl)
-{
-	(void)ctx;
-	(void)key;
-	(void)ttl;
-	json_object_put(res);
-	return 0;
-}
-
-static const conn_host host = {
-        .struct_size = sizeof(conn_host),
-        .abi_major = CONN_ABI_MAJOR,
-        .abi_minor = CONN_ABI_MINOR,
-        .log = h_log,
-        .complete = h_complete,
-        .publish = h_publish,
-        .claim = h_claim,
-        .settle = h_settle,
-};
-
-/* Wait (bounded) for call ID's completion; the outputs (still owned). */
-static json_object *wait_done(uint64_t id, int ms)
-{
-	struct timespec ts;
-	json_object *o;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&mu);
-	while (!done[id])
-		if (pthread_cond_timedwait(&cv, &mu, &ts))
-			break;
-	o = done[id];
-	pthread_mutex_unlock(&mu);
-	return o;
-}
+/* The host is tests/fake_host.c: completions kept by call id, log lines
+ * recorded, and outputs and logs checked for "TOPSECRET". */
+#define wait_done fake_host_wait_done
 
 /* ------------------------------------------------------------- helpers */
 
@@ -151,7 +43,7 @@ static conn_instance *make(const char *extra, char *err, size_t errlen, int *rc)
 	         "{\"TWILIO_ACCOUNT\":\"%s\",\"TWILIO_TOKEN\":\"%s\"%s%s}", ACC,
 	         TOKEN, extra[0] ? "," : "", extra);
 	cfg = json_tokener_parse(json);
-	*rc = P->init(&host, cfg, &inst, err, errlen);
+	*rc = P->init(&fake_host, cfg, &inst, err, errlen);
 	json_object_put(cfg);
 	return inst;
 }
@@ -447,7 +339,8 @@ static void test_init(void)
 		        "\"}");
 		conn_instance *x = NULL;
 
-		is_int(CONN_EINVAL, P->init(&host, cfg, &x, err, sizeof(err)),
+		is_int(CONN_EINVAL,
+		       P->init(&fake_host, cfg, &x, err, sizeof(err)),
 		       "account name refused");
 		ok(strstr(err, "AC followed by 32 hex") && !strstr(err, TOKEN),
 		   "says what is expected: %s", err);
@@ -463,7 +356,7 @@ static void test_inline(conn_instance *inst)
 
 	o = invoke(inst, "{}", NULL, 5000, &id, 1);
 	ok(o != NULL, "empty inputs complete");
-	is_int(1, ncomplete[id], "exactly once");
+	is_int(1, fake_host_completions(id), "exactly once");
 	is_str("MISSING_INPUT", first_error(o, 0), "smsFrom missing");
 	ok(nerrors(o) >= 2, "every missing input reported (%zu)", nerrors(o));
 	ok(json_object_object_get_ex(o, "twilioResult", &x) &&
@@ -625,10 +518,9 @@ static void test_network(void)
 	   "retried twice: %s", error_message(o, 0));
 	ok(strstr(error_message(o, 0), "check TWILIO_BASE_URL") != NULL,
 	   "unreachable: names the setting to check: %s", error_message(o, 0));
-	pthread_mutex_lock(&mu);
-	ok(strstr(logs, "(attempt 2 of 3)") && strstr(logs, "(attempt 3 of 3)"),
+	ok(fake_host_log_has("(attempt 2 of 3)") &&
+	           fake_host_log_has("(attempt 3 of 3)"),
 	   "retry log lines show the attempt number");
-	pthread_mutex_unlock(&mu);
 	is_int(0, P->shutdown(inst, conn_now_ms() + 2000), "shutdown");
 
 	/* a server that never answers: deadline, cancel, queue full */
@@ -669,7 +561,7 @@ static void test_network(void)
 	       "cancel: the request in flight runs to its end");
 	is_str("CANCELLED", first_error(o, 1), "cancel: unsent cancelled");
 	is_str("CANCELLED", first_error(o, 2), "cancel: unsent cancelled (2)");
-	is_int(1, ncomplete[id], "cancelled call completed once");
+	is_int(1, fake_host_completions(id), "cancelled call completed once");
 	is_int(CONN_ENOENT, P->cancel(inst, id), "cancel after completion");
 
 	/* shutdown completes what is pending */
@@ -704,7 +596,7 @@ static void test_network(void)
 	   "shutdown before sending says nothing was sent: %s",
 	   error_message(o, 1));
 	ok(error_retryable(o, 1), "shutdown before sending: retryable");
-	is_int(1, ncomplete[id], "completed once at shutdown");
+	is_int(1, fake_host_completions(id), "completed once at shutdown");
 	close(fd);
 }
 
@@ -715,7 +607,7 @@ int main(void)
 	conn_plugin_get_fn get;
 	conn_instance *inst;
 	void *h;
-	int rc, i;
+	int rc;
 
 	snprintf(path, sizeof(path), "%s/plugin/.libs/twilio.so",
 	         top ? top : ".");
@@ -748,9 +640,9 @@ int main(void)
 	is_int(0, P->shutdown(inst, conn_now_ms() + 1000), "shutdown");
 	test_network();
 	test_idle_close();
-	is_int(0, leaked, "the token never appeared in outputs or logs");
-	for (i = 0; i < 64; i++)
-		json_object_put(done[i]);
+	is_int(0, fake_host_leaks(),
+	       "the token never appeared in outputs or logs");
+	fake_host_reset();
 	dlclose(h);
 	return done_testing();
 }

@@ -1,6 +1,6 @@
-/* test_plugin_config.c - configuration parsing and validation of the plugin
- * (plugin/config.c; tests/test_config.c tests the host's). Every refusal is
- * checked never to contain the secret values. */
+/* test_config.c - configuration parsing and validation of the plugin
+ * (plugin/config.c; tests/host/test_config.c tests the host's). Every refusal
+ * is checked never to contain the secret values. */
 #include <stdlib.h>
 #include <string.h>
 

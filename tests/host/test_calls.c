@@ -5,7 +5,7 @@
  * completions logged and dropped, the call's deadline, the synchronous
  * wrapper's timeout, refused calls, cancel, and calls left at shutdown.
  */
-#include "plugins/hosttest.h"
+#include "../plugins/hosttest.h"
 
 #define THREADS    8
 #define PER_THREAD 125

@@ -8,7 +8,7 @@
  */
 #include <time.h>
 
-#include "plugins/hosttest.h"
+#include "../plugins/hosttest.h"
 
 static void sleep_ms(int ms)
 {

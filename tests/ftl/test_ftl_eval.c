@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "../plugin/ftl/ftl.h"
-#include "tap.h"
+#include "../tap.h"
 
 static ftl_error err;
 static char out[8192];

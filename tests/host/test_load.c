@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "plugins/hosttest.h"
+#include "../plugins/hosttest.h"
 
 static char err[1024];
 static const char *copies;

@@ -4,7 +4,7 @@
  * names, whole lines from concurrent threads, and a formatted message
  * never cut at a fixed size.
  */
-#include "plugins/hosttest.h"
+#include "../plugins/hosttest.h"
 
 #include "connhost-int.h"
 

@@ -5,7 +5,7 @@
  * params refused with nothing registered, periodic events, and no event
  * after unsubscribe() returned.
  */
-#include "plugins/hosttest.h"
+#include "../plugins/hosttest.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "../plugin/ftl/ftl.h"
-#include "tap.h"
+#include "../tap.h"
 
 static char *path_of(const char *name)
 {
