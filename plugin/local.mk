@@ -180,11 +180,11 @@ plugin_libtwsig_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 plugin_libtwsig_la_LIBADD = $(CRYPTO_LIBS)
 plugin_libtwcore_la_LIBADD += plugin/libtwsig.la
 
-check_PROGRAMS += tests/test_signature
-TESTS += tests/test_signature
-tests_test_signature_SOURCES = tests/test_signature.c
-tests_test_signature_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
-tests_test_signature_LDADD = $(TW_UNIT_LDADD)
+check_PROGRAMS += tests/plugin/test_signature
+TESTS += tests/plugin/test_signature
+tests_plugin_test_signature_SOURCES = tests/plugin/test_signature.c
+tests_plugin_test_signature_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_plugin_test_signature_LDADD = $(TW_UNIT_LDADD)
 TESTS += tests/twilio_webhook.sh
 dist_noinst_SCRIPTS += tests/twilio_webhook.sh
 
@@ -232,11 +232,11 @@ EXTRA_DIST += tests/webhook_http.sh tests/webhook_client.py
 
 # SMS_RECEIVED's engine (plugin/inbound.c) against a fake host in the test:
 # matching, dedupe, publish deadlines, replies, unsubscribe under traffic.
-check_PROGRAMS += tests/test_inbound
-TESTS += tests/test_inbound
-tests_test_inbound_SOURCES = tests/test_inbound.c
-tests_test_inbound_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
-tests_test_inbound_LDADD = $(TW_UNIT_LDADD) $(PTHREAD_LIBS)
+check_PROGRAMS += tests/plugin/test_inbound
+TESTS += tests/plugin/test_inbound
+tests_plugin_test_inbound_SOURCES = tests/plugin/test_inbound.c
+tests_plugin_test_inbound_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_plugin_test_inbound_LDADD = $(TW_UNIT_LDADD) $(PTHREAD_LIBS)
 
 # SMS_RECEIVED params and messages (plugin/inbound.c): replayed over its
 # corpus in `make check`; `make fuzz-plugin` also builds the libFuzzer
@@ -293,11 +293,11 @@ CLEANFILES += tests/fuzz/fuzz_webhook-libfuzzer
 # The webhook through the vtable with a fake host: port from stats, a held
 # publish does not stall another connection, quiesce/start/resume hand the
 # listening socket over, shutdown with a publish in flight.
-check_PROGRAMS += tests/test_webhook
-TESTS += tests/test_webhook
-tests_test_webhook_SOURCES = tests/test_webhook.c plugin/twilio.c
-tests_test_webhook_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
-tests_test_webhook_LDADD = $(TW_UNIT_LDADD) $(PTHREAD_LIBS)
+check_PROGRAMS += tests/plugin/test_webhook
+TESTS += tests/plugin/test_webhook
+tests_plugin_test_webhook_SOURCES = tests/plugin/test_webhook.c plugin/twilio.c
+tests_plugin_test_webhook_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_plugin_test_webhook_LDADD = $(TW_UNIT_LDADD) $(PTHREAD_LIBS)
 
 # the order-number scenario end to end (serve + twilio.so + the sandbox)
 TESTS += tests/order_number.sh
