@@ -8,9 +8,12 @@ token, matches `Order Number (?<orderNumber>.+)`, builds the event as JSON,
 hands it to an in-process queue and answers TwiML "Your reference number is
 N"):
   connector  `connector-host serve twilio.so --triggers FILE` with one trigger
-             on SMS_RECEIVED and no action (serve enqueues the event and logs
-             a line for it; nothing else runs), or, with BENCH_WEBHOOK_HOST=
-             listen, `connector-host listen` (prints every event: slower);
+             on SMS_RECEIVED (the product's runtime: publish enqueues the
+             event; serve requires an action, so the trigger's action is
+             send_sms with dryRun: a worker renders and validates the SMS and
+             sends nothing; serve logs a line per event and per result);
+  connector-listen  `connector-host listen` (publish prints the event, to
+             /dev/null here; no queue, no action), shown beside it;
   express    tests/bench/webhook_peer_express.js: express + npm `twilio`'s
              webhook() validator (pinned versions, installed into
              BENCH_NPM_CACHE/webhook outside the repository);
@@ -50,7 +53,8 @@ skipped with a note; a missing wrk is an error (apt-get install wrk).
 Knobs (environment): BENCH_REPS (5), BENCH_WEBHOOK_SECONDS (10),
 BENCH_WEBHOOK_WARMUP (3), BENCH_WEBHOOK_REQUESTS (200000), BENCH_WEBHOOK_RSS
 (1: the RSS run; 0 skips it), BENCH_WEBHOOK_ONLY (comma list of contenders),
-BENCH_WEBHOOK_HOST (serve | listen), BENCH_NPM_CACHE, BENCH_QUICK=1 (one short
+BENCH_WEBHOOK_HOST (both | serve: whether connector-listen runs too),
+BENCH_NPM_CACHE, BENCH_QUICK=1 (one short
 round, to check the machinery).
 """
 import argparse
@@ -171,6 +175,25 @@ def wait_port(path, p, seconds=60):
     return None
 
 
+def wait_log_port(path, p, seconds=60):
+    """The webhook's port from the log of `connector-host listen` (it has no
+    --port-file): the first "127.0.0.1:PORT" or "port PORT" it prints."""
+    deadline = time.monotonic() + seconds
+    rx = re.compile(rb"(?:127\.0\.0\.1:|\bport[ =:]\s*)(\d{2,5})\b")
+    while time.monotonic() < deadline:
+        try:
+            with open(path, "rb") as f:
+                m = rx.search(f.read())
+            if m and int(m.group(1)) > 0:
+                return int(m.group(1))
+        except OSError:
+            pass
+        if p.poll() is not None:
+            return None
+        time.sleep(0.05)
+    return None
+
+
 def median(xs):
     xs = [x for x in xs if x is not None]
     return statistics.median(xs) if xs else None
@@ -181,8 +204,10 @@ def median(xs):
 class Contender:
     """One server process (group) started fresh for each round."""
 
-    def __init__(self, name, argv, env, cpus, tmp, port_file, pid_of_rss=None):
+    def __init__(self, name, argv, env, cpus, tmp, port_file,
+                 port_from_log=False):
         self.name = name
+        self.port_from_log = port_from_log
         self.argv = argv
         self.env = env
         self.cpus = cpus
@@ -200,12 +225,20 @@ class Contender:
             argv = ["taskset", "-c", self.cpus] + argv
         self.err_path = os.path.join(self.tmp, self.name + ".err")
         self.err = open(self.err_path, "wb")
+        # stdin a pipe held open: `connector-host listen` runs until its
+        # standard input ends; stdout (listen prints every event there) to
+        # /dev/null
         self.p = subprocess.Popen(argv, env=self.env,
-                                  stdin=subprocess.DEVNULL,
-                                  stdout=self.err, stderr=self.err,
+                                  stdin=subprocess.PIPE,
+                                  stdout=subprocess.DEVNULL
+                                  if self.port_from_log else self.err,
+                                  stderr=self.err,
                                   start_new_session=True)
         started.append(self.p)
-        port = wait_port(self.port_file, self.p)
+        if self.port_from_log:
+            port = wait_log_port(self.err_path, self.p)
+        else:
+            port = wait_port(self.port_file, self.p)
         if not port:
             self.stop()
             raise RuntimeError("%s did not start: %s" % (
@@ -216,6 +249,10 @@ class Contender:
 
     def stop(self):
         if self.p:
+            try:
+                self.p.stdin.close()
+            except OSError:
+                pass
             stop_group(self.p)
         if self.err:
             self.err.close()
@@ -281,7 +318,7 @@ class Bench:
         self.nreq = int(os.environ.get("BENCH_WEBHOOK_REQUESTS",
                                        "20000" if self.quick else "200000"))
         self.do_rss = os.environ.get("BENCH_WEBHOOK_RSS", "1") == "1"
-        self.host_mode = os.environ.get("BENCH_WEBHOOK_HOST", "serve")
+        self.host_mode = os.environ.get("BENCH_WEBHOOK_HOST", "both")
         cpus = sorted(os.sched_getaffinity(0))
         if len(cpus) >= 2:
             self.wrk_cpus = str(cpus[0])
@@ -395,37 +432,51 @@ class Bench:
             ]) + "\n")
         return path
 
-    def connector(self, ttl_ms):
+    def connector(self, ttl_ms, mode):
+        """connector-serve: `connector-host serve` with one trigger whose
+        action is send_sms with dryRun (serve requires an action: the event
+        is enqueued by publish and a worker renders and validates the SMS
+        without sending it); connector-listen: `connector-host listen`, which
+        prints every event inside publish (stdout to /dev/null)."""
         if not (os.access(self.host, os.X_OK) and os.path.exists(
                 self.plugin)):
             self.note("connector-host or twilio.so not built: connector "
                       "skipped")
             return None
         cfg = self.connector_config(ttl_ms)
-        port_file = os.path.join(self.tmp, "connector.port")
+        port_file = os.path.join(self.tmp, "connector-%s.port" % mode)
         params = {"pattern": PATTERN, "echo": ECHO, "echoError": ECHO_ERROR}
-        env = dict(self.env)
-        if self.host_mode == "listen":
+        if mode == "listen":
             argv = [self.host, "listen", self.plugin, "SMS_RECEIVED",
-                    "--config", cfg, "--params", json.dumps(params),
-                    "--port-file", port_file, "--log-level", "warning"]
-        else:
-            trig = os.path.join(self.tmp, "triggers.json")
-            with open(trig, "w") as f:
-                json.dump({"triggers": [{"name": "order-number",
-                                         "event": "SMS_RECEIVED",
-                                         "params": params}]}, f)
-            argv = [self.host, "serve", self.plugin, "--config", cfg,
-                    "--triggers", trig, "--port-file", port_file]
-        return Contender("connector", argv, env, self.srv_cpus, self.tmp,
-                         port_file)
+                    "--config", cfg, "--params", json.dumps(params)]
+            return Contender("connector-listen", argv, self.env,
+                             self.srv_cpus, self.tmp, port_file,
+                             port_from_log=True)
+        trig = os.path.join(self.tmp, "triggers.json")
+        with open(trig, "w") as f:
+            json.dump({"triggers": [{
+                "name": "order-number", "event": "SMS_RECEIVED",
+                "params": params, "action": "send_sms",
+                "inputs": {"smsFrom": TO, "smsTo": ["+15005550011"],
+                           "smsBody": "New order ${matchGroups.orderNumber}"
+                                      " from ${from}",
+                           "dryRun": True}}]}, f)
+        argv = [self.host, "serve", self.plugin, "--config", cfg,
+                "--triggers", trig, "--port-file", port_file]
+        return Contender("connector", argv, self.env, self.srv_cpus,
+                         self.tmp, port_file)
 
     def contenders(self, ttl_ms):
         only = [x for x in os.environ.get("BENCH_WEBHOOK_ONLY", "").split(",")
                 if x]
         out = []
         if not only or "connector" in only:
-            c = self.connector(ttl_ms)
+            c = self.connector(ttl_ms, "serve")
+            if c:
+                out.append(c)
+        if (not only and self.host_mode == "both") or \
+                "connector-listen" in only:
+            c = self.connector(ttl_ms, "listen")
             if c:
                 out.append(c)
         if not only or "express" in only:
@@ -564,7 +615,7 @@ class Bench:
         # line comes back only after its claim expired (a NEW message again)
         pass_ms = self.nreq / max(rate, 1.0) * 1000.0
         ttl = int(max(TTL_MIN_MS, min(5000, pass_ms / 2)))
-        c = self.connector(ttl)
+        c = self.connector(ttl, "serve")
         if not c:
             return None
         if pass_ms / 2 < TTL_MIN_MS:
@@ -653,27 +704,28 @@ class Bench:
             L.append("| median | %s |" % " | ".join(cells))
             L.append("")
         targets = []
-        ratio_runs = []
-        if "connector" in names and len(names) > 1:
+        peers = [n for n in names if not n.startswith("connector")]
+        for cn in [n for n in names if n.startswith("connector")]:
+            ratio_runs = []
             for rnd in rounds:
-                cr = by.get(("connector", rnd, "c32"))
-                peers = [by[(n, rnd, "c32")] for n in names
-                         if n != "connector" and (n, rnd, "c32") in by]
-                if cr and peers:
-                    best = max(peers, key=lambda r: r["req_per_s"])
+                cr = by.get((cn, rnd, "c32"))
+                prs = [by[(n, rnd, "c32")] for n in peers
+                       if (n, rnd, "c32") in by]
+                if cr and prs:
+                    best = max(prs, key=lambda r: r["req_per_s"])
                     ratio_runs.append((rnd, cr["req_per_s"] /
                                        best["req_per_s"], best["contender"]))
-            if ratio_runs:
-                L.append("Connector / faster peer at 32 connections, per "
-                         "round: " + ", ".join(
-                             "%d: %.2fx (%s)" % r for r in ratio_runs) +
-                         "; median %.2fx." % median(
-                             [r[1] for r in ratio_runs]))
-                L.append("")
-                med = median([r[1] for r in ratio_runs])
-                targets.append((">= 5x the faster peer at 32 connections "
-                                "(median of the per-round ratios)",
-                                "%.2fx" % med, med >= 5))
+            if not ratio_runs:
+                continue
+            med = median([r[1] for r in ratio_runs])
+            L.append("%s / faster peer at 32 connections, per round: "
+                     % cn + ", ".join("%d: %.2fx (%s)" % r
+                                      for r in ratio_runs) +
+                     "; median %.2fx." % med)
+            L.append("")
+            targets.append((">= 5x the faster peer at 32 connections, %s "
+                            "(median of the per-round ratios)" % cn,
+                            "%.2fx" % med, med >= 5))
         if "connector" in names:
             p99 = median([by[("connector", x, "c4")]["p99_ms"]
                           for x in rounds if ("connector", x, "c4") in by])
