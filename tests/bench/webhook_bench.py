@@ -70,6 +70,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 TOKEN = "bench-webhook-token"
@@ -514,10 +515,13 @@ class Bench:
     def check(self, c):
         """A valid request gets the echo as TwiML; a tampered signature 403."""
         sig, body = self.first
+        order = urllib.parse.parse_qs(body)["Body"][0].split(
+            "Order Number ", 1)[1]
         st, ct, data = post(c.url, sig, body)
         text = data.decode("utf-8", "replace")
         if st != 200 or "text/xml" not in ct or \
-                "<Message>Your reference number is 0</Message>" not in text:
+                "<Message>Your reference number is %s</Message>" % order \
+                not in text:
             raise RuntimeError("%s: a valid webhook got %d %s %r"
                                % (c.name, st, ct, text[:300]))
         bad = ("A" if sig[0] != "A" else "B") + sig[1:]
