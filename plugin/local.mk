@@ -144,3 +144,18 @@ TW_E2E = tests/send_sms_symbols.sh tests/send_sms_basic.sh \
 	tests/send_sms_retry.sh tests/send_sms_account.sh
 TESTS += $(TW_E2E)
 EXTRA_DIST += $(TW_E2E) tests/send_sms_lib.sh
+
+# Twilio's request signature (X-Twilio-Signature), both sides: the plugin's
+# webhook verifies, the sandbox's `inbound` command signs. libcrypto's HMAC.
+noinst_LTLIBRARIES += plugin/libtwsig.la
+plugin_libtwsig_la_SOURCES = plugin/signature.c plugin/tw_signature.h
+plugin_libtwsig_la_CPPFLAGS = $(AM_CPPFLAGS) -D_GNU_SOURCE $(CRYPTO_CFLAGS)
+plugin_libtwsig_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
+plugin_libtwsig_la_LIBADD = plugin/libtwwire.la $(CRYPTO_LIBS)
+plugin_libtwcore_la_LIBADD += plugin/libtwsig.la
+
+check_PROGRAMS += tests/test_signature
+TESTS += tests/test_signature
+tests_test_signature_SOURCES = tests/test_signature.c
+tests_test_signature_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_test_signature_LDADD = $(TW_UNIT_LDADD)

@@ -510,6 +510,8 @@ static int dispatch(struct MHD_Connection *conn, req *q, const char *url,
 	int rc;
 
 	route = sb_api_route(url, &acct, &acct_len, &sid, &sid_len);
+	if (route == SB_R_NOT_FOUND)
+		route = sb_numbers_route(url, &acct, &acct_len, &sid, &sid_len);
 	*logged = route == SB_R_MESSAGES || route == SB_R_MESSAGE;
 	if (route == SB_R_NOT_FOUND)
 		return sb_api_not_found(r, url);
@@ -533,6 +535,16 @@ static int dispatch(struct MHD_Connection *conn, req *q, const char *url,
 		                                    "PageSize"));
 	if (route == SB_R_MESSAGES && strcmp(method, "POST") == 0)
 		return post_messages(conn, q, r, p);
+	if (route == SB_R_NUMBERS && get)
+		return sb_numbers_list(
+		        r, MHD_lookup_connection_value(
+		                   conn, MHD_GET_ARGUMENT_KIND, "PhoneNumber"));
+	if (route == SB_R_NUMBER && strcmp(method, "POST") == 0) {
+		rc = sb_numbers_update(r, sid, sid_len,
+		                       q->body.data ? q->body.data : "",
+		                       q->body.len);
+		return rc == 1 ? sb_api_not_found(r, url) : rc;
+	}
 	return sb_api_error(r, 405, 20004, "Method not allowed");
 }
 

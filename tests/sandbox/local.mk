@@ -52,3 +52,10 @@ fuzz-sandbox:
 	@echo "run: tests/sandbox/fuzz_sandbox-libfuzzer -max_total_time=60"
 .PHONY: fuzz-sandbox
 CLEANFILES += tests/sandbox/fuzz_sandbox-libfuzzer
+
+# The sandbox's inbound side: `twilio-sandbox inbound` signs and posts
+# webhooks (plugin/libtwsig.la), numbers.c serves IncomingPhoneNumbers.
+tests_sandbox_twilio_sandbox_SOURCES += tests/sandbox/inbound.c \
+	tests/sandbox/numbers.c
+tests_sandbox_twilio_sandbox_LDADD += plugin/libtwsig.la plugin/libtwwire.la \
+	$(CRYPTO_LIBS)

@@ -18,8 +18,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#define MAX_FAULTS 32
-#define MAX_PEM    (1024 * 1024)
+#define MAX_FAULTS  32
+#define MAX_PEM     (1024 * 1024)
+#define MAX_NUMBERS 63
 
 static void usage(FILE *f)
 {
@@ -28,7 +29,10 @@ static void usage(FILE *f)
 	      "         [--record FILE] [--requests FILE] [--account SID]\n"
 	      "         [--token TOKEN] [--api-key SK... --api-secret SECRET]\n"
 	      "         [--tls-cert PEM --tls-key PEM] [--threads N]\n"
-	      "         [--fault SPEC]...\n"
+	      "         [--fault SPEC]... [--number "
+	      "+1...[:application=AP...]]...\n"
+	      "       twilio-sandbox inbound --help   (play Twilio calling a "
+	      "webhook)\n"
 	      "       twilio-sandbox --help | --version\n"
 	      "A local Twilio Messages API for tests (see docs/sandbox.md).\n"
 	      "  --listen ADDR     IP address to bind (default 127.0.0.1)\n"
@@ -52,6 +56,10 @@ static void usage(FILE *f)
 	      "                    nonjson; selectors first=N, rate=F "
 	      "[seed=S],\n"
 	      "                    reused=1\n"
+	      "  --number SPEC     serve this IncomingPhoneNumber too "
+	      "(repeatable;\n"
+	      "                    +15005550006 always): +1...[:application="
+	      "AP...]\n"
 	      "  --help            this text\n"
 	      "  --version         print the version and exit\n",
 	      f);
@@ -151,7 +159,8 @@ enum {
 	O_TLS_KEY,
 	O_THREADS,
 	O_FAULT,
-	O_PORT
+	O_PORT,
+	O_NUMBER
 };
 
 static const struct option longopts[] = {
@@ -168,6 +177,7 @@ static const struct option longopts[] = {
         {"tls-key", required_argument, NULL, O_TLS_KEY},
         {"threads", required_argument, NULL, O_THREADS},
         {"fault", required_argument, NULL, O_FAULT},
+        {"number", required_argument, NULL, O_NUMBER},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -188,6 +198,8 @@ typedef struct cli {
 	sb_config cfg;
 	const char *port_file, *record, *requests, *cert, *key;
 	sb_fault faults[MAX_FAULTS];
+	const char *numbers[MAX_NUMBERS];
+	size_t nnumbers;
 } cli;
 
 /* Parse ARGV into C; returns 0, 1 for --help or --version, or 2 after an
@@ -238,6 +250,15 @@ static int parse_cli(int argc, char **argv, cli *c)
 				return 2;
 			}
 			c->srv.nfaults++;
+			break;
+		case O_NUMBER:
+			if (c->nnumbers == MAX_NUMBERS) {
+				fprintf(stderr,
+				        "twilio-sandbox: at most %d --number\n",
+				        MAX_NUMBERS);
+				return 2;
+			}
+			c->numbers[c->nnumbers++] = optarg;
 			break;
 		case 'h': usage(stdout); return 1;
 		case 'V':
@@ -333,6 +354,9 @@ static int run(cli *c)
 	if (c->requests &&
 	    !(c->srv.requests = sb_lines_open(c->requests, err, sizeof err)))
 		goto out;
+	if (sb_numbers_init(c->cfg.account, c->numbers, c->nnumbers, err,
+	                    sizeof err) < 0)
+		goto out;
 	if (sb_api_init(&c->cfg) < 0) {
 		snprintf(err, sizeof err, "out of memory");
 		goto out;
@@ -357,6 +381,7 @@ out_server:
 out_api:
 	sb_api_fini();
 out:
+	sb_numbers_fini();
 	if (rc)
 		fprintf(stderr, "twilio-sandbox: %s\n", err);
 	sb_lines_close(c->srv.record);
@@ -372,7 +397,11 @@ out:
 int main(int argc, char **argv)
 {
 	static cli c; /* large (the fault table); zero-initialised */
-	int rc = parse_cli(argc, argv, &c);
+	int rc;
+
+	if (argc > 1 && strcmp(argv[1], "inbound") == 0)
+		return sb_inbound_main(argc - 1, argv + 1);
+	rc = parse_cli(argc, argv, &c);
 
 	if (rc == 1)
 		return 0;

@@ -136,6 +136,8 @@ typedef enum sb_route {
 	SB_R_ACCOUNT,  /* /2010-04-01/Accounts/{Sid}.json */
 	SB_R_MESSAGES, /* .../Messages.json */
 	SB_R_MESSAGE,  /* .../Messages/{Sid}.json */
+	SB_R_NUMBERS,  /* .../IncomingPhoneNumbers.json (numbers.c) */
+	SB_R_NUMBER,   /* .../IncomingPhoneNumbers/{Sid}.json */
 } sb_route;
 
 /* A response built by the API layer: malloc'd BODY, owned by the caller. */
@@ -177,6 +179,29 @@ int sb_api_not_found(sb_reply *r, const char *url);
 int sb_api_list(sb_reply *r, const char *page, const char *page_size);
 int sb_api_account(sb_reply *r);
 void sb_reply_free(sb_reply *r);
+
+/* ---- numbers.c ------------------------------------------------------ */
+
+/* The IncomingPhoneNumbers resource: +15005550006 and SPECS (--number
+ * "+1...[:application=AP...]"). 0, or -1 with ERR. Before any thread. */
+int sb_numbers_init(const char *account, const char *const *specs,
+                    size_t nspecs, char *err, size_t errlen);
+void sb_numbers_fini(void);
+/* Route URL (no query) as sb_api_route() does, for the numbers' paths;
+ * SB_R_NOT_FOUND for any other. */
+sb_route sb_numbers_route(const char *url, const char **account,
+                          size_t *account_len, const char **sid,
+                          size_t *sid_len);
+/* GET the list page (PHONE: the PhoneNumber filter, or NULL). 0 / -1. */
+int sb_numbers_list(sb_reply *r, const char *phone);
+/* POST SmsUrl, SmsMethod...: 0 with R, 1 unknown SID, -1 OOM. */
+int sb_numbers_update(sb_reply *r, const char *sid, size_t sid_len,
+                      const char *body, size_t len);
+
+/* ---- inbound.c ------------------------------------------------------- */
+
+/* `twilio-sandbox inbound ...` (ARGV[0] is "inbound"): exit status. */
+int sb_inbound_main(int argc, char **argv);
 
 /* ---- http.c ---------------------------------------------------------- */
 
