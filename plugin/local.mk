@@ -147,11 +147,14 @@ EXTRA_DIST += $(TW_E2E) tests/send_sms_lib.sh
 
 # Twilio's request signature (X-Twilio-Signature), both sides: the plugin's
 # webhook verifies, the sandbox's `inbound` command signs. libcrypto's HMAC.
+# It uses libtwwire.la but does not LIBADD it: a convenience library inside
+# another is copied in, so libtwcore (which has libtwwire) would hold it
+# twice; whoever links libtwsig links libtwwire too.
 noinst_LTLIBRARIES += plugin/libtwsig.la
 plugin_libtwsig_la_SOURCES = plugin/signature.c plugin/tw_signature.h
 plugin_libtwsig_la_CPPFLAGS = $(AM_CPPFLAGS) -D_GNU_SOURCE $(CRYPTO_CFLAGS)
 plugin_libtwsig_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
-plugin_libtwsig_la_LIBADD = plugin/libtwwire.la $(CRYPTO_LIBS)
+plugin_libtwsig_la_LIBADD = $(CRYPTO_LIBS)
 plugin_libtwcore_la_LIBADD += plugin/libtwsig.la
 
 check_PROGRAMS += tests/test_signature
@@ -159,3 +162,41 @@ TESTS += tests/test_signature
 tests_test_signature_SOURCES = tests/test_signature.c
 tests_test_signature_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
 tests_test_signature_LDADD = $(TW_UNIT_LDADD)
+
+# Interop with Twilio's helper libraries (python3-twilio, npm twilio):
+# tests/sig_tool is the command line over signature.c that the script drives.
+check_PROGRAMS += tests/sig_tool
+tests_sig_tool_SOURCES = tests/sig_tool.c
+tests_sig_tool_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_sig_tool_LDADD = $(TW_UNIT_LDADD)
+TESTS += tests/signature_interop.sh
+EXTRA_DIST += tests/signature_interop.sh
+
+# Fuzz targets of the inbound path's parsers: the form parser (strict and
+# lenient) and the signature base string / verification; corpora replayed
+# in `make check`; `make fuzz-sig` builds the libFuzzer binaries.
+TW_SIG_FUZZ = tests/fuzz/fuzz_form tests/fuzz/fuzz_signature
+check_PROGRAMS += $(TW_SIG_FUZZ)
+TESTS += $(TW_SIG_FUZZ)
+tests_fuzz_fuzz_form_SOURCES = tests/fuzz/fuzz_form.c tests/fuzz/fuzz_replay.h
+tests_fuzz_fuzz_form_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_fuzz_fuzz_form_LDADD = $(TW_UNIT_LDADD)
+tests_fuzz_fuzz_signature_SOURCES = tests/fuzz/fuzz_signature.c \
+	tests/fuzz/fuzz_replay.h
+tests_fuzz_fuzz_signature_CPPFLAGS = $(TW_UNIT_CPPFLAGS)
+tests_fuzz_fuzz_signature_LDADD = $(TW_UNIT_LDADD)
+EXTRA_DIST += tests/fuzz/corpus/form tests/fuzz/corpus/signature
+fuzz-sig:
+	@test -n "$(CLANG)" || { echo "fuzz-sig: clang not found"; exit 1; }
+	$(MKDIR_P) tests/fuzz
+	$(CLANG) $(TW_FUZZ_FLAGS) -o tests/fuzz/fuzz_form-libfuzzer \
+	  $(top_srcdir)/tests/fuzz/fuzz_form.c $(top_srcdir)/plugin/wire.c
+	$(CLANG) $(TW_FUZZ_FLAGS) -o tests/fuzz/fuzz_signature-libfuzzer \
+	  $(top_srcdir)/tests/fuzz/fuzz_signature.c \
+	  $(top_srcdir)/plugin/signature.c $(top_srcdir)/plugin/wire.c \
+	  $(CRYPTO_LIBS)
+	@echo "run: tests/fuzz/fuzz_form-libfuzzer NEW-CORPUS-DIR $(top_srcdir)/tests/fuzz/corpus/form"
+	@echo "run: tests/fuzz/fuzz_signature-libfuzzer -max_len=4096 NEW-CORPUS-DIR $(top_srcdir)/tests/fuzz/corpus/signature"
+CLEANFILES += tests/fuzz/fuzz_form-libfuzzer \
+	tests/fuzz/fuzz_signature-libfuzzer
+.PHONY: fuzz-sig

@@ -507,13 +507,14 @@ static int dispatch(struct MHD_Connection *conn, req *q, const char *url,
 	size_t acct_len = 0, sid_len = 0;
 	sb_route route;
 	bool get = strcmp(method, "GET") == 0;
-	int rc;
+	int rc, numbers = SB_N_NONE;
 
 	route = sb_api_route(url, &acct, &acct_len, &sid, &sid_len);
 	if (route == SB_R_NOT_FOUND)
-		route = sb_numbers_route(url, &acct, &acct_len, &sid, &sid_len);
+		numbers =
+		        sb_numbers_route(url, &acct, &acct_len, &sid, &sid_len);
 	*logged = route == SB_R_MESSAGES || route == SB_R_MESSAGE;
-	if (route == SB_R_NOT_FOUND)
+	if (route == SB_R_NOT_FOUND && numbers == SB_N_NONE)
 		return sb_api_not_found(r, url);
 	if (!sb_api_auth_ok(MHD_lookup_connection_value(
 	            conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION)))
@@ -535,11 +536,11 @@ static int dispatch(struct MHD_Connection *conn, req *q, const char *url,
 		                                    "PageSize"));
 	if (route == SB_R_MESSAGES && strcmp(method, "POST") == 0)
 		return post_messages(conn, q, r, p);
-	if (route == SB_R_NUMBERS && get)
+	if (numbers == SB_N_LIST && get)
 		return sb_numbers_list(
 		        r, MHD_lookup_connection_value(
 		                   conn, MHD_GET_ARGUMENT_KIND, "PhoneNumber"));
-	if (route == SB_R_NUMBER && strcmp(method, "POST") == 0) {
+	if (numbers == SB_N_ONE && strcmp(method, "POST") == 0) {
 		rc = sb_numbers_update(r, sid, sid_len,
 		                       q->body.data ? q->body.data : "",
 		                       q->body.len);

@@ -666,6 +666,10 @@ static int check_cli(const inbound *in)
 		what = in->body_template,
 		why = "--body-template: needs exactly one %d (write %% for a "
 		      "percent sign)";
+	else if (!in->load && strncasecmp(in->url, "http://", 7) != 0)
+		what = in->url, why = "--url: only http:// can be delivered to "
+		                      "(sign for an https:// address with "
+		                      "--public-url)";
 	else if (in->public_url && !strstr(in->public_url, "://"))
 		what = in->public_url,
 		why = "--public-url: not an absolute URL";

@@ -59,3 +59,5 @@ tests_sandbox_twilio_sandbox_SOURCES += tests/sandbox/inbound.c \
 	tests/sandbox/numbers.c
 tests_sandbox_twilio_sandbox_LDADD += plugin/libtwsig.la plugin/libtwwire.la \
 	$(CRYPTO_LIBS)
+TESTS += tests/sandbox_inbound.sh
+dist_noinst_SCRIPTS += tests/sandbox_inbound.sh

@@ -361,34 +361,34 @@ out:
 	return rc;
 }
 
-sb_route sb_numbers_route(const char *url, const char **acct, size_t *acct_len,
-                          const char **sid, size_t *len)
+int sb_numbers_route(const char *url, const char **acct, size_t *acct_len,
+                     const char **sid, size_t *len)
 {
 	static const char prefix[] = "/2010-04-01/Accounts/";
 	const char *rest, *slash;
 	size_t n;
 
 	if (strncmp(url, prefix, sizeof prefix - 1) != 0)
-		return SB_R_NOT_FOUND;
+		return SB_N_NONE;
 	url += sizeof prefix - 1;
 	if (!(slash = strchr(url, '/')) || slash == url)
-		return SB_R_NOT_FOUND;
+		return SB_N_NONE;
 	rest = slash + 1;
 	if (strcmp(rest, "IncomingPhoneNumbers.json") == 0) {
 		*acct = url;
 		*acct_len = (size_t)(slash - url);
-		return SB_R_NUMBERS;
+		return SB_N_LIST;
 	}
 	if (strncmp(rest, "IncomingPhoneNumbers/", 21) != 0)
-		return SB_R_NOT_FOUND;
+		return SB_N_NONE;
 	rest += 21;
 	n = strlen(rest);
 	if (n <= 5 || strcmp(rest + n - 5, ".json") != 0 ||
 	    memchr(rest, '/', n - 5))
-		return SB_R_NOT_FOUND;
+		return SB_N_NONE;
 	*acct = url;
 	*acct_len = (size_t)(slash - url);
 	*sid = rest;
 	*len = n - 5;
-	return SB_R_NUMBER;
+	return SB_N_ONE;
 }

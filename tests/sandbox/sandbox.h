@@ -136,8 +136,6 @@ typedef enum sb_route {
 	SB_R_ACCOUNT,  /* /2010-04-01/Accounts/{Sid}.json */
 	SB_R_MESSAGES, /* .../Messages.json */
 	SB_R_MESSAGE,  /* .../Messages/{Sid}.json */
-	SB_R_NUMBERS,  /* .../IncomingPhoneNumbers.json (numbers.c) */
-	SB_R_NUMBER,   /* .../IncomingPhoneNumbers/{Sid}.json */
 } sb_route;
 
 /* A response built by the API layer: malloc'd BODY, owned by the caller. */
@@ -187,11 +185,12 @@ void sb_reply_free(sb_reply *r);
 int sb_numbers_init(const char *account, const char *const *specs,
                     size_t nspecs, char *err, size_t errlen);
 void sb_numbers_fini(void);
-/* Route URL (no query) as sb_api_route() does, for the numbers' paths;
- * SB_R_NOT_FOUND for any other. */
-sb_route sb_numbers_route(const char *url, const char **account,
-                          size_t *account_len, const char **sid,
-                          size_t *sid_len);
+/* Route URL (no query) as sb_api_route() does, for the numbers' paths:
+ * SB_N_LIST .../IncomingPhoneNumbers.json, SB_N_ONE .../{PN}.json (*SID
+ * set), SB_N_NONE for any other. */
+enum { SB_N_NONE = 0, SB_N_LIST, SB_N_ONE };
+int sb_numbers_route(const char *url, const char **account, size_t *account_len,
+                     const char **sid, size_t *sid_len);
 /* GET the list page (PHONE: the PhoneNumber filter, or NULL). 0 / -1. */
 int sb_numbers_list(sb_reply *r, const char *phone);
 /* POST SmsUrl, SmsMethod...: 0 with R, 1 unknown SID, -1 OOM. */
