@@ -43,3 +43,28 @@ EXTRA_DIST += tests/bench/run_bench.py tests/bench/peer_python.py \
 check_PROGRAMS += tests/bench/connhost-bench
 tests_bench_connhost_bench_SOURCES = tests/bench/connhost_bench.c
 tests_bench_connhost_bench_LDADD = host-api/libconnhost.la $(JSONC_LIBS)
+
+# make bench-webhook: signed SMS_RECEIVED webhooks per second end to end,
+# the connector (connector-host serve + twilio.so) beside an express + npm
+# twilio peer and a gunicorn + Flask + python3-twilio peer in the same run,
+# wrk replaying distinct pre-signed requests; p50/p99 at 32 and 4
+# connections; the connector's RSS after 200,000 and 1,000,000 webhooks
+# (minutes; never part of check; docs/benchmarks.md "SMS_RECEIVED webhooks").
+# Results in bench-results/webhook/ of the build directory. Knobs: BENCH_REPS
+# (5), BENCH_WEBHOOK_SECONDS (10), BENCH_WEBHOOK_WARMUP (3),
+# BENCH_WEBHOOK_REQUESTS (200000), BENCH_WEBHOOK_RSS (1), BENCH_WEBHOOK_ONLY,
+# BENCH_WEBHOOK_HOST (serve | listen), BENCH_NPM_CACHE, BENCH_QUICK=1.
+BENCH_TARGETS += bench-webhook
+bench-webhook: all $(check_PROGRAMS) $(check_LTLIBRARIES)
+	@test -n "$(BENCH_PY)" || { echo "bench: python3 not found"; exit 1; }
+	$(BENCH_PY) $(abs_top_srcdir)/tests/bench/webhook_bench.py \
+	  --builddir $(abs_top_builddir) --srcdir $(abs_top_srcdir) \
+	  --out $(abs_top_builddir)/bench-results
+.PHONY: bench-webhook
+EXTRA_DIST += tests/bench/webhook_bench.py tests/bench/webhook_requests.py \
+	tests/bench/webhook_peer_express.js tests/bench/webhook_peer_flask.py \
+	tests/bench/webhook.lua
+# The benchmark's request file checked against python3-twilio (SKIPs
+# without it): a correctness test, no timing.
+TESTS += tests/bench/webhook_requests_test.sh
+dist_noinst_SCRIPTS += tests/bench/webhook_requests_test.sh
