@@ -344,7 +344,7 @@ static int compile_pattern(tw_sub *s, const char *src, size_t len, char *err,
 	pcre2_set_parens_nest_limit(cc, 64);
 	/* Not PCRE2_MATCH_INVALID_UTF: with it, 10.42's JIT misses caseless
 	 * non-ASCII matches the interpreter finds ("(?i)café" against
-	 * "CAFÉ ..."; tests/test_inbound.c). Bodies are made valid UTF-8
+	 * "CAFÉ ..."; tests/plugin/test_inbound.c). Bodies are made valid UTF-8
 	 * before matching instead (utf8_clean), which also lets the match
 	 * skip its UTF check. */
 	s->re = pcre2_compile((PCRE2_SPTR)src, len,
