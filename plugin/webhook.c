@@ -824,9 +824,6 @@ static struct MHD_Daemon *start_daemon(tw_webhook *w)
 	if (w->tls_cert)
 		flags |= MHD_USE_TLS;
 #define OPT(o, v, p) ops[i++] = (struct MHD_OptionItem){(o), (intptr_t)(v), (p)}
-	/* the logger first, or MHD prints the earlier options' errors to
-	 * stderr itself */
-	OPT(MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, w);
 	OPT(MHD_OPTION_LISTEN_SOCKET, w->listen_fd, NULL);
 	OPT(MHD_OPTION_THREAD_POOL_SIZE, TW_WEBHOOK_DAEMON_THREADS, NULL);
 	OPT(MHD_OPTION_CONNECTION_LIMIT, w->cfg->webhook_max_connections, NULL);
@@ -843,7 +840,12 @@ static struct MHD_Daemon *start_daemon(tw_webhook *w)
 	}
 	OPT(MHD_OPTION_END, 0, NULL);
 #undef OPT
+	/* the logger first among the varargs (inside the array it is not:
+	 * libmicrohttpd then warns "MHD_OPTION_EXTERNAL_LOGGER is not the
+	 * first option" at every start, and prints the errors of options
+	 * before it to stderr itself) */
 	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, w,
+	                        MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, w,
 	                        MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
 }
 

@@ -99,13 +99,11 @@ static void check_strings(const char *z, size_t n)
 		fail("fault parse error without a message");
 	switch (sb_api_route(z, &a, &al, &m, &ml)) {
 	case SB_R_MESSAGE:
-	case SB_R_NUMBER:
 		if (!m || m < z || m + ml > z + n)
 			fail("message SID outside the URL");
 		/* fall through */
 	case SB_R_ACCOUNT:
 	case SB_R_MESSAGES:
-	case SB_R_NUMBERS:
 		if (!a || a < z || a + al > z + n || al == 0)
 			fail("account outside the URL");
 		break;
