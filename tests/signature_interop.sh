@@ -7,7 +7,7 @@
 # libraries' validators. Each library missing is a TAP skip: python3-twilio
 # is a Debian package (./bootstrap installs it); the npm package is looked
 # for in $TWILIO_NODE_MODULES, then ~/.cache/twilio-connector-npm (where
-# ./bootstrap puts twilio@6.3.1 when npm is present) and the benchmark's
+# ./bootstrap puts twilio 6.3.1 on node >= 20, 5.8.2 on older) and the benchmark's
 # ~/.cache/twilio-connector-bench.
 set -u
 
@@ -129,7 +129,14 @@ lines.forEach((line, i) => {
   ok(rc === 0 && mine === sig, `case ${n}: tw_sig_sign gives the same`);
   ok(twilio.validateRequest(TOKEN, mine, url, params),
      `case ${n}: validateRequest accepts tw_sig_sign's`);
-  // HMAC-SHA256 with a shared key, as a Webhook Setting signs
+  // HMAC-SHA256 with a shared key, as a Webhook Setting signs: twilio
+  // 6.x (node >= 20) has it; 5.x, the newest that runs on Debian 12's
+  // node 18, signs with SHA-1 only
+  if (typeof twilio.getSignatureAlgorithm !== 'function') {
+    if (n === 1)
+      console.log('ok # SKIP this npm twilio has no HMAC_SHA256 (6.x has it)');
+    return;
+  }
   sig = twilio.getExpectedTwilioSignature(KEY, url, params, 'HMAC_SHA256');
   [rc, out] = run(['verify', url, TOKEN, sig, SETTINGS, KEY], body);
   ok(rc === 0, `case ${n}: npm twilio's HMAC_SHA256 signature verified (${out})`);
