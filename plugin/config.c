@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "tw_config.h"
+#include "tw_wire.h"
 #include "tw_mask.h"
 
 #define TW_DEFAULT_BASE_URL "https://api.twilio.com"
@@ -192,19 +193,6 @@ static const tw_key tw_keys[] = {
 
 #define TW_NKEYS (sizeof(tw_keys) / sizeof(tw_keys[0]))
 
-static void fail(char *err, size_t errlen, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-static void fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static const tw_key *key_find(const char *name)
 {
 	size_t i;
@@ -236,19 +224,19 @@ static int get(json_object *cfg, const char *name, const char **val, char *err,
 	if (!json_object_object_get_ex(cfg, name, &v) || v == NULL)
 		return 0;
 	if (!json_object_is_type(v, json_type_string)) {
-		fail(err, errlen, "%s: must be a string", name);
+		tw_errf(err, errlen, "%s: must be a string", name);
 		return -1;
 	}
 	if (json_object_get_string_len(v) == 0)
 		return 0;
 	if (json_object_get_string_len(v) > TW_VALUE_MAX) {
-		fail(err, errlen, "%s: longer than %d bytes", name,
-		     TW_VALUE_MAX);
+		tw_errf(err, errlen, "%s: longer than %d bytes", name,
+		        TW_VALUE_MAX);
 		return -1;
 	}
 	if (strlen(json_object_get_string(v)) !=
 	    (size_t)json_object_get_string_len(v)) {
-		fail(err, errlen, "%s: contains a NUL byte", name);
+		tw_errf(err, errlen, "%s: contains a NUL byte", name);
 		return -1;
 	}
 	*val = json_object_get_string(v);
@@ -294,15 +282,15 @@ static int parse_long(json_object *cfg, const char *name, long *out, char *err,
 	errno = 0;
 	n = strtol(v, &end, 10);
 	if (errno || end == v || *end || !isdigit((unsigned char)v[0])) {
-		fail(err, errlen,
-		     "%s: expected an integer from %ld to %ld, got '%.40s'",
-		     name, k->min, k->max, shown(name, v));
+		tw_errf(err, errlen,
+		        "%s: expected an integer from %ld to %ld, got '%.40s'",
+		        name, k->min, k->max, shown(name, v));
 		return -1;
 	}
 	if (n < k->min || n > k->max) {
-		fail(err, errlen,
-		     "%s: expected an integer from %ld to %ld, got %ld", name,
-		     k->min, k->max, n);
+		tw_errf(err, errlen,
+		        "%s: expected an integer from %ld to %ld, got %ld",
+		        name, k->min, k->max, n);
 		return -1;
 	}
 	*out = n;
@@ -330,8 +318,8 @@ static int parse_bool(json_object *cfg, const char *name, int *out, char *err,
 		if (strcasecmp(v, no[i]) == 0)
 			return 0;
 	}
-	fail(err, errlen, "%s: '%.40s' is not a boolean (true or false)", name,
-	     shown(name, v));
+	tw_errf(err, errlen, "%s: '%.40s' is not a boolean (true or false)",
+	        name, shown(name, v));
 	return -1;
 }
 
@@ -380,10 +368,10 @@ static int check_base_url(const char *name, const char *v, char **out,
 	p = strstr(v, "://");
 	p = p ? p + 3 : v;
 	if (memchr(p, '@', strcspn(p, "/?#"))) {
-		fail(err, errlen,
-		     "%s: must not carry credentials (use "
-		     "TWILIO_TOKEN or TWILIO_API_KEY)",
-		     name);
+		tw_errf(err, errlen,
+		        "%s: must not carry credentials (use "
+		        "TWILIO_TOKEN or TWILIO_API_KEY)",
+		        name);
 		return -1;
 	}
 	if (strncasecmp(v, "https://", 8) == 0)
@@ -391,24 +379,24 @@ static int check_base_url(const char *name, const char *v, char **out,
 	else if (strncasecmp(v, "http://", 7) == 0)
 		https = 0;
 	else {
-		fail(err, errlen, "%s: '%.200s' must start with https://", name,
-		     v);
+		tw_errf(err, errlen, "%s: '%.200s' must start with https://",
+		        name, v);
 		return -1;
 	}
 	host = v + (https ? 8 : 7);
 	end = host + strcspn(host, "/?#");
 	if (*end == '?' || *end == '#' || strpbrk(end, "?# \t\r\n")) {
-		fail(err, errlen,
-		     "%s: must be a base URL without a query, "
-		     "fragment or spaces",
-		     name);
+		tw_errf(err, errlen,
+		        "%s: must be a base URL without a query, "
+		        "fragment or spaces",
+		        name);
 		return -1;
 	}
 	if (memchr(host, '@', (size_t)(end - host))) {
-		fail(err, errlen,
-		     "%s: must not carry credentials (use "
-		     "TWILIO_TOKEN or TWILIO_API_KEY)",
-		     name);
+		tw_errf(err, errlen,
+		        "%s: must not carry credentials (use "
+		        "TWILIO_TOKEN or TWILIO_API_KEY)",
+		        name);
 		return -1;
 	}
 	/* host without the port */
@@ -420,21 +408,21 @@ static int check_base_url(const char *name, const char *v, char **out,
 		hostlen = p ? (size_t)(p - host) : (size_t)(end - host);
 	}
 	if (hostlen == 0) {
-		fail(err, errlen, "%s: '%.200s' has no host", name, v);
+		tw_errf(err, errlen, "%s: '%.200s' has no host", name, v);
 		return -1;
 	}
 	for (p = host; p < end; p++)
 		if (!isalnum((unsigned char)*p) && !strchr(".-:[]_", *p)) {
-			fail(err, errlen, "%s: '%.200s' has an invalid host",
-			     name, v);
+			tw_errf(err, errlen, "%s: '%.200s' has an invalid host",
+			        name, v);
 			return -1;
 		}
 	if (!https && !tw_config_is_loopback(host, hostlen)) {
-		fail(err, errlen,
-		     "%s: http:// is allowed only to the loopback "
-		     "interface (127.0.0.1, localhost, [::1]); use "
-		     "https://",
-		     name);
+		tw_errf(err, errlen,
+		        "%s: http:// is allowed only to the loopback "
+		        "interface (127.0.0.1, localhost, [::1]); use "
+		        "https://",
+		        name);
 		return -1;
 	}
 	n = strlen(v);
@@ -457,10 +445,10 @@ static int check_label(const char *name, const char *v, char *err,
 			goto bad;
 	return 0;
 bad:
-	fail(err, errlen,
-	     "%s: '%.40s' must be lower-case letters, digits and "
-	     "'-' (e.g. dublin, ie1)",
-	     name, shown(name, v));
+	tw_errf(err, errlen,
+	        "%s: '%.40s' must be lower-case letters, digits and "
+	        "'-' (e.g. dublin, ie1)",
+	        name, shown(name, v));
 	return -1;
 }
 
@@ -471,13 +459,13 @@ static int check_file(const char *name, const char *v, char *err, size_t errlen)
 		const tw_key *k = key_find(name);
 
 		if (k && k->secure)
-			fail(err, errlen,
-			     "%s: cannot read the file it names: %s (give "
-			     "the path of a readable PEM file)",
-			     name, strerror(e));
+			tw_errf(err, errlen,
+			        "%s: cannot read the file it names: %s (give "
+			        "the path of a readable PEM file)",
+			        name, strerror(e));
 		else
-			fail(err, errlen, "%s: cannot read '%.300s': %s", name,
-			     v, strerror(e));
+			tw_errf(err, errlen, "%s: cannot read '%.300s': %s",
+			        name, v, strerror(e));
 		return -1;
 	}
 	return 0;
@@ -494,45 +482,46 @@ static int parse_credentials(json_object *cfg, tw_config *c, char *err,
 	    get(cfg, "TWILIO_API_SECRET", &sec, err, errlen))
 		return -1;
 	if (!acc) {
-		fail(err, errlen,
-		     "TWILIO_ACCOUNT: missing; set it to the "
-		     "Account SID (AC followed by 32 hex digits)");
+		tw_errf(err, errlen,
+		        "TWILIO_ACCOUNT: missing; set it to the "
+		        "Account SID (AC followed by 32 hex digits)");
 		return -1;
 	}
 	if (strncmp(acc, "AC", 2) != 0 || !is_hex32(acc + 2)) {
-		fail(err, errlen,
-		     "TWILIO_ACCOUNT: '%.64s' is not an Account "
-		     "SID: expected AC followed by 32 hex digits "
-		     "(the SID, not the account's name)",
-		     acc);
+		tw_errf(err, errlen,
+		        "TWILIO_ACCOUNT: '%.64s' is not an Account "
+		        "SID: expected AC followed by 32 hex digits "
+		        "(the SID, not the account's name)",
+		        acc);
 		return -1;
 	}
 	if (key && (strncmp(key, "SK", 2) != 0 || !is_hex32(key + 2))) {
-		fail(err, errlen,
-		     "TWILIO_API_KEY: '%.64s' is not an API key "
-		     "SID: expected SK followed by 32 hex digits",
-		     key);
+		tw_errf(err, errlen,
+		        "TWILIO_API_KEY: '%.64s' is not an API key "
+		        "SID: expected SK followed by 32 hex digits",
+		        key);
 		return -1;
 	}
 	if (!key != !sec) {
-		fail(err, errlen,
-		     "%s: missing; TWILIO_API_KEY and "
-		     "TWILIO_API_SECRET go together",
-		     key ? "TWILIO_API_SECRET" : "TWILIO_API_KEY");
+		tw_errf(err, errlen,
+		        "%s: missing; TWILIO_API_KEY and "
+		        "TWILIO_API_SECRET go together",
+		        key ? "TWILIO_API_SECRET" : "TWILIO_API_KEY");
 		return -1;
 	}
 	if (!tok && !key) {
-		fail(err, errlen,
-		     "TWILIO_TOKEN: missing; set the Auth Token, "
-		     "or TWILIO_API_KEY and TWILIO_API_SECRET");
+		tw_errf(err, errlen,
+		        "TWILIO_TOKEN: missing; set the Auth Token, "
+		        "or TWILIO_API_KEY and TWILIO_API_SECRET");
 		return -1;
 	}
 	if (tok && strpbrk(tok, "\r\n")) {
-		fail(err, errlen, "TWILIO_TOKEN: contains a line break");
+		tw_errf(err, errlen, "TWILIO_TOKEN: contains a line break");
 		return -1;
 	}
 	if (sec && strpbrk(sec, "\r\n")) {
-		fail(err, errlen, "TWILIO_API_SECRET: contains a line break");
+		tw_errf(err, errlen,
+		        "TWILIO_API_SECRET: contains a line break");
 		return -1;
 	}
 	if (dup_str(acc, &c->account) || dup_str(tok, &c->token) ||
@@ -558,9 +547,9 @@ static int parse_endpoint(json_object *cfg, tw_config *c, char *err,
 		return -1;
 	c->base_url_set = base_set || edge || region;
 	if (base_set && (edge || region)) {
-		fail(err, errlen,
-		     "TWILIO_BASE_URL: set either it or "
-		     "TWILIO_EDGE/TWILIO_REGION, not both");
+		tw_errf(err, errlen,
+		        "TWILIO_BASE_URL: set either it or "
+		        "TWILIO_EDGE/TWILIO_REGION, not both");
 		return -1;
 	}
 	if ((edge && check_label("TWILIO_EDGE", edge, err, errlen)) ||
@@ -584,9 +573,9 @@ static int parse_endpoint(json_object *cfg, tw_config *c, char *err,
 	                          errlen))
 		return -1;
 	if (proxy && (!strstr(proxy, "://") || strpbrk(proxy, " \t\r\n"))) {
-		fail(err, errlen,
-		     "TWILIO_PROXY: not a proxy URL (expected "
-		     "scheme://host:port)");
+		tw_errf(err, errlen,
+		        "TWILIO_PROXY: not a proxy URL (expected "
+		        "scheme://host:port)");
 		return -1;
 	}
 	if (proxy) {
@@ -602,10 +591,11 @@ static int parse_endpoint(json_object *cfg, tw_config *c, char *err,
 		if (i == sizeof(schemes) / sizeof(schemes[0])) {
 			/* libcurl would refuse it on every request, quoting
 			 * the URL */
-			fail(err, errlen,
-			     "TWILIO_PROXY: unsupported scheme (use http://, "
-			     "https://, socks4://, socks4a://, socks5:// or "
-			     "socks5h://)");
+			tw_errf(err, errlen,
+			        "TWILIO_PROXY: unsupported scheme (use "
+			        "http://, "
+			        "https://, socks4://, socks4a://, socks5:// or "
+			        "socks5h://)");
 			return -1;
 		}
 	}
@@ -662,20 +652,20 @@ static int check_listen(const char *v, char *err, size_t errlen)
 
 	if (!colon || colon == v || (v[0] == '[' && colon[-1] != ']') ||
 	    (v[0] != '[' && memchr(v, ':', (size_t)(colon - v)))) {
-		fail(err, errlen,
-		     "TWILIO_WEBHOOK_LISTEN: '%.100s' must be address:port "
-		     "(e.g. 0.0.0.0:8080 or [::]:8080)",
-		     v);
+		tw_errf(err, errlen,
+		        "TWILIO_WEBHOOK_LISTEN: '%.100s' must be address:port "
+		        "(e.g. 0.0.0.0:8080 or [::]:8080)",
+		        v);
 		return -1;
 	}
 	errno = 0;
 	port = strtol(colon + 1, &end, 10);
 	if (errno || end == colon + 1 || *end ||
 	    !isdigit((unsigned char)colon[1]) || port < 0 || port > 65535) {
-		fail(err, errlen,
-		     "TWILIO_WEBHOOK_LISTEN: '%.100s': the port must be a "
-		     "number from 0 to 65535 (0: the kernel picks one)",
-		     v);
+		tw_errf(err, errlen,
+		        "TWILIO_WEBHOOK_LISTEN: '%.100s': the port must be a "
+		        "number from 0 to 65535 (0: the kernel picks one)",
+		        v);
 		return -1;
 	}
 	return 0;
@@ -715,49 +705,50 @@ static int parse_webhook(json_object *cfg, tw_config *c, char *err,
 		return -1;
 	if ((tok2 && strpbrk(tok2, "\r\n")) ||
 	    (skey && strpbrk(skey, "\r\n"))) {
-		fail(err, errlen, "%s: contains a line break",
-		     tok2 && strpbrk(tok2, "\r\n")
-		             ? "TWILIO_TOKEN_SECONDARY"
-		             : "TWILIO_WEBHOOK_SIGNING_KEY");
+		tw_errf(err, errlen, "%s: contains a line break",
+		        tok2 && strpbrk(tok2, "\r\n")
+		                ? "TWILIO_TOKEN_SECONDARY"
+		                : "TWILIO_WEBHOOK_SIGNING_KEY");
 		return -1;
 	}
 	if (path && path[0] != '/') {
-		fail(err, errlen, "TWILIO_WEBHOOK_PATH: must start with /");
+		tw_errf(err, errlen, "TWILIO_WEBHOOK_PATH: must start with /");
 		return -1;
 	}
 	if (pub && strncasecmp(pub, "https://", 8) != 0 &&
 	    strncasecmp(pub, "http://", 7) != 0) {
-		fail(err, errlen,
-		     "TWILIO_WEBHOOK_PUBLIC_URL: must be an "
-		     "http:// or https:// URL");
+		tw_errf(err, errlen,
+		        "TWILIO_WEBHOOK_PUBLIC_URL: must be an "
+		        "http:// or https:// URL");
 		return -1;
 	}
 	if (pub && strpbrk(pub, " \t\r\n#")) {
-		fail(err, errlen,
-		     "TWILIO_WEBHOOK_PUBLIC_URL: must not contain spaces or a "
-		     "fragment (#...): give the URL exactly as Twilio calls "
-		     "it, without Twilio's connection overrides");
+		tw_errf(err, errlen,
+		        "TWILIO_WEBHOOK_PUBLIC_URL: must not contain spaces or "
+		        "a "
+		        "fragment (#...): give the URL exactly as Twilio calls "
+		        "it, without Twilio's connection overrides");
 		return -1;
 	}
 	if (listen && c->validate_signature && !pub) {
-		fail(err, errlen,
-		     "TWILIO_WEBHOOK_PUBLIC_URL: missing; it is "
-		     "required while signatures are validated "
-		     "(the URL Twilio calls and signs)");
+		tw_errf(err, errlen,
+		        "TWILIO_WEBHOOK_PUBLIC_URL: missing; it is "
+		        "required while signatures are validated "
+		        "(the URL Twilio calls and signs)");
 		return -1;
 	}
 	if (listen && c->validate_signature && !c->token) {
-		fail(err, errlen,
-		     "TWILIO_TOKEN: missing; validating webhook "
-		     "signatures needs the Auth Token");
+		tw_errf(err, errlen,
+		        "TWILIO_TOKEN: missing; validating webhook "
+		        "signatures needs the Auth Token");
 		return -1;
 	}
 	if (!cert != !key) {
-		fail(err, errlen,
-		     "%s: missing; TWILIO_WEBHOOK_TLS_CERT and "
-		     "TWILIO_WEBHOOK_TLS_KEY go together",
-		     cert ? "TWILIO_WEBHOOK_TLS_KEY"
-		          : "TWILIO_WEBHOOK_TLS_CERT");
+		tw_errf(err, errlen,
+		        "%s: missing; TWILIO_WEBHOOK_TLS_CERT and "
+		        "TWILIO_WEBHOOK_TLS_KEY go together",
+		        cert ? "TWILIO_WEBHOOK_TLS_KEY"
+		             : "TWILIO_WEBHOOK_TLS_CERT");
 		return -1;
 	}
 	if ((cert &&
@@ -766,10 +757,10 @@ static int parse_webhook(json_object *cfg, tw_config *c, char *err,
 		return -1;
 	if (strcmp(mode, "first") && strcmp(mode, "all") &&
 	    strcmp(mode, "none")) {
-		fail(err, errlen,
-		     "TWILIO_REPLY_MODE: '%.40s' must be first, "
-		     "all or none",
-		     mode);
+		tw_errf(err, errlen,
+		        "TWILIO_REPLY_MODE: '%.40s' must be first, "
+		        "all or none",
+		        mode);
 		return -1;
 	}
 	if (dup_str(listen, &c->webhook_listen) ||
@@ -895,7 +886,7 @@ int tw_config_parse(json_object *config, tw_config *out, char *err,
 {
 	memset(out, 0, sizeof(*out));
 	if (!config || !json_object_is_type(config, json_type_object)) {
-		fail(err, errlen, "configuration: must be a JSON object");
+		tw_errf(err, errlen, "configuration: must be a JSON object");
 		return -1;
 	}
 	if (collect_secrets(config, out) ||
@@ -905,7 +896,7 @@ int tw_config_parse(json_object *config, tw_config *out, char *err,
 	    parse_template(config, out, err, errlen) ||
 	    parse_webhook(config, out, err, errlen)) {
 		if (err && errlen && !err[0])
-			fail(err, errlen, "configuration: out of memory");
+			tw_errf(err, errlen, "configuration: out of memory");
 		/* no refusal echoes a secure value; this catches one put in
 		 * the wrong key (a token pasted as TWILIO_ACCOUNT) */
 		if (err && errlen) {
@@ -913,10 +904,10 @@ int tw_config_parse(json_object *config, tw_config *out, char *err,
 			        tw_scrub(err, out->secrets, out->nsecrets, 0);
 
 			if (clean)
-				fail(err, errlen, "%s", clean);
+				tw_errf(err, errlen, "%s", clean);
 			else
-				fail(err, errlen,
-				     "configuration: out of memory");
+				tw_errf(err, errlen,
+				        "configuration: out of memory");
 			free(clean);
 		}
 		tw_config_free(out);

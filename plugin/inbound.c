@@ -145,19 +145,6 @@ typedef struct tw_msg {
 
 /* ---- small helpers ---------------------------------------------------- */
 
-static void fail(char *err, size_t errlen, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-static void fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static void count(atomic_long *c)
 {
 	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
@@ -309,20 +296,20 @@ static int param_string(json_object *v, const char *name, size_t max,
                         const char **out, size_t *len, char *err, size_t errlen)
 {
 	if (!json_object_is_type(v, json_type_string)) {
-		fail(err, errlen, "%s: must be a string", name);
+		tw_errf(err, errlen, "%s: must be a string", name);
 		return CONN_EINVAL;
 	}
 	*out = json_object_get_string(v);
 	*len = (size_t)json_object_get_string_len(v);
 	if (*len > max) {
-		fail(err, errlen,
-		     "%s: %zu bytes, more than the limit of %zu; shorten it",
-		     name, *len, max);
+		tw_errf(err, errlen,
+		        "%s: %zu bytes, more than the limit of %zu; shorten it",
+		        name, *len, max);
 		return CONN_EINVAL;
 	}
 	if (memchr(*out, '\0', *len)) {
-		fail(err, errlen, "%s: contains a NUL character; remove it",
-		     name);
+		tw_errf(err, errlen, "%s: contains a NUL character; remove it",
+		        name);
 		return CONN_EINVAL;
 	}
 	return 0;
@@ -353,11 +340,11 @@ static int compile_pattern(tw_sub *s, const char *src, size_t len, char *err,
 	pcre2_compile_context_free(cc);
 	if (!s->re) {
 		pcre2_get_error_message(rc, msg, sizeof(msg));
-		fail(err, errlen,
-		     "pattern: does not compile at offset %zu: %s "
-		     "(PCRE2 syntax; Java's (?<name>...) groups work as "
-		     "they are)",
-		     (size_t)off, (const char *)msg);
+		tw_errf(err, errlen,
+		        "pattern: does not compile at offset %zu: %s "
+		        "(PCRE2 syntax; Java's (?<name>...) groups work as "
+		        "they are)",
+		        (size_t)off, (const char *)msg);
 		return rc == PCRE2_ERROR_NOMEMORY ? CONN_ENOMEM : CONN_EINVAL;
 	}
 	/* no JIT (unsupported CPU, no executable memory): the interpreter
@@ -398,8 +385,8 @@ static int compile_template(ftl_template **out, const char *name,
 		return 0;
 	if (fe.kind == FTL_NOMEM)
 		return CONN_ENOMEM;
-	fail(err, errlen, "%s: does not compile at line %d, column %d: %s",
-	     name, fe.line, fe.column, fe.message);
+	tw_errf(err, errlen, "%s: does not compile at line %d, column %d: %s",
+	        name, fe.line, fe.column, fe.message);
 	return CONN_EINVAL;
 }
 
@@ -435,9 +422,9 @@ static int sub_build(tw_sub *s, json_object *params, char *err, size_t errlen)
 	int rc, have_pattern = 0;
 
 	if (!params || !json_object_is_type(params, json_type_object)) {
-		fail(err, errlen,
-		     "params: must be a JSON object with at least "
-		     "\"pattern\"");
+		tw_errf(err, errlen,
+		        "params: must be a JSON object with at least "
+		        "\"pattern\"");
 		return CONN_EINVAL;
 	}
 	json_object_object_foreach(params, key, val)
@@ -453,20 +440,21 @@ static int sub_build(tw_sub *s, json_object *params, char *err, size_t errlen)
 			                  err, errlen);
 			if (!rc && len > 2 && v[0] == 'M' && v[1] == 'G') {
 				if (!is_sid(v, len, "MG")) {
-					fail(err, errlen,
-					     "to: '%.*s' is not a messaging "
-					     "service sid (MG and 32 hex "
-					     "digits)",
-					     (int)len, v);
+					tw_errf(err, errlen,
+					        "to: '%.*s' is not a messaging "
+					        "service sid (MG and 32 hex "
+					        "digits)",
+					        (int)len, v);
 					return CONN_EINVAL;
 				}
 				s->to_is_service = 1;
 			} else if (!rc && !valid_to(v, len)) {
-				fail(err, errlen,
-				     "to: not a phone number as Twilio writes "
-				     "it (E.164 like +14155550100, a short "
-				     "code, or channel:+number) nor a "
-				     "messaging service sid (MG...)");
+				tw_errf(err, errlen,
+				        "to: not a phone number as Twilio "
+				        "writes "
+				        "it (E.164 like +14155550100, a short "
+				        "code, or channel:+number) nor a "
+				        "messaging service sid (MG...)");
 				return CONN_EINVAL;
 			}
 			if (!rc && !(s->to = strndup(v, len)))
@@ -479,19 +467,19 @@ static int sub_build(tw_sub *s, json_object *params, char *err, size_t errlen)
 				                             : &s->echo,
 				                      key, v, len, err, errlen);
 		} else {
-			fail(err, errlen,
-			     "%.64s: unknown param (SMS_RECEIVED takes "
-			     "pattern, to, echo and echoError)",
-			     key);
+			tw_errf(err, errlen,
+			        "%.64s: unknown param (SMS_RECEIVED takes "
+			        "pattern, to, echo and echoError)",
+			        key);
 			rc = CONN_EINVAL;
 		}
 		if (rc)
 			return rc;
 	}
 	if (!have_pattern) {
-		fail(err, errlen,
-		     "pattern: missing; give a regular expression (\"\" "
-		     "matches every message)");
+		tw_errf(err, errlen,
+		        "pattern: missing; give a regular expression (\"\" "
+		        "matches every message)");
 		return CONN_EINVAL;
 	}
 	return 0;
@@ -527,7 +515,7 @@ int tw_inbound_subscribe(tw_inbound *in, uint64_t sub_id, json_object *params,
 	rc = sub_build(s, params, err, errlen);
 	if (rc) {
 		if (rc == CONN_ENOMEM)
-			fail(err, errlen, "out of memory");
+			tw_errf(err, errlen, "out of memory");
 		sub_free(s);
 		return rc;
 	}
@@ -554,9 +542,9 @@ int tw_inbound_subscribe(tw_inbound *in, uint64_t sub_id, json_object *params,
 	}
 	pthread_mutex_unlock(&in->mu);
 	if (rc) {
-		fail(err, errlen, "%s",
-		     rc == CONN_EEXIST ? "sub_id: already subscribed"
-		                       : "out of memory");
+		tw_errf(err, errlen, "%s",
+		        rc == CONN_EEXIST ? "sub_id: already subscribed"
+		                          : "out of memory");
 		sub_free(s);
 	}
 	return rc;
@@ -599,7 +587,7 @@ tw_inbound *tw_inbound_new(const conn_host *host, const tw_config *cfg,
 	ftl_error fe;
 
 	if (!in) {
-		fail(err, errlen, "out of memory");
+		tw_errf(err, errlen, "out of memory");
 		return NULL;
 	}
 	in->host = host;
@@ -609,13 +597,13 @@ tw_inbound *tw_inbound_new(const conn_host *host, const tw_config *cfg,
 	if ((in->fs.locale && !(in->locale = strdup(in->fs.locale))) ||
 	    (in->fs.number_format &&
 	     !(in->number_format = strdup(in->fs.number_format)))) {
-		fail(err, errlen, "out of memory");
+		tw_errf(err, errlen, "out of memory");
 		goto fail;
 	}
 	in->fs.locale = in->locale;
 	in->fs.number_format = in->number_format;
 	if (ftl_settings_check(&in->fs, &fe)) {
-		fail(err, errlen, "template settings: %s", fe.message);
+		tw_errf(err, errlen, "template settings: %s", fe.message);
 		goto fail;
 	}
 	if (!strcmp(mode, "first")) {
@@ -625,9 +613,9 @@ tw_inbound *tw_inbound_new(const conn_host *host, const tw_config *cfg,
 	} else if (!strcmp(mode, "none")) {
 		in->reply_mode = REPLY_NONE;
 	} else {
-		fail(err, errlen,
-		     "TWILIO_REPLY_MODE: '%.40s' must be first, all or none",
-		     mode);
+		tw_errf(err, errlen,
+		        "TWILIO_REPLY_MODE: '%.40s' must be first, all or none",
+		        mode);
 		goto fail;
 	}
 	in->dedupe_ttl_ms = TW_INBOUND_DEDUPE_TTL_DEFAULT;
@@ -642,12 +630,12 @@ tw_inbound *tw_inbound_new(const conn_host *host, const tw_config *cfg,
 	in->log_bodies = cfg ? cfg->log_bodies : 0;
 	in->log_numbers = cfg ? cfg->log_numbers : 0;
 	if (pthread_mutex_init(&in->mu, NULL)) {
-		fail(err, errlen, "out of memory (mutex)");
+		tw_errf(err, errlen, "out of memory (mutex)");
 		goto fail;
 	}
 	if (pthread_cond_init(&in->cv, NULL)) {
 		pthread_mutex_destroy(&in->mu);
-		fail(err, errlen, "out of memory (condition variable)");
+		tw_errf(err, errlen, "out of memory (condition variable)");
 		goto fail;
 	}
 	return in;

@@ -82,7 +82,7 @@ enum {
 };
 
 /* What tw_form_parse() returns besides 0. */
-#define TW_FORM_ENOMEM    (-1)
+#define TW_FORM_ENOMEM     (-1)
 #define TW_FORM_EMALFORMED (-2)
 
 /*
@@ -133,6 +133,12 @@ long tw_base64_decode(const char *in, size_t len, unsigned char *out);
 int tw_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
 
 /* ---- strings ---------------------------------------------------------- */
+
+/* Format into a caller's error buffer ERR of ERRLEN bytes (curl's
+ * error-buffer pattern of the ABI): truncated to fit, always terminated;
+ * nothing when ERR is NULL or ERRLEN 0. */
+void tw_errf(char *err, size_t errlen, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 
 /* A new string formatted as printf does; the caller frees it.
  * NULL when out of memory. */

@@ -662,19 +662,6 @@ tw_webhook *tw_webhook_new(const conn_host *host, const tw_config *cfg,
 	return w;
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* Bind and listen on TWILIO_WEBHOOK_LISTEN (HOST:PORT, [V6]:PORT). */
 static int bind_listen(tw_webhook *w, char *err, size_t errlen)
 {
@@ -690,7 +677,7 @@ static int bind_listen(tw_webhook *w, char *err, size_t errlen)
 		hl -= 2;
 	}
 	if (hl >= sizeof(host)) {
-		set_err(err, errlen, "TWILIO_WEBHOOK_LISTEN: address too long");
+		tw_errf(err, errlen, "TWILIO_WEBHOOK_LISTEN: address too long");
 		return CONN_EINVAL;
 	}
 	memcpy(host, v, hl);
@@ -701,7 +688,7 @@ static int bind_listen(tw_webhook *w, char *err, size_t errlen)
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	rc = getaddrinfo(hl ? host : NULL, colon + 1, &hints, &res);
 	if (rc != 0) {
-		set_err(err, errlen,
+		tw_errf(err, errlen,
 		        "TWILIO_WEBHOOK_LISTEN: cannot resolve '%.200s': %s",
 		        w->cfg->webhook_listen, gai_strerror(rc));
 		return CONN_EINVAL;
@@ -723,7 +710,7 @@ static int bind_listen(tw_webhook *w, char *err, size_t errlen)
 	}
 	freeaddrinfo(res);
 	if (fd < 0) {
-		set_err(err, errlen,
+		tw_errf(err, errlen,
 		        "TWILIO_WEBHOOK_LISTEN: cannot listen on '%.200s': %s "
 		        "(is the port in use, or below 1024 without the "
 		        "privilege?)",
@@ -772,12 +759,12 @@ static char *read_pem(const char *key, const char *path, int secure, char *err,
 		int e = fd < 0 ? errno : EINVAL;
 
 		if (secure)
-			set_err(err, errlen,
+			tw_errf(err, errlen,
 			        "%s: cannot read the file it names as a PEM "
 			        "file of at most 1 MiB: %s",
 			        key, strerror(e));
 		else
-			set_err(err, errlen,
+			tw_errf(err, errlen,
 			        "%s: cannot read '%.300s' as a PEM file of at "
 			        "most 1 MiB: %s",
 			        key, path, strerror(e));
@@ -795,7 +782,7 @@ static char *read_pem(const char *key, const char *path, int secure, char *err,
 	}
 	close(fd);
 	if (!buf) {
-		set_err(err, errlen, "%s: out of memory", key);
+		tw_errf(err, errlen, "%s: out of memory", key);
 		return NULL;
 	}
 	buf[n] = 0;
@@ -856,7 +843,7 @@ static int start_workers(tw_webhook *w, char *err, size_t errlen)
 	w->threads = calloc(n ? n : 1, sizeof(*w->threads));
 	w->joined = calloc(n ? n : 1, sizeof(*w->joined));
 	if (!w->threads || !w->joined) {
-		set_err(err, errlen, "webhook: out of memory");
+		tw_errf(err, errlen, "webhook: out of memory");
 		return CONN_ENOMEM;
 	}
 	w->closing = 0;
@@ -864,7 +851,7 @@ static int start_workers(tw_webhook *w, char *err, size_t errlen)
 		int rc = pthread_create(&w->threads[i], NULL, worker_main, w);
 
 		if (rc != 0) {
-			set_err(err, errlen,
+			tw_errf(err, errlen,
 			        "webhook: cannot start worker thread %zu of "
 			        "%zu: %s (lower TWILIO_WEBHOOK_WORKERS)",
 			        i + 1, n, strerror(rc));
@@ -915,7 +902,7 @@ int tw_webhook_start(tw_webhook *w, conn_handoff *handoff, char *err,
 	int rc, fd = take_handoff_fd(handoff);
 
 	if (w->started) {
-		set_err(err, errlen, "webhook: already started");
+		tw_errf(err, errlen, "webhook: already started");
 		return CONN_ESTATE;
 	}
 	if (c->webhook_tls_cert) {
@@ -939,7 +926,7 @@ int tw_webhook_start(tw_webhook *w, conn_handoff *handoff, char *err,
 		goto fail;
 	w->daemon = start_daemon(w);
 	if (!w->daemon) {
-		set_err(err, errlen,
+		tw_errf(err, errlen,
 		        "webhook: libmicrohttpd did not start on %s:%d%s "
 		        "(see the log)",
 		        w->address, atomic_load(&w->port),
@@ -1060,12 +1047,12 @@ int tw_webhook_resume(tw_webhook *w, conn_handoff *handoff, char *err,
 	int fd;
 
 	if (!w->started || !w->quiesced) {
-		set_err(err, errlen, "webhook: not quiesced");
+		tw_errf(err, errlen, "webhook: not quiesced");
 		return CONN_ESTATE;
 	}
 	prune_old(w);
 	if (w->nold >= TW_WEBHOOK_OLD_MAX) {
-		set_err(err, errlen,
+		tw_errf(err, errlen,
 		        "webhook: %d quiesced servers still have open "
 		        "connections; retry when they have closed",
 		        TW_WEBHOOK_OLD_MAX);
@@ -1073,7 +1060,7 @@ int tw_webhook_resume(tw_webhook *w, conn_handoff *handoff, char *err,
 	}
 	fd = take_handoff_fd(handoff);
 	if (fd < 0) {
-		set_err(err, errlen,
+		tw_errf(err, errlen,
 		        "webhook: the hand-off holds no '%s' socket to resume "
 		        "on",
 		        TW_WEBHOOK_HANDOFF_NAME);
@@ -1094,7 +1081,7 @@ int tw_webhook_resume(tw_webhook *w, conn_handoff *handoff, char *err,
 				break;
 			}
 		w->listen_fd = -1;
-		set_err(err, errlen,
+		tw_errf(err, errlen,
 		        "webhook: libmicrohttpd did not restart (see the log)");
 		return CONN_EIO;
 	}

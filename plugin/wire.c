@@ -379,6 +379,17 @@ int tw_ct_equal(const void *a, size_t alen, const void *b, size_t blen)
 	return d == 0;
 }
 
+void tw_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
 char *tw_strdupf(const char *fmt, ...)
 {
 	va_list ap;
