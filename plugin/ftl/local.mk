@@ -5,7 +5,8 @@ noinst_LTLIBRARIES += plugin/ftl/libftl.la
 plugin_ftl_libftl_la_SOURCES = \
 	plugin/ftl/ftl.h plugin/ftl/ftl_int.h plugin/ftl/eval.h \
 	plugin/ftl/num.c plugin/ftl/text.c plugin/ftl/parse.c \
-	plugin/ftl/eval.c plugin/ftl/builtins.c plugin/ftl/template.c
+	plugin/ftl/eval.c plugin/ftl/builtins.c plugin/ftl/template.c \
+	plugin/ftl/fdate.h plugin/ftl/date.c
 plugin_ftl_libftl_la_CFLAGS = $(AM_CFLAGS) $(PCRE2_CFLAGS) -fPIC
 plugin_ftl_libftl_la_LIBADD = $(JSONC_LIBS) $(PCRE2_LIBS) $(PTHREAD_LIBS) -lm
 
