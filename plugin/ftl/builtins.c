@@ -370,13 +370,13 @@ static int iso_variant(const char *name, size_t n, int *zone, int *acc,
 		return -1;
 	*zone = 0; /* 0: argument, 1: UTC, 2: the time_zone setting */
 	*acc = 2;
-	*showz = 1;
+	*showz = 1; /* never for dates (fdate_iso's caller) */
 	if (n - i >= 4 && memcmp(name + i, "_utc", 4) == 0)
 		*zone = 1, i += 4;
 	else if (n - i >= 6 && memcmp(name + i, "_local", 6) == 0)
 		*zone = 2, i += 6;
 	if (n - i >= 3 && memcmp(name + i, "_ms", 3) == 0)
-		*acc = 3, i += 3;
+		*acc = 3, i += 3; /* as FreeMarker: only when not zero */
 	else if (n - i >= 2 && memcmp(name + i, "_h", 2) == 0)
 		*acc = 0, i += 2;
 	else if (n - i >= 2 && memcmp(name + i, "_m", 2) == 0)
@@ -1806,6 +1806,7 @@ int feval_fmt_date(fctx *c, size_t off, const fval *v, const char *f,
 	size_t pn = 0;
 	int iso, r;
 	int kind = v->u.d.kind;
+	int xs;
 	if (kind == FD_UNKNOWN)
 		return feval_err(c, off, FTL_RUNTIME,
 		                 "can't convert the date to string: it is not "
@@ -1817,11 +1818,15 @@ int feval_fmt_date(fctx *c, size_t off, const fval *v, const char *f,
 		if (!f)
 			f = "", fn = 0;
 	}
+	xs = fn == 2 && !memcmp(f, "xs", 2);
 	if (feval_charge(c, off, fn + 32))
 		return -1;
 	p = date_pattern(c, off, kind, f, fn, buf, sizeof(buf), &iso, &pn);
 	if (iso)
-		r = fdate_iso(v->u.d.ms, kind, c->zone, 2, 1, b);
+		/* "xs" shows the zone of a date too; neither shows it for
+		 * the data's $date and $time (java.sql types) */
+		r = fdate_iso(v->u.d.ms, kind, c->zone, 3,
+		              !v->u.d.sql && (kind != FD_DATE || xs), b);
 	else if (!p)
 		return -1;
 	else
@@ -2003,7 +2008,9 @@ static int date_bi(fctx *c, const fexpr *e, const fval *v, fval *out)
 			                 "(mark it with ?date, ?time or ?datetime)",
 			                 (int)e->n, bname(e));
 		if (feval_charge(c, e->off, 40) ||
-		    fdate_iso(v->u.d.ms, v->u.d.kind, z, acc, showz, &b)) {
+		    fdate_iso(v->u.d.ms, v->u.d.kind, z, acc,
+		              showz && v->u.d.kind != FD_DATE && !v->u.d.sql,
+		              &b)) {
 			free(b.p);
 			return c->failed ? -1 : feval_outerr(c, &b);
 		}

@@ -899,7 +899,7 @@ int fdate_iso(int64_t ms, int kind, const fzone *z, int acc, int showz,
 		if (put(out, tmp, (size_t)n))
 			return -2;
 		if (kind == FD_DATE)
-			return 0;
+			return showz ? put_off(out, t.off, 1, 1, 1) : 0;
 		if (fbuf_putc(out, 'T'))
 			return -2;
 	}
@@ -908,8 +908,13 @@ int fdate_iso(int64_t ms, int kind, const fzone *z, int acc, int showz,
 		n += snprintf(tmp + n, sizeof(tmp) - (size_t)n, ":%02d", t.mi);
 	if (acc >= 2)
 		n += snprintf(tmp + n, sizeof(tmp) - (size_t)n, ":%02d", t.s);
-	if ((acc == 2 && t.ms) || acc == 3)
+	if (acc == 3 && t.ms) {
+		/* FreeMarker: milliseconds when not zero, without trailing
+		 * zeros (".5") */
 		n += snprintf(tmp + n, sizeof(tmp) - (size_t)n, ".%03d", t.ms);
+		while (tmp[n - 1] == '0')
+			tmp[--n] = 0;
+	}
 	if (put(out, tmp, (size_t)n))
 		return -2;
 	if (showz)
@@ -1051,7 +1056,12 @@ int fdate_parse_iso(const char *s, size_t n, int kind, const fzone *z,
 	if (h > 24 || mi > 59 || se > 60 || (h == 24 && (mi || se || frac)))
 		return iso_bad(why, wn, what);
 	if (i < n) {
+		size_t os = i;
 		if (parse_off(s, n, &i, &off))
+			return iso_bad(why, wn, what);
+		/* the extended form takes "+hh:mm" (or "+hh"), the basic
+		 * one "+hhmm", as FreeMarker's parser */
+		if (i - os == 5 && !basic)
 			return iso_bad(why, wn, what);
 		has_off = 1;
 	}
@@ -1061,8 +1071,17 @@ done : {
 	int64_t local = (fdate_days(y, mo, d) * 86400 + h * 3600 + mi * 60 +
 	                 se) * 1000 +
 	                frac;
-	*ms = has_off ? local - (int64_t)off * 1000
-	              : fdate_from_local(z, local);
+	if (has_off) {
+		*ms = local - (int64_t)off * 1000;
+	} else {
+		*ms = fdate_from_local(z, local);
+		if (*ms + (int64_t)fdate_offset(z, *ms, NULL) * 1000 != local) {
+			say(why, wn, "%s",
+			    "that local time does not exist in the time zone "
+			    "(a daylight saving time gap); give an offset");
+			return -1;
+		}
+	}
 }
 	return 0;
 }
@@ -1245,8 +1264,8 @@ int fdate_parse(const char *s, size_t n, const char *pat, size_t pn,
 		}
 		(void)v;
 	}
-	if (i != n)
-		goto bad;
+	/* like SimpleDateFormat.parse(String), text after the pattern is
+	 * ignored */
 	if (h12 && pm == 1)
 		h += 12;
 	if (bc)

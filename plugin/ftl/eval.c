@@ -300,6 +300,7 @@ static int date_from_json(fctx *c, json_object *j, fval *v, size_t off)
 		v->t = V_DATE;
 		v->k = 0;
 		v->u.d.kind = kind;
+		v->u.d.sql = kind == FD_DATE || kind == FD_TIME;
 	}
 	return 0;
 }

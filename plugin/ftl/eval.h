@@ -26,6 +26,9 @@ struct fval {
 		struct {
 			int64_t ms; /* UTC instant */
 			int kind;   /* FD_DATE, FD_TIME, FD_DATETIME... */
+			int sql;    /* from the data's $date/$time: like
+			               java.sql.Date/Time, ISO text shows
+			               no zone */
 		} d;
 		json_object *j;
 		struct {

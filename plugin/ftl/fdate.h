@@ -60,14 +60,17 @@ int fdate_format(int64_t ms, const char *pat, size_t pn, const char *locale,
 int fdate_parse(const char *s, size_t n, const char *pat, size_t pn,
                 const char *locale, const fzone *z, int64_t now_ms,
                 int64_t *ms, char *why, size_t wn);
+/* (fdate_parse_iso rejects a local time in a daylight saving gap, as
+ * FreeMarker's ISO parser does; fdate_parse moves it forward, as the
+ * lenient SimpleDateFormat does.) */
 /* ISO 8601 (extended or basic form) for KIND: "2024-03-05",
  * "14:07[:09[.123]][Z|+hh[:mm]]", "2024-03-05T14:07:09[.123][zone]".
  * Without a zone, the time is local time in Z. */
 int fdate_parse_iso(const char *s, size_t n, int kind, const fzone *z,
                     int64_t *ms, char *why, size_t wn);
-/* ISO 8601 text of MS of KIND in Z: ACC 0 hours, 1 minutes, 2 seconds
- * (milliseconds when not zero), 3 always milliseconds; SHOWZ prints the
- * offset ("Z" in UTC); date-only values never show a zone. */
+/* ISO 8601 text of MS of KIND in Z: ACC 0 hours, 1 minutes, 2 seconds,
+ * 3 milliseconds when not zero (trailing zeros dropped); SHOWZ prints the
+ * offset ("Z" in UTC), for dates too (the caller decides). */
 int fdate_iso(int64_t ms, int kind, const fzone *z, int acc, int showz,
               struct fbuf *out);
 /* The pattern of a locale style for KIND: DS and TS are 1 short, 2 medium,
