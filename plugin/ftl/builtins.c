@@ -1758,7 +1758,10 @@ static int string_of(fctx *c, const fexpr *e, const fval *v, fval *out)
  */
 static const char *kind_name(int k)
 {
-	return k == FD_DATE ? "date" : k == FD_TIME ? "time" : k == FD_DATETIME ? "date-time" : "date of unknown type";
+	return k == FD_DATE       ? "date"
+	       : k == FD_TIME     ? "time"
+	       : k == FD_DATETIME ? "date-time"
+	                          : "date of unknown type";
 }
 
 /* The SimpleDateFormat pattern of format FMT for KIND ("" and style
@@ -1771,7 +1774,8 @@ static const char *date_pattern(fctx *c, size_t off, int kind, const char *f,
 	int ds = fn ? fdate_style_id(f, fn) : 2, ts = 0;
 	const char *u = fn ? memchr(f, '_', fn) : NULL;
 	*iso = 0;
-	if ((fn == 3 && !memcmp(f, "iso", 3)) || (fn == 2 && !memcmp(f, "xs", 2))) {
+	if ((fn == 3 && !memcmp(f, "iso", 3)) ||
+	    (fn == 2 && !memcmp(f, "xs", 2))) {
 		*iso = 1;
 		return NULL;
 	}
@@ -1784,11 +1788,12 @@ static const char *date_pattern(fctx *c, size_t off, int kind, const char *f,
 			ds = ts;
 		p = fdate_style(c->loc->name, kind, ds, ts, buf, cap);
 		if (!p) {
-			feval_err(c, off, FTL_RUNTIME,
-			          "the default date formats are only known for "
-			          "en_* and de_* locales, not %s (use a pattern "
-			          "such as \"dd.MM.yyyy HH:mm\")",
-			          c->loc->name);
+			feval_err(
+			        c, off, FTL_RUNTIME,
+			        "the default date formats are only known for "
+			        "en_* and de_* locales, not %s (use a pattern "
+			        "such as \"dd.MM.yyyy HH:mm\")",
+			        c->loc->name);
 			return NULL;
 		}
 		*pn = strlen(p);
@@ -1798,8 +1803,8 @@ static const char *date_pattern(fctx *c, size_t off, int kind, const char *f,
 	return f;
 }
 
-int feval_fmt_date(fctx *c, size_t off, const fval *v, const char *f,
-                   size_t fn, fbuf *b)
+int feval_fmt_date(fctx *c, size_t off, const fval *v, const char *f, size_t fn,
+                   fbuf *b)
 {
 	char buf[128], why[200];
 	const char *p;
@@ -1830,10 +1835,11 @@ int feval_fmt_date(fctx *c, size_t off, const fval *v, const char *f,
 	else if (!p)
 		return -1;
 	else
-		r = fdate_format(v->u.d.ms, p, pn, c->loc->name, c->zone, b, why,
-		                 sizeof(why));
+		r = fdate_format(v->u.d.ms, p, pn, c->loc->name, c->zone, b,
+		                 why, sizeof(why));
 	if (r == -1)
-		return feval_err(c, off, FTL_RUNTIME, "date format \"%.*s\": %s",
+		return feval_err(c, off, FTL_RUNTIME,
+		                 "date format \"%.*s\": %s",
 		                 (int)ftxt_clip(f, fn, 60), f, why);
 	if (r)
 		return feval_outerr(c, b);
@@ -1855,7 +1861,8 @@ int feval_date_fmt_ok(const char *f, size_t n, char *why, size_t wn)
 	fbuf b = {.max = 4096};
 	const char *u = memchr(f, '_', n);
 	int r;
-	if (n == 0 || fdate_style_id(f, n) || (n == 3 && !memcmp(f, "iso", 3)) ||
+	if (n == 0 || fdate_style_id(f, n) ||
+	    (n == 3 && !memcmp(f, "iso", 3)) ||
 	    (n == 2 && !memcmp(f, "xs", 2)) ||
 	    (u && fdate_style_id(f, (size_t)(u - f)) &&
 	     fdate_style_id(u + 1, n - (size_t)(u - f) - 1)))
@@ -1918,17 +1925,17 @@ static int parse_date(fctx *c, const fexpr *e, const fval *v, int kind,
 			clock_gettime(CLOCK_REALTIME, &ts);
 			now = (int64_t)ts.tv_sec * 1000;
 		}
-		r = fdate_parse(v->u.s.p, v->u.s.n, p, pn, c->loc->name, c->zone,
-		                now, &ms, why, sizeof(why));
+		r = fdate_parse(v->u.s.p, v->u.s.n, p, pn, c->loc->name,
+		                c->zone, now, &ms, why, sizeof(why));
 	}
 	if (r)
-		return feval_err(c, e->off, FTL_RUNTIME,
-		                 "?%.*s: \"%.*s\" can't be read with the format "
-		                 "\"%.*s\": %s",
-		                 (int)e->n, bname(e),
-		                 (int)ftxt_clip(v->u.s.p, v->u.s.n, 60),
-		                 v->u.s.p, (int)ftxt_clip(f, fn, 60),
-		                 fn ? f : "medium", why);
+		return feval_err(
+		        c, e->off, FTL_RUNTIME,
+		        "?%.*s: \"%.*s\" can't be read with the format "
+		        "\"%.*s\": %s",
+		        (int)e->n, bname(e),
+		        (int)ftxt_clip(v->u.s.p, v->u.s.n, 60), v->u.s.p,
+		        (int)ftxt_clip(f, fn, 60), fn ? f : "medium", why);
 	set_date(out, ms, kind);
 	return 0;
 }
@@ -1945,8 +1952,8 @@ static int date_bi(fctx *c, const fexpr *e, const fval *v, fval *out)
 	case B_IS_TIME:
 	case B_IS_DATETIME:
 	case B_IS_UNKNOWN_DATE_LIKE: {
-		int k = id == B_IS_DATE_ONLY ? FD_DATE
-		        : id == B_IS_TIME    ? FD_TIME
+		int k = id == B_IS_DATE_ONLY  ? FD_DATE
+		        : id == B_IS_TIME     ? FD_TIME
 		        : id == B_IS_DATETIME ? FD_DATETIME
 		                              : FD_UNKNOWN;
 		set_bool(out, v->t == V_DATE && v->u.d.kind == k);
@@ -1959,6 +1966,13 @@ static int date_bi(fctx *c, const fexpr *e, const fval *v, fval *out)
 			return type_err(c, e, v, "a number");
 		if (nargs(c, e, 0, 0))
 			return -1;
+		if (fnum_to_i64(&v->u.n) > FDATE_MAX_MS ||
+		    fnum_to_i64(&v->u.n) < -FDATE_MAX_MS)
+			return feval_err(
+			        c, e->off, FTL_RUNTIME,
+			        "?%.*s: the number is out of the range "
+			        "of dates (at most +-%lld ms)",
+			        (int)e->n, bname(e), (long long)FDATE_MAX_MS);
 		set_date(out, fnum_to_i64(&v->u.n),
 		         id == B_NUMBER_TO_DATE   ? FD_DATE
 		         : id == B_NUMBER_TO_TIME ? FD_TIME
@@ -1989,12 +2003,13 @@ static int date_bi(fctx *c, const fexpr *e, const fval *v, fval *out)
 			if (nargs(c, e, 1, 1) || arg_str(c, e, 0, &zn, &znl))
 				return -1;
 			if (!(z = fdate_zone(zn, znl, NULL, 0)))
-				return feval_err(c, e->args[0]->off, FTL_RUNTIME,
-				                 "?%.*s: unknown time zone \"%.*s\" "
-				                 "(use an IANA name such as "
-				                 "\"Europe/Berlin\" or \"UTC\")",
-				                 (int)e->n, bname(e),
-				                 (int)ftxt_clip(zn, znl, 60), zn);
+				return feval_err(
+				        c, e->args[0]->off, FTL_RUNTIME,
+				        "?%.*s: unknown time zone \"%.*s\" "
+				        "(use an IANA name such as "
+				        "\"Europe/Berlin\" or \"UTC\")",
+				        (int)e->n, bname(e),
+				        (int)ftxt_clip(zn, znl, 60), zn);
 		} else {
 			if (nargs(c, e, 0, 0))
 				return -1;
@@ -2002,11 +2017,12 @@ static int date_bi(fctx *c, const fexpr *e, const fval *v, fval *out)
 				z = fdate_utc();
 		}
 		if (v->u.d.kind == FD_UNKNOWN)
-			return feval_err(c, e->off, FTL_RUNTIME,
-			                 "?%.*s: it is not known whether the "
-			                 "value is a date, a time or a date-time "
-			                 "(mark it with ?date, ?time or ?datetime)",
-			                 (int)e->n, bname(e));
+			return feval_err(
+			        c, e->off, FTL_RUNTIME,
+			        "?%.*s: it is not known whether the "
+			        "value is a date, a time or a date-time "
+			        "(mark it with ?date, ?time or ?datetime)",
+			        (int)e->n, bname(e));
 		if (feval_charge(c, e->off, 40) ||
 		    fdate_iso(v->u.d.ms, v->u.d.kind, z, acc,
 		              showz && v->u.d.kind != FD_DATE && !v->u.d.sql,

@@ -93,14 +93,14 @@ typedef struct zrule {
 struct fzone {
 	char id[64];
 	size_t ntrans, ntypes;
-	int64_t *trans;       /* UTC seconds */
-	uint8_t *trans_type;  /* per transition */
+	int64_t *trans;      /* UTC seconds */
+	uint8_t *trans_type; /* per transition */
 	ztype *types;
-	char *abbrs;          /* NUL-separated */
+	char *abbrs; /* NUL-separated */
 	size_t nabbrs;
 	int has_rule;
 	zrule rule;
-	int32_t fixed;        /* no transitions, no rule: this offset */
+	int32_t fixed; /* no transitions, no rule: this offset */
 	char fixed_abbr[16];
 };
 
@@ -116,7 +116,7 @@ const fzone *fdate_utc(void)
 }
 
 __attribute__((format(printf, 3, 4))) static void say(char *why, size_t wn,
-                                                    const char *fmt, ...)
+                                                      const char *fmt, ...)
 {
 	va_list ap;
 	if (!why || !wn)
@@ -197,8 +197,8 @@ static const char *tz_num(const char *s, int *v)
 	return s;
 }
 
-static const char *tz_date(const char *s, char *kind, int *m, int *w,
-                           int *wd, int *day, int32_t *secs)
+static const char *tz_date(const char *s, char *kind, int *m, int *w, int *wd,
+                           int *day, int32_t *secs)
 {
 	*secs = 7200;
 	if (*s == 'M') {
@@ -284,10 +284,12 @@ static int rule_offset(const zrule *r, int64_t t, int *dst)
 		return r->std_off;
 	fdate_civil(fdiv(t + r->std_off, 86400), &y, &mo, &da);
 	s = rule_day(y, r->start.kind, r->start.m, r->start.w, r->start.wd,
-	             r->start.day) * 86400 +
+	             r->start.day) *
+	            86400 +
 	    r->start.secs - r->std_off;
 	e = rule_day(y, r->end.kind, r->end.m, r->end.w, r->end.wd,
-	             r->end.day) * 86400 +
+	             r->end.day) *
+	            86400 +
 	    r->end.secs - r->dst_off;
 	if (s < e)
 		*dst = t >= s && t < e;
@@ -437,8 +439,8 @@ static fzone *load_tzif(const char *name, char *why, size_t wn)
 		z->nabbrs = cnt[5];
 		p += cnt[5] + (size_t)cnt[2] * (tsize + 4) + cnt[1] + cnt[0];
 		if (v2 && p < end && *p == '\n') {
-			const unsigned char *q = memchr(p + 1, '\n',
-			                                (size_t)(end - p - 1));
+			const unsigned char *q =
+			        memchr(p + 1, '\n', (size_t)(end - p - 1));
 			char foot[128];
 			if (q && (size_t)(q - p - 1) < sizeof(foot) &&
 			    q > p + 1) {
@@ -481,7 +483,8 @@ const fzone *fdate_zone(const char *name, size_t n, char *why, size_t wn)
 	fzone *z = NULL;
 	int32_t off;
 	if (n >= sizeof(nm) || memchr(name, 0, n)) {
-		say(why, wn, "%s", "time zone name too long (at most 63 bytes)");
+		say(why, wn, "%s",
+		    "time zone name too long (at most 63 bytes)");
 		return NULL;
 	}
 	memcpy(nm, name, n);
@@ -501,8 +504,8 @@ const fzone *fdate_zone(const char *name, size_t n, char *why, size_t wn)
 		/* Java names custom zones "GMT+hh:mm" */
 		snprintf(z->id, sizeof(z->id), "%s", nm);
 		z->fixed = off;
-		snprintf(z->fixed_abbr, sizeof(z->fixed_abbr),
-		         "GMT%c%02d:%02d", off < 0 ? '-' : '+',
+		snprintf(z->fixed_abbr, sizeof(z->fixed_abbr), "GMT%c%02d:%02d",
+		         off < 0 ? '-' : '+',
 		         (int)(off < 0 ? -off : off) / 3600,
 		         (int)((off < 0 ? -off : off) % 3600) / 60);
 	} else if (!name_ok(nm, n)) {
@@ -550,8 +553,8 @@ int fdate_offset(const fzone *z, int64_t ms, const char **abbr)
 		return z->fixed;
 	}
 	if (z->ntrans == 0 || t >= z->trans[z->ntrans - 1]) {
-		if (z->has_rule && (z->ntrans == 0 ||
-		                    t >= z->trans[z->ntrans - 1])) {
+		if (z->has_rule &&
+		    (z->ntrans == 0 || t >= z->trans[z->ntrans - 1])) {
 			int dst;
 			int off = rule_offset(&z->rule, t, &dst);
 			if (abbr)
@@ -585,10 +588,10 @@ int64_t fdate_from_local(const fzone *z, int64_t local)
 {
 	/* two probes: the offset a few hours on each side of the local
 	 * time; in a gap the later instant, in an overlap the earlier */
-	int64_t a = local - (int64_t)fdate_offset(z, local - 86400000, NULL) *
-	                            1000;
-	int64_t b = local - (int64_t)fdate_offset(z, local + 86400000, NULL) *
-	                            1000;
+	int64_t a =
+	        local - (int64_t)fdate_offset(z, local - 86400000, NULL) * 1000;
+	int64_t b =
+	        local - (int64_t)fdate_offset(z, local + 86400000, NULL) * 1000;
 	int oa = fdate_offset(z, a, NULL), ob = fdate_offset(z, b, NULL);
 	int ok_a = local - (int64_t)oa * 1000 == a;
 	int ok_b = local - (int64_t)ob * 1000 == b;
@@ -602,7 +605,8 @@ int64_t fdate_from_local(const fzone *z, int64_t local)
 	return local - (int64_t)fdate_offset(z, local - 86400000, NULL) * 1000;
 }
 
-/* ---- locale names --------------------------------------------------------- */
+/* ---- locale names ---------------------------------------------------------
+ */
 typedef struct dnames {
 	const char *mon[12], *mon_s[12], *day[7], *day_s[7], *ampm[2], *era[2];
 	/* date styles 1..4, time styles 1..4, joiners short/med, long/full */
@@ -657,8 +661,8 @@ int fdate_style_id(const char *s, size_t n)
 	return 0;
 }
 
-const char *fdate_style(const char *locale, int kind, int ds, int ts,
-                        char *buf, size_t cap)
+const char *fdate_style(const char *locale, int kind, int ds, int ts, char *buf,
+                        size_t cap)
 {
 	const dnames *L = names_of(locale);
 	if (!L || ds < 1 || ds > 4)
@@ -675,7 +679,8 @@ const char *fdate_style(const char *locale, int kind, int ds, int ts,
 	return buf;
 }
 
-/* ---- formatting ------------------------------------------------------------ */
+/* ---- formatting ------------------------------------------------------------
+ */
 static int put(fbuf *b, const char *s, size_t n)
 {
 	return fbuf_put(b, s, n) ? -2 : 0;
@@ -804,7 +809,9 @@ int fdate_format(int64_t ms, const char *pat, size_t pn, const char *locale,
 			return -1;
 		}
 		switch (ch) {
-		case 'G': r = put(out, L->era[t.y > 0], strlen(L->era[t.y > 0])); break;
+		case 'G':
+			r = put(out, L->era[t.y > 0], strlen(L->era[t.y > 0]));
+			break;
 		case 'y':
 		case 'u':
 			if (ch == 'u') {
@@ -831,23 +838,29 @@ int fdate_format(int64_t ms, const char *pat, size_t pn, const char *locale,
 		case 'D': r = putnum(out, t.yd, (int)cnt); break;
 		case 'F': r = putnum(out, (t.d - 1) / 7 + 1, (int)cnt); break;
 		case 'E':
-			r = cnt >= 4 ? put(out, L->day[t.wd], strlen(L->day[t.wd]))
+			r = cnt >= 4 ? put(out, L->day[t.wd],
+			                   strlen(L->day[t.wd]))
 			             : put(out, L->day_s[t.wd],
 			                   strlen(L->day_s[t.wd]));
 			break;
 		case 'a':
-			r = put(out, L->ampm[t.h >= 12], strlen(L->ampm[t.h >= 12]));
+			r = put(out, L->ampm[t.h >= 12],
+			        strlen(L->ampm[t.h >= 12]));
 			break;
 		case 'H': r = putnum(out, t.h, (int)cnt); break;
 		case 'k': r = putnum(out, t.h == 0 ? 24 : t.h, (int)cnt); break;
 		case 'K': r = putnum(out, t.h % 12, (int)cnt); break;
-		case 'h': r = putnum(out, t.h % 12 == 0 ? 12 : t.h % 12, (int)cnt); break;
+		case 'h':
+			r = putnum(out, t.h % 12 == 0 ? 12 : t.h % 12,
+			           (int)cnt);
+			break;
 		case 'm': r = putnum(out, t.mi, (int)cnt); break;
 		case 's': r = putnum(out, t.s, (int)cnt); break;
 		case 'S': r = putnum(out, t.ms, (int)cnt); break;
 		case 'z': {
-			const char *a = cnt >= 4 && L ? long_zone_name(z, t.abbr, L)
-			                              : t.abbr;
+			const char *a = cnt >= 4 && L
+			                        ? long_zone_name(z, t.abbr, L)
+			                        : t.abbr;
 			if (a[0] == '+' || a[0] == '-') {
 				/* tzdata's numeric abbreviations: the JDK
 				 * says GMT+hh:mm */
@@ -922,7 +935,8 @@ int fdate_iso(int64_t ms, int kind, const fzone *z, int acc, int showz,
 	return 0;
 }
 
-/* ---- parsing -------------------------------------------------------------- */
+/* ---- parsing --------------------------------------------------------------
+ */
 static int digits(const char *s, size_t n, size_t *i, size_t max, int64_t *v)
 {
 	size_t st = *i;
@@ -987,7 +1001,10 @@ int fdate_parse_iso(const char *s, size_t n, int kind, const fzone *z,
 		if (i < n && (s[i] == '-' || s[i] == '+'))
 			neg = s[i++] == '-';
 		st = i;
-		if (digits(s, n, &i, 9, &y) || i - st < 4)
+		/* at most 6 digits of year before the basic form's 8:
+		 * the instant then fits in 64 bits of milliseconds */
+		if (digits(s, n, &i, 8, &y) || i - st < 4 ||
+		    (i - st > 6 && (i - st != 8 || neg)))
 			return iso_bad(why, wn, what);
 		if (i - st == 8 && !neg) { /* basic: 20240305 */
 			d = y % 100;
@@ -1000,8 +1017,8 @@ int fdate_parse_iso(const char *s, size_t n, int kind, const fzone *z,
 			if (i >= n || s[i++] != '-')
 				return iso_bad(why, wn, what);
 			st = i;
-			if (digits(s, n, &i, 2, &mo) || i - st != 2 ||
-			    i >= n || s[i++] != '-')
+			if (digits(s, n, &i, 2, &mo) || i - st != 2 || i >= n ||
+			    s[i++] != '-')
 				return iso_bad(why, wn, what);
 			st = i;
 			if (digits(s, n, &i, 2, &d) || i - st != 2)
@@ -1092,7 +1109,8 @@ static int name_match(const char *s, size_t n, size_t *i,
 	size_t best = 0;
 	for (int k = 0; k < cnt; k++) {
 		size_t l = strlen(tab[k]);
-		if (l > best && *i + l <= n && strncasecmp(s + *i, tab[k], l) == 0) {
+		if (l > best && *i + l <= n &&
+		    strncasecmp(s + *i, tab[k], l) == 0) {
 			best = l;
 			*idx = k;
 		}
@@ -1104,8 +1122,8 @@ static int name_match(const char *s, size_t n, size_t *i,
 }
 
 int fdate_parse(const char *s, size_t n, const char *pat, size_t pn,
-                const char *locale, const fzone *z, int64_t now_ms,
-                int64_t *ms, char *why, size_t wn)
+                const char *locale, const fzone *z, int64_t now_ms, int64_t *ms,
+                char *why, size_t wn)
 {
 	const dnames *L = names_of(locale);
 	int64_t y = 1970, mo = 1, d = 1, h = 0, mi = 0, se = 0, fr = 0;
@@ -1143,9 +1161,12 @@ int fdate_parse(const char *s, size_t n, const char *pat, size_t pn,
 			cnt++;
 		p += cnt;
 		/* a numeric field followed directly by another takes its
-		 * width from the pattern */
-		if (p < pn && ((pat[p] >= 'a' && pat[p] <= 'z') ||
-		               (pat[p] >= 'A' && pat[p] <= 'Z')))
+		 * width from the pattern; at most 6 digits a field keeps
+		 * the sum below in 64 bits */
+		max = 6;
+		if (p < pn && cnt < max &&
+		    ((pat[p] >= 'a' && pat[p] <= 'z') ||
+		     (pat[p] >= 'A' && pat[p] <= 'Z')))
 			max = cnt;
 		if (!L && (ch == 'E' || (ch == 'M' && cnt >= 3) || ch == 'a' ||
 		           ch == 'G')) {
@@ -1164,7 +1185,8 @@ int fdate_parse(const char *s, size_t n, const char *pat, size_t pn,
 				/* within 80 years before and 20 after now */
 				int64_t ny;
 				int m_, d_;
-				fdate_civil(fdiv(now_ms, 86400000), &ny, &m_, &d_);
+				fdate_civil(fdiv(now_ms, 86400000), &ny, &m_,
+				            &d_);
 				y += (ny - 80) / 100 * 100;
 				if (y < ny - 80)
 					y += 100;
@@ -1271,8 +1293,8 @@ int fdate_parse(const char *s, size_t n, const char *pat, size_t pn,
 	if (bc)
 		y = 1 - y;
 	{
-		int64_t local = fdate_days(y, mo, d) * 86400000 +
-		                h * 3600000 + mi * 60000 + se * 1000 + fr;
+		int64_t local = fdate_days(y, mo, d) * 86400000 + h * 3600000 +
+		                mi * 60000 + se * 1000 + fr;
 		*ms = has_off ? local - (int64_t)off * 1000
 		              : fdate_from_local(z, local);
 	}

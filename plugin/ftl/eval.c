@@ -1064,15 +1064,16 @@ int feval_compare(fctx *c, const fexpr *e, int op, const fval *a, const fval *b,
 			                 "(mark them with ?date, ?time or "
 			                 "?datetime first)");
 		if (a->u.d.kind != b->u.d.kind)
-			return feval_err(c, e->off, FTL_RUNTIME,
-			                 "can't compare a %s with a %s (convert "
-			                 "one with ?date, ?time or ?datetime)",
-			                 a->u.d.kind == FD_DATE   ? "date"
-			                 : a->u.d.kind == FD_TIME ? "time"
-			                                          : "date-time",
-			                 b->u.d.kind == FD_DATE   ? "date"
-			                 : b->u.d.kind == FD_TIME ? "time"
-			                                          : "date-time");
+			return feval_err(
+			        c, e->off, FTL_RUNTIME,
+			        "can't compare a %s with a %s (convert "
+			        "one with ?date, ?time or ?datetime)",
+			        a->u.d.kind == FD_DATE   ? "date"
+			        : a->u.d.kind == FD_TIME ? "time"
+			                                 : "date-time",
+			        b->u.d.kind == FD_DATE   ? "date"
+			        : b->u.d.kind == FD_TIME ? "time"
+			                                 : "date-time");
 		*res = a->u.d.ms < b->u.d.ms ? -1 : a->u.d.ms > b->u.d.ms;
 		return 0;
 	}

@@ -27,6 +27,9 @@ enum { FD_UNKNOWN = 0, FD_DATE, FD_TIME, FD_DATETIME };
 #define FDATE_MAX_ZONES  64          /* distinct zones loaded per process */
 #define FDATE_MAX_TZFILE (256 << 10) /* bytes of one TZif file */
 #define FDATE_MAX_PAT    256         /* bytes of a date pattern */
+/* Instants beyond this many ms from 1970 (about 285 million years) are
+ * refused, so local-time arithmetic never overflows. */
+#define FDATE_MAX_MS 9000000000000000000LL
 #ifndef FTL_ZONEINFO_DIR
 #define FTL_ZONEINFO_DIR "/usr/share/zoneinfo"
 #endif
@@ -58,8 +61,8 @@ int fdate_format(int64_t ms, const char *pat, size_t pn, const char *locale,
  * in the pattern are those of 1970-01-01 00:00:00 in Z. NOW_MS places
  * two-digit years. 0 or -1 with WHY. */
 int fdate_parse(const char *s, size_t n, const char *pat, size_t pn,
-                const char *locale, const fzone *z, int64_t now_ms,
-                int64_t *ms, char *why, size_t wn);
+                const char *locale, const fzone *z, int64_t now_ms, int64_t *ms,
+                char *why, size_t wn);
 /* (fdate_parse_iso rejects a local time in a daylight saving gap, as
  * FreeMarker's ISO parser does; fdate_parse moves it forward, as the
  * lenient SimpleDateFormat does.) */
@@ -76,8 +79,8 @@ int fdate_iso(int64_t ms, int kind, const fzone *z, int acc, int showz,
 /* The pattern of a locale style for KIND: DS and TS are 1 short, 2 medium,
  * 3 long, 4 full (TS only for date-times). Static string, NULL when the
  * locale has no date styles here. */
-const char *fdate_style(const char *locale, int kind, int ds, int ts,
-                        char *buf, size_t cap);
+const char *fdate_style(const char *locale, int kind, int ds, int ts, char *buf,
+                        size_t cap);
 /* 1..4 for "short", "medium", "long", "full"; 0 otherwise. */
 int fdate_style_id(const char *s, size_t n);
 

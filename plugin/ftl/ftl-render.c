@@ -246,7 +246,8 @@ static void batch_case(FILE *o, const char *line, size_t len, long lineno,
 					st.date_format = val;
 				else if (strcmp(k, "time_format") == 0 && val)
 					st.time_format = val;
-				else if (strcmp(k, "datetime_format") == 0 && val)
+				else if (strcmp(k, "datetime_format") == 0 &&
+				         val)
 					st.datetime_format = val;
 				else {
 					put_error(o, id, "setup", NULL,

@@ -758,8 +758,10 @@ static fexpr *parse_postfix(parser *p)
 			     (feval_builtin_is_string(e->bi) &&
 			      (fdate_style_id(p->src + p->pos, wl) ||
 			       date_style_pair(p->src + p->pos, wl) ||
-			       (wl == 3 && !memcmp(p->src + p->pos, "iso", 3)) ||
-			       (wl == 2 && !memcmp(p->src + p->pos, "xs", 2)))))) {
+			       (wl == 3 &&
+			        !memcmp(p->src + p->pos, "iso", 3)) ||
+			       (wl == 2 &&
+			        !memcmp(p->src + p->pos, "xs", 2)))))) {
 				/* x?datetime.iso, x?string.short: the name
 				 * is a format for dates, given as the
 				 * argument (no pre-parsed number format) */

@@ -72,16 +72,15 @@ int ftl_settings_check(const ftl_settings *s, ftl_error *err)
 	}
 	{
 		const char *df[3] = {s->date_format, s->time_format,
-		                    s->datetime_format};
+		                     s->datetime_format};
 		static const char *const nm[3] = {"date_format", "time_format",
 		                                  "datetime_format"};
 		for (int k = 0; k < 3; k++) {
 			char why[160];
-			if (df[k] &&
-			    feval_date_fmt_ok(df[k], strlen(df[k]), why,
-			                      sizeof(why))) {
-				ftl_seterr(err, FTL_INPUT, 0, 0, "%s: %s", nm[k],
-				           why);
+			if (df[k] && feval_date_fmt_ok(df[k], strlen(df[k]),
+			                               why, sizeof(why))) {
+				ftl_seterr(err, FTL_INPUT, 0, 0, "%s: %s",
+				           nm[k], why);
 				return -1;
 			}
 		}
