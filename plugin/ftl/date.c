@@ -643,11 +643,14 @@ static const dnames de = {
         ", ",
         " 'um' "};
 
+/* Only the locales whose JDK 17 data is copied here: en_GB, de_AT...
+ * differ (dates "dd/MM/y", "Jänner"), so they get an error rather than
+ * another locale's names. */
 static const dnames *names_of(const char *locale)
 {
-	if (!locale || strncmp(locale, "en", 2) == 0)
+	if (!locale || !strcmp(locale, "en_US") || !strcmp(locale, "en"))
 		return &en;
-	if (strncmp(locale, "de", 2) == 0)
+	if (!strcmp(locale, "de_DE") || !strcmp(locale, "de"))
 		return &de;
 	return NULL;
 }
@@ -673,9 +676,11 @@ const char *fdate_style(const char *locale, int kind, int ds, int ts, char *buf,
 		return L->tstyle[ds - 1];
 	if (ts < 1 || ts > 4)
 		ts = ds;
-	/* the joiner follows the date style (CLDR dateTimeFormats) */
+	/* JDK 17: "at"/"um" only between a long or full date and a long
+	 * or full time */
 	snprintf(buf, cap, "%s%s%s", L->dstyle[ds - 1],
-	         ds >= 3 ? L->join_lf : L->join_sm, L->tstyle[ts - 1]);
+	         ds >= 3 && ts >= 3 ? L->join_lf : L->join_sm,
+	         L->tstyle[ts - 1]);
 	return buf;
 }
 
@@ -739,14 +744,74 @@ static void breakdown(int64_t ms, const fzone *z, ftm *t)
 	t->yd = (int)(days - fdate_days(t->y, 1, 1)) + 1;
 }
 
+/* The JDK 17 (CLDR) long names of the zones SMS reminders use most, by
+ * region and abbreviation (tzdata has only the abbreviations; an
+ * abbreviation alone is ambiguous: CST, IST). Others print the
+ * abbreviation (docs/templates.md). */
+static const struct {
+	const char *region, *abbr, *en, *de;
+} long_names[] = {
+        {"UTC", "UTC", "Coordinated Universal Time", "Koordinierte Weltzeit"},
+        {"Europe/", "CET", "Central European Standard Time",
+         "Mitteleurop\xc3\xa4ische Normalzeit"},
+        {"Europe/", "CEST", "Central European Summer Time",
+         "Mitteleurop\xc3\xa4ische Sommerzeit"},
+        {"Europe/", "EET", "Eastern European Standard Time",
+         "Osteurop\xc3\xa4ische Normalzeit"},
+        {"Europe/", "EEST", "Eastern European Summer Time",
+         "Osteurop\xc3\xa4ische Sommerzeit"},
+        {"Europe/", "WET", "Western European Standard Time",
+         "Westeurop\xc3\xa4ische Normalzeit"},
+        {"Europe/", "WEST", "Western European Summer Time",
+         "Westeurop\xc3\xa4ische Sommerzeit"},
+        {"Europe/London", "GMT", "Greenwich Mean Time",
+         "Mittlere Greenwich-Zeit"},
+        {"Europe/London", "BST", "British Summer Time", "Britische Sommerzeit"},
+        {"America/", "EST", "Eastern Standard Time",
+         "Nordamerikanische Ostk\xc3\xbcsten-Normalzeit"},
+        {"America/", "EDT", "Eastern Daylight Time",
+         "Nordamerikanische Ostk\xc3\xbcsten-Sommerzeit"},
+        {"America/", "CST", "Central Standard Time",
+         "Nordamerikanische Inland-Normalzeit"},
+        {"America/", "CDT", "Central Daylight Time",
+         "Nordamerikanische Inland-Sommerzeit"},
+        {"America/", "MST", "Mountain Standard Time",
+         "Rocky Mountain-Normalzeit"},
+        {"America/", "MDT", "Mountain Daylight Time",
+         "Rocky-Mountain-Sommerzeit" /* sic, JDK 17 */},
+        {"America/", "PST", "Pacific Standard Time",
+         "Nordamerikanische Westk\xc3\xbcsten-Normalzeit"},
+        {"America/", "PDT", "Pacific Daylight Time",
+         "Nordamerikanische Westk\xc3\xbcsten-Sommerzeit"},
+};
+
+/* German short names of the European zones (JDK 17: "MEZ"). */
+static const char *short_zone_name(const fzone *z, const char *abbr,
+                                   const dnames *L)
+{
+	static const char *const de_short[][2] = {
+	        {"CET", "MEZ"},   {"CEST", "MESZ"}, {"EET", "OEZ"},
+	        {"EEST", "OESZ"}, {"WET", "WEZ"},   {"WEST", "WESZ"}};
+	if (L != &de || strncmp(z->id, "Europe/", 7) != 0)
+		return abbr;
+	for (size_t i = 0; i < sizeof(de_short) / sizeof(de_short[0]); i++)
+		if (strcmp(abbr, de_short[i][0]) == 0)
+			return de_short[i][1];
+	return abbr;
+}
+
 static const char *long_zone_name(const fzone *z, const char *abbr,
                                   const dnames *L)
 {
-	/* only the zone whose long name cannot be wrong: the JDK's names
-	 * for other zones are not in tzdata (docs/templates.md) */
-	if (strcmp(abbr, "UTC") == 0 && strcmp(z->id, "UTC") == 0)
-		return L == &de ? "Koordinierte Weltzeit"
-		                : "Coordinated Universal Time";
+	for (size_t i = 0; i < sizeof(long_names) / sizeof(long_names[0]);
+	     i++) {
+		size_t rn = strlen(long_names[i].region);
+		int whole = long_names[i].region[rn - 1] != '/';
+		if (strcmp(abbr, long_names[i].abbr) == 0 &&
+		    (whole ? strcmp(z->id, long_names[i].region) == 0
+		           : strncmp(z->id, long_names[i].region, rn) == 0))
+			return L == &de ? long_names[i].de : long_names[i].en;
+	}
 	return abbr;
 }
 
@@ -858,9 +923,10 @@ int fdate_format(int64_t ms, const char *pat, size_t pn, const char *locale,
 		case 's': r = putnum(out, t.s, (int)cnt); break;
 		case 'S': r = putnum(out, t.ms, (int)cnt); break;
 		case 'z': {
-			const char *a = cnt >= 4 && L
+			const char *a = !L ? t.abbr
+			                : cnt >= 4
 			                        ? long_zone_name(z, t.abbr, L)
-			                        : t.abbr;
+			                        : short_zone_name(z, t.abbr, L);
 			if (a[0] == '+' || a[0] == '-') {
 				/* tzdata's numeric abbreviations: the JDK
 				 * says GMT+hh:mm */
