@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "eval.h"
 
@@ -131,6 +132,23 @@ enum {
 	B_DEFAULT,
 	B_IF_EXISTS,
 	B_MATCHES,
+	B_DATE,
+	B_TIME,
+	B_DATETIME,
+	B_DATE_IF_UNKNOWN,
+	B_TIME_IF_UNKNOWN,
+	B_DATETIME_IF_UNKNOWN,
+	B_LONG,
+	B_NUMBER_TO_DATE,
+	B_NUMBER_TO_TIME,
+	B_NUMBER_TO_DATETIME,
+	B_IS_DATE,
+	B_IS_DATE_LIKE,
+	B_IS_DATE_ONLY,
+	B_IS_TIME,
+	B_IS_DATETIME,
+	B_IS_UNKNOWN_DATE_LIKE,
+	B_ISO, /* every ?iso_* variant: the name says which */
 	B_UNSUPPORTED
 };
 
@@ -227,6 +245,22 @@ static const char *const names[] = {
         "default",
         "if_exists",
         "matches",
+        "date",
+        "time",
+        "datetime",
+        "date_if_unknown",
+        "time_if_unknown",
+        "datetime_if_unknown",
+        "long",
+        "number_to_date",
+        "number_to_time",
+        "number_to_datetime",
+        "is_date",
+        "is_date_like",
+        "is_date_only",
+        "is_time",
+        "is_datetime",
+        "is_unknown_date_like",
 };
 
 /* FreeMarker built-ins this engine leaves out: a runtime error names them. */
@@ -325,8 +359,43 @@ static const char *const unsupported[] = {"date",
                                           "uncap",
                                           NULL};
 
+/* ?iso, ?iso_utc, ?iso_local with _ms/_h/_m and _nz suffixes: the zone,
+ * the accuracy (fdate_iso's ACC) and whether the offset shows. 0, or -1
+ * when NAME is no such variant. */
+static int iso_variant(const char *name, size_t n, int *zone, int *acc,
+                       int *showz)
+{
+	size_t i = 3;
+	if (n < 3 || memcmp(name, "iso", 3) != 0)
+		return -1;
+	*zone = 0; /* 0: argument, 1: UTC, 2: the time_zone setting */
+	*acc = 2;
+	*showz = 1; /* never for dates (fdate_iso's caller) */
+	if (n - i >= 4 && memcmp(name + i, "_utc", 4) == 0)
+		*zone = 1, i += 4;
+	else if (n - i >= 6 && memcmp(name + i, "_local", 6) == 0)
+		*zone = 2, i += 6;
+	if (n - i >= 3 && memcmp(name + i, "_ms", 3) == 0)
+		*acc = 3, i += 3; /* as FreeMarker: only when not zero */
+	else if (n - i >= 2 && memcmp(name + i, "_h", 2) == 0)
+		*acc = 0, i += 2;
+	else if (n - i >= 2 && memcmp(name + i, "_m", 2) == 0)
+		*acc = 1, i += 2;
+	if (n - i >= 3 && memcmp(name + i, "_nz", 3) == 0)
+		*showz = 0, i += 3;
+	return i == n ? 0 : -1;
+}
+
+int feval_builtin_is_date(int id)
+{
+	return id == B_DATE || id == B_TIME || id == B_DATETIME;
+}
+
 int feval_builtin_id(const char *name, size_t n)
 {
+	int z, a, sz;
+	if (iso_variant(name, n, &z, &a, &sz) == 0)
+		return B_ISO;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strlen(names[i]) == n && memcmp(names[i], name, n) == 0)
 			return (int)i;
@@ -1572,6 +1641,7 @@ static int has_content(const fval *v)
 	case V_SEQ: return feval_seq_len(v) > 0;
 	case V_HASH: return feval_hash_len(v) > 0;
 	case V_MACRO: return 0; /* as FreeMarker 2.3.31 answers */
+	case V_DATE: return 1;
 	default: return 1;
 	}
 }
@@ -1665,7 +1735,331 @@ static int string_of(fctx *c, const fexpr *e, const fval *v, fval *out)
 		}
 		return buf_result(c, &b, out);
 	}
+	if (v->t == V_DATE) {
+		const char *f = NULL;
+		size_t fn = 0;
+		if (nargs(c, e, 0, 1) ||
+		    (e->sub && e->nargs == 1 && arg_str(c, e, 0, &f, &fn)))
+			return -1;
+		if (f && fn > FDATE_MAX_PAT)
+			return feval_err(c, e->off, FTL_RUNTIME,
+			                 "a date pattern is at most %d bytes",
+			                 FDATE_MAX_PAT);
+		if (feval_fmt_date(c, e->off, v, f, fn, &b)) {
+			free(b.p);
+			return -1;
+		}
+		return buf_result(c, &b, out);
+	}
 	return type_err(c, e, v, "a string, a number or a boolean");
+}
+
+/* ---- dates and times (fdate.h) ---------------------------------------------
+ */
+static const char *kind_name(int k)
+{
+	return k == FD_DATE       ? "date"
+	       : k == FD_TIME     ? "time"
+	       : k == FD_DATETIME ? "date-time"
+	                          : "date of unknown type";
+}
+
+/* The SimpleDateFormat pattern of format FMT for KIND ("" and style
+ * names through the locale); NULL for "iso"/"xs" (*ISO set) or when the
+ * locale has no styles (an error is set). */
+static const char *date_pattern(fctx *c, size_t off, int kind, const char *f,
+                                size_t fn, char *buf, size_t cap, int *iso,
+                                size_t *pn)
+{
+	int ds = fn ? fdate_style_id(f, fn) : 2, ts = 0;
+	const char *u = fn ? memchr(f, '_', fn) : NULL;
+	*iso = 0;
+	if ((fn == 3 && !memcmp(f, "iso", 3)) ||
+	    (fn == 2 && !memcmp(f, "xs", 2))) {
+		*iso = 1;
+		return NULL;
+	}
+	if (!ds && u && fdate_style_id(f, (size_t)(u - f)) &&
+	    (ts = fdate_style_id(u + 1, fn - (size_t)(u - f) - 1)))
+		ds = fdate_style_id(f, (size_t)(u - f));
+	if (ds) {
+		const char *p;
+		if (kind == FD_TIME && ts)
+			ds = ts;
+		p = fdate_style(c->loc->name, kind, ds, ts, buf, cap);
+		if (!p) {
+			feval_err(
+			        c, off, FTL_RUNTIME,
+			        "the default date formats are only known for "
+			        "en_* and de_* locales, not %s (use a pattern "
+			        "such as \"dd.MM.yyyy HH:mm\")",
+			        c->loc->name);
+			return NULL;
+		}
+		*pn = strlen(p);
+		return p;
+	}
+	*pn = fn;
+	return f;
+}
+
+int feval_fmt_date(fctx *c, size_t off, const fval *v, const char *f, size_t fn,
+                   fbuf *b)
+{
+	char buf[128], why[200];
+	const char *p;
+	size_t pn = 0;
+	int iso, r;
+	int kind = v->u.d.kind;
+	int xs;
+	if (kind == FD_UNKNOWN)
+		return feval_err(c, off, FTL_RUNTIME,
+		                 "can't convert the date to string: it is not "
+		                 "known which parts of it are in use (mark it "
+		                 "with ?date, ?time or ?datetime)");
+	if (!f) {
+		f = c->dfmt[kind];
+		fn = c->dfmt_n[kind];
+		if (!f)
+			f = "", fn = 0;
+	}
+	xs = fn == 2 && !memcmp(f, "xs", 2);
+	if (feval_charge(c, off, fn + 32))
+		return -1;
+	p = date_pattern(c, off, kind, f, fn, buf, sizeof(buf), &iso, &pn);
+	if (iso)
+		/* "xs" shows the zone of a date too; neither shows it for
+		 * the data's $date and $time (java.sql types) */
+		r = fdate_iso(v->u.d.ms, kind, c->zone, 3,
+		              !v->u.d.sql && (kind != FD_DATE || xs), b);
+	else if (!p)
+		return -1;
+	else
+		r = fdate_format(v->u.d.ms, p, pn, c->loc->name, c->zone, b,
+		                 why, sizeof(why));
+	if (r == -1)
+		return feval_err(c, off, FTL_RUNTIME,
+		                 "date format \"%.*s\": %s",
+		                 (int)ftxt_clip(f, fn, 60), f, why);
+	if (r)
+		return feval_outerr(c, b);
+	return 0;
+}
+
+int feval_set_zone(fctx *c, size_t off, const char *name, size_t n)
+{
+	char why[200];
+	const fzone *z = fdate_zone(name, n, why, sizeof(why));
+	if (!z)
+		return feval_err(c, off, FTL_RUNTIME, "time_zone: %s", why);
+	c->zone = z;
+	return 0;
+}
+
+int feval_date_fmt_ok(const char *f, size_t n, char *why, size_t wn)
+{
+	fbuf b = {.max = 4096};
+	const char *u = memchr(f, '_', n);
+	int r;
+	if (n == 0 || fdate_style_id(f, n) ||
+	    (n == 3 && !memcmp(f, "iso", 3)) ||
+	    (n == 2 && !memcmp(f, "xs", 2)) ||
+	    (u && fdate_style_id(f, (size_t)(u - f)) &&
+	     fdate_style_id(u + 1, n - (size_t)(u - f) - 1)))
+		return 0;
+	if (n > FDATE_MAX_PAT) {
+		snprintf(why, wn, "a date pattern is at most %d bytes",
+		         FDATE_MAX_PAT);
+		return -1;
+	}
+	r = fdate_format(0, f, n, "en_US", fdate_utc(), &b, why, wn);
+	free(b.p);
+	return r == -1 ? -1 : 0;
+}
+
+static void set_date(fval *o, int64_t ms, int kind)
+{
+	memset(o, 0, sizeof(*o));
+	o->t = V_DATE;
+	o->u.d.ms = ms;
+	o->u.d.kind = kind;
+}
+
+/* x?date, ?time, ?datetime on a string: parse it with the argument (a
+ * pattern, "iso", "xs", a style) or the setting for that kind. */
+static int parse_date(fctx *c, const fexpr *e, const fval *v, int kind,
+                      fval *out)
+{
+	const char *f = NULL, *p;
+	size_t fn = 0, pn = 0;
+	char buf[128], why[200];
+	int iso, r;
+	int64_t ms;
+	if (nargs(c, e, 0, 1))
+		return -1;
+	if (e->sub && e->nargs == 1 && arg_str(c, e, 0, &f, &fn))
+		return -1;
+	if (!f) {
+		f = c->dfmt[kind] ? c->dfmt[kind] : "";
+		fn = c->dfmt[kind] ? c->dfmt_n[kind] : 0;
+	}
+	if (feval_charge(c, e->off, v->u.s.n + fn + 32))
+		return -1;
+	if (fn > FDATE_MAX_PAT || v->u.s.n > 1024)
+		return feval_err(c, e->off, FTL_RUNTIME,
+		                 "?%.*s: the string or the pattern is too long "
+		                 "(at most 1024 and %d bytes)",
+		                 (int)e->n, bname(e), FDATE_MAX_PAT);
+	p = date_pattern(c, e->off, kind, f, fn, buf, sizeof(buf), &iso, &pn);
+	if (iso) {
+		r = fdate_parse_iso(v->u.s.p, v->u.s.n, kind, c->zone, &ms, why,
+		                    sizeof(why));
+	} else if (!p) {
+		return -1;
+	} else {
+		int64_t now = 0;
+		if (c->now_fn)
+			now = c->now_fn(c->now_arg);
+		else {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			now = (int64_t)ts.tv_sec * 1000;
+		}
+		r = fdate_parse(v->u.s.p, v->u.s.n, p, pn, c->loc->name,
+		                c->zone, now, &ms, why, sizeof(why));
+	}
+	if (r)
+		return feval_err(
+		        c, e->off, FTL_RUNTIME,
+		        "?%.*s: \"%.*s\" can't be read with the format "
+		        "\"%.*s\": %s",
+		        (int)e->n, bname(e),
+		        (int)ftxt_clip(v->u.s.p, v->u.s.n, 60), v->u.s.p,
+		        (int)ftxt_clip(f, fn, 60), fn ? f : "medium", why);
+	set_date(out, ms, kind);
+	return 0;
+}
+
+static int date_bi(fctx *c, const fexpr *e, const fval *v, fval *out)
+{
+	int id = e->bi;
+	switch (id) {
+	case B_IS_DATE:
+	case B_IS_DATE_LIKE:
+		set_bool(out, v->t == V_DATE);
+		return nargs(c, e, 0, 0);
+	case B_IS_DATE_ONLY:
+	case B_IS_TIME:
+	case B_IS_DATETIME:
+	case B_IS_UNKNOWN_DATE_LIKE: {
+		int k = id == B_IS_DATE_ONLY  ? FD_DATE
+		        : id == B_IS_TIME     ? FD_TIME
+		        : id == B_IS_DATETIME ? FD_DATETIME
+		                              : FD_UNKNOWN;
+		set_bool(out, v->t == V_DATE && v->u.d.kind == k);
+		return nargs(c, e, 0, 0);
+	}
+	case B_NUMBER_TO_DATE:
+	case B_NUMBER_TO_TIME:
+	case B_NUMBER_TO_DATETIME:
+		if (v->t != V_NUM)
+			return type_err(c, e, v, "a number");
+		if (nargs(c, e, 0, 0))
+			return -1;
+		if (fnum_to_i64(&v->u.n) > FDATE_MAX_MS ||
+		    fnum_to_i64(&v->u.n) < -FDATE_MAX_MS)
+			return feval_err(
+			        c, e->off, FTL_RUNTIME,
+			        "?%.*s: the number is out of the range "
+			        "of dates (at most +-%lld ms)",
+			        (int)e->n, bname(e), (long long)FDATE_MAX_MS);
+		set_date(out, fnum_to_i64(&v->u.n),
+		         id == B_NUMBER_TO_DATE   ? FD_DATE
+		         : id == B_NUMBER_TO_TIME ? FD_TIME
+		                                  : FD_DATETIME);
+		return 0;
+	case B_LONG:
+		if (nargs(c, e, 0, 0))
+			return -1;
+		if (v->t == V_DATE) {
+			set_int(out, v->u.d.ms);
+			return 0;
+		}
+		if (v->t == V_NUM) {
+			set_int(out, fnum_to_i64(&v->u.n));
+			return 0;
+		}
+		return type_err(c, e, v, "a number or a date");
+	case B_ISO: {
+		int zone, acc, showz;
+		const fzone *z = c->zone;
+		fbuf b = {.max = c->out.max};
+		iso_variant(e->s, e->n, &zone, &acc, &showz);
+		if (v->t != V_DATE)
+			return type_err(c, e, v, "a date");
+		if (zone == 0) {
+			const char *zn;
+			size_t znl;
+			if (nargs(c, e, 1, 1) || arg_str(c, e, 0, &zn, &znl))
+				return -1;
+			if (!(z = fdate_zone(zn, znl, NULL, 0)))
+				return feval_err(
+				        c, e->args[0]->off, FTL_RUNTIME,
+				        "?%.*s: unknown time zone \"%.*s\" "
+				        "(use an IANA name such as "
+				        "\"Europe/Berlin\" or \"UTC\")",
+				        (int)e->n, bname(e),
+				        (int)ftxt_clip(zn, znl, 60), zn);
+		} else {
+			if (nargs(c, e, 0, 0))
+				return -1;
+			if (zone == 1)
+				z = fdate_utc();
+		}
+		if (v->u.d.kind == FD_UNKNOWN)
+			return feval_err(
+			        c, e->off, FTL_RUNTIME,
+			        "?%.*s: it is not known whether the "
+			        "value is a date, a time or a date-time "
+			        "(mark it with ?date, ?time or ?datetime)",
+			        (int)e->n, bname(e));
+		if (feval_charge(c, e->off, 40) ||
+		    fdate_iso(v->u.d.ms, v->u.d.kind, z, acc,
+		              showz && v->u.d.kind != FD_DATE && !v->u.d.sql,
+		              &b)) {
+			free(b.p);
+			return c->failed ? -1 : feval_outerr(c, &b);
+		}
+		return buf_result(c, &b, out);
+	}
+	}
+	/* ?date, ?time, ?datetime and their _if_unknown forms */
+	{
+		int k = id == B_DATE || id == B_DATE_IF_UNKNOWN   ? FD_DATE
+		        : id == B_TIME || id == B_TIME_IF_UNKNOWN ? FD_TIME
+		                                                  : FD_DATETIME;
+		int if_unknown = id >= B_DATE_IF_UNKNOWN;
+		if (v->t == V_STR && !if_unknown)
+			return parse_date(c, e, v, k, out);
+		if (v->t != V_DATE)
+			return type_err(c, e, v, "a date or a string");
+		if (nargs(c, e, 0, 0))
+			return -1;
+		*out = *v;
+		if (if_unknown) {
+			if (v->u.d.kind == FD_UNKNOWN)
+				out->u.d.kind = k;
+			return 0;
+		}
+		if (v->u.d.kind != FD_UNKNOWN && v->u.d.kind != k &&
+		    v->u.d.kind != FD_DATETIME)
+			return feval_err(c, e->off, FTL_RUNTIME,
+			                 "?%.*s: can't convert a %s to a %s",
+			                 (int)e->n, bname(e),
+			                 kind_name(v->u.d.kind), kind_name(k));
+		out->u.d.kind = k;
+		return 0;
+	}
 }
 
 static int then_switch(fctx *c, const fexpr *e, const fval *v, fval *out)
@@ -2471,6 +2865,8 @@ int fbi_eval(fctx *c, const fexpr *e, fval *out)
 			return 0;
 		}
 	}
+	if (id >= B_DATE && id <= B_ISO)
+		return date_bi(c, e, &v, out);
 	{
 		int r = more_bi(c, e, &v, out);
 		if (r <= 0)

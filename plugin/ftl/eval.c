@@ -254,8 +254,55 @@ const char *feval_type_name(const fval *v)
 	case V_SEQ: return "a sequence";
 	case V_HASH: return "a hash";
 	case V_MACRO: return v->u.m->is_func ? "a function" : "a macro";
+	case V_DATE: return "a date/time";
 	}
 	return "?";
+}
+
+/* The typed form of the oracle (its README): {"$datetime": ISO},
+ * {"$date": ISO}, {"$time": ISO}, {"$unknown": ISO} are dates; any other
+ * one-key object is a hash. Without an offset the text is UTC, as the
+ * oracle reads it; "$date" is midnight UTC, "$time" a time on 1970-01-01
+ * UTC. */
+static int date_from_json(fctx *c, json_object *j, fval *v, size_t off)
+{
+	static const char *const keys[] = {"$unknown", "$date", "$time",
+	                                   "$datetime"};
+	char why[200];
+	v->t = V_HASH;
+	v->k = K_JSON;
+	v->u.j = j;
+	json_object_object_foreach(j, k, val)
+	{
+		const char *s;
+		size_t n;
+		int kind = -1;
+		for (int i = 0; i < 4; i++)
+			if (strcmp(k, keys[i]) == 0)
+				kind = i;
+		if (kind < 0 || json_object_get_type(val) != json_type_string)
+			return 0;
+		s = json_object_get_string(val);
+		n = (size_t)json_object_get_string_len(val);
+		if (feval_charge(c, off, n))
+			return -1;
+		/* "2024-03-05" is a date and "14:07:09" a time, whatever
+		 * the key says; the key gives the kind */
+		if (fdate_parse_iso(s, n, FD_DATETIME, fdate_utc(), &v->u.d.ms,
+		                    why, sizeof(why)) &&
+		    fdate_parse_iso(s, n, FD_DATE, fdate_utc(), &v->u.d.ms, why,
+		                    sizeof(why)) &&
+		    fdate_parse_iso(s, n, FD_TIME, fdate_utc(), &v->u.d.ms, why,
+		                    sizeof(why)))
+			return feval_err(c, off, FTL_INPUT,
+			                 "the data's %s value \"%.*s\": %s", k,
+			                 (int)ftxt_clip(s, n, 40), s, why);
+		v->t = V_DATE;
+		v->k = 0;
+		v->u.d.kind = kind;
+		v->u.d.sql = kind == FD_DATE || kind == FD_TIME;
+	}
+	return 0;
 }
 
 int feval_from_json(fctx *c, json_object *j, fval *v, size_t off)
@@ -308,6 +355,8 @@ int feval_from_json(fctx *c, json_object *j, fval *v, size_t off)
 		v->u.j = j;
 		return 0;
 	case json_type_object:
+		if (json_object_object_length(j) == 1)
+			return date_from_json(c, j, v, off);
 		v->t = V_HASH;
 		v->k = K_JSON;
 		v->u.j = j;
@@ -455,6 +504,32 @@ static int find_var(const fvar *vars, size_t n, const char *s, size_t len,
  * template's variables (#assign), the globals (#global), the data model. */
 static int lookup(fctx *c, const fexpr *e, fval *out)
 {
+	if (e->s[0] == '.') {
+		/* special variables: only .now (read once per render, from
+		 * the injectable clock) */
+		if (e->n == 4 && memcmp(e->s, ".now", 4) == 0) {
+			if (!c->has_now) {
+				struct timespec ts;
+				if (c->now_fn) {
+					c->now = c->now_fn(c->now_arg);
+				} else {
+					clock_gettime(CLOCK_REALTIME, &ts);
+					c->now = (int64_t)ts.tv_sec * 1000 +
+					         ts.tv_nsec / 1000000;
+				}
+				c->has_now = 1;
+			}
+			memset(out, 0, sizeof(*out));
+			out->t = V_DATE;
+			out->u.d.ms = c->now;
+			out->u.d.kind = FD_DATETIME;
+			return 0;
+		}
+		return feval_err(c, e->off, FTL_RUNTIME,
+		                 "the special variable %.*s is not supported "
+		                 "(only .now)",
+		                 (int)e->n, e->s);
+	}
 	for (const fenv *env = c->env; env; env = env->up) {
 		for (int i = c->nloops - 1; i >= 0; i--) {
 			floop *l = &c->loops[i];
@@ -607,6 +682,7 @@ int feval_to_text(fctx *c, const fexpr *e, const fval *v, fbuf *b, size_t off)
 		                 "can't print a boolean directly; use "
 		                 "?c (true/false) or ?string('yes', 'no')");
 	case V_NONE: return feval_missing(c, e);
+	case V_DATE: return feval_fmt_date(c, off, v, NULL, 0, b);
 	default: {
 		int n;
 		const char *s = feval_src(c, e, &n);
@@ -981,9 +1057,29 @@ int feval_compare(fctx *c, const fexpr *e, int op, const fval *a, const fval *b,
 		*res = a->u.b != b->u.b;
 		return 0;
 	}
+	if (a->t == V_DATE && b->t == V_DATE) {
+		if (a->u.d.kind == FD_UNKNOWN || b->u.d.kind == FD_UNKNOWN)
+			return feval_err(c, e->off, FTL_RUNTIME,
+			                 "can't compare dates of unknown type "
+			                 "(mark them with ?date, ?time or "
+			                 "?datetime first)");
+		if (a->u.d.kind != b->u.d.kind)
+			return feval_err(
+			        c, e->off, FTL_RUNTIME,
+			        "can't compare a %s with a %s (convert "
+			        "one with ?date, ?time or ?datetime)",
+			        a->u.d.kind == FD_DATE   ? "date"
+			        : a->u.d.kind == FD_TIME ? "time"
+			                                 : "date-time",
+			        b->u.d.kind == FD_DATE   ? "date"
+			        : b->u.d.kind == FD_TIME ? "time"
+			                                 : "date-time");
+		*res = a->u.d.ms < b->u.d.ms ? -1 : a->u.d.ms > b->u.d.ms;
+		return 0;
+	}
 	return feval_err(c, e->off, FTL_RUNTIME,
 	                 "can't compare %s with %s (only two numbers, two "
-	                 "strings or two booleans)",
+	                 "strings, two booleans or two dates)",
 	                 feval_type_name(a), feval_type_name(b));
 }
 
@@ -1622,9 +1718,28 @@ static int setting(fctx *c, const fnode *n)
 		c->bool_false = comma + 1;
 		return 0;
 	}
+	if (strcmp(name, "time_zone") == 0)
+		return feval_set_zone(c, n->off, v.u.s.p, v.u.s.n);
+	{
+		int k = strcmp(name, "date_format") == 0       ? FD_DATE
+		        : strcmp(name, "time_format") == 0     ? FD_TIME
+		        : strcmp(name, "datetime_format") == 0 ? FD_DATETIME
+		                                               : -1;
+		if (k >= 0) {
+			char why[160];
+			if (feval_date_fmt_ok(v.u.s.p, v.u.s.n, why,
+			                      sizeof(why)))
+				return feval_err(c, n->off, FTL_RUNTIME,
+				                 "%s: %s", name, why);
+			c->dfmt[k] = v.u.s.p;
+			c->dfmt_n[k] = v.u.s.n;
+			return 0;
+		}
+	}
 	return feval_err(c, n->off, FTL_RUNTIME,
 	                 "the setting \"%s\" is not supported (only locale, "
-	                 "number_format and boolean_format)",
+	                 "number_format, boolean_format, time_zone, "
+	                 "date_format, time_format and datetime_format)",
 	                 name);
 }
 
@@ -2346,6 +2461,34 @@ int ftl_render(const ftl_template *t, json_object *model, const ftl_settings *s,
 		           "number_format \"%s\" is not supported",
 		           s->number_format);
 		return -1;
+	}
+	c.zone = fdate_utc();
+	if (s && s->time_zone) {
+		char why[200];
+		c.zone = fdate_zone(s->time_zone, strlen(s->time_zone), why,
+		                    sizeof(why));
+		if (!c.zone) {
+			ftl_seterr(err, FTL_INPUT, 0, 0, "%s", why);
+			return -1;
+		}
+	}
+	if (s) {
+		const char *f[4] = {NULL, s->date_format, s->time_format,
+		                    s->datetime_format};
+		for (int k = 1; k < 4; k++) {
+			char why[160];
+			if (!f[k])
+				continue;
+			if (feval_date_fmt_ok(f[k], strlen(f[k]), why,
+			                      sizeof(why))) {
+				ftl_seterr(err, FTL_INPUT, 0, 0, "%s", why);
+				return -1;
+			}
+			c.dfmt[k] = f[k];
+			c.dfmt_n[k] = strlen(f[k]);
+		}
+		c.now_fn = s->now_ms;
+		c.now_arg = s->now_arg;
 	}
 	c.out.max = s && s->max_output ? s->max_output : FTL_DEFAULT_OUTPUT;
 	c.arena.limit = FTL_MAX_ARENA;

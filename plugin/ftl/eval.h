@@ -6,8 +6,9 @@
 #define FTL_EVAL_H
 
 #include "ftl_int.h"
+#include "fdate.h"
 
-enum { V_NONE = 0, V_STR, V_NUM, V_BOOL, V_SEQ, V_HASH, V_MACRO };
+enum { V_NONE = 0, V_STR, V_NUM, V_BOOL, V_SEQ, V_HASH, V_MACRO, V_DATE };
 enum { K_ARR = 0, K_JSON, K_RANGE }; /* storage of sequences and hashes */
 
 typedef struct fval fval;
@@ -22,6 +23,13 @@ struct fval {
 		fnum n;
 		int b;
 		const fmacro *m; /* V_MACRO: a #macro or #function */
+		struct {
+			int64_t ms; /* UTC instant */
+			int kind;   /* FD_DATE, FD_TIME, FD_DATETIME... */
+			int sql;    /* from the data's $date/$time: like
+			               java.sql.Date/Time, ISO text shows
+			               no zone */
+		} d;
 		json_object *j;
 		struct {
 			fval *v;
@@ -115,6 +123,15 @@ typedef struct fctx {
 	fvar *globals;  /* #global */
 	size_t nglobals, capglobals;
 	fval ret; /* #return's value, on its way to the caller */
+	/* dates: the time_zone setting, the date/time/datetime_format
+	 * settings (indexed by FD_DATE, FD_TIME, FD_DATETIME), .now */
+	const fzone *zone;
+	const char *dfmt[4];
+	size_t dfmt_n[4];
+	int64_t (*now_fn)(void *);
+	void *now_arg;
+	int64_t now;
+	int has_now;
 	floop loops[FTL_MAX_DEPTH]; /* last: not cleared per render */
 } fctx;
 
@@ -169,6 +186,14 @@ int feval_body(fctx *c, const fnode *n);
 int feval_items(fctx *c, const fnode *n);
 floop *feval_find_loop(fctx *c, const char *name, size_t n);
 int fbi_eval(fctx *c, const fexpr *e, fval *out);
+/* A date value as text with format FMT (a style name, "iso", "xs" or a
+ * pattern; NULL: the setting for its kind): appends to B. */
+int feval_fmt_date(fctx *c, size_t off, const fval *v, const char *fmt,
+                   size_t fn, fbuf *b);
+/* The time_zone setting NAME: 0, or -1 with a runtime error at OFF. */
+int feval_set_zone(fctx *c, size_t off, const char *name, size_t n);
+/* Check a date format setting value; 0 or -1 with WHY. */
+int feval_date_fmt_ok(const char *f, size_t n, char *why, size_t wn);
 /* Call function M with N positional arguments (a missing one is V_NONE);
  * its #return value in RET (V_NONE when it returned none). */
 int feval_call(fctx *c, const fmacro *m, const fval *args, int n, size_t off,

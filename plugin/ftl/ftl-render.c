@@ -240,6 +240,15 @@ static void batch_case(FILE *o, const char *line, size_t len, long lineno,
 					st.locale = val;
 				else if (strcmp(k, "number_format") == 0 && val)
 					st.number_format = val;
+				else if (strcmp(k, "time_zone") == 0 && val)
+					st.time_zone = val;
+				else if (strcmp(k, "date_format") == 0 && val)
+					st.date_format = val;
+				else if (strcmp(k, "time_format") == 0 && val)
+					st.time_format = val;
+				else if (strcmp(k, "datetime_format") == 0 &&
+				         val)
+					st.datetime_format = val;
 				else {
 					put_error(o, id, "setup", NULL,
 					          "unsupported setting");

@@ -49,6 +49,18 @@ typedef struct ftl_settings {
 	size_t max_output;         /* 0: default limit (64 KiB) */
 	int64_t deadline_ms;       /* absolute CLOCK_MONOTONIC ms; 0: none */
 	size_t max_work;           /* 0: default (FTL_DEFAULT_WORK_UNITS) */
+	/* Dates (docs/templates.md "Dates and times"). time_zone: an IANA
+	 * name read from the system's zone files, "UTC" or "GMT+hh:mm";
+	 * NULL: "UTC". The formats: "short", "medium", "long", "full",
+	 * "iso", "xs" or a SimpleDateFormat pattern; NULL: "medium". */
+	const char *time_zone;
+	const char *date_format;
+	const char *time_format;
+	const char *datetime_format;
+	/* What .now reads (epoch milliseconds), once per render; NULL: the
+	 * system's real-time clock. Tests inject a fixed clock. */
+	int64_t (*now_ms)(void *arg);
+	void *now_arg;
 } ftl_settings;
 
 /*

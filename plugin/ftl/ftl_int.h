@@ -295,6 +295,8 @@ struct ftl_template {
 /* Built-in id for NAME, or -1 when FreeMarker has no such built-in. */
 int feval_builtin_id(const char *name, size_t n);
 int feval_builtin_is_string(int id);
+/* ?date, ?time, ?datetime: ".iso", ".xs" and style names after a dot. */
+int feval_builtin_is_date(int id);
 int feval_builtin_is_loop(int id);
 /* ?filter, ?map, ?take_while, ?drop_while: a lambda argument allowed. */
 int feval_builtin_takes_lambda(int id);

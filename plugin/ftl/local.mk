@@ -5,7 +5,8 @@ noinst_LTLIBRARIES += plugin/ftl/libftl.la
 plugin_ftl_libftl_la_SOURCES = \
 	plugin/ftl/ftl.h plugin/ftl/ftl_int.h plugin/ftl/eval.h \
 	plugin/ftl/num.c plugin/ftl/text.c plugin/ftl/parse.c \
-	plugin/ftl/eval.c plugin/ftl/builtins.c plugin/ftl/template.c
+	plugin/ftl/eval.c plugin/ftl/builtins.c plugin/ftl/template.c \
+	plugin/ftl/fdate.h plugin/ftl/date.c
 plugin_ftl_libftl_la_CFLAGS = $(AM_CFLAGS) $(PCRE2_CFLAGS) -fPIC
 plugin_ftl_libftl_la_LIBADD = $(JSONC_LIBS) $(PCRE2_LIBS) $(PTHREAD_LIBS) -lm
 
@@ -16,7 +17,7 @@ ftl_render_LDADD = plugin/ftl/libftl.la $(JSONC_LIBS) $(PCRE2_LIBS)
 # ---- tests: one program per module, the golden cases, the CLI, the corpus
 FTL_TESTS = tests/ftl/test_ftl_num tests/ftl/test_ftl_text tests/ftl/test_ftl_parse \
 	tests/ftl/test_ftl_eval tests/ftl/test_ftl_builtins tests/ftl/test_ftl_template \
-	tests/ftl/test_ftl_golden tests/fuzz/replay_ftl
+	tests/ftl/test_ftl_golden tests/fuzz/replay_ftl tests/ftl/test_ftl_date
 check_PROGRAMS += $(FTL_TESTS)
 TESTS += $(FTL_TESTS) tests/test_ftl_render.sh
 FTL_TEST_LDADD = plugin/ftl/libftl.la $(JSONC_LIBS) $(PCRE2_LIBS) \
@@ -28,6 +29,7 @@ tests_ftl_test_ftl_eval_LDADD = $(FTL_TEST_LDADD)
 tests_ftl_test_ftl_builtins_LDADD = $(FTL_TEST_LDADD)
 tests_ftl_test_ftl_template_LDADD = $(FTL_TEST_LDADD)
 tests_ftl_test_ftl_golden_LDADD = $(FTL_TEST_LDADD)
+tests_ftl_test_ftl_date_LDADD = $(FTL_TEST_LDADD)
 tests_fuzz_replay_ftl_SOURCES = tests/fuzz/replay_ftl.c tests/fuzz/fuzz_ftl.c
 tests_fuzz_replay_ftl_LDADD = $(FTL_TEST_LDADD)
 EXTRA_DIST += tests/test_ftl_render.sh tests/ftl/golden.cases.jsonl \

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "ftl_int.h"
+#include "fdate.h"
 
 /* ---- arena ---------------------------------------------------------------
  */
@@ -578,6 +579,19 @@ static fexpr *parse_primary(parser *p)
 		     "expected an expression but the template ended");
 		return NULL;
 	}
+	if (p->src[p->pos] == '.' && p->pos + 1 < p->len &&
+	    is_idstart((unsigned char)p->src[p->pos + 1])) {
+		/* a special variable (.now): looked up by its dotted name */
+		p->pos++;
+		wl = word_len(p);
+		e = mk(p, E_VAR, start);
+		if (!e || !(e->s = pstrdup(p, p->src + start, wl + 1)))
+			return NULL;
+		e->n = wl + 1;
+		p->pos += wl;
+		e->end = (uint32_t)p->pos;
+		return e;
+	}
 	{
 		char c = p->src[p->pos];
 		if (c == '"' || c == '\'' ||
@@ -707,6 +721,14 @@ static int can_start_expr(parser *p)
 	return 0;
 }
 
+/* "short_medium" and the like: a date style and a time style */
+static int date_style_pair(const char *s, size_t n)
+{
+	const char *u = memchr(s, '_', n);
+	return u && fdate_style_id(s, (size_t)(u - s)) &&
+	       fdate_style_id(u + 1, n - (size_t)(u - s) - 1);
+}
+
 static fexpr *parse_postfix(parser *p)
 {
 	fexpr *e = parse_primary(p);
@@ -730,6 +752,32 @@ static fexpr *parse_postfix(parser *p)
 				perr(p, p->pos, FTL_PARSE,
 				     "expected a name after \".\"");
 				return NULL;
+			}
+			if (e->op == E_BI && !e->sub &&
+			    (feval_builtin_is_date(e->bi) ||
+			     (feval_builtin_is_string(e->bi) &&
+			      (fdate_style_id(p->src + p->pos, wl) ||
+			       date_style_pair(p->src + p->pos, wl) ||
+			       (wl == 3 &&
+			        !memcmp(p->src + p->pos, "iso", 3)) ||
+			       (wl == 2 &&
+			        !memcmp(p->src + p->pos, "xs", 2)))))) {
+				/* x?datetime.iso, x?string.short: the name
+				 * is a format for dates, given as the
+				 * argument (no pre-parsed number format) */
+				fexpr *arg = mk(p, E_STR, p->pos);
+				fexpr **args = palloc(p, sizeof(*args));
+				if (!arg || !args ||
+				    !(arg->s = pstrdup(p, p->src + p->pos, wl)))
+					return NULL;
+				arg->n = wl;
+				args[0] = arg;
+				e->args = args;
+				e->nargs = 1;
+				e->sub = 1;
+				p->pos += wl;
+				e->end = (uint32_t)p->pos;
+				continue;
 			}
 			if (e->op == E_BI && feval_builtin_is_string(e->bi) &&
 			    !e->sub) {

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ftl_int.h"
+#include "eval.h" /* ftl_int.h, fdate.h, feval_date_fmt_ok */
 
 const char *ftl_kind_name(ftl_kind k)
 {
@@ -61,6 +61,29 @@ int ftl_settings_check(const ftl_settings *s, ftl_error *err)
 		                          strlen(s->number_format), 60),
 		           s->number_format);
 		return -1;
+	}
+	if (s->time_zone) {
+		char why[200];
+		if (!fdate_zone(s->time_zone, strlen(s->time_zone), why,
+		                sizeof(why))) {
+			ftl_seterr(err, FTL_INPUT, 0, 0, "%s", why);
+			return -1;
+		}
+	}
+	{
+		const char *df[3] = {s->date_format, s->time_format,
+		                     s->datetime_format};
+		static const char *const nm[3] = {"date_format", "time_format",
+		                                  "datetime_format"};
+		for (int k = 0; k < 3; k++) {
+			char why[160];
+			if (df[k] && feval_date_fmt_ok(df[k], strlen(df[k]),
+			                               why, sizeof(why))) {
+				ftl_seterr(err, FTL_INPUT, 0, 0, "%s: %s",
+				           nm[k], why);
+				return -1;
+			}
+		}
 	}
 	return 0;
 }
