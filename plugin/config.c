@@ -7,6 +7,7 @@
  * value of a secure key.
  */
 #include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ftl/ftl.h"
 #include "tw_config.h"
 #include "tw_wire.h"
 #include "tw_mask.h"
@@ -114,6 +116,37 @@ static const tw_key tw_keys[] = {
         {"TEMPLATE_NUMBER_FORMAT", "string", 0, 0, NULL,
          "Default number format of templates (FreeMarker's number_format); "
          "unset: FreeMarker's \"number\".",
+         0, 0},
+        {"TEMPLATE_TIME_ZONE", "string", 0, 0, NULL,
+         "Time zone dates in templates are shown in: an IANA name read "
+         "from the system's zone files (Europe/Berlin) or GMT+hh:mm; "
+         "unset: UTC.",
+         0, 0},
+        {"TEMPLATE_DATE_FORMAT", "string", 0, 0, NULL,
+         "Default format of dates in templates (FreeMarker's "
+         "date_format): short, medium, long, full, iso or a pattern like "
+         "dd.MM.yyyy; unset: medium.",
+         0, 0},
+        {"TEMPLATE_TIME_FORMAT", "string", 0, 0, NULL,
+         "Default format of times in templates (time_format), as "
+         "TEMPLATE_DATE_FORMAT; unset: medium.",
+         0, 0},
+        {"TEMPLATE_DATETIME_FORMAT", "string", 0, 0, NULL,
+         "Default format of date-times in templates (datetime_format), "
+         "as TEMPLATE_DATE_FORMAT; unset: medium.",
+         0, 0},
+        {"TEMPLATE_BOOLEAN_FORMAT", "string", 0, 0, NULL,
+         "How ${flag} prints a boolean in templates: c (true/false) or "
+         "two texts like yes,no; unset: an error, as in FreeMarker.",
+         0, 0},
+        {"TEMPLATE_OUTPUT_FORMAT", "string", 0, 0, NULL,
+         "Output format of templates: HTML, XHTML, XML or RTF escape "
+         "${...}; plainText, undefined, JSON, CSS, JavaScript do not; "
+         "unset: undefined (no escaping, right for SMS).",
+         0, 0},
+        {"TEMPLATE_URL_ESCAPING_CHARSET", "string", 0, 0, NULL,
+         "Charset of ?url without an argument in templates: UTF-8, "
+         "ISO-8859-1 or US-ASCII; unset: UTF-8.",
          0, 0},
         {"LOG_BODIES", "boolean", 0, 0, "false",
          "Put message bodies in logs (personal data; off by default).", 0, 0},
@@ -627,6 +660,44 @@ static int parse_limits(json_object *cfg, tw_config *c, char *err,
 	return 0;
 }
 
+/* The template settings beyond locale and number format, each checked
+ * alone with ftl_settings_check so that the error names its key. */
+static int parse_template_more(json_object *cfg, tw_config *c, char *err,
+                               size_t errlen)
+{
+	static const struct {
+		const char *key;
+		size_t cfg_off, fs_off;
+	} keys[] = {
+#define K(k, f) {k, offsetof(tw_config, f), offsetof(ftl_settings, f)}
+	        K("TEMPLATE_TIME_ZONE", time_zone),
+	        K("TEMPLATE_DATE_FORMAT", date_format),
+	        K("TEMPLATE_TIME_FORMAT", time_format),
+	        K("TEMPLATE_DATETIME_FORMAT", datetime_format),
+	        K("TEMPLATE_BOOLEAN_FORMAT", boolean_format),
+	        K("TEMPLATE_OUTPUT_FORMAT", output_format),
+	        K("TEMPLATE_URL_ESCAPING_CHARSET", url_escaping_charset),
+#undef K
+	};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const char *v;
+		char **dst = (char **)((char *)c + keys[i].cfg_off);
+		ftl_settings fs;
+		ftl_error fe;
+		if (get(cfg, keys[i].key, &v, err, errlen) || dup_str(v, dst))
+			return -1;
+		if (!v)
+			continue;
+		memset(&fs, 0, sizeof(fs));
+		*(const char **)((char *)&fs + keys[i].fs_off) = *dst;
+		if (ftl_settings_check(&fs, &fe)) {
+			tw_errf(err, errlen, "%s: %s", keys[i].key, fe.message);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int parse_template(json_object *cfg, tw_config *c, char *err,
                           size_t errlen)
 {
@@ -639,7 +710,7 @@ static int parse_template(json_object *cfg, tw_config *c, char *err,
 		return -1;
 	if (dup_str(loc, &c->locale) || dup_str(nf, &c->number_format))
 		return -1;
-	return 0;
+	return parse_template_more(cfg, c, err, errlen);
 }
 
 /* TWILIO_WEBHOOK_LISTEN: HOST:PORT or [V6]:PORT, PORT 0..65535 (0: the
@@ -927,6 +998,13 @@ void tw_config_free(tw_config *c)
 	                 &c->ca_bundle,
 	                 &c->locale,
 	                 &c->number_format,
+	                 &c->time_zone,
+	                 &c->date_format,
+	                 &c->time_format,
+	                 &c->datetime_format,
+	                 &c->boolean_format,
+	                 &c->output_format,
+	                 &c->url_escaping_charset,
 	                 &c->webhook_listen,
 	                 &c->webhook_path,
 	                 &c->webhook_public_url,

@@ -27,6 +27,12 @@ typedef struct tw_config {
 	long idempotency_ttl_ms;
 	char *locale;        /* TEMPLATE_LOCALE */
 	char *number_format; /* TEMPLATE_NUMBER_FORMAT or NULL */
+	/* the other template settings (ftl_settings; NULL: the default):
+	 * TEMPLATE_TIME_ZONE, TEMPLATE_DATE_FORMAT, TEMPLATE_TIME_FORMAT,
+	 * TEMPLATE_DATETIME_FORMAT, TEMPLATE_BOOLEAN_FORMAT,
+	 * TEMPLATE_OUTPUT_FORMAT, TEMPLATE_URL_ESCAPING_CHARSET */
+	char *time_zone, *date_format, *time_format, *datetime_format;
+	char *boolean_format, *output_format, *url_escaping_charset;
 	int log_bodies;
 	int log_numbers;
 	/* the inbound webhook (SMS_RECEIVED), served by webhook.c */

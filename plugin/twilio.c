@@ -325,6 +325,13 @@ static int tw_init(const conn_host *host, json_object *config,
 	}
 	inst->fs.locale = inst->cfg.locale;
 	inst->fs.number_format = inst->cfg.number_format;
+	inst->fs.time_zone = inst->cfg.time_zone;
+	inst->fs.date_format = inst->cfg.date_format;
+	inst->fs.time_format = inst->cfg.time_format;
+	inst->fs.datetime_format = inst->cfg.datetime_format;
+	inst->fs.boolean_format = inst->cfg.boolean_format;
+	inst->fs.output_format = inst->cfg.output_format;
+	inst->fs.url_escaping_charset = inst->cfg.url_escaping_charset;
 	inst->fs.max_output = 0;
 	memset(&fe, 0, sizeof(fe));
 	if (ftl_settings_check(&inst->fs, &fe) != 0) {

@@ -968,6 +968,42 @@ term_only:
 	return 0;
 }
 
+/* ?url's charset (settings: eval.c): OUT gets the string transcoded
+ * (V_STR) when the charset is not UTF-8, else stays V_NONE. */
+static int url_charset(fctx *c, const fexpr *e, const fval *v, fval *out)
+{
+	int cs = c->url_cs;
+	const char *s = v->u.s.p;
+	size_t n = v->u.s.n;
+	memset(out, 0, sizeof(*out));
+	if (e->nargs == 1) {
+		fval a;
+		if (feval_expr(c, e->args[0], &a))
+			return -1;
+		if (a.t != V_STR)
+			return feval_err(
+			        c, e->args[0]->off, FTL_RUNTIME,
+			        "?url's argument must be a charset name "
+			        "(a string)");
+		cs = feval_url_charset(a.u.s.p, a.u.s.n);
+		if (cs < 0)
+			return feval_err(c, e->args[0]->off, FTL_RUNTIME,
+			                 "?url: the charset \"%.*s\" is not "
+			                 "supported (use \"UTF-8\", "
+			                 "\"ISO-8859-1\" or \"US-ASCII\")",
+			                 (int)ftxt_clip(a.u.s.p, a.u.s.n, 40),
+			                 a.u.s.p);
+	}
+	if (!cs)
+		return 0;
+	if (feval_url_transcode(c, e->off, cs, &s, &n))
+		return -1;
+	out->t = V_STR;
+	out->u.s.p = s;
+	out->u.s.n = n;
+	return 0;
+}
+
 static int escape(fctx *c, const fval *v, int kind, fval *out)
 {
 	fbuf b = {.max = c->out.max};
@@ -1318,6 +1354,12 @@ static int string_bi(fctx *c, const fexpr *e, const fval *v, fval *out)
 		if (e->bi == B_URL || e->bi == B_URL_PATH) {
 			if (nargs(c, e, 0, 1))
 				return -1;
+			/* the charset: the argument, else the
+			 * url_escaping_charset setting (eval.c) */
+			if (url_charset(c, e, v, out))
+				return -1;
+			if (out->t == V_STR)
+				v = out;
 		}
 		return escape(c, v, e->bi, out);
 	case B_NUMBER: {

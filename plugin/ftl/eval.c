@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "eval.h"
@@ -255,6 +256,7 @@ const char *feval_type_name(const fval *v)
 	case V_HASH: return "a hash";
 	case V_MACRO: return v->u.m->is_func ? "a function" : "a macro";
 	case V_DATE: return "a date/time";
+	case V_MARKUP: return "a markup output";
 	}
 	return "?";
 }
@@ -956,6 +958,36 @@ static int need2(fctx *c, const fexpr *e, fval *a, fval *b)
 /* FreeMarker's "+": both operands first; numbers add, two sequences or
  * two hashes join; anything else is string concatenation, which checks the
  * left operand (missing, then type) before the right one. */
+/* markup + string (or the reverse): markup, the string escaped */
+static int plus_markup(fctx *c, const fexpr *e, const fval *a, const fval *b,
+                       fval *out)
+{
+	fbuf t = {.max = c->out.max};
+	const fval *v[2] = {a, b};
+	const fexpr *x[2] = {e->a, e->b};
+	int r = 0;
+	for (int i = 0; i < 2 && !r; i++) {
+		const char *s;
+		size_t n;
+		if (v[i]->t == V_MARKUP) {
+			if (fbuf_put(&t, v[i]->u.s.p, v[i]->u.s.n))
+				r = feval_outerr(c, &t);
+			continue;
+		}
+		if (feval_text(c, x[i], v[i], &s, &n) ||
+		    feval_charge(c, e->off, n))
+			r = -1;
+		else if (feval_escape(c->ofmt, s, n, &t))
+			r = feval_outerr(c, &t);
+	}
+	if (!r)
+		r = feval_str(c, t.p ? t.p : "", t.n, out);
+	free(t.p);
+	if (!r)
+		out->t = V_MARKUP;
+	return r;
+}
+
 static int plus(fctx *c, const fexpr *e, fval *out)
 {
 	fval a, b;
@@ -990,6 +1022,10 @@ static int plus(fctx *c, const fexpr *e, fval *out)
 		return concat_hash(c, &a, &b, out);
 	if (a.t == V_NONE)
 		return feval_missing(c, e->a);
+	if ((a.t == V_MARKUP || b.t == V_MARKUP) &&
+	    (a.t == V_STR || a.t == V_NUM || a.t == V_MARKUP) &&
+	    (b.t == V_STR || b.t == V_NUM || b.t == V_MARKUP))
+		return plus_markup(c, e, &a, &b, out);
 	if (a.t != V_STR && a.t != V_NUM)
 		return feval_err(
 		        c, e->a->off, FTL_RUNTIME,
@@ -1455,7 +1491,10 @@ int feval_expr(fctx *c, const fexpr *e, fval *out)
 		return feval_hash_get(c, &t, e->s, e->n, out, e->off);
 	}
 	case E_INDEX: return index_op(c, e, out);
-	case E_BI: return fbi_eval(c, e, out);
+	case E_BI:
+		if (e->bi >= FBI_ESC)
+			return feval_markup_bi(c, e, out);
+		return fbi_eval(c, e, out);
 	case E_DEFAULT: {
 		int missing;
 		if (eval_guarded(c, e->a, out, &missing))
@@ -1544,9 +1583,27 @@ int feval_expr(fctx *c, const fexpr *e, fval *out)
  */
 static int exec_list(fctx *c, const fnode *n);
 
+/* ${v} with auto-escaping on: the text, escaped for the output format. */
+static int interp_esc(fctx *c, const fexpr *e, const fval *v, size_t off)
+{
+	const char *s;
+	size_t n;
+	if (v->t == V_STR) {
+		s = v->u.s.p;
+		n = v->u.s.n;
+	} else if (feval_text(c, e, v, &s, &n))
+		return -1;
+	if (feval_charge(c, off, n))
+		return -1;
+	if (feval_escape(c->ofmt, s, n, &c->out))
+		return feval_outerr(c, &c->out);
+	return 0;
+}
+
 static int interp(fctx *c, const fnode *n)
 {
 	fval v;
+	int esc;
 	const fexpr *e = n->e;
 	if (feval_expr(c, e, &v))
 		return -1;
@@ -1566,11 +1623,21 @@ static int interp(fctx *c, const fnode *n)
 			return feval_outerr(c, &c->out);
 		return 0;
 	}
-	if (v.t == V_STR) {
+	/* auto-escaping: #autoesc (op 1), #noautoesc (2), else the
+	 * template's default */
+	esc = n->op ? n->op == 1 : c->autoesc;
+	if (v.t == V_STR && !esc) {
 		if (fbuf_put(&c->out, v.u.s.p, v.u.s.n))
 			return feval_outerr(c, &c->out);
 		return 0;
 	}
+	if (v.t == V_MARKUP) {
+		if (fbuf_put(&c->out, v.u.s.p, v.u.s.n))
+			return feval_outerr(c, &c->out);
+		return 0;
+	}
+	if (esc)
+		return interp_esc(c, e, &v, n->off);
 	return feval_to_text(c, e, &v, &c->out, n->off);
 }
 
@@ -1656,6 +1723,10 @@ static int capture(fctx *c, const fnode *n)
 	free(cap.p);
 	if (r)
 		return -1;
+	/* what a markup format's template prints is markup (FreeMarker):
+	 * ${captured} must not escape it twice */
+	if (FOF_IS_MARKUP(c->ofmt))
+		v.t = V_MARKUP;
 	return store(c, n, &v);
 }
 
@@ -1703,11 +1774,16 @@ static int setting(fctx *c, const fnode *n)
 		if (!f)
 			return -1;
 		memcpy(f, v.u.s.p, v.u.s.n);
+		if (strcmp(f, "c") == 0) {
+			c->bool_true = "true";
+			c->bool_false = "false";
+			return 0;
+		}
 		comma = strchr(f, ',');
-		if (!comma || strchr(comma + 1, ','))
+		if (!comma)
 			return feval_err(c, n->off, FTL_RUNTIME,
-			                 "boolean_format must be "
-			                 "\"yes,no\"-like (two values and a "
+			                 "boolean_format must be \"c\" or "
+			                 "\"yes,no\"-like (two texts and a "
 			                 "comma)");
 		*comma = 0;
 		if (strcmp(f, "true") == 0 && strcmp(comma + 1, "false") == 0) {
@@ -1720,6 +1796,18 @@ static int setting(fctx *c, const fnode *n)
 	}
 	if (strcmp(name, "time_zone") == 0)
 		return feval_set_zone(c, n->off, v.u.s.p, v.u.s.n);
+	if (strcmp(name, "url_escaping_charset") == 0) {
+		int cs = feval_url_charset(v.u.s.p, v.u.s.n);
+		if (cs < 0)
+			return feval_err(c, n->off, FTL_RUNTIME,
+			                 "url_escaping_charset \"%.*s\" is not "
+			                 "supported (use \"UTF-8\", "
+			                 "\"ISO-8859-1\" or \"US-ASCII\")",
+			                 (int)ftxt_clip(v.u.s.p, v.u.s.n, 40),
+			                 v.u.s.p);
+		c->url_cs = cs;
+		return 0;
+	}
 	{
 		int k = strcmp(name, "date_format") == 0       ? FD_DATE
 		        : strcmp(name, "time_format") == 0     ? FD_TIME
@@ -2240,6 +2328,9 @@ int feval_body(fctx *c, const fnode *n)
 		case N_CASE: break;
 		case N_BREAK: c->depth--; return 1;
 		case N_SETTING: r = setting(c, n); break;
+		case N_AUTOESC: /* the ${...} inside know it (lexical) */
+			r = feval_body(c, n->body);
+			break;
 		case N_MACRO: r = define_macro(c, n->aux); break;
 		case N_CALL: r = exec_call(c, n); break;
 		case N_NESTED: r = exec_nested(c, n); break;
@@ -2422,6 +2513,236 @@ floop *feval_find_loop(fctx *c, const char *name, size_t n)
 
 /* ---- entry ----------------------------------------------------------------
  */
+/* The settings of docs/templates.md "Settings" (boolean_format, the
+ * output format and auto-escaping, ?url's charset) into C. FreeMarker
+ * checks the markup constructs against the output format when it parses;
+ * here the format is known at the render, so the check is here, with the
+ * same kind (FTL_PARSE). 0 or -1 with C->err. */
+static int render_formats(fctx *c, const ftl_template *t, const ftl_settings *s)
+{
+	ftl_error e;
+	int policy;
+	if (s && ftl_settings_check_formats(s, &e)) {
+		if (c->err)
+			*c->err = e;
+		return -1;
+	}
+	if (s && s->boolean_format) {
+		const char *b = s->boolean_format, *comma = strchr(b, ',');
+		if (strcmp(b, "c") == 0) {
+			c->bool_true = "true";
+			c->bool_false = "false";
+		} else if (strcmp(b, "true,false") != 0) {
+			/* FreeMarker's legacy default: as if unset */
+			char *t2 = feval_alloc(c, strlen(b) + 1);
+			if (!t2)
+				return -1;
+			memcpy(t2, b, strlen(b) + 1);
+			t2[comma - b] = 0;
+			c->bool_true = t2;
+			c->bool_false = t2 + (comma - b) + 1;
+		}
+	}
+	if (s && s->url_escaping_charset)
+		c->url_cs = feval_url_charset(s->url_escaping_charset,
+		                              strlen(s->url_escaping_charset));
+	c->ofmt = t->hdr_fmt >= 0         ? t->hdr_fmt
+	          : s && s->output_format ? ftl_outfmt(s->output_format,
+	                                               strlen(s->output_format))
+	                                  : FOF_UNDEFINED;
+	policy = ftl_autoesc_policy(s);
+	/* every markup format here escapes by default, so
+	 * enable_if_default and enable_if_supported agree */
+	c->autoesc = t->hdr_autoesc >= 0 ? t->hdr_autoesc
+	             : policy == 2       ? 0
+	                                 : FOF_IS_MARKUP(c->ofmt);
+	if (t->markup_what && !FOF_IS_MARKUP(c->ofmt)) {
+		int auto_esc = strcmp(t->markup_what, "auto_esc") == 0 ||
+		               strcmp(t->markup_what, "#autoesc") == 0;
+		fparse_linecol(t->src, t->markup_off, &e.line, &e.column);
+		ftl_seterr(c->err, FTL_PARSE, e.line, e.column,
+		           auto_esc ? "%s: the current output format can't do "
+		                      "escaping: %s (set output_format to "
+		                      "\"HTML\", \"XHTML\", \"XML\" or "
+		                      "\"RTF\")"
+		                    : "%s can't be used here, as the current "
+		                      "output format isn't a markup (escaping) "
+		                      "format: %s (set output_format to "
+		                      "\"HTML\", \"XHTML\", \"XML\" or "
+		                      "\"RTF\")",
+		           t->markup_what, ftl_outfmt_name(c->ofmt));
+		return -1;
+	}
+	return 0;
+}
+
+int feval_escape(int fmt, const char *s, size_t n, fbuf *b)
+{
+	size_t i, from = 0;
+	int r = 0;
+	for (i = 0; i < n && !r; i++) {
+		const char *rep = NULL;
+		char ch = s[i];
+		if (fmt == FOF_RTF) {
+			rep = ch == '\\'  ? "\\\\"
+			      : ch == '{' ? "\\{"
+			      : ch == '}' ? "\\}"
+			                  : NULL;
+		} else if (FOF_IS_MARKUP(fmt)) {
+			rep = ch == '<'   ? "&lt;"
+			      : ch == '>' ? "&gt;"
+			      : ch == '&' ? "&amp;"
+			      : ch == '"' ? "&quot;"
+			      : ch == '\''
+			              ? (fmt == FOF_XML ? "&apos;" : "&#39;")
+			              : NULL;
+		}
+		if (!rep)
+			continue;
+		r = fbuf_put(b, s + from, i - from) ||
+		    fbuf_put(b, rep, strlen(rep));
+		from = i + 1;
+	}
+	if (!r)
+		r = fbuf_put(b, s + from, n - from);
+	return r ? -1 : 0;
+}
+
+int feval_url_charset(const char *name, size_t n)
+{
+	/* Java's canonical names and common aliases, case-insensitive */
+	static const struct {
+		const char *name;
+		int id;
+	} cs[] = {{"UTF-8", 0},     {"UTF8", 0},       {"ISO-8859-1", 1},
+	          {"ISO8859-1", 1}, {"ISO_8859_1", 1}, {"latin1", 1},
+	          {"US-ASCII", 2},  {"ASCII", 2},      {NULL, 0}};
+	for (int i = 0; cs[i].name; i++)
+		if (strlen(cs[i].name) == n &&
+		    strncasecmp(cs[i].name, name, n) == 0)
+			return cs[i].id;
+	return -1;
+}
+
+int feval_url_transcode(fctx *c, size_t off, int cs, const char **s, size_t *n)
+{
+	const unsigned char *p = (const unsigned char *)*s;
+	size_t len = *n, k = 0;
+	char *d;
+	if (cs == 0)
+		return 0;
+	if (feval_charge(c, off, len))
+		return -1;
+	d = feval_alloc(c, len + 1);
+	if (!d)
+		return -1;
+	for (size_t i = 0; i < len;) {
+		uint32_t cp;
+		size_t w = p[i] < 0x80   ? 1
+		           : p[i] < 0xe0 ? 2
+		           : p[i] < 0xf0 ? 3
+		                         : 4;
+		if (i + w > len)
+			w = len - i;
+		cp = w == 1   ? p[i]
+		     : w == 2 ? ((p[i] & 0x1fu) << 6) | (p[i + 1] & 0x3fu)
+		              : 0x10000; /* beyond Latin-1 */
+		/* a character outside the charset (one UTF-16 pair for
+		 * supplementary ones) becomes '?' */
+		d[k++] = (char)(cp <= (cs == 1 ? 0xffu : 0x7fu) ? cp : '?');
+		i += w;
+	}
+	*s = d;
+	*n = k;
+	return 0;
+}
+
+int feval_markup_bi(fctx *c, const fexpr *e, fval *out)
+{
+	fval v;
+	if (e->bi == FBI_CUSTOM_FMT) {
+		if (feval_expr(c, e->a, &v))
+			return -1;
+		if (v.t == V_NONE)
+			return feval_missing(c, e->a);
+		if (v.t == V_DATE)
+			return feval_err(
+			        c, e->off, FTL_RUNTIME,
+			        "Can't create date/time/datetime format "
+			        "based on format string \"@%.*s\": no "
+			        "custom date format was defined with name "
+			        "\"%.*s\" (this engine has no custom "
+			        "formats; use a pattern)",
+			        (int)e->n, e->s, (int)e->n, e->s);
+		return feval_err(c, e->off, FTL_RUNTIME,
+		                 "Failed to get number format object for the "
+		                 "\"@%.*s\" number format string: no custom "
+		                 "number format was defined with name \"%.*s\" "
+		                 "(this engine has no custom formats; use a "
+		                 "pattern like ?string(\"0.00\"))",
+		                 (int)e->n, e->s, (int)e->n, e->s);
+	}
+	if (e->sub)
+		return feval_err(c, e->off, FTL_RUNTIME,
+		                 "?%.*s takes no arguments", (int)e->n, e->s);
+	if (feval_expr(c, e->a, &v))
+		return -1;
+	if (v.t == V_NONE)
+		return feval_missing(c, e->a);
+	switch (e->bi) {
+	case FBI_IS_MARKUP:
+		memset(out, 0, sizeof(*out));
+		out->t = V_BOOL;
+		out->u.b = v.t == V_MARKUP;
+		return 0;
+	case FBI_MARKUP_STRING:
+		if (v.t != V_MARKUP)
+			return feval_err(
+			        c, e->a->off, FTL_RUNTIME,
+			        "For \"?markup_string\" left-hand "
+			        "operand: expected a markup output, but "
+			        "this has evaluated to %s",
+			        feval_type_name(&v));
+		*out = v;
+		out->t = V_STR;
+		return 0;
+	default: { /* ?esc, ?no_esc */
+		const char *s;
+		size_t n;
+		fbuf b = {.max = c->out.max};
+		int r;
+		if (v.t == V_MARKUP) {
+			*out = v;
+			return 0;
+		}
+		if (v.t != V_STR && v.t != V_NUM && v.t != V_DATE &&
+		    !(v.t == V_BOOL && c->bool_true))
+			return feval_err(c, e->a->off, FTL_RUNTIME,
+			                 "For \"?%.*s\" left-hand operand: "
+			                 "expected a string or something "
+			                 "convertible to one, but this has "
+			                 "evaluated to %s",
+			                 (int)e->n, e->s, feval_type_name(&v));
+		if (feval_text(c, e->a, &v, &s, &n))
+			return -1;
+		if (e->bi == FBI_NO_ESC) {
+			r = feval_str(c, s, n, out);
+		} else {
+			if (feval_charge(c, e->off, n))
+				return -1;
+			r = feval_escape(c->ofmt, s, n, &b)
+			            ? feval_outerr(c, &b)
+			            : feval_str(c, b.p ? b.p : "", b.n, out);
+			free(b.p);
+		}
+		if (r)
+			return -1;
+		out->t = V_MARKUP;
+		return 0;
+	}
+	}
+}
+
 int ftl_render(const ftl_template *t, json_object *model, const ftl_settings *s,
                char **out, size_t *out_len, ftl_error *err)
 {
@@ -2499,6 +2820,10 @@ int ftl_render(const ftl_template *t, json_object *model, const ftl_settings *s,
 	                ? FTL_CLOCK_EVERY
 	                : c.max_work;
 	c.err_off = (size_t)-1;
+	if (render_formats(&c, t, s)) {
+		farena_free(&c.arena);
+		return -1;
+	}
 	{
 		size_t cap = t->len + 64;
 		if (cap > c.out.max + 1)

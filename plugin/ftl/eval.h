@@ -8,7 +8,19 @@
 #include "ftl_int.h"
 #include "fdate.h"
 
-enum { V_NONE = 0, V_STR, V_NUM, V_BOOL, V_SEQ, V_HASH, V_MACRO, V_DATE };
+/* V_MARKUP: markup output (?esc, ?no_esc, #assign captures in a markup
+ * format): u.s holds the markup, printed without escaping */
+enum {
+	V_NONE = 0,
+	V_STR,
+	V_NUM,
+	V_BOOL,
+	V_SEQ,
+	V_HASH,
+	V_MACRO,
+	V_DATE,
+	V_MARKUP
+};
 enum { K_ARR = 0, K_JSON, K_RANGE }; /* storage of sequences and hashes */
 
 typedef struct fval fval;
@@ -132,6 +144,9 @@ typedef struct fctx {
 	void *now_arg;
 	int64_t now;
 	int has_now;
+	/* output format (FOF_*), auto-escaping on now, the charset of ?url
+	 * (0 UTF-8, 1 ISO-8859-1, 2 US-ASCII) */
+	int ofmt, autoesc, url_cs;
 	floop loops[FTL_MAX_DEPTH]; /* last: not cleared per render */
 } fctx;
 
@@ -200,5 +215,15 @@ int feval_call(fctx *c, const fmacro *m, const fval *args, int n, size_t off,
                fval *ret);
 /* Evaluate the lambda L (x -> expr) with X bound to its parameter. */
 int feval_lambda(fctx *c, const fexpr *l, const fval *x, fval *out);
+/* Append S escaped for output format FMT (FOF_*) to B: 0 or -1 (B's
+ * limit or memory). */
+int feval_escape(int fmt, const char *s, size_t n, fbuf *b);
+/* The charset id of ?url (see fctx.url_cs) for NAME, or -1. */
+int feval_url_charset(const char *name, size_t n);
+/* S (valid UTF-8) in charset CS (1, 2) as a new arena string; characters
+ * the charset lacks become '?', as Java's encoder does. 0 or -1. */
+int feval_url_transcode(fctx *c, size_t off, int cs, const char **s, size_t *n);
+/* The markup built-ins (FBI_*). */
+int feval_markup_bi(fctx *c, const fexpr *e, fval *out);
 
 #endif

@@ -3,8 +3,11 @@
  * of cases in the JSON-lines protocol of the ftl-oracle tool (the real
  * Apache FreeMarker), so that one case file feeds both.
  *
- *   ftl-render [--locale L] [--number-format F] [--max-output N]
- *              [--timeout MS] TEMPLATE [DATA.json]
+ *   ftl-render [--locale L] [--number-format F] [--time-zone Z]
+ *              [--date-format F] [--time-format F] [--datetime-format F]
+ *              [--boolean-format F] [--output-format F]
+ *              [--auto-escaping-policy P] [--url-escaping-charset C]
+ *              [--max-output N] [--timeout MS] TEMPLATE [DATA.json]
  *   ftl-render [--max-output N] --batch FILE|-
  *   ftl-render --version
  *
@@ -25,6 +28,7 @@
 #endif
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +51,19 @@ static void usage(FILE *f)
 	      "  --locale L         en_US (default), de_DE, ...\n"
 	      "  --number-format F  number (default), computer, percent, 0.00 "
 	      "...\n"
+	      "  --time-zone Z      UTC (default), Europe/Berlin, GMT+02:00 "
+	      "...\n"
+	      "  --date-format F    short, medium (default), long, full, iso,\n"
+	      "                     or a pattern like yyyy-MM-dd\n"
+	      "  --time-format F    the same, for times\n"
+	      "  --datetime-format F  the same, for date-times\n"
+	      "  --boolean-format F c, or two texts like yes,no\n"
+	      "  --output-format F  HTML, XHTML, XML, RTF (escape ${...}),\n"
+	      "                     plainText, undefined (default), JSON, ...\n"
+	      "  --auto-escaping-policy P  enable_if_default (default),\n"
+	      "                     enable_if_supported, disable\n"
+	      "  --url-escaping-charset C  UTF-8 (default), ISO-8859-1,\n"
+	      "                     US-ASCII: the charset of ?url\n"
 	      "  --max-output N     output limit in bytes (default 65536;\n"
 	      "                     --batch: 1000000, like the oracle)\n"
 	      "  --timeout MS       stop rendering after MS milliseconds, as\n"
@@ -55,6 +72,8 @@ static void usage(FILE *f)
 	      "{\"id\":..,\"template\":..,\n"
 	      "                     "
 	      "\"data\":{..},\"settings\":{\"locale\":..}}\n"
+	      "                     (settings: the options above, with _ for "
+	      "-)\n"
 	      "                     JSON lines out: "
 	      "{\"id\":..,\"ok\":true,\"output\":..}\n"
 	      "                     or "
@@ -177,6 +196,88 @@ static void put_error(FILE *o, const char *id, const char *kind,
 	fputs("}\n", o);
 }
 
+/* Setting NAME = VAL (FreeMarker's setting names, both spellings) into ST:
+ * NULL, or why not. Settings that cannot change the output of what this
+ * engine supports are accepted and ignored (docs/templates.md
+ * "Settings"). */
+static const char *set_setting(ftl_settings *st, const char *name,
+                               const char *val)
+{
+	static const struct {
+		const char *snake, *camel;
+		size_t off;
+	} map[] = {
+#define F(s, c, f) {s, c, offsetof(ftl_settings, f)}
+	        F("locale", "locale", locale),
+	        F("number_format", "numberFormat", number_format),
+	        F("time_zone", "timeZone", time_zone),
+	        F("date_format", "dateFormat", date_format),
+	        F("time_format", "timeFormat", time_format),
+	        F("datetime_format", "datetimeFormat", datetime_format),
+	        F("boolean_format", "booleanFormat", boolean_format),
+	        F("output_format", "outputFormat", output_format),
+	        F("auto_escaping_policy", "autoEscapingPolicy",
+	          auto_escaping_policy),
+	        F("url_escaping_charset", "urlEscapingCharset",
+	          url_escaping_charset),
+#undef F
+	};
+	/* no effect on what a template prints here: error handling,
+	 * logging, template loading and caching, the output's encoding */
+	static const char *const ignored[] = {
+	        "output_encoding",
+	        "outputEncoding",
+	        "default_encoding",
+	        "defaultEncoding",
+	        "template_exception_handler",
+	        "templateExceptionHandler",
+	        "log_template_exceptions",
+	        "logTemplateExceptions",
+	        "wrap_unchecked_exceptions",
+	        "wrapUncheckedExceptions",
+	        "attempt_exception_reporter",
+	        "attemptExceptionReporter",
+	        "show_error_tips",
+	        "showErrorTips",
+	        "new_builtin_class_resolver",
+	        "newBuiltinClassResolver",
+	        "api_builtin_enabled",
+	        "apiBuiltinEnabled",
+	        "template_update_delay",
+	        "templateUpdateDelay",
+	        "localized_lookup",
+	        "localizedLookup",
+	        "cache_storage",
+	        "cacheStorage",
+	        "recognize_standard_file_extensions",
+	        "recognizeStandardFileExtensions",
+	        "lazy_imports",
+	        "lazyImports",
+	        "lazy_auto_imports",
+	        "lazyAutoImports",
+	        NULL};
+	if (!val)
+		return "the value must be a string";
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(name, map[i].snake) == 0 ||
+		    strcmp(name, map[i].camel) == 0) {
+			*(const char **)((char *)st + map[i].off) = val;
+			return NULL;
+		}
+	for (size_t i = 0; ignored[i]; i++)
+		if (strcmp(name, ignored[i]) == 0)
+			return NULL;
+	if ((strcmp(name, "incompatible_improvements") == 0 ||
+	     strcmp(name, "incompatibleImprovements") == 0) &&
+	    strcmp(val, "2.3.31") == 0)
+		return NULL;
+	return "not supported by this engine (supported: locale, "
+	       "number_format, time_zone, date_format, time_format, "
+	       "datetime_format, boolean_format, output_format, "
+	       "auto_escaping_policy, url_escaping_charset; see "
+	       "docs/templates.md \"Settings\")";
+}
+
 static void batch_case(FILE *o, const char *line, size_t len, long lineno,
                        size_t max_output)
 {
@@ -236,22 +337,16 @@ static void batch_case(FILE *o, const char *line, size_t len, long lineno,
 				                      sv, json_type_string)
 				                ? json_object_get_string(sv)
 				                : NULL;
-				if (strcmp(k, "locale") == 0 && val)
-					st.locale = val;
-				else if (strcmp(k, "number_format") == 0 && val)
-					st.number_format = val;
-				else if (strcmp(k, "time_zone") == 0 && val)
-					st.time_zone = val;
-				else if (strcmp(k, "date_format") == 0 && val)
-					st.date_format = val;
-				else if (strcmp(k, "time_format") == 0 && val)
-					st.time_format = val;
-				else if (strcmp(k, "datetime_format") == 0 &&
-				         val)
-					st.datetime_format = val;
-				else {
-					put_error(o, id, "setup", NULL,
-					          "unsupported setting");
+				const char *why = set_setting(&st, k, val);
+				if (why) {
+					char msg[300];
+					snprintf(msg, sizeof(msg),
+					         "setting \"%.*s\": %s",
+					         (int)(strlen(k) > 60
+					                       ? 60
+					                       : strlen(k)),
+					         k, why);
+					put_error(o, id, "setup", NULL, msg);
 					json_object_put(c);
 					return;
 				}
@@ -310,6 +405,32 @@ static int run_batch(const char *path, size_t max_output)
 	return 0;
 }
 
+/* --time-zone Z and the like: the batch setting with "-" for "_"; 1 when
+ * OPT is one. */
+static int cli_setting(ftl_settings *st, const char *opt, const char *val)
+{
+	static const char *const opts[] = {"time-zone",
+	                                   "date-format",
+	                                   "time-format",
+	                                   "datetime-format",
+	                                   "boolean-format",
+	                                   "output-format",
+	                                   "auto-escaping-policy",
+	                                   "url-escaping-charset",
+	                                   NULL};
+	char name[32];
+	size_t i;
+	for (i = 0; opts[i] && strcmp(opts[i], opt) != 0; i++)
+		;
+	if (!opts[i])
+		return 0;
+	snprintf(name, sizeof(name), "%s", opts[i]);
+	for (char *q = name; *q; q++)
+		if (*q == '-')
+			*q = '_';
+	return set_setting(st, name, val) == NULL;
+}
+
 int main(int argc, char **argv)
 {
 	const char *batch = NULL, *tpath = NULL, *dpath = NULL;
@@ -340,6 +461,9 @@ int main(int argc, char **argv)
 			st.locale = argv[++i];
 		} else if (strcmp(a, "--number-format") == 0 && i + 1 < argc) {
 			st.number_format = argv[++i];
+		} else if (strncmp(a, "--", 2) == 0 && i + 1 < argc &&
+		           cli_setting(&st, a + 2, argv[i + 1])) {
+			i++;
 		} else if (strcmp(a, "--max-output") == 0 && i + 1 < argc) {
 			char *end;
 			max_output = strtol(argv[++i], &end, 10);

@@ -61,6 +61,20 @@ typedef struct ftl_settings {
 	 * system's real-time clock. Tests inject a fixed clock. */
 	int64_t (*now_ms)(void *arg);
 	void *now_arg;
+	/* docs/templates.md "Settings". boolean_format: "c" or "yes,no"
+	 * (split at the first comma); NULL or "true,false": ${bool} is an
+	 * error, as FreeMarker's default. output_format: "HTML", "XHTML",
+	 * "XML", "RTF" (markup formats that escape ${...}) or "plainText",
+	 * "undefined", "JSON", "CSS", "JavaScript" (no escaping); NULL:
+	 * "undefined". A template's <#ftl output_format=...> wins.
+	 * auto_escaping_policy: "enable_if_default" (NULL),
+	 * "enable_if_supported" or "disable". url_escaping_charset: the
+	 * charset of ?url without an argument: "UTF-8" (NULL), "ISO-8859-1"
+	 * or "US-ASCII". */
+	const char *boolean_format;
+	const char *output_format;
+	const char *auto_escaping_policy;
+	const char *url_escaping_charset;
 } ftl_settings;
 
 /*

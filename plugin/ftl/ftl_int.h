@@ -207,11 +207,12 @@ enum {
 	N_CASE,
 	N_BREAK,
 	N_SETTING,
-	N_MACRO,  /* #macro / #function: aux is the fmacro */
-	N_CALL,   /* <@m ...>: aux is the fcall, body the nested content */
-	N_NESTED, /* #nested: e unused, aux is the fcall (positional args) */
-	N_RETURN, /* #return [e] */
-	N_INCLUDE /* #include / #import: a runtime error (no loader) */
+	N_MACRO,   /* #macro / #function: aux is the fmacro */
+	N_CALL,    /* <@m ...>: aux is the fcall, body the nested content */
+	N_NESTED,  /* #nested: e unused, aux is the fcall (positional args) */
+	N_RETURN,  /* #return [e] */
+	N_INCLUDE, /* #include / #import: a runtime error (no loader) */
+	N_AUTOESC  /* #autoesc (op 1) / #noautoesc (op 0): body */
 };
 /* where #assign / #local / #global put the variable */
 enum { S_NAMESPACE = 0, S_LOCAL, S_GLOBAL };
@@ -290,6 +291,48 @@ struct ftl_template {
 	 * its definition) */
 	fnode **macros;
 	size_t nmacros;
+	/* output formats (docs/templates.md "Settings"): the <#ftl>
+	 * header's output_format (FOF_*, -1: none, the setting decides) and
+	 * auto_esc (-1: not given); MARKUP_WHAT: the first construct that
+	 * needs a markup output format (?esc, ?no_esc, #autoesc,
+	 * auto_esc=true), checked when the render knows the format, as
+	 * FreeMarker checks it when parsing (NULL: none) */
+	int hdr_fmt, hdr_autoesc;
+	const char *markup_what;
+	size_t markup_off;
+};
+
+/* Output formats: the first four escape ${...} (markup formats). */
+enum {
+	FOF_UNDEFINED = 0,
+	FOF_PLAIN,
+	FOF_JSON,
+	FOF_CSS,
+	FOF_JS,
+	FOF_HTML,
+	FOF_XHTML,
+	FOF_XML,
+	FOF_RTF
+};
+#define FOF_IS_MARKUP(f) ((f) >= FOF_HTML)
+/* FOF_* for the name (FreeMarker's spelling, case-sensitive), or -1. */
+int ftl_outfmt(const char *name, size_t n);
+/* FreeMarker's name of output format F. */
+const char *ftl_outfmt_name(int f);
+/* auto_escaping_policy of S: 0 enable_if_default (NULL), 1
+ * enable_if_supported, 2 disable, -1 unknown. */
+int ftl_autoesc_policy(const ftl_settings *s);
+/* ftl_settings_check for boolean_format, output_format,
+ * auto_escaping_policy and url_escaping_charset only (cheap: per render). */
+int ftl_settings_check_formats(const ftl_settings *s, ftl_error *err);
+/* The markup built-ins (parse.c makes them, eval.c runs them): ids out of
+ * builtins.c's range so the two files stay independent. */
+enum {
+	FBI_ESC = 0x4000,
+	FBI_NO_ESC,
+	FBI_MARKUP_STRING,
+	FBI_IS_MARKUP,
+	FBI_CUSTOM_FMT /* ?string.@name: FreeMarker's error */
 };
 
 /* Built-in id for NAME, or -1 when FreeMarker has no such built-in. */

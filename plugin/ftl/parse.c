@@ -116,14 +116,16 @@ enum {
 	D_GLOBAL,
 	D_INCLUDE,
 	D_IMPORT,
+	D_AUTOESC,
+	D_NOAUTOESC,
 	D_CALL, /* <@m ...> (not a name FreeMarker knows as #call) */
 	D_NONE
 };
 static const char *const dir_names[] = {
-        "if",     "elseif",  "else",     "list",   "items",   "sep",
-        "break",  "assign",  "switch",   "case",   "default", "setting",
-        "ftl",    "macro",   "function", "return", "nested",  "local",
-        "global", "include", "import",   "@",
+        "if",     "elseif",  "else",     "list",    "items",     "sep",
+        "break",  "assign",  "switch",   "case",    "default",   "setting",
+        "ftl",    "macro",   "function", "return",  "nested",    "local",
+        "global", "include", "import",   "autoesc", "noautoesc", "@",
 };
 
 typedef struct item {
@@ -159,7 +161,31 @@ typedef struct parser {
 	size_t ws_visits; /* items the white-space pass looked at */
 	fnode **macros;   /* every #macro/#function (malloc'd) */
 	size_t nmacros, capmacros;
+	/* the <#ftl> header and the markup constructs (ftl_template) */
+	int hdr_fmt, hdr_autoesc, strip_text;
+	const char *markup_what;
+	size_t markup_off;
 } parser;
+
+/* FBI_* for the markup built-ins, 0 for the others. */
+static int markup_bi(const char *s, size_t n)
+{
+	static const char *const names[] = {"esc", "no_esc", "markup_string",
+	                                    "is_markup_output"};
+	for (int i = 0; i < 4; i++)
+		if (strlen(names[i]) == n && memcmp(names[i], s, n) == 0)
+			return FBI_ESC + i;
+	return 0;
+}
+
+/* Remember the first construct that needs a markup output format. */
+static void need_markup(parser *p, const char *what, size_t off)
+{
+	if (!p->markup_what) {
+		p->markup_what = what;
+		p->markup_off = off;
+	}
+}
 
 static int perr(parser *p, size_t off, ftl_kind k, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
@@ -747,6 +773,27 @@ static fexpr *parse_postfix(parser *p)
 			size_t wl;
 			p->pos++;
 			skip_ws(p);
+			if (p->pos < p->len && p->src[p->pos] == '@' &&
+			    e->op == E_BI && feval_builtin_is_string(e->bi) &&
+			    !e->sub) {
+				/* x?string.@name: a custom format, which
+				 * FreeMarker looks up when it runs (none are
+				 * registered: its error then) */
+				p->pos++;
+				wl = word_len(p);
+				if (!wl) {
+					perr(p, p->pos, FTL_PARSE,
+					     "expected a format name after "
+					     "\"@\"");
+					return NULL;
+				}
+				e->bi = FBI_CUSTOM_FMT;
+				e->s = p->src + p->pos;
+				e->n = wl;
+				p->pos += wl;
+				e->end = (uint32_t)p->pos;
+				continue;
+			}
 			wl = word_len(p);
 			if (!wl) {
 				perr(p, p->pos, FTL_PARSE,
@@ -870,7 +917,14 @@ static fexpr *parse_postfix(parser *p)
 			d->a = e;
 			d->s = p->src + p->pos;
 			d->n = wl;
-			d->bi = feval_builtin_id(d->s, wl);
+			d->bi = markup_bi(d->s, wl);
+			if (d->bi == FBI_ESC || d->bi == FBI_NO_ESC)
+				need_markup(p,
+				            d->bi == FBI_ESC ? "?esc"
+				                             : "?no_esc",
+				            d->off);
+			if (!d->bi)
+				d->bi = feval_builtin_id(d->s, wl);
 			if (d->bi < 0) {
 				perr(p, p->pos, FTL_PARSE,
 				     "unknown built-in: ?%.*s", (int)wl, d->s);
@@ -1425,11 +1479,11 @@ static int dir_lookup(const char *s, size_t n)
 }
 
 static const char *const unsupported_dirs[] = {
-        "attempt",  "recover",   "visit",    "recurse", "fallback",
-        "compress", "escape",    "noescape", "noparse", "outputformat",
-        "autoesc",  "noautoesc", "stop",     "flush",   "t",
-        "lt",       "rt",        "nt",       "on",      "foreach",
-        "call",     "transform", NULL};
+        "attempt",  "recover", "visit",    "recurse", "fallback",
+        "compress", "escape",  "noescape", "noparse", "outputformat",
+        "stop",     "flush",   "t",        "lt",      "rt",
+        "nt",       "on",      "foreach",  "call",    "transform",
+        NULL};
 
 /* Grow an arena array of ELEM-byte elements holding N to hold N + 1. */
 static void *grow(parser *p, void *arr, int n, size_t elem)
@@ -1659,6 +1713,90 @@ static int is_blank(const char *s, size_t n)
 	return 1;
 }
 
+/* One <#ftl> parameter NAME (N bytes, at AT) = V; 0 or -1. As FreeMarker
+ * 2.3.31: both spellings, the value checked for its type when parsed. */
+static int ftl_param(parser *p, const char *name, size_t n, size_t at,
+                     const fexpr *v)
+{
+	static const char *const known[] = {
+	        "encoding",        "encoding",      "strip_whitespace",
+	        "stripWhitespace", "strip_text",    "stripText",
+	        "ns_prefixes",     "nsPrefixes",    "attributes",
+	        "attributes",      "output_format", "outputFormat",
+	        "auto_esc",        "autoEsc",       NULL};
+	int k = -1;
+	for (int i = 0; known[i]; i++)
+		if (strlen(known[i]) == n && memcmp(known[i], name, n) == 0)
+			k = i / 2;
+	switch (k) {
+	case 0: /* encoding: the text is UTF-8 already; only the type */
+	case 5:
+		if (v->op != E_STR)
+			return perr(p, v->off, FTL_PARSE,
+			            "Expected a string constant for \"%s\".",
+			            k ? "output_format" : "encoding");
+		if (k == 5) {
+			int f = ftl_outfmt(v->s, v->n);
+			if (f < 0)
+				return perr(
+				        p, v->off, FTL_PARSE,
+				        "Unregistered output format name, "
+				        "\"%.*s\". The output formats are: "
+				        "\"CSS\", \"HTML\", \"JSON\", "
+				        "\"JavaScript\", \"RTF\", "
+				        "\"XHTML\", \"XML\", \"plainText\", "
+				        "\"undefined\"",
+				        (int)ftxt_clip(v->s, v->n, 40), v->s);
+			p->hdr_fmt = f;
+		}
+		return 0;
+	case 1:
+	case 2:
+	case 6:
+		if (v->op == E_STR && k == 1) {
+			/* FreeMarker reads a string here as a boolean */
+			if ((v->n == 4 && !memcmp(v->s, "true", 4)) ||
+			    (v->n == 5 && !memcmp(v->s, "false", 5))) {
+				p->strip = v->n == 4;
+				return 0;
+			}
+			return perr(p, v->off, FTL_PARSE,
+			            "Illegal boolean value: %.*s (expecting "
+			            "true or false)",
+			            (int)ftxt_clip(v->s, v->n, 40), v->s);
+		}
+		if (v->op != E_BOOL)
+			return perr(p, v->off, FTL_PARSE,
+			            "Expecting boolean (true/false) parameter "
+			            "for \"%.*s\"",
+			            (int)n, name);
+		if (k == 1)
+			p->strip = v->sub;
+		else if (k == 2)
+			p->strip_text = v->sub;
+		else {
+			p->hdr_autoesc = v->sub;
+			if (v->sub)
+				need_markup(p, "auto_esc", at);
+		}
+		return 0;
+	case 3:
+	case 4:
+		if (v->op != E_HASH)
+			return perr(p, v->off, FTL_PARSE,
+			            k == 3 ? "Expecting a hash of prefixes to "
+			                     "namespace URI's."
+			                   : "Expecting a hash of attribute "
+			                     "names to values.");
+		return 0;
+	}
+	return perr(p, at, FTL_PARSE,
+	            "Unknown FTL header parameter: %.*s (known: encoding, "
+	            "strip_whitespace, strip_text, ns_prefixes, attributes, "
+	            "output_format, auto_esc)",
+	            (int)ftxt_clip(name, n, 40), name);
+}
+
 static int parse_open_tag(parser *p, size_t off)
 {
 	size_t wl, name_at;
@@ -1795,6 +1933,15 @@ static int parse_open_tag(parser *p, size_t off)
 				return -1;
 		}
 		break;
+	case D_AUTOESC:
+	case D_NOAUTOESC:
+		n = mknode(p, N_AUTOESC, off);
+		if (!n)
+			return -1;
+		n->op = d == D_AUTOESC;
+		if (d == D_AUTOESC)
+			need_markup(p, "#autoesc", off);
+		break;
 	case D_SETTING: {
 		size_t sw;
 		n = mknode(p, N_SETTING, off);
@@ -1823,6 +1970,16 @@ static int parse_open_tag(parser *p, size_t off)
 			        "c_format",
 			        NULL};
 			int ok = 0;
+			if ((sw == 13 && !memcmp(n->v1, "output_format", 13)) ||
+			    (sw == 20 &&
+			     !memcmp(n->v1, "auto_escaping_policy", 20)))
+				return perr(
+				        p, p->pos, FTL_PARSE,
+				        "The setting name is recognized, but "
+				        "changing this setting from inside a "
+				        "template isn't supported (use "
+				        "<#ftl output_format=...> or "
+				        "#autoesc/#noautoesc)");
 			for (int k = 0; known[k]; k++)
 				if (strlen(known[k]) == sw &&
 				    memcmp(known[k], n->v1, sw) == 0)
@@ -1870,10 +2027,8 @@ static int parse_open_tag(parser *p, size_t off)
 				return -1;
 			if (!(v = parse_expr(p)))
 				return -1;
-			if (pw == 16 &&
-			    memcmp(p->src + pat, "strip_whitespace", 16) == 0 &&
-			    v->op == E_BOOL && !v->sub)
-				p->strip = 0;
+			if (ftl_param(p, p->src + pat, pw, pat, v))
+				return -1;
 		}
 		break;
 	}
@@ -2509,6 +2664,16 @@ static int build(parser *p, fnode **root)
 				            "follow #switch");
 			*st[sp].tail = it->node;
 			st[sp].tail = &it->node->next;
+			/* auto-escaping is lexical, as in FreeMarker: the
+			 * nearest #autoesc (1) or #noautoesc (2) around;
+			 * 0: the template's default (the render decides) */
+			for (int k = sp; k > 0; k--)
+				if (st[k].dir == D_AUTOESC ||
+				    st[k].dir == D_NOAUTOESC) {
+					it->node->op =
+					        st[k].dir == D_AUTOESC ? 1 : 2;
+					break;
+				}
 			continue;
 		}
 		if (it->type == IT_OPEN) {
@@ -2679,7 +2844,8 @@ static int build(parser *p, fnode **root)
 				continue;
 			if (d == D_IF || d == D_LIST || d == D_ITEMS ||
 			    d == D_SWITCH || d == D_SEP || d == D_MACRO ||
-			    d == D_FUNCTION || d == D_CALL ||
+			    d == D_FUNCTION || d == D_CALL || d == D_AUTOESC ||
+			    d == D_NOAUTOESC ||
 			    ((d == D_ASSIGN || d == D_LOCAL || d == D_GLOBAL) &&
 			     n->has_items)) {
 				if (sp + 1 > FTL_MAX_DEPTH)
@@ -2879,6 +3045,7 @@ ftl_template *fparse_compile(const char *src, size_t len, ftl_error *err)
 	p.arena = &t->arena;
 	p.err = err;
 	p.strip = 1;
+	p.hdr_fmt = p.hdr_autoesc = -1;
 	detect_syntax(&p);
 	if (lex(&p) == 0 && !p.failed) {
 		if (p.strip)
@@ -2887,6 +3054,16 @@ ftl_template *fparse_compile(const char *src, size_t len, ftl_error *err)
 			const char *names[2 * FTL_MAX_DEPTH];
 			size_t lens[2 * FTL_MAX_DEPTH];
 			check_nodes(&p, t->root, names, lens, 0, 0);
+		}
+		if (p.strip_text) {
+			/* strip_text: the top-level text goes (not the text
+			 * inside directives or macros) */
+			fnode **pp = &t->root;
+			while (*pp)
+				if ((*pp)->type == N_TEXT)
+					*pp = (*pp)->next;
+				else
+					pp = &(*pp)->next;
 		}
 	}
 	if (!p.failed && p.nmacros) {
@@ -2900,6 +3077,10 @@ ftl_template *fparse_compile(const char *src, size_t len, ftl_error *err)
 	free(p.macros);
 	free(p.items);
 	t->ws_visits = p.ws_visits;
+	t->hdr_fmt = p.hdr_fmt;
+	t->hdr_autoesc = p.hdr_autoesc;
+	t->markup_what = p.markup_what;
+	t->markup_off = p.markup_off;
 	t->nitems = p.nitems;
 	if (p.failed) {
 		farena_free(&t->arena);

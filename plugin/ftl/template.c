@@ -33,6 +33,91 @@ const char *ftl_kind_name(ftl_kind k)
 	return "unknown";
 }
 
+static const char *const outfmt_names[] = {
+        "undefined", "plainText", "JSON", "CSS", "JavaScript",
+        "HTML",      "XHTML",     "XML",  "RTF", NULL};
+
+int ftl_outfmt(const char *name, size_t n)
+{
+	for (int i = 0; outfmt_names[i]; i++)
+		if (strlen(outfmt_names[i]) == n &&
+		    memcmp(outfmt_names[i], name, n) == 0)
+			return i;
+	return -1;
+}
+
+const char *ftl_outfmt_name(int f)
+{
+	return f >= 0 && f <= FOF_RTF ? outfmt_names[f] : "undefined";
+}
+
+/* The settings added with output formats; 0 or -1 with ERR. */
+int ftl_settings_check_formats(const ftl_settings *s, ftl_error *err)
+{
+	if (s->boolean_format && strcmp(s->boolean_format, "c") != 0 &&
+	    !strchr(s->boolean_format, ',')) {
+		ftl_seterr(
+		        err, FTL_INPUT, 0, 0,
+		        "boolean_format \"%.*s\" is not valid: use \"c\" "
+		        "(true/false) or the two texts separated by a comma, "
+		        "like \"yes,no\"",
+		        (int)ftxt_clip(s->boolean_format,
+		                       strlen(s->boolean_format), 60),
+		        s->boolean_format);
+		return -1;
+	}
+	if (s->output_format &&
+	    ftl_outfmt(s->output_format, strlen(s->output_format)) < 0) {
+		ftl_seterr(err, FTL_INPUT, 0, 0,
+		           "output_format \"%.*s\" is not supported (use "
+		           "\"HTML\", \"XHTML\", \"XML\", \"RTF\", "
+		           "\"plainText\", \"undefined\", \"JSON\", \"CSS\" "
+		           "or \"JavaScript\"; the names are case-sensitive)",
+		           (int)ftxt_clip(s->output_format,
+		                          strlen(s->output_format), 60),
+		           s->output_format);
+		return -1;
+	}
+	if (s->auto_escaping_policy && ftl_autoesc_policy(s) < 0) {
+		ftl_seterr(err, FTL_INPUT, 0, 0,
+		           "auto_escaping_policy \"%.*s\" is not supported "
+		           "(use \"enable_if_default\", "
+		           "\"enable_if_supported\" or \"disable\")",
+		           (int)ftxt_clip(s->auto_escaping_policy,
+		                          strlen(s->auto_escaping_policy), 60),
+		           s->auto_escaping_policy);
+		return -1;
+	}
+	if (s->url_escaping_charset &&
+	    feval_url_charset(s->url_escaping_charset,
+	                      strlen(s->url_escaping_charset)) < 0) {
+		ftl_seterr(
+		        err, FTL_INPUT, 0, 0,
+		        "url_escaping_charset \"%.*s\" is not supported (use "
+		        "\"UTF-8\", \"ISO-8859-1\" or \"US-ASCII\")",
+		        (int)ftxt_clip(s->url_escaping_charset,
+		                       strlen(s->url_escaping_charset), 60),
+		        s->url_escaping_charset);
+		return -1;
+	}
+	return 0;
+}
+
+int ftl_autoesc_policy(const ftl_settings *s)
+{
+	/* FreeMarker accepts the camelCase spellings too */
+	static const char *const names[] = {
+	        "enable_if_default", "enableIfDefault", "enable_if_supported",
+	        "enableIfSupported", "disable",         NULL};
+	const char *v = s ? s->auto_escaping_policy : NULL;
+	if (!v)
+		return 0;
+	for (int i = 0; names[i]; i++)
+		if (strcmp(names[i], v) == 0)
+			return i / 2;
+	return -1;
+}
+
 int ftl_settings_check(const ftl_settings *s, ftl_error *err)
 {
 	fnfmt f;
@@ -50,6 +135,16 @@ int ftl_settings_check(const ftl_settings *s, ftl_error *err)
 		           "it_IT, nl_NL)",
 		           (int)ftxt_clip(s->locale, strlen(s->locale), 60),
 		           s->locale);
+		return -1;
+	}
+	if (s->number_format && s->number_format[0] == '@') {
+		ftl_seterr(err, FTL_INPUT, 0, 0,
+		           "number_format \"%.*s\": no custom number format is "
+		           "defined with that name (this engine has no custom "
+		           "formats; use a pattern like \"0.00\")",
+		           (int)ftxt_clip(s->number_format,
+		                          strlen(s->number_format), 60),
+		           s->number_format);
 		return -1;
 	}
 	if (s->number_format && fnum_fmt_parse(s->number_format, &f)) {
@@ -85,7 +180,7 @@ int ftl_settings_check(const ftl_settings *s, ftl_error *err)
 			}
 		}
 	}
-	return 0;
+	return ftl_settings_check_formats(s, err);
 }
 
 ftl_template *ftl_compile(const char *src, size_t len, ftl_error *err)

@@ -125,6 +125,99 @@ static void byte_bound(void)
 	ftl_cache_free(cb);
 }
 
+/* Render SRC with S; the output or "ERR:<kind>:<message>" (static). */
+static const char *rs(const char *src, const char *json, const ftl_settings *s)
+{
+	static char buf[600];
+	ftl_error e;
+	ftl_template *t = ftl_compile(src, strlen(src), &e);
+	json_object *m = json ? json_tokener_parse(json) : NULL;
+	char *out = NULL;
+	if (t && ftl_render(t, m, s, &out, NULL, &e) == 0)
+		snprintf(buf, sizeof(buf), "%s", out);
+	else
+		snprintf(buf, sizeof(buf), "ERR:%s:%s", ftl_kind_name(e.kind),
+		         e.message);
+	free(out);
+	ftl_template_unref(t);
+	json_object_put(m);
+	return buf;
+}
+
+/* docs/templates.md "Settings" (expected outputs from FreeMarker 2.3.31
+ * with the same settings, via the oracle) */
+static void settings(void)
+{
+	const char *x = "{\"x\":\"<a&'\\\"b>\",\"b\":false,\"u\":\"\u00e9 &\"}";
+	ftl_settings s = {0};
+	ftl_error e;
+	s.output_format = "HTML";
+	is_str("&lt;a&amp;&#39;&quot;b&gt;", rs("${x}", x, &s), "HTML escapes");
+	s.output_format = "XML";
+	is_str("&lt;a&amp;&apos;&quot;b&gt;", rs("${x}", x, &s), "XML escapes");
+	s.output_format = "RTF";
+	is_str("\\{\\\\\\}", rs("${'{\\\\}'}", NULL, &s), "RTF escapes");
+	s.output_format = "plainText";
+	is_str("<a&'\"b>", rs("${x}", x, &s), "plainText does not");
+	s.output_format = "HTML";
+	s.auto_escaping_policy = "disable";
+	is_str("<a&'\"b>", rs("${x}", x, &s), "policy disable");
+	is_str("&lt;a&amp;&#39;&quot;b&gt;", rs("${x?esc}", x, &s),
+	       "?esc with the policy disable");
+	is_str("&lt;a&amp;&#39;&quot;b&gt;",
+	       rs("<#ftl auto_esc=true>${x}", x, &s), "auto_esc=true wins");
+	s.auto_escaping_policy = "enable_if_supported";
+	is_str("&lt;a&amp;&#39;&quot;b&gt;", rs("${x}", x, &s),
+	       "policy enable_if_supported");
+	s.auto_escaping_policy = NULL;
+	is_str("<a&'\"b>", rs("<#ftl output_format=\"JSON\">${x}", x, &s),
+	       "the header's format wins over the setting");
+	s.output_format = NULL;
+	ok(strncmp(rs("${x?no_esc}", x, &s), "ERR:parse:?no_esc", 17) == 0,
+	   "?no_esc without a markup format: %s", rs("${x?no_esc}", x, &s));
+	is_str("ERR:runtime:Failed to get number format object for the "
+	       "\"@foo\" "
+	       "number format string: no custom number format was defined "
+	       "with name \"foo\" (this engine has no custom formats; use a "
+	       "pattern like ?string(\"0.00\"))",
+	       rs("${1?string.@foo}", NULL, &s), "?string.@name");
+	s.boolean_format = "c";
+	is_str("false false", rs("${b} ${b?string}", x, &s),
+	       "boolean_format c");
+	s.boolean_format = "ja,nein";
+	is_str("nein", rs("${b}", x, &s), "boolean_format ja,nein");
+	s.boolean_format = "true,false";
+	ok(strncmp(rs("${b}", x, &s), "ERR:runtime", 11) == 0,
+	   "boolean_format true,false: as unset");
+	s.boolean_format = NULL;
+	s.url_escaping_charset = "ISO-8859-1";
+	is_str("%E9%20%26", rs("${u?url}", x, &s), "url_escaping_charset");
+	is_str("%C3%A9%20%26", rs("${u?url('UTF-8')}", x, &s),
+	       "?url's argument wins");
+	s.url_escaping_charset = NULL;
+	{
+		static const char *const bad[][2] = {
+		        {"boolean_format", "yn"},
+		        {"output_format", "html"},
+		        {"auto_escaping_policy", "always"},
+		        {"url_escaping_charset", "KOI8-R"}};
+		for (int i = 0; i < 4; i++) {
+			ftl_settings b = {0};
+			const char **f = i == 0   ? &b.boolean_format
+			                 : i == 1 ? &b.output_format
+			                 : i == 2 ? &b.auto_escaping_policy
+			                          : &b.url_escaping_charset;
+			*f = bad[i][1];
+			is_int(-1, ftl_settings_check(&b, &e), "%s=%s refused",
+			       bad[i][0], bad[i][1]);
+			ok(e.kind == FTL_INPUT && strstr(e.message, bad[i][0]),
+			   "the error names %s: %s", bad[i][0], e.message);
+			ok(strncmp(rs("x", NULL, &b), "ERR:input", 9) == 0,
+			   "render refuses %s too", bad[i][0]);
+		}
+	}
+}
+
 int main(void)
 {
 	ftl_error err;
@@ -204,5 +297,6 @@ int main(void)
 	}
 	ftl_cache_free(cache);
 	byte_bound();
+	settings();
 	return done_testing();
 }

@@ -271,5 +271,57 @@ int main(void)
 	       "no public URL needed without signature validation");
 	tw_config_free(&c);
 
+	/* the template settings: kept, and each bad value named by key */
+	is_int(0,
+	       parse("{\"TWILIO_ACCOUNT\":\"" ACC "\",\"TWILIO_TOKEN\":\"" TOKEN
+	             "\",\"TEMPLATE_TIME_ZONE\":\"GMT+02:00\","
+	             "\"TEMPLATE_DATE_FORMAT\":\"dd.MM.yyyy\","
+	             "\"TEMPLATE_TIME_FORMAT\":\"HH:mm\","
+	             "\"TEMPLATE_DATETIME_FORMAT\":\"iso\","
+	             "\"TEMPLATE_BOOLEAN_FORMAT\":\"yes,no\","
+	             "\"TEMPLATE_OUTPUT_FORMAT\":\"HTML\","
+	             "\"TEMPLATE_URL_ESCAPING_CHARSET\":\"ISO-8859-1\"}"),
+	       "every template setting");
+	is_str("GMT+02:00", c.time_zone, "TEMPLATE_TIME_ZONE kept");
+	is_str("dd.MM.yyyy", c.date_format, "TEMPLATE_DATE_FORMAT kept");
+	is_str("HH:mm", c.time_format, "TEMPLATE_TIME_FORMAT kept");
+	is_str("iso", c.datetime_format, "TEMPLATE_DATETIME_FORMAT kept");
+	is_str("yes,no", c.boolean_format, "TEMPLATE_BOOLEAN_FORMAT kept");
+	is_str("HTML", c.output_format, "TEMPLATE_OUTPUT_FORMAT kept");
+	is_str("ISO-8859-1", c.url_escaping_charset,
+	       "TEMPLATE_URL_ESCAPING_CHARSET kept");
+	tw_config_free(&c);
+	is_int(0,
+	       parse("{\"TWILIO_ACCOUNT\":\"" ACC "\",\"TWILIO_TOKEN\":\"" TOKEN
+	             "\"}"),
+	       "no template settings");
+	ok(!c.time_zone && !c.output_format && !c.boolean_format,
+	   "template settings unset by default");
+	tw_config_free(&c);
+	{
+		static const char *const bad[][3] = {
+		        {"TEMPLATE_TIME_ZONE", "Nowhere/Zone", "Nowhere/Zone"},
+		        {"TEMPLATE_DATE_FORMAT", "qq", "date"},
+		        {"TEMPLATE_TIME_FORMAT", "qq", "time"},
+		        {"TEMPLATE_DATETIME_FORMAT", "qq", "datetime"},
+		        {"TEMPLATE_BOOLEAN_FORMAT", "yn", "boolean_format"},
+		        {"TEMPLATE_OUTPUT_FORMAT", "html", "output_format"},
+		        {"TEMPLATE_URL_ESCAPING_CHARSET", "KOI8-R",
+		         "url_escaping_charset"}};
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			char json[512], want[128];
+			snprintf(json, sizeof(json),
+			         "{\"TWILIO_ACCOUNT\":\"" ACC
+			         "\",\"TWILIO_TOKEN\":\"" TOKEN
+			         "\",\"%s\":\"%s\"}",
+			         bad[i][0], bad[i][1]);
+			snprintf(want, sizeof(want), "%s: ", bad[i][0]);
+			refused(json, want, bad[i][0]);
+			ok(strstr(err, bad[i][2]) != NULL,
+			   "%s: the reason names '%s': %s", bad[i][0],
+			   bad[i][2], err);
+		}
+	}
+
 	return done_testing();
 }
