@@ -52,13 +52,16 @@ fuzz-ftl:
 	  $(top_srcdir)/tests/fuzz/corpus-ftl
 CLEANFILES += fuzz_ftl
 
-# ---- benchmark (make bench): C vs Apache FreeMarker in one run
+# ---- benchmark (make bench): C vs Apache FreeMarker in one run, alternated
+# on one pinned core (docs/benchmarks-ftl.md; knobs BENCH_REPS,
+# FTL_BENCH_SECONDS, FTL_BENCH_CPU)
 noinst_PROGRAMS += tests/bench/ftl_bench
 tests_bench_ftl_bench_SOURCES = tests/bench/ftl_bench.c
 tests_bench_ftl_bench_LDADD = plugin/ftl/libftl.la $(JSONC_LIBS) $(PCRE2_LIBS)
-EXTRA_DIST += tests/bench/FtlBench.java tests/bench/ftl_bench.sh
+EXTRA_DIST += tests/bench/FtlBench.java tests/bench/ftl_bench.sh \
+	tests/bench/ftl_bench.py
 BENCH_TARGETS += bench-ftl
 bench-ftl: tests/bench/ftl_bench$(EXEEXT)
-	$(SHELL) $(top_srcdir)/tests/bench/ftl_bench.sh \
+	PYTHON3="$(PYTHON3)" $(SHELL) $(top_srcdir)/tests/bench/ftl_bench.sh \
 	  $(top_builddir)/tests/bench/ftl_bench$(EXEEXT) $(asan_enabled)
 .PHONY: fuzz-ftl bench-ftl
