@@ -76,13 +76,15 @@ static unsigned long long rnd(void)
 	return rs;
 }
 
-static const char *render(const char *tpl, const char *data)
+static const char *render_in(const char *locale, const char *tpl,
+                             const char *data)
 {
 	ftl_error err;
+	ftl_settings s = {.locale = locale};
 	ftl_template *t = ftl_compile(tpl, strlen(tpl), &err);
 	json_object *m = json_tokener_parse(data);
 	char *out = NULL;
-	if (!t || ftl_render(t, m, NULL, &out, NULL, &err))
+	if (!t || ftl_render(t, m, &s, &out, NULL, &err))
 		snprintf(buf, sizeof(buf), "(error: %.200s)", err.message);
 	else
 		snprintf(buf, sizeof(buf), "%s", out);
@@ -90,6 +92,11 @@ static const char *render(const char *tpl, const char *data)
 	json_object_put(m);
 	ftl_template_unref(t);
 	return buf;
+}
+
+static const char *render(const char *tpl, const char *data)
+{
+	return render_in(NULL, tpl, data);
 }
 
 int main(void)
@@ -128,5 +135,28 @@ int main(void)
 	              "${d?string(\"y M d H m s S\")}",
 	              "{\"d\":{\"$datetime\":\"2024-03-05T04:07:09.005Z\"}}"),
 	       "zero-padded and unpadded date fields");
+	/* integers under plain patterns (eval.c fmt_int_plain), oracle */
+	{
+		const char *tpl = "${a} ${b} ${c} ${d} ${e} ${a?string(\"0\")} "
+		                  "${a?string(\"#,##0\")} "
+		                  "${a?string(\"00000000\")} "
+		                  "${e?string(\"#,##0\")}";
+		const char *data = "{\"a\":-1234567,\"b\":0,\"c\":"
+		                   "9223372036854775807,\"d\":"
+		                   "-9223372036854775807,\"e\":999}";
+		is_str("-1,234,567 0 9,223,372,036,854,775,807 "
+		       "-9,223,372,036,854,775,807 999 -1234567 -1,234,567 "
+		       "-01234567 999",
+		       render(tpl, data), "integers, en_US");
+		is_str("-1.234.567 0 9.223.372.036.854.775.807 "
+		       "-9.223.372.036.854.775.807 999 -1234567 -1.234.567 "
+		       "-01234567 999",
+		       render_in("de_DE", tpl, data), "integers, de_DE");
+		is_str("-1\xe2\x80\xaf"
+		       "234\xe2\x80\xaf"
+		       "567",
+		       render_in("fr_FR", "${a}", data),
+		       "integers, fr_FR (multi-byte separator)");
+	}
 	return done_testing();
 }
