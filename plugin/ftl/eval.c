@@ -644,10 +644,45 @@ static int store(fctx *c, const fnode *n, const fval *v)
 
 /* ---- conversions ------------------------------------------------------------
  */
+/* An int64 under a plain grouping pattern ("number", "#,##0", "0"): what
+ * fnum_format prints, without its digit list (perf: the integers of a
+ * message are most of its numbers). -1 on output errors, 1 when the
+ * pattern is not plain (the caller takes the general path). */
+static int fmt_int_plain(int64_t v, const fnfmt *f, const floc *loc, fbuf *b)
+{
+	char tmp[48];
+	size_t glen, i = sizeof(tmp);
+	uint64_t u = (uint64_t)v;
+	int nd = 0;
+	if (f->mult != 1 || f->min_frac != 0 || f->min_int > 1 ||
+	    f->neg_prefix_set || f->hasneg || f->prefix[0] || f->suffix[0])
+		return 1;
+	glen = strlen(loc->group);
+	if (f->group > 0 && glen != 1)
+		return 1; /* multi-byte separators: the general path */
+	if (v < 0)
+		u = 0 - u;
+	do {
+		if (f->group > 0 && nd > 0 && nd % f->group == 0)
+			tmp[--i] = loc->group[0];
+		tmp[--i] = (char)('0' + (int)(u % 10));
+		u /= 10;
+		nd++;
+	} while (u);
+	if (v < 0)
+		tmp[--i] = '-';
+	return fbuf_put(b, tmp + i, sizeof(tmp) - i) ? -1 : 0;
+}
+
 int feval_fmt_num(fctx *c, const fnum *n, const fnfmt *f, fbuf *b)
 {
 	const floc *loc = c->loc;
 	fnfmt tmp;
+	if (n->kind == FN_INT) {
+		int r = fmt_int_plain(n->u.i, f, loc, b);
+		if (r <= 0)
+			return r;
+	}
 	if (f->neg_prefix_set) {
 		/* "percent": the locale decides the suffix */
 		tmp = *f;

@@ -30,6 +30,10 @@ tests_ftl_test_ftl_builtins_LDADD = $(FTL_TEST_LDADD)
 tests_ftl_test_ftl_template_LDADD = $(FTL_TEST_LDADD)
 tests_ftl_test_ftl_golden_LDADD = $(FTL_TEST_LDADD)
 tests_ftl_test_ftl_date_LDADD = $(FTL_TEST_LDADD)
+# the perf fast paths against independent expectations (docs/benchmarks-ftl.md)
+check_PROGRAMS += tests/ftl/test_ftl_fastpath
+TESTS += tests/ftl/test_ftl_fastpath
+tests_ftl_test_ftl_fastpath_LDADD = $(FTL_TEST_LDADD)
 tests_fuzz_replay_ftl_SOURCES = tests/fuzz/replay_ftl.c tests/fuzz/fuzz_ftl.c
 tests_fuzz_replay_ftl_LDADD = $(FTL_TEST_LDADD)
 EXTRA_DIST += tests/test_ftl_render.sh tests/ftl/golden.cases.jsonl \
@@ -52,13 +56,16 @@ fuzz-ftl:
 	  $(top_srcdir)/tests/fuzz/corpus-ftl
 CLEANFILES += fuzz_ftl
 
-# ---- benchmark (make bench): C vs Apache FreeMarker in one run
+# ---- benchmark (make bench): C vs Apache FreeMarker in one run, alternated
+# on one pinned core (docs/benchmarks-ftl.md; knobs BENCH_REPS,
+# FTL_BENCH_SECONDS, FTL_BENCH_CPU)
 noinst_PROGRAMS += tests/bench/ftl_bench
 tests_bench_ftl_bench_SOURCES = tests/bench/ftl_bench.c
 tests_bench_ftl_bench_LDADD = plugin/ftl/libftl.la $(JSONC_LIBS) $(PCRE2_LIBS)
-EXTRA_DIST += tests/bench/FtlBench.java tests/bench/ftl_bench.sh
+EXTRA_DIST += tests/bench/FtlBench.java tests/bench/ftl_bench.sh \
+	tests/bench/ftl_bench.py
 BENCH_TARGETS += bench-ftl
 bench-ftl: tests/bench/ftl_bench$(EXEEXT)
-	$(SHELL) $(top_srcdir)/tests/bench/ftl_bench.sh \
+	PYTHON3="$(PYTHON3)" $(SHELL) $(top_srcdir)/tests/bench/ftl_bench.sh \
 	  $(top_builddir)/tests/bench/ftl_bench$(EXEEXT) $(asan_enabled)
 .PHONY: fuzz-ftl bench-ftl

@@ -115,10 +115,20 @@ static void digits_of_i128(i128 c, int scale, digits *g)
 	unsigned __int128 m;
 	g->neg = c < 0;
 	m = c < 0 ? (unsigned __int128)(-(c + 1)) + 1 : (unsigned __int128)c;
-	do {
-		tmp[k++] = (char)('0' + (int)(m % 10));
-		m /= 10;
-	} while (m);
+	if (m <= UINT64_MAX) {
+		/* the common case: 64-bit division by 10 is a multiply, the
+		 * 128-bit one a library call per digit (perf) */
+		uint64_t x = (uint64_t)m;
+		do {
+			tmp[k++] = (char)('0' + (int)(x % 10));
+			x /= 10;
+		} while (x);
+	} else {
+		do {
+			tmp[k++] = (char)('0' + (int)(m % 10));
+			m /= 10;
+		} while (m);
+	}
 	g->n = k;
 	for (int i = 0; i < k; i++)
 		g->d[i] = tmp[k - 1 - i];
@@ -138,6 +148,42 @@ static void digits_of_dbl(double v, digits *g)
 		g->n = 0;
 		g->dp = 0;
 		return;
+	}
+	/* Fast path (perf: snprintf + strtod were most of a render that
+	 * prints a double): when |v| is the double nearest to m / 10^k for
+	 * an integer m < 10^15 (at most 15 digits), the 15-digit rounding
+	 * below gives exactly m's digits and round-trips, so they are the
+	 * answer. The division check is exact: m and 10^k (k <= 22) are
+	 * exact doubles and IEEE division rounds correctly. */
+	if (g->dv < 1e15) {
+		static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,
+		                             1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+		                             1e12, 1e13, 1e14, 1e15, 1e16, 1e17,
+		                             1e18, 1e19, 1e20, 1e21, 1e22};
+		for (int k = 0; k < (int)(sizeof(p10) / sizeof(p10[0])); k++) {
+			double s = g->dv * p10[k];
+			uint64_t m;
+			if (s >= 1e15)
+				break;
+			m = (uint64_t)s;
+			if (m == 0 || (double)m != s ||
+			    (double)m / p10[k] != g->dv)
+				continue;
+			{
+				char tmp[24];
+				int n = 0;
+				while (m) {
+					tmp[n++] = (char)('0' + (int)(m % 10));
+					m /= 10;
+				}
+				for (int i = 0; i < n; i++)
+					g->d[i] = tmp[n - 1 - i];
+				g->n = n;
+				g->dp = n - k;
+			}
+			digits_trim(g);
+			return;
+		}
 	}
 	for (prec = 15; prec <= 17; prec++) {
 		snprintf(buf, sizeof(buf), "%.*e", prec - 1, fabs(v));
