@@ -770,6 +770,13 @@ static int need_type(fctx *c, const fexpr *e, fval *v, int t, const char *what)
 {
 	if (need(c, e, v))
 		return -1;
+	if (t == V_BOOL && v->t == V_SEQ && v->rx) {
+		/* a ?matches result is also the whole-input match's boolean */
+		int b = v->rx == 2;
+		memset(v, 0, sizeof(*v));
+		v->t = V_BOOL;
+		v->u.b = b;
+	}
 	if (v->t != t) {
 		int n;
 		const char *s = feval_src(c, e, &n);
