@@ -1691,7 +1691,18 @@ static int num_bi(fctx *c, const fexpr *e, const fval *v, fval *out)
 	case B_CEILING: r = fnum_round(&v->u.n, 2, &out->u.n); break;
 	case B_ABS: r = fnum_abs(&v->u.n, &out->u.n); break;
 	case B_INT:
-		fnum_from_i64(&out->u.n, (int32_t)fnum_to_i64(&v->u.n));
+		/* Java's intValue(): a double saturates, integers keep their
+		 * low 32 bits */
+		if (v->u.n.kind == FN_DBL) {
+			double d = v->u.n.u.d;
+			fnum_from_i64(&out->u.n, isnan(d)            ? 0
+			                         : d >= 2147483647.0 ? INT32_MAX
+			                         : d <= -2147483648.0
+			                                 ? INT32_MIN
+			                                 : (int32_t)d);
+		} else {
+			fnum_from_i64(&out->u.n, (int32_t)fnum_to_i64(&v->u.n));
+		}
 		break;
 	case B_NUMBER: *out = *v; break;
 	case B_IS_INFINITE:
