@@ -1777,14 +1777,14 @@ static int exec_switch(fctx *c, const fnode *n)
 			matched = 1;
 		}
 		r = feval_body(c, k->body);
-		if (r < 0 || r == 2)
+		if (r < 0 || r >= 2)
 			return r;
 		if (r == 1)
 			return 0;
 	}
 	if (!matched && dflt) {
 		int r = feval_body(c, dflt->body);
-		if (r < 0 || r == 2)
+		if (r < 0 || r >= 2)
 			return r;
 	}
 	return 0;
@@ -2053,7 +2053,7 @@ static int call_routine(fctx *c, const fmacro *m, const fcall *fc,
 		else
 			memset(ret, 0, sizeof(*ret));
 	}
-	return 0;
+	return r == 3 ? 2 : 0;
 }
 
 static int exec_call(fctx *c, const fnode *n)
@@ -2176,7 +2176,10 @@ static int exec_nested(fctx *c, const fnode *n)
 		c->env = saved;
 	}
 	c->ncalls--;
-	return res < 0 ? -1 : 0;
+	/* a #return in the nested content returns from the macro whose
+	 * body holds the call (FreeMarker): 3 ends the called macro, whose
+	 * call then returns 2 in that body */
+	return res < 0 ? -1 : res >= 2 ? 3 : 0;
 }
 
 int feval_body(fctx *c, const fnode *n)
@@ -2381,7 +2384,7 @@ static int exec_list(fctx *c, const fnode *n)
 		                           "is a sequence");
 	if (list_len(c, &v) == 0) {
 		int r = n->alt ? feval_body(c, n->alt) : 0;
-		return r < 0 || r == 2 ? r : 0;
+		return r < 0 || r >= 2 ? r : 0;
 	}
 	if (n->has_items) {
 		/* the body runs once; #items inside does the looping */
@@ -2397,11 +2400,11 @@ static int exec_list(fctx *c, const fnode *n)
 		l->env = c->env->id;
 		r = feval_body(c, n->body);
 		c->nloops--;
-		return r < 0 || r == 2 ? r : 0;
+		return r < 0 || r >= 2 ? r : 0;
 	}
 	{
 		int r = iterate(c, n, &v, n->body);
-		return r < 0 || r == 2 ? r : 0;
+		return r < 0 || r >= 2 ? r : 0;
 	}
 }
 
