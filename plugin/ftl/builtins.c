@@ -1848,6 +1848,35 @@ static const char *date_pattern(fctx *c, size_t off, int kind, const char *f,
 	return f;
 }
 
+/* "short", "medium", "long", "full", their pairs ("short_medium"),
+ * "iso", "xs": the formats that need to know the date's kind. */
+static int is_style_name(const char *f, size_t fn)
+{
+	static const char *const st[] = {"short", "medium", "long", "full"};
+	size_t i = 0;
+	if ((fn == 3 && !memcmp(f, "iso", 3)) || (fn == 2 && !memcmp(f, "xs", 2)))
+		return 1;
+	for (int part = 0; part < 2; part++) {
+		int hit = 0;
+		for (size_t k = 0; k < 4 && !hit; k++) {
+			size_t n = strlen(st[k]);
+			if (fn - i >= n && !memcmp(f + i, st[k], n)) {
+				i += n;
+				hit = 1;
+			}
+		}
+		if (!hit)
+			return 0;
+		if (i == fn)
+			return 1;
+		if (part == 0 && f[i] == '_')
+			i++;
+		else
+			return 0;
+	}
+	return 0;
+}
+
 int feval_fmt_date(fctx *c, size_t off, const fval *v, const char *f, size_t fn,
                    fbuf *b)
 {
@@ -1857,6 +1886,8 @@ int feval_fmt_date(fctx *c, size_t off, const fval *v, const char *f, size_t fn,
 	int iso, r;
 	int kind = v->u.d.kind;
 	int xs;
+	if (kind == FD_UNKNOWN && f && !is_style_name(f, fn))
+		kind = FD_DATETIME; /* an explicit pattern formats any date */
 	if (kind == FD_UNKNOWN)
 		return feval_err(c, off, FTL_RUNTIME,
 		                 "can't convert the date to string: it is not "
@@ -2987,6 +3018,13 @@ static int abc(fctx *c, const fexpr *e, const fval *v, fval *out)
 	if (nargs(c, e, 0, 0))
 		return -1;
 	n = fnum_to_i64(&v->u.n);
+	if (!fnum_is_integral(&v->u.n) || fnum_cmp(&v->u.n, &(fnum){.kind = FN_INT, .u.i = INT32_MAX}) > 0)
+		return feval_err(c, e->off, FTL_RUNTIME,
+		                 "?%.*s needs a whole number of at most "
+		                 "2147483647 (FreeMarker: can't convert it "
+		                 "to an Integer without loss); use ?round or "
+		                 "?floor first",
+		                 (int)e->n, e->s);
 	if (n < 1)
 		return feval_err(c, e->off, FTL_RUNTIME,
 		                 "The left side operand of to ?%.*s must be at "
