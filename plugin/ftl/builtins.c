@@ -1854,7 +1854,8 @@ static int is_style_name(const char *f, size_t fn)
 {
 	static const char *const st[] = {"short", "medium", "long", "full"};
 	size_t i = 0;
-	if ((fn == 3 && !memcmp(f, "iso", 3)) || (fn == 2 && !memcmp(f, "xs", 2)))
+	if ((fn == 3 && !memcmp(f, "iso", 3)) ||
+	    (fn == 2 && !memcmp(f, "xs", 2)))
 		return 1;
 	for (int part = 0; part < 2; part++) {
 		int hit = 0;
@@ -3018,7 +3019,8 @@ static int abc(fctx *c, const fexpr *e, const fval *v, fval *out)
 	if (nargs(c, e, 0, 0))
 		return -1;
 	n = fnum_to_i64(&v->u.n);
-	if (!fnum_is_integral(&v->u.n) || fnum_cmp(&v->u.n, &(fnum){.kind = FN_INT, .u.i = INT32_MAX}) > 0)
+	if (!fnum_is_integral(&v->u.n) ||
+	    fnum_cmp(&v->u.n, &(fnum){.kind = FN_INT, .u.i = INT32_MAX}) > 0)
 		return feval_err(c, e->off, FTL_RUNTIME,
 		                 "?%.*s needs a whole number of at most "
 		                 "2147483647 (FreeMarker: can't convert it "
