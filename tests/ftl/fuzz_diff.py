@@ -215,7 +215,7 @@ class Gen:
         if r < 0.9:
             return ("<#function fact n><#if n lte 1><#return 1></#if>"
                     "<#return n * fact(n - 1)></#function>${fact(%s)}" %
-                    self.choice(["5", "n!3", "0", "20", "d!1"]))
+                    self.choice(["5", "(n!3) % 10", "0", "20", "(d!1) % 5"]))
         return self.choice([
             "<#global g = %s>${g!'-'}" % self.any_expr(2),
             "<#macro w><#nested 1, 2></#macro><@w ; a, b>${a + b}</@w>",
