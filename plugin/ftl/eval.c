@@ -1096,6 +1096,18 @@ static int compare(fctx *c, const fexpr *e, fval *out)
 	int r, t = 0;
 	if (need2(c, e, &a, &b))
 		return -1;
+	/* a ?matches result compared with a boolean is that boolean */
+	if (a.t == V_SEQ && a.rx && b.t == V_BOOL) {
+		int x = a.rx == 2;
+		memset(&a, 0, sizeof(a));
+		a.t = V_BOOL;
+		a.u.b = x;
+	} else if (b.t == V_SEQ && b.rx && a.t == V_BOOL) {
+		int x = b.rx == 2;
+		memset(&b, 0, sizeof(b));
+		b.t = V_BOOL;
+		b.u.b = x;
+	}
 	if (feval_compare(c, e, e->op, &a, &b, &r))
 		return -1;
 	switch (e->op) {
