@@ -2374,10 +2374,13 @@ static int chunk(fctx *c, const fexpr *e, const fval *v, fval *out)
 static int seq_last_index_of(fctx *c, const fexpr *e, const fval *v, fval *out)
 {
 	fval x, it;
-	size_t n = feval_seq_len(v);
-	int64_t start = (int64_t)n - 1;
+	size_t n;
+	int64_t start;
+	/* the type first: a JSON hash is no array to measure */
 	if (v->t != V_SEQ)
 		return type_err(c, e, v, "a sequence");
+	n = feval_seq_len(v);
+	start = (int64_t)n - 1;
 	if (nargs(c, e, 1, 2) || feval_expr(c, e->args[0], &x))
 		return -1;
 	if (x.t == V_NONE)
