@@ -38,6 +38,12 @@
 static int re_replace(fctx *c, const fexpr *e, const fval *v, const char *a,
                       size_t an, const char *r, size_t rn, const char *fl,
                       size_t fln, fval *out);
+static int re_keep(fctx *c, const fexpr *e, const char *s, size_t n,
+                   const char *a, size_t an, const char *fl, size_t fln,
+                   fval *out);
+static int re_ensure_start(fctx *c, const fexpr *e, const fval *v,
+                           const char *chk, size_t cn, const char *pre,
+                           size_t pn, const char *fl, size_t fln, fval *out);
 
 enum {
 	B_C,
@@ -132,6 +138,7 @@ enum {
 	B_DEFAULT,
 	B_IF_EXISTS,
 	B_MATCHES,
+	B_GROUPS,
 	B_DATE,
 	B_TIME,
 	B_DATETIME,
@@ -245,6 +252,7 @@ static const char *const names[] = {
         "default",
         "if_exists",
         "matches",
+        "groups",
         "date",
         "time",
         "datetime",
@@ -300,7 +308,6 @@ static const char *const unsupported[] = {"date",
                                           "new",
                                           "api",
                                           "has_api",
-                                          "groups",
                                           "no_esc",
                                           "esc",
                                           "markup_string",
@@ -496,6 +503,18 @@ static int arg_str(fctx *c, const fexpr *e, int i, const char **s, size_t *n)
 		                 i + 1, (int)e->n, bname(e),
 		                 feval_type_name(&v));
 	return feval_text(c, e->args[i], &v, s, n);
+}
+
+/* A string argument that must be a string (FreeMarker's
+ * getStringMethodArg: a number is an error). */
+static int arg_strict(fctx *c, const fexpr *e, int i, const char **s, size_t *n)
+{
+	fval v;
+	if (arg_type(c, e, i, V_STR, &v))
+		return -1;
+	*s = v.u.s.p;
+	*n = v.u.s.n;
+	return 0;
 }
 
 static int arg_int(fctx *c, const fexpr *e, int i, int64_t *x)
@@ -1284,10 +1303,13 @@ static int string_bi(fctx *c, const fexpr *e, const fval *v, fval *out)
 	case B_KEEP_AFTER_LAST:
 		if (nargs(c, e, 1, 2) || arg_str(c, e, 0, &a, &an))
 			return -1;
-		if (e->nargs > 1)
-			return feval_err(c, e->off, FTL_RUNTIME,
-			                 "?%s flags are not supported",
-			                 bname(e));
+		if (e->nargs > 1) {
+			const char *fl;
+			size_t fln;
+			if (arg_strict(c, e, 1, &fl, &fln))
+				return -1;
+			return re_keep(c, e, s, n, a, an, fl, fln, out);
+		}
 		if ((e->bi == B_KEEP_BEFORE || e->bi == B_KEEP_AFTER)
 		            ? find_c(c, e, s, n, a, an, &hit)
 		            : rfind(c, e, s, n, a, an, &hit))
@@ -1306,8 +1328,20 @@ static int string_bi(fctx *c, const fexpr *e, const fval *v, fval *out)
 		int st = e->bi == B_ENSURE_STARTS_WITH ||
 		         e->bi == B_REMOVE_BEGINNING;
 		int has;
-		if (nargs(c, e, 1, 1) || arg_str(c, e, 0, &a, &an) ||
-		    feval_charge(c, e->off, an))
+		if (e->bi == B_ENSURE_STARTS_WITH && e->nargs > 1) {
+			/* (regex, prefix[, flags]): the prefix is added when
+			 * the expression doesn't match at the start */
+			const char *pre, *fl = "r";
+			size_t pn, fln = 1;
+			if (nargs(c, e, 1, 3) || arg_str(c, e, 0, &a, &an) ||
+			    arg_strict(c, e, 1, &pre, &pn) ||
+			    (e->nargs > 2 && arg_strict(c, e, 2, &fl, &fln)))
+				return -1;
+			return re_ensure_start(c, e, v, a, an, pre, pn, fl, fln,
+			                       out);
+		}
+		if (nargs(c, e, 1, e->bi == B_ENSURE_STARTS_WITH ? 3 : 1) ||
+		    arg_str(c, e, 0, &a, &an) || feval_charge(c, e->off, an))
 			return -1;
 		has = an <= n && memcmp(st ? s : s + n - an, a, an) == 0;
 		if (e->bi == B_REMOVE_BEGINNING || e->bi == B_REMOVE_ENDING) {
@@ -1699,7 +1733,18 @@ static int num_bi(fctx *c, const fexpr *e, const fval *v, fval *out)
 	case B_CEILING: r = fnum_round(&v->u.n, 2, &out->u.n); break;
 	case B_ABS: r = fnum_abs(&v->u.n, &out->u.n); break;
 	case B_INT:
-		fnum_from_i64(&out->u.n, (int32_t)fnum_to_i64(&v->u.n));
+		/* Java's intValue(): a double saturates, integers keep their
+		 * low 32 bits */
+		if (v->u.n.kind == FN_DBL) {
+			double d = v->u.n.u.d;
+			fnum_from_i64(&out->u.n, isnan(d)            ? 0
+			                         : d >= 2147483647.0 ? INT32_MAX
+			                         : d <= -2147483648.0
+			                                 ? INT32_MIN
+			                                 : (int32_t)d);
+		} else {
+			fnum_from_i64(&out->u.n, (int32_t)fnum_to_i64(&v->u.n));
+		}
 		break;
 	case B_NUMBER: *out = *v; break;
 	case B_IS_INFINITE:
@@ -1845,6 +1890,36 @@ static const char *date_pattern(fctx *c, size_t off, int kind, const char *f,
 	return f;
 }
 
+/* "short", "medium", "long", "full", their pairs ("short_medium"),
+ * "iso", "xs": the formats that need to know the date's kind. */
+static int is_style_name(const char *f, size_t fn)
+{
+	static const char *const st[] = {"short", "medium", "long", "full"};
+	size_t i = 0;
+	if ((fn == 3 && !memcmp(f, "iso", 3)) ||
+	    (fn == 2 && !memcmp(f, "xs", 2)))
+		return 1;
+	for (int part = 0; part < 2; part++) {
+		int hit = 0;
+		for (size_t k = 0; k < 4 && !hit; k++) {
+			size_t n = strlen(st[k]);
+			if (fn - i >= n && !memcmp(f + i, st[k], n)) {
+				i += n;
+				hit = 1;
+			}
+		}
+		if (!hit)
+			return 0;
+		if (i == fn)
+			return 1;
+		if (part == 0 && f[i] == '_')
+			i++;
+		else
+			return 0;
+	}
+	return 0;
+}
+
 int feval_fmt_date(fctx *c, size_t off, const fval *v, const char *f, size_t fn,
                    fbuf *b)
 {
@@ -1854,6 +1929,8 @@ int feval_fmt_date(fctx *c, size_t off, const fval *v, const char *f, size_t fn,
 	int iso, r;
 	int kind = v->u.d.kind;
 	int xs;
+	if (kind == FD_UNKNOWN && f && !is_style_name(f, fn))
+		kind = FD_DATETIME; /* an explicit pattern formats any date */
 	if (kind == FD_UNKNOWN)
 		return feval_err(c, off, FTL_RUNTIME,
 		                 "can't convert the date to string: it is not "
@@ -2339,10 +2416,13 @@ static int chunk(fctx *c, const fexpr *e, const fval *v, fval *out)
 static int seq_last_index_of(fctx *c, const fexpr *e, const fval *v, fval *out)
 {
 	fval x, it;
-	size_t n = feval_seq_len(v);
-	int64_t start = (int64_t)n - 1;
+	size_t n;
+	int64_t start;
+	/* the type first: a JSON hash is no array to measure */
 	if (v->t != V_SEQ)
 		return type_err(c, e, v, "a sequence");
+	n = feval_seq_len(v);
+	start = (int64_t)n - 1;
 	if (nargs(c, e, 1, 2) || feval_expr(c, e->args[0], &x))
 		return -1;
 	if (x.t == V_NONE)
@@ -2585,10 +2665,41 @@ static int re_replace(fctx *c, const fexpr *e, const fval *v, const char *a,
 	return buf_result(c, &b, out);
 }
 
+/* The groups of the last match as a sequence: unset groups are missing
+ * (an item's ?groups) or "" (the whole-input match's ?groups), as
+ * FreeMarker gives them. */
+static int re_groups(fctx *c, fre *re, const char *s, int unset_empty,
+                     fval *out)
+{
+	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(re->md);
+	uint32_t ng, cc = 0;
+	fval *g;
+	pcre2_pattern_info(re->code, PCRE2_INFO_CAPTURECOUNT, &cc);
+	ng = cc + 1;
+	if (!(g = feval_alloc(c, sizeof(fval) * ng)))
+		return -1;
+	for (uint32_t i = 0; i < ng; i++) {
+		if (ov[2 * i] != PCRE2_UNSET)
+			set_sub(&g[i], s + ov[2 * i],
+			        ov[2 * i + 1] - ov[2 * i]);
+		else if (unset_empty)
+			set_sub(&g[i], "", 0);
+	}
+	set_seq(out, g, ng);
+	return 0;
+}
+
+/* ?matches(re[, flags]): a sequence of every match (found as Java's
+ * Matcher.find() finds them), each a string with ?groups, that is also
+ * the boolean "the whole input matches" with its own ?groups. Both are
+ * computed at once (FreeMarker computes them lazily): a text on which
+ * the search exceeds PCRE2's limits fails even when only the boolean is
+ * used. */
 static int matches(fctx *c, const fexpr *e, const fval *v, fval *out)
 {
-	const char *a, *fl = "r";
-	size_t an, fln = 1, ms, me;
+	const char *a, *fl = "r", *s = v->u.s.p;
+	size_t an, fln = 1, ms, me, n = v->u.s.n, from = 0, m = 0, cap = 8;
+	fval *items, whole;
 	fre re;
 	int f;
 	if (nargs(c, e, 1, 2) || arg_str(c, e, 0, &a, &an))
@@ -2604,18 +2715,193 @@ static int matches(fctx *c, const fexpr *e, const fval *v, fval *out)
 	}
 	if (re_compile(c, e, a, an, fl, fln, &re))
 		return -1;
-	re.first = 0;
-	if (feval_charge(c, e->off, v->u.s.n)) {
+	re.first = 0; /* FreeMarker ignores "f" here */
+	memset(&whole, 0, sizeof(whole));
+	if (feval_charge(c, e->off, n) ||
+	    (f = re_next(c, e, &re, s, n, 0, PCRE2_ANCHORED | PCRE2_ENDANCHORED,
+	                 &ms, &me)) < 0 ||
+	    (f && re_groups(c, &re, s, 1, &whole)) ||
+	    !(items = feval_alloc(c, sizeof(fval) * (cap + 1)))) {
 		re_free(&re);
 		return -1;
 	}
-	f = re_next(c, e, &re, v->u.s.p, v->u.s.n, 0,
-	            PCRE2_ANCHORED | PCRE2_ENDANCHORED, &ms, &me);
+	while (from <= n &&
+	       (f = re_next(c, e, &re, s, n, from, 0, &ms, &me)) == 1) {
+		fval *g;
+		if (feval_charge(c, e->off, 1 + (ms - from) + (me - ms)) ||
+		    feval_step(c, e->off, 1) ||
+		    !(g = feval_alloc(c, sizeof(fval)))) {
+			f = -1;
+			break;
+		}
+		if (m + 1 >= cap) {
+			fval *na = feval_alloc(c, sizeof(fval) * (cap * 2 + 1));
+			if (!na) {
+				f = -1;
+				break;
+			}
+			memcpy(na, items, sizeof(fval) * m);
+			items = na;
+			cap *= 2;
+		}
+		if (re_groups(c, &re, s, 0, g)) {
+			f = -1;
+			break;
+		}
+		set_sub(&items[m], s + ms, me - ms);
+		items[m].rx = 1;
+		items[m].u.s.g = g;
+		m++;
+		from = me == ms ? next_char(s, n, me) : me;
+	}
 	re_free(&re);
 	if (f < 0)
 		return -1;
-	set_bool(out, f);
+	items[m] = whole; /* ?groups of the result (see eval.h) */
+	set_seq(out, items, m);
+	out->rx = (uint8_t)(1 + (whole.t == V_SEQ));
 	return 0;
+}
+
+/* ?groups: of a ?matches result (the whole-input match) or of one of its
+ * items. */
+static int groups_bi(fctx *c, const fexpr *e, const fval *v, fval *out)
+{
+	if (nargs(c, e, 0, 0))
+		return -1;
+	if (v->t == V_STR && v->rx && v->u.s.g) {
+		*out = *v->u.s.g;
+		return 0;
+	}
+	if (v->t == V_SEQ && v->rx == 2) {
+		*out = v->u.a.v[v->u.a.n];
+		return 0;
+	}
+	if (v->t == V_SEQ && v->rx)
+		return feval_err(c, e->off, FTL_RUNTIME,
+		                 "?groups: Failed to read regular expression "
+		                 "match group: the text doesn't match the "
+		                 "expression as a whole; list the matches "
+		                 "(<#list s?matches(re) as m>${m?groups[1]}) "
+		                 "for partial ones");
+	return type_err(c, e, v,
+	                "a regular expression match (the result of "
+	                "?matches or one of its items)");
+}
+
+/* ?keep_before/_after(_last)(s, flags): with "r" a regular expression,
+ * else literal text (case-insensitive with "i"); "m", "s" and "c" need
+ * "r", as FreeMarker checks. The _last forms search again one character
+ * after each match's start, as FreeMarker's Matcher.find(start + 1)
+ * loop does (so overlapping matches count). */
+static int re_flag_check(fctx *c, const fexpr *e, const char *fl, size_t fln)
+{
+	const char *bad = NULL;
+	if (memchr(fl, 'r', fln))
+		return 0;
+	if (memchr(fl, 'm', fln))
+		bad = "m";
+	else if (memchr(fl, 's', fln))
+		bad = "s";
+	else if (memchr(fl, 'c', fln))
+		bad = "c";
+	if (!bad)
+		return 0;
+	return feval_err(c, e->off, FTL_RUNTIME,
+	                 "?%s doesn't support the \"%s\" flag without the "
+	                 "\"r\" flag; add \"r\" to use a regular expression",
+	                 bname(e), bad);
+}
+
+static int re_keep(fctx *c, const fexpr *e, const char *s, size_t n,
+                   const char *a, size_t an, const char *fl, size_t fln,
+                   fval *out)
+{
+	int last = e->bi == B_KEEP_BEFORE_LAST || e->bi == B_KEEP_AFTER_LAST;
+	int after = e->bi == B_KEEP_AFTER || e->bi == B_KEEP_AFTER_LAST;
+	int regex = memchr(fl, 'r', fln) != NULL, f;
+	size_t ms = 0, me = 0, from = 0, hs = 0, he = 0;
+	fre re;
+	if (re_flag_check(c, e, fl, fln))
+		return -1;
+	if (last && regex && an == 0) {
+		/* FreeMarker: an empty expression "matches" at the end */
+		hs = he = n;
+		goto found;
+	}
+	if (re_compile(c, e, a, an, fl, fln, &re))
+		return -1;
+	f = re_next(c, e, &re, s, n, 0, 0, &ms, &me);
+	if (f >= 0 && feval_charge(c, e->off, 16 + (f ? me : n)))
+		f = -1;
+	while (f == 1) {
+		hs = ms;
+		he = me;
+		if (!last)
+			break;
+		if (ms >= n) {
+			re_free(&re);
+			/* Java's find(start + 1) past the end throws */
+			return feval_err(c, e->off, FTL_RUNTIME,
+			                 "?%s: the regular expression matches "
+			                 "an empty string at the end of the "
+			                 "text, where FreeMarker fails too; "
+			                 "make it match at least one character",
+			                 bname(e));
+		}
+		from = next_char(s, n, ms);
+		f = re_next(c, e, &re, s, n, from, 0, &ms, &me);
+		if (f == 1 ? feval_charge(c, e->off, 16 + me - from)
+		           : f == 0 && feval_charge(c, e->off, 16 + n - from))
+			f = -1;
+		if (f == 0)
+			f = 2; /* found before: done */
+	}
+	re_free(&re);
+	if (f < 0)
+		return -1;
+	if (f == 0) {
+		if (after)
+			set_sub(out, "", 0);
+		else
+			set_sub(out, s, n);
+		return 0;
+	}
+found:
+	if (after)
+		set_sub(out, s + he, n - he);
+	else
+		set_sub(out, s, hs);
+	return 0;
+}
+
+static int re_ensure_start(fctx *c, const fexpr *e, const fval *v,
+                           const char *chk, size_t cn, const char *pre,
+                           size_t pn, const char *fl, size_t fln, fval *out)
+{
+	size_t ms, me;
+	fbuf b = {.max = c->out.max};
+	fre re;
+	int f;
+	if (re_flag_check(c, e, fl, fln) ||
+	    re_compile(c, e, chk, cn, fl, fln, &re))
+		return -1;
+	if (feval_charge(c, e->off, v->u.s.n + pn)) {
+		re_free(&re);
+		return -1;
+	}
+	/* Java's lookingAt(): a match that starts at the start */
+	f = re_next(c, e, &re, v->u.s.p, v->u.s.n, 0, PCRE2_ANCHORED, &ms, &me);
+	re_free(&re);
+	if (f < 0)
+		return -1;
+	if (f) {
+		*out = *v;
+		return 0;
+	}
+	fbuf_put(&b, pre, pn);
+	fbuf_put(&b, v->u.s.p, v->u.s.n);
+	return buf_result(c, &b, out);
 }
 
 /* ?split with flags: with r, Java's Pattern.split (trailing empty pieces
@@ -2778,6 +3064,14 @@ static int abc(fctx *c, const fexpr *e, const fval *v, fval *out)
 	if (nargs(c, e, 0, 0))
 		return -1;
 	n = fnum_to_i64(&v->u.n);
+	if (!fnum_is_integral(&v->u.n) ||
+	    fnum_cmp(&v->u.n, &(fnum){.kind = FN_INT, .u.i = INT32_MAX}) > 0)
+		return feval_err(c, e->off, FTL_RUNTIME,
+		                 "?%.*s needs a whole number of at most "
+		                 "2147483647 (FreeMarker: can't convert it "
+		                 "to an Integer without loss); use ?round or "
+		                 "?floor first",
+		                 (int)e->n, e->s);
 	if (n < 1)
 		return feval_err(c, e->off, FTL_RUNTIME,
 		                 "The left side operand of to ?%.*s must be at "
@@ -2813,6 +3107,7 @@ static int more_bi(fctx *c, const fexpr *e, fval *v, fval *out)
 	case B_TRUNCATE_M: return truncate(c, e, v, out);
 	case B_SPLIT: return split(c, e, v, out);
 	case B_MATCHES: return matches(c, e, v, out);
+	case B_GROUPS: return groups_bi(c, e, v, out);
 	case B_WORD_LIST: return word_list(c, e, v, out);
 	case B_LOWER_ABC:
 	case B_UPPER_ABC: return abc(c, e, v, out);
@@ -2906,6 +3201,13 @@ int fbi_eval(fctx *c, const fexpr *e, fval *out)
 			set_seq(out, NULL, 0);
 			return 0;
 		}
+	}
+	if (v.t == V_SEQ && v.rx &&
+	    (id == B_C || id == B_CN || id == B_STRING || id == B_THEN ||
+	     id == B_IS_BOOLEAN)) {
+		/* a ?matches result used as its boolean */
+		int b = v.rx == 2;
+		set_bool(&v, b);
 	}
 	if (id >= B_DATE && id <= B_ISO)
 		return date_bi(c, e, &v, out);

@@ -807,6 +807,13 @@ static int need_type(fctx *c, const fexpr *e, fval *v, int t, const char *what)
 {
 	if (need(c, e, v))
 		return -1;
+	if (t == V_BOOL && v->t == V_SEQ && v->rx) {
+		/* a ?matches result is also the whole-input match's boolean */
+		int b = v->rx == 2;
+		memset(v, 0, sizeof(*v));
+		v->t = V_BOOL;
+		v->u.b = b;
+	}
 	if (v->t != t) {
 		int n;
 		const char *s = feval_src(c, e, &n);
@@ -1160,6 +1167,18 @@ static int compare(fctx *c, const fexpr *e, fval *out)
 	int r, t = 0;
 	if (need2(c, e, &a, &b))
 		return -1;
+	/* a ?matches result compared with a boolean is that boolean */
+	if (a.t == V_SEQ && a.rx && b.t == V_BOOL) {
+		int x = a.rx == 2;
+		memset(&a, 0, sizeof(a));
+		a.t = V_BOOL;
+		a.u.b = x;
+	} else if (b.t == V_SEQ && b.rx && a.t == V_BOOL) {
+		int x = b.rx == 2;
+		memset(&b, 0, sizeof(b));
+		b.t = V_BOOL;
+		b.u.b = x;
+	}
 	if (feval_compare(c, e, e->op, &a, &b, &r))
 		return -1;
 	switch (e->op) {
@@ -1893,14 +1912,14 @@ static int exec_switch(fctx *c, const fnode *n)
 			matched = 1;
 		}
 		r = feval_body(c, k->body);
-		if (r < 0 || r == 2)
+		if (r < 0 || r >= 2)
 			return r;
 		if (r == 1)
 			return 0;
 	}
 	if (!matched && dflt) {
 		int r = feval_body(c, dflt->body);
-		if (r < 0 || r == 2)
+		if (r < 0 || r >= 2)
 			return r;
 	}
 	return 0;
@@ -2169,7 +2188,7 @@ static int call_routine(fctx *c, const fmacro *m, const fcall *fc,
 		else
 			memset(ret, 0, sizeof(*ret));
 	}
-	return 0;
+	return r == 3 ? 2 : 0;
 }
 
 static int exec_call(fctx *c, const fnode *n)
@@ -2292,7 +2311,10 @@ static int exec_nested(fctx *c, const fnode *n)
 		c->env = saved;
 	}
 	c->ncalls--;
-	return res < 0 ? -1 : 0;
+	/* a #return in the nested content returns from the macro whose
+	 * body holds the call (FreeMarker): 3 ends the called macro, whose
+	 * call then returns 2 in that body */
+	return res < 0 ? -1 : res >= 2 ? 3 : 0;
 }
 
 int feval_body(fctx *c, const fnode *n)
@@ -2500,7 +2522,7 @@ static int exec_list(fctx *c, const fnode *n)
 		                           "is a sequence");
 	if (list_len(c, &v) == 0) {
 		int r = n->alt ? feval_body(c, n->alt) : 0;
-		return r < 0 || r == 2 ? r : 0;
+		return r < 0 || r >= 2 ? r : 0;
 	}
 	if (n->has_items) {
 		/* the body runs once; #items inside does the looping */
@@ -2516,11 +2538,11 @@ static int exec_list(fctx *c, const fnode *n)
 		l->env = c->env->id;
 		r = feval_body(c, n->body);
 		c->nloops--;
-		return r < 0 || r == 2 ? r : 0;
+		return r < 0 || r >= 2 ? r : 0;
 	}
 	{
 		int r = iterate(c, n, &v, n->body);
-		return r < 0 || r == 2 ? r : 0;
+		return r < 0 || r >= 2 ? r : 0;
 	}
 }
 

@@ -27,10 +27,16 @@ typedef struct fval fval;
 struct fval {
 	uint8_t t, k;
 	uint8_t empty_default; /* the "" of a bare x! */
+	/* ?matches (builtins.c): on its V_SEQ result 1 + whether the whole
+	 * input matched (the value is also that boolean; u.a.v[u.a.n] holds
+	 * the whole match's ?groups when it matched); on a V_STR item 1, its
+	 * groups in u.s.g */
+	uint8_t rx;
 	union {
 		struct {
 			const char *p;
 			size_t n;
+			const struct fval *g; /* rx: ?groups (a V_SEQ) */
 		} s;
 		fnum n;
 		int b;

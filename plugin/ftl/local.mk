@@ -69,3 +69,6 @@ bench-ftl: tests/bench/ftl_bench$(EXEEXT)
 	PYTHON3="$(PYTHON3)" $(SHELL) $(top_srcdir)/tests/bench/ftl_bench.sh \
 	  $(top_builddir)/tests/bench/ftl_bench$(EXEEXT) $(asan_enabled)
 .PHONY: fuzz-ftl bench-ftl
+
+# ftl-fidelity: the FreeMarker test-suite runner (development tool)
+EXTRA_DIST += tests/ftl/freemarker_suite.py

@@ -695,6 +695,23 @@ int fnum_neg(const fnum *a, fnum *out)
 {
 	i128 c;
 	int32_t s;
+	if (a->kind == FN_INT) {
+		/* FreeMarker negates with Long arithmetic whose overflow
+		 * check misses -1 * Long.MIN_VALUE: -(-2^63) stays itself.
+		 * -(-2^31), an Integer, becomes a wider number than an
+		 * Integer (the oracle's ?abs of it is positive): a decimal
+		 * here */
+		int64_t v = a->u.i;
+		if (v == INT32_MIN)
+			set_dec(out, v, 0);
+		else
+			fnum_from_i64(out, v == INT64_MIN ? v : -v);
+		return 0;
+	}
+	if (a->kind == FN_DBL) {
+		fnum_from_dbl(out, -a->u.d);
+		return 0;
+	}
 	if (to_dec(a, &c, &s))
 		return FNUM_EOVERFLOW;
 	set_dec(out, -c, s);
@@ -789,50 +806,23 @@ int fnum_is_integral(const fnum *a)
 	return a->u.c % pow10_128(a->scale) == 0;
 }
 
-/* floor(c / 10^s) for the decimal. */
-static i128 floor_dec(i128 c, int32_t s)
-{
-	i128 p, q;
-	if (s <= 0)
-		return c; /* caller ensured no overflow */
-	if (s > COEF_MAX_DIGITS)
-		return c < 0 ? -1 : 0;
-	p = pow10_128(s);
-	q = c / p;
-	if (c % p != 0 && c < 0)
-		q -= 1;
-	return q;
-}
-
+/* ?round, ?floor, ?ceiling as FreeMarker 2.3.31 computes them:
+ * new BigDecimal(x.doubleValue()) (+ 0.5 for ?round) rounded to an integer.
+ * Every number goes through double first, so integers beyond 2^53 land on
+ * the nearest double (12345678901234567?round is 12345678901234568) and
+ * the result is that double's exact integer value. Results of 10^38 and
+ * more do not fit this engine's decimals: FNUM_EOVERFLOW. */
 int fnum_round(const fnum *a, int mode, fnum *out)
 {
-	i128 c, half;
-	int32_t s;
-	if (a->kind == FN_INT) {
-		*out = *a;
-		return 0;
-	}
-	if (to_dec(a, &c, &s))
+	double d = fnum_to_dbl(a), r;
+	if (isnan(d) || isinf(d) || fabs(d) >= 1e38)
 		return FNUM_EOVERFLOW;
-	if (s <= 0) {
-		if (rescale(&c, s, 0))
-			return FNUM_EOVERFLOW;
-		set_dec(out, c, 0);
-		return 0;
-	}
-	if (mode == 0) {
-		/* floor(x + 0.5) */
-		if (s > COEF_MAX_DIGITS) {
-			set_dec(out, 0, 0);
-			return 0;
-		}
-		half = 5 * pow10_128(s - 1);
-		set_dec(out, floor_dec(c + half, s), 0);
-	} else if (mode == 1) {
-		set_dec(out, floor_dec(c, s), 0);
-	} else {
-		set_dec(out, -floor_dec(-c, s), 0);
-	}
+	r = floor(d);
+	/* d - floor(d) is exact for doubles; below 2^52 is the only place a
+	 * fraction exists */
+	if (mode == 0 ? d - r >= 0.5 : mode == 2 && d != r)
+		r += 1;
+	set_dec(out, (i128)r, 0);
 	return 0;
 }
 
@@ -840,11 +830,9 @@ int fnum_abs(const fnum *a, fnum *out)
 {
 	*out = *a;
 	if (a->kind == FN_INT) {
-		if (a->u.i < 0) {
-			if (a->u.i == INT64_MIN)
-				return FNUM_EOVERFLOW;
+		/* Java's -n of an Integer or a Long: MIN_VALUE stays */
+		if (a->u.i < 0 && a->u.i != INT64_MIN && a->u.i != INT32_MIN)
 			out->u.i = -a->u.i;
-		}
 	} else if (a->kind == FN_DBL) {
 		out->u.d = fabs(a->u.d);
 	} else if (a->u.c < 0) {

@@ -556,7 +556,11 @@ static fexpr *parse_list_lit(parser *p, size_t start, const char *close, int op)
 		if (!k)
 			return NULL;
 		if (op == E_HASH) {
-			if (expect(p, ":", "\":\" in a hash literal"))
+			/* FreeMarker still takes the legacy {"k", v} */
+			skip_ws(p);
+			if (at(p, ","))
+				p->pos++;
+			else if (expect(p, ":", "\":\" in a hash literal"))
 				return NULL;
 			v = parse_expr(p);
 			if (!v)

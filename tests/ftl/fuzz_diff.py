@@ -24,7 +24,10 @@ import sys
 #    (Java can split a surrogate pair, UTF-8 output cannot);
 #  - doubles whose JDK 17 Double.toString is not the shortest form;
 #  - integers beyond 64 bits in the data (json-c cannot hold them);
-#  - macros/include/method calls (parse errors here, runtime errors there).
+#  - include/method calls (parse errors here, runtime errors there);
+#  - default date styles (JDK locale data; tests/ftl/date_styles.py), the
+#    date pattern letters w W Y L, and date patterns applied to numbers;
+#  - "?groups" of a ?matches result that did not match the whole text.
 
 WORDS = ["name", "n", "d", "b", "s", "seq", "h", "z", "nul", "e", "neg",
          "big", "nums", "strs", "empty", "user"]
@@ -148,8 +151,77 @@ class Gen:
             "index_of('l')", "keep_before(' ')", "keep_after(' ')",
             "left_pad(6)", "right_pad(6,'.')", "truncate(8)", "substring(1)",
             "seq_contains(1)", "join('|', 'none')",
-        ])
+        ] + (self.NEW_BUILTINS if self.r.random() < 0.5 else []))
         return b
+
+    # issue #10's built-ins, regular-expression flags and ?matches
+    NEW_BUILTINS = [
+        "split(',')", "split('[, ]+', 'r')", "word_list", "truncate_w(8)",
+        "truncate_c(8)", "truncate(6, '..')", "lower_abc", "upper_abc",
+        "chunk(2)", "chunk(2, 0)?size", "min", "max", "sequence",
+        "seq_last_index_of(1)", "filter(x -> x?has_content)",
+        "map(x -> x?string)", "take_while(x -> x?is_number)",
+        "drop_while(x -> x?is_string)", "default('dflt')", "if_exists",
+        "keep_after_last('a', 'i')", "keep_before('[ ,]', 'r')",
+        "keep_after('E', 'i')", "keep_before_last('l', 'ri')",
+        "keep_after('l', 'm')", "ensure_starts_with('+')",
+        "ensure_starts_with('[a-z]', '+')", "ensure_starts_with('a', '+', 'i')",
+        "ensure_ends_with('!')", "remove_beginning('A')", "remove_ending('c')",
+        "matches('[a-z]+', 'i')?size", "matches('([a-z])([a-z])')?join('|')",
+        "matches('.*')?c", "matches('[0-9]+')?first!'none'",
+        "replace('[aeiou]', '_', 'ri')", "replace('a', '_', 'if')",
+        "is_date", "is_macro", "long", "iso_utc",
+    ]
+
+    def date_expr(self):
+        """Dates from the data (typed or ISO text) and their built-ins,
+        with explicit patterns (default styles depend on JDK locale data:
+        tests/ftl/date_styles.py checks those)."""
+        base = self.choice([
+            "dt", "dd", "tm", "iso?datetime.iso", "isod?date.iso",
+            "dt?date", "dt?time", "(dt?long + 3600000)?number_to_datetime",
+            "'2024-03-05 09:30'?datetime('yyyy-MM-dd HH:mm')", "unk",
+            "iso?datetime('yyyy-MM-dd')", "nodate",
+        ])
+        return base + "?" + self.choice([
+            "string('yyyy-MM-dd HH:mm')", "string('EEEE, d MMMM yyyy')",
+            "string('h:mm a')", "string('EEE, dd.MM.yy HH:mm:ss.SSS Z')",
+            "string(\"yyyy-MM-dd'T'HH:mm:ssXXX\")", "string('D F u k K G')",
+            "string('zzz')", "iso_utc", "iso_local", "iso_utc_ms", "iso_local_nz",
+            "iso_utc_m", "iso('Europe/Berlin')", "long", "is_datetime?c",
+            "is_date_only?c", "is_time?c", "is_unknown_date_like?c",
+            "date?string('yyyy-MM-dd')", "time?string('HH:mm')",
+            "datetime_if_unknown?iso_utc", "string.iso",
+            "has_content?c",
+        ])
+
+    def macro_block(self, d):
+        """#macro / #function definitions and calls."""
+        r = self.r.random()
+        if r < 0.4:
+            return ("<#macro m%d a b=%s><#local t = a>[${t}-${b}<#nested a>]"
+                    "</#macro>%s" % (
+                        d, self.choice(["2", "'x'", "a", "name!'?'"]),
+                        self.choice(["<@m%d 1/>" % d, "<@m%d a='z' b=3/>" % d,
+                                     "<@m%d %s; v>${v}</@m%d>" % (
+                                         d, self.any_expr(2), d),
+                                     "<@m%d/>" % d, "<@m%d 1 2 3/>" % d,
+                                     "<@m%d c=1/>" % d])))
+        if r < 0.75:
+            return ("<#function f%d x y=1><#if x?is_number><#return x * y>"
+                    "</#if><#return x + '!'></#function>${f%d(%s)%s}" % (
+                        d, d, self.any_expr(2),
+                        self.choice(["", "?string", "!'none'"])))
+        if r < 0.9:
+            return ("<#function fact n><#if n lte 1><#return 1></#if>"
+                    "<#return n * fact(n - 1)></#function>${fact(%s)}" %
+                    self.choice(["5", "(n!3) % 10", "0", "20", "(d!1) % 5"]))
+        return self.choice([
+            "<#global g = %s>${g!'-'}" % self.any_expr(2),
+            "<#macro w><#nested 1, 2></#macro><@w ; a, b>${a + b}</@w>",
+            "<#macro rest a others...>${a}<#list others as k, v>${k}=${v}</#list></#macro><@rest a=1 x=2/>",
+            "<#return>", "<#nested>",
+        ])
 
     def any_expr(self, d=0):
         r = self.r.random()
@@ -212,8 +284,16 @@ class Gen:
             elif r < 0.96:
                 parts.append("<#switch %s><#case 1>one<#break><#case \"a\">A<#default>D</#switch>"
                              % self.choice(["n", "s", "1", "\"a\"", "n!1"]))
-            else:
+            elif r < 0.975:
                 parts.append('<#setting locale="%s">' % self.choice(["de_DE", "en_US"]))
+            elif r < 0.985:
+                parts.append('<#setting time_zone="%s">' % self.choice(
+                    ["Europe/Berlin", "America/New_York", "UTC", "GMT+05:30",
+                     "Asia/Tokyo"]))
+            else:
+                parts.append(self.macro_block(d))
+        if self.r.random() < 0.15:
+            parts.append("${" + self.date_expr() + "}")
         return "".join(parts)
 
 
@@ -240,6 +320,22 @@ def gen_data(r):
     if r.random() < 0.3: d["big"] = r.choice([2**31, 2**40 + 1, -2**50])
     if r.random() < 0.5: d["user"] = {"name": r.choice(STRS), "age": r.randint(0, 99),
                                       "tags": r.sample(["x", "y", "z"], r.randint(0, 3))}
+    # dates: the oracle's typed form and ISO text
+    if r.random() < 0.5:
+        y, mo, da = r.randint(1950, 2100), r.randint(1, 12), r.randint(1, 28)
+        h, mi, se, ms = r.randint(0, 23), r.randint(0, 59), r.randint(0, 59), r.choice([0, 0, 7, 250])
+        iso = "%04d-%02d-%02dT%02d:%02d:%02d%s%s" % (
+            y, mo, da, h, mi, se, ".%03d" % ms if ms else "",
+            r.choice(["Z", "+02:00", "-05:00", "+05:30"]))
+        d["dt"] = {"$datetime": iso}
+        d["dd"] = {"$date": iso[:10]}
+        d["tm"] = {"$time": iso[11:19]}
+        d["iso"] = iso
+        d["isod"] = iso[:10]
+        if r.random() < 0.3:
+            d["unk"] = {"$unknown": iso}
+        if r.random() < 0.2:
+            d["nodate"] = r.choice(["x", 5, "2024-02-30"])
     return d
 
 

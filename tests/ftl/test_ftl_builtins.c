@@ -284,6 +284,74 @@ int main(void)
 	         NULL),
 	       "hash literals and + with many keys");
 
+	/* regular-expression flags and ?matches as a sequence */
+	is_str("a|bxc|aXb|c|c|a1b2",
+	       r("${'aXbxc'?keep_before('x','i')}|${'aXbxc'?keep_after('x',"
+	         "'i')}|${'aXbxc'?keep_before_last('x','i')}|"
+	         "${'aXbxc'?keep_after_last('X','i')}|"
+	         "${'a1b22c'?keep_after_last('[0-9]+','r')}|"
+	         "${'a1b22c'?keep_before_last('[0-9]+','r')}",
+	         NULL),
+	       "?keep_* with i and r (_last: overlapping matches count)");
+	is_str("(error)", r("${'abc'?keep_before('b','m')}", NULL),
+	       "m without r is an error, as in FreeMarker");
+	ok(strstr(err.message, "\"m\"") && strstr(err.message, "\"r\""),
+	   "names the flag: %s", err.message);
+	is_str("(error)", r("${'aaa'?keep_after_last('a*','r')}", NULL),
+	       "an empty match at the end fails in ?keep_*_last (as there)");
+	is_str("foo|barFoo|foo",
+	       r("${'foo'?ensure_starts_with('.o','bar')}|"
+	         "${'Foo'?ensure_starts_with('f','bar','r')}|"
+	         "${'foo'?ensure_starts_with('F','bar','i')}",
+	         NULL),
+	       "?ensure_starts_with(re, prefix[, flags])");
+	is_str("k1->v1;k2->v2;|n|y|2 22|3",
+	       r("<#list 'k1=v1, k2=v2'?matches(r'(\\w+)=(\\w+)') as m>"
+	         "${m?groups[1]}->${m?groups[2]};</#list>|"
+	         "<#if 'a1'?matches('[0-9]+')>y<#else>n</#if>|"
+	         "<#if '1'?matches('[0-9]+')>y<#else>n</#if>|"
+	         "${'a1b22'?matches('[0-9]+')?size} "
+	         "${'a1b22'?matches('[0-9]+')[1]}|"
+	         "${'k1=v1'?matches(r'(\\w+)=(\\w+)')?groups?size}",
+	         NULL),
+	       "?matches: the matches with ?groups, and the boolean");
+	is_str("(error)", r("${'x'?groups}", NULL),
+	       "?groups of a plain string is an error");
+	{
+		/* a catastrophic pattern stops at PCRE2's match limit, in
+		 * the new forms too */
+		static const char *const bad[] = {
+		        "${s?keep_after('^(a+)+$','r')}",
+		        "${s?keep_before_last('(a+)+$','r')}",
+		        "${s?ensure_starts_with('(a+)+$','x')}",
+		        "<#list s?matches('(a+)+$') as m>${m}</#list>",
+		};
+		const char *json = "{\"s\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		                   "aaaaaaaaaaaaaaac\"}";
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			is_str("(error)", r(bad[i], json), "%s", bad[i]);
+			ok(err.kind == FTL_LIMIT, "a limit error: %s",
+			   err.message);
+		}
+	}
+	{
+		/* ?keep_after_last searches again after every match start:
+		 * dense overlapping matches on a long text are charged to
+		 * the work budget, not run for minutes */
+		ftl_settings st = {0};
+		st.max_work = 200000;
+		is_str("(error)",
+		       r_settings(BIG "${s?keep_after_last('a+','r')?length}",
+		                  NULL, &st),
+		       "quadratic re-search ends at the work budget");
+		ok(err.kind == FTL_LIMIT, "%s", err.message);
+		st.max_work = 0;
+		is_str("0",
+		       r_settings(BIG "${s?keep_after_last('a','r')?length}",
+		                  NULL, &st),
+		       "a linear search of a long text is within it");
+	}
+
 	expensive_in_loops();
 	return done_testing();
 }

@@ -3,6 +3,7 @@
  * arithmetic, DecimalFormat formatting with HALF_EVEN on the exact value of
  * doubles, patterns, locales).
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -136,6 +137,61 @@ int main(void)
 		is_str("-3", fmt(&r, "number", "en_US"), "?floor -2.5");
 		fnum_round(&m, 2, &r);
 		is_str("-2", fmt(&r, "number", "en_US"), "?ceiling -2.5");
+	}
+	/* ?round/?floor/?ceiling go through double, as FreeMarker's
+	 * new BigDecimal(x.doubleValue()) does */
+	{
+		fnum r;
+		fnum_from_i64(&n, 12345678901234567LL);
+		fnum_round(&n, 0, &r);
+		is_str("12345678901234568", fmt(&r, "computer", "en_US"),
+		       "?round of a long beyond 2^53: the nearest double");
+		fnum_from_i64(&n, 9007199254740993LL);
+		fnum_round(&n, 1, &r);
+		is_str("9007199254740992", fmt(&r, "computer", "en_US"),
+		       "?floor of 2^53+1 is 2^53");
+		fnum_from_i64(&n, INT64_MAX);
+		fnum_round(&n, 2, &r);
+		is_str("9223372036854775808", fmt(&r, "computer", "en_US"),
+		       "?ceiling of 2^63-1 is 2^63 (the double), no wrap");
+		fnum_from_i64(&n, INT64_MIN);
+		fnum_round(&n, 0, &r);
+		is_str("-9223372036854775808", fmt(&r, "computer", "en_US"),
+		       "?round of -2^63");
+		fnum_from_dbl(&n, 0.49999999999999994);
+		fnum_round(&n, 0, &r);
+		is_str("0", fmt(&r, "computer", "en_US"),
+		       "?round of the double below 0.5 is 0 (exact sum)");
+		fnum_round(&n, 2, &r);
+		is_str("1", fmt(&r, "computer", "en_US"), "its ?ceiling is 1");
+		fnum_from_dbl(&n, -0.49999999999999994);
+		fnum_round(&n, 0, &r);
+		is_str("0", fmt(&r, "computer", "en_US"),
+		       "and of its negation");
+		fnum_from_dbl(&n, 1e38);
+		ok(fnum_round(&n, 0, &r) == FNUM_EOVERFLOW,
+		   "?round past 38 digits is an error, not garbage");
+		/* Java's negation and abs of MIN_VALUE */
+		fnum_from_i64(&n, INT64_MIN);
+		fnum_neg(&n, &r);
+		is_str("-9223372036854775808", fmt(&r, "computer", "en_US"),
+		       "-(-2^63) stays -2^63 (Long arithmetic)");
+		ok(fnum_abs(&n, &r) == 0 && fnum_cmp(&n, &r) == 0,
+		   "?abs of -2^63 stays -2^63");
+		fnum_from_i64(&n, INT32_MIN);
+		fnum_neg(&n, &m);
+		fnum_abs(&m, &r);
+		is_str("2147483648", fmt(&r, "computer", "en_US"),
+		       "-(-2^31)?abs is 2^31");
+		fnum_from_i64(&n, 9007199254740993LL);
+		fnum_from_i64(&m, 9007199254740992LL);
+		is_int(1, fnum_cmp(&n, &m),
+		       "2^53+1 > 2^53 (exact, not double)");
+		fnum_parse("9223372036854775807", 19, &m);
+		fnum_from_i64(&n, 1);
+		fnum_add(&m, &n, &r);
+		is_str("9223372036854775808", fmt(&r, "computer", "en_US"),
+		       "2^63-1 + 1 does not wrap");
 	}
 	ok(fnum_locale("de_DE") != NULL, "de_DE supported");
 	ok(fnum_locale("xx_YY") == NULL, "unknown locale refused");
