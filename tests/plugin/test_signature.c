@@ -657,7 +657,9 @@ static void test_keys_and_tampering(void)
 	is_int(0, verify(url, &f, flipped, NULL, &k), "truncated signature");
 	is_int(0, verify(url, &f, NULL, NULL, &k), "no signature: invalid");
 	is_int(0, verify(url, &f, "", NULL, &k), "empty signature: invalid");
-	is_int(0, verify(url, &f, sig, NULL, &(tw_sig_keys){NULL, NULL, NULL}),
+	is_int(0,
+	       verify(url, &f, sig, NULL,
+	              &(tw_sig_keys){NULL, NULL, NULL, NULL}),
 	       "no key configured: invalid");
 	rq = (tw_sig_request){url, &f, flipped, NULL};
 	is_int(0, tw_sig_verify(&rq, &k, &checked), "checked_url: invalid");
