@@ -120,13 +120,15 @@ static int on_event(void *arg, uint64_t sub_id, json_object *event, char *err,
 {
 	struct sub_arg *a = arg;
 	struct serve *s = a->s;
-	json_object *f = event_fields(s, a->t, event);
+	/* the "event" line's fields only when info is logged: publish runs
+	 * on the plugin's request path (a refusal builds them below) */
+	json_object *f = s->log && s->log->level >= CONN_LOG_INFO
+	                         ? event_fields(s, a->t, event)
+	                         : NULL;
 	const char *why = NULL;
 	int full = 0;
 	size_t depth;
 
-	json_object_object_add(f, "sub_id",
-	                       json_object_new_int64((int64_t)sub_id));
 	pthread_mutex_lock(&s->lock);
 	if (!s->accepting)
 		why = "serve is shutting down";
@@ -145,19 +147,28 @@ static int on_event(void *arg, uint64_t sub_id, json_object *event, char *err,
 	}
 	depth = s->len;
 	pthread_mutex_unlock(&s->lock);
-	json_object_object_add(f, "queued",
-	                       json_object_new_int64((int64_t)depth));
+	if (why && !f)
+		f = event_fields(s, a->t, event); /* EVENT still ours */
+	if (f) {
+		json_object_object_add(f, "sub_id",
+		                       json_object_new_int64((int64_t)sub_id));
+		json_object_object_add(f, "queued",
+		                       json_object_new_int64((int64_t)depth));
+	}
 	if (why) {
 		snprintf(err, errlen, "%s (%ld events waiting)%s", why,
 		         s->o->queue,
 		         full ? ": raise --queue or --workers" : "");
-		json_object_object_add(f, "error", json_object_new_string(err));
+		if (f)
+			json_object_object_add(f, "error",
+			                       json_object_new_string(err));
 		connhost_log_emit(s->log, CONN_LOG_WARN, f, "event refused");
 		json_object_put(f);
 		json_object_put(event);
 		return CONN_EREFUSED;
 	}
-	connhost_log_emit(s->log, CONN_LOG_INFO, f, "event");
+	if (f)
+		connhost_log_emit(s->log, CONN_LOG_INFO, f, "event");
 	json_object_put(f);
 	return 0;
 }

@@ -214,9 +214,9 @@ static const tw_key tw_keys[] = {
          "retry is not published twice.",
          1000, 604800000L},
         {"TWILIO_WEBHOOK_WORKERS", "integer", 0, 0, "8",
-         "SMS_RECEIVED: threads that match, publish and render replies "
-         "(1..256); a slow publish holds one of them, never the HTTP "
-         "server.",
+         "Deprecated, no effect (accepted so that existing "
+         "configurations still start): each webhook connection has its "
+         "own thread, bounded by TWILIO_WEBHOOK_MAX_CONNECTIONS.",
          1, 256},
         {"TWILIO_REPLY_MODE", "string", 0, 0, "first",
          "SMS_RECEIVED: which matching subscriptions reply: first, all or "

@@ -1056,9 +1056,10 @@ static void publish_leave(tw_inbound *in, tw_sub *s)
  * BASE is the event without matchGroups. Sets H->state.
  */
 static void publish_hit(tw_inbound *in, tw_hit *h, const tw_msg *m,
-                        json_object *base, int64_t pub_deadline,
+                        json_object **basep, int give, int64_t pub_deadline,
                         int64_t deadline, int *oom)
 {
+	json_object *base = *basep;
 	json_object *ev = NULL, *groups = NULL, *res;
 	char perr[256] = "";
 	int rc, ok;
@@ -1069,10 +1070,16 @@ static void publish_hit(tw_inbound *in, tw_hit *h, const tw_msg *m,
 		h->state = ST_RETRY;
 		return;
 	}
-	/* deep copies: the event is the host's, which may release it on
-	 * another thread, and json-c refcounts are not atomic, so no part
-	 * of it may be shared with H (still used for the reply's model) */
-	if (json_object_deep_copy(base, &ev, NULL) ||
+	/* The event is the host's, which may release it on another thread,
+	 * and json-c refcounts are not atomic, so no part of it may be
+	 * shared: the base itself when GIVE (its last use: the caller's
+	 * pointer is cleared), else a deep copy; the groups always a copy
+	 * (H's are still the reply's model). */
+	if (give) {
+		ev = base;
+		*basep = NULL;
+	}
+	if ((!ev && json_object_deep_copy(base, &ev, NULL)) ||
 	    json_object_deep_copy(h->groups, &groups, NULL) ||
 	    add(ev, "matchGroups", groups, oom)) { /* add() puts GROUPS */
 		json_object_put(ev);
@@ -1135,7 +1142,7 @@ static void wait_hits(tw_inbound *in, tw_hit *hits, size_t n, const tw_msg *m,
 				continue;
 			rc = claim_hit(in, h, m);
 			if (rc == CONN_CLAIM_NEW)
-				publish_hit(in, h, m, base, pub_deadline,
+				publish_hit(in, h, m, &base, 0, pub_deadline,
 				            deadline, oom);
 			else if (rc < 0)
 				h->state = ST_RETRY;
@@ -1260,21 +1267,29 @@ static void log_message(tw_inbound *in, const tw_msg *m, tw_hit *hits, size_t n,
 		json_object_object_add(f, "to", json_object_new_string(to));
 	free(from);
 	free(to);
-	matched = json_object_new_array();
+	/* the outcome lists only when not empty: this line is built for
+	 * every message, and a host at level warn drops it (ABI 1.0 has no
+	 * way to ask the level first) */
+	matched = json_object_new_array_ext((int)(n ? n : 1));
 	for (j = 0; j < 4; j++)
-		ids[j] = json_object_new_array();
+		ids[j] = NULL;
 	for (i = 0; i < n; i++) {
 		json_object_array_add(matched,
 		                      json_object_new_uint64(hits[i].sub->id));
 		for (j = 0; j < 4; j++)
-			if (hits[i].outcome == outcomes[j])
+			if (hits[i].outcome == outcomes[j]) {
+				if (!ids[j])
+					ids[j] = json_object_new_array_ext(
+					        (int)n);
 				json_object_array_add(ids[j],
 				                      json_object_new_uint64(
 				                              hits[i].sub->id));
+			}
 	}
 	json_object_object_add(f, "matched", matched);
 	for (j = 0; j < 4; j++)
-		json_object_object_add(f, names[j], ids[j]);
+		if (ids[j])
+			json_object_object_add(f, names[j], ids[j]);
 	if (m->opt_out)
 		json_object_object_add(f, "opt_out",
 		                       json_object_new_string(m->opt_out));
@@ -1426,11 +1441,22 @@ int tw_inbound_handle(tw_inbound *in, tw_inbound_worker *w, const tw_form *form,
 			if (hits[i].state == ST_NEW)
 				settle_hit(in, &hits[i], &m, NULL);
 	} else {
-		/* 3. publish what is ours; 4. wait for the others */
+		/* 3. publish what is ours (the last publish takes the base
+		 * itself when no claim is left to wait for); 4. wait for the
+		 * others */
+		size_t last = nhits;
+		int waits = 0;
+
+		for (i = 0; i < nhits; i++) {
+			if (hits[i].state == ST_NEW)
+				last = i;
+			waits |= hits[i].state == ST_WAIT;
+		}
 		for (i = 0; i < nhits; i++)
 			if (hits[i].state == ST_NEW)
-				publish_hit(in, &hits[i], &m, base,
-				            pub_deadline, deadline, &oom);
+				publish_hit(in, &hits[i], &m, &base,
+				            i == last && !waits, pub_deadline,
+				            deadline, &oom);
 		wait_hits(in, hits, nhits, &m, base, pub_deadline, deadline,
 		          &oom);
 	}

@@ -43,15 +43,18 @@ static int field_cmp(const void *pa, const void *pb)
 static int append_fields(tw_buf *out, const tw_form *form)
 {
 	const tw_field **v;
-	size_t i, n = form ? form->n : 0;
+	size_t i, n = form ? form->n : 0, total = 0;
 
 	if (n == 0)
 		return out->oom ? -1 : 0;
 	v = malloc(n * sizeof *v);
 	if (!v)
 		return -1;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		v[i] = &form->fields[i];
+		total += v[i]->name_len + v[i]->value_len;
+	}
+	tw_buf_reserve(out, total); /* one allocation, not one per field */
 	qsort(v, n, sizeof *v, field_cmp);
 	for (i = 0; i < n; i++) {
 		if (i > 0 && field_cmp(&v[i - 1], &v[i]) == 0)
@@ -86,6 +89,69 @@ int tw_sig_sign(tw_buf *out, enum tw_sig_algo algo, const char *key,
 	          (const unsigned char *)(data ? data : ""), len, md, &mdlen))
 		return -1;
 	return tw_base64_encode(out, md, mdlen);
+}
+
+struct tw_sig_md {
+	EVP_MD *sha1, *sha256;
+};
+
+tw_sig_md *tw_sig_md_new(void)
+{
+	tw_sig_md *m = calloc(1, sizeof(*m));
+
+	if (m && (!(m->sha1 = EVP_MD_fetch(NULL, "SHA1", NULL)) ||
+	          !(m->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)))) {
+		tw_sig_md_free(m);
+		m = NULL;
+	}
+	return m;
+}
+
+void tw_sig_md_free(tw_sig_md *m)
+{
+	if (!m)
+		return;
+	EVP_MD_free(m->sha1);
+	EVP_MD_free(m->sha256);
+	free(m);
+}
+
+/* HMAC (RFC 2104) over an already fetched digest: H((K ^ opad) ||
+ * H((K ^ ipad) || DATA)), K the key (hashed first when longer than a
+ * block) zero-padded to the block size. MD is 32 or 20 bytes. 0 or -1. */
+static int hmac_fetched(const EVP_MD *md, const char *key, size_t keylen,
+                        const char *data, size_t len, unsigned char *out,
+                        unsigned int *outlen)
+{
+	unsigned char k[128], pad[128], inner[EVP_MAX_MD_SIZE];
+	unsigned int ilen = 0, klen = 0;
+	size_t bs = (size_t)EVP_MD_get_block_size(md), i;
+	EVP_MD_CTX *c;
+	int ok;
+
+	if (bs == 0 || bs > sizeof(k) || !(c = EVP_MD_CTX_new()))
+		return -1;
+	memset(k, 0, sizeof(k));
+	if (keylen > bs) {
+		ok = EVP_Digest(key, keylen, k, &klen, md, NULL);
+	} else {
+		memcpy(k, key, keylen);
+		ok = 1;
+	}
+	for (i = 0; i < bs; i++)
+		pad[i] = k[i] ^ 0x36;
+	ok = ok && EVP_DigestInit_ex(c, md, NULL) &&
+	     EVP_DigestUpdate(c, pad, bs) && EVP_DigestUpdate(c, data, len) &&
+	     EVP_DigestFinal_ex(c, inner, &ilen);
+	for (i = 0; i < bs; i++)
+		pad[i] = k[i] ^ 0x5c;
+	ok = ok && EVP_DigestInit_ex(c, md, NULL) &&
+	     EVP_DigestUpdate(c, pad, bs) && EVP_DigestUpdate(c, inner, ilen) &&
+	     EVP_DigestFinal_ex(c, out, outlen);
+	EVP_MD_CTX_free(c);
+	OPENSSL_cleanse(k, sizeof(k));
+	OPENSSL_cleanse(pad, sizeof(pad));
+	return ok ? 0 : -1;
 }
 
 /* ---- URL variants ----------------------------------------------------- */
@@ -278,11 +344,22 @@ static int settings_algo(const char *s, enum tw_sig_algo *algo)
 /* Whether SIG matches base64(HMAC(KEY, DATA)): 1, 0, or -1 OOM. */
 static int check_one(const char *sig, size_t siglen, enum tw_sig_algo algo,
                      const char *key, const char *data, size_t len,
-                     tw_buf *scratch)
+                     const tw_sig_md *md, tw_buf *scratch)
 {
 	tw_buf_clear(scratch);
-	if (tw_sig_sign(scratch, algo, key, strlen(key), data, len) < 0)
+	if (md) {
+		unsigned char mac[EVP_MAX_MD_SIZE];
+		unsigned int maclen = 0;
+
+		if (hmac_fetched(
+		            algo == TW_SIG_HMAC_SHA256 ? md->sha256 : md->sha1,
+		            key, strlen(key), data, len, mac, &maclen) < 0 ||
+		    tw_base64_encode(scratch, mac, maclen) < 0)
+			return -1;
+	} else if (tw_sig_sign(scratch, algo, key, strlen(key), data, len) <
+	           0) {
 		return -1;
+	}
 	return tw_ct_equal(sig, siglen, scratch->data, scratch->len);
 }
 
@@ -333,7 +410,7 @@ int tw_sig_verify(const tw_sig_request *req, const tw_sig_keys *keys,
 	}
 	for (k = 0; k < nkeys && rc == 0; k++)
 		rc = check_one(req->signature, siglen, algo[k], key[k],
-		               base.data, base.len, &mac);
+		               base.data, base.len, keys->md, &mac);
 	if (rc == 0 && url_variants(&vs, req->url) < 0)
 		rc = -1;
 	for (i = 1; i < vs.n && rc == 0; i++) { /* v[0] is the URL as given */
@@ -347,7 +424,7 @@ int tw_sig_verify(const tw_sig_request *req, const tw_sig_keys *keys,
 		}
 		for (k = 0; k < nkeys && rc == 0; k++)
 			rc = check_one(req->signature, siglen, algo[k], key[k],
-			               base.data, base.len, &mac);
+			               base.data, base.len, keys->md, &mac);
 	}
 out:
 	variants_free(&vs);

@@ -9,11 +9,11 @@
  *
  * Ownership: a tw_inbound belongs to one plugin instance and holds the
  * compiled subscriptions (PCRE2 codes, FreeMarker templates) and the
- * counters. A tw_inbound_worker belongs to one worker thread: its PCRE2
- * JIT stack (32 KiB growing to at most 1 MiB), match context and match
- * data are never shared. The worker thread creates it when it starts and
- * frees it before it exits (no pthread_key, no destructor: the plugin must
- * be unloadable).
+ * counters. A tw_inbound_worker (a "matcher": its PCRE2 JIT stack, 32 KiB
+ * growing to at most 1 MiB, match context and match data) is used by one
+ * thread at a time, never shared while in use: the webhook keeps a pool,
+ * a request takes one and gives it back (no pthread_key, no destructor:
+ * the plugin must be unloadable).
  *
  * Threads: subscribe, unsubscribe and stats run on host threads;
  * tw_inbound_handle() runs on any number of worker threads at once, each
@@ -125,8 +125,8 @@ int tw_inbound_unsubscribe(tw_inbound *in, uint64_t sub_id);
  * A worker's private matching state: a JIT stack of 32 KiB that grows to
  * 1 MiB, a match context with the match and depth limits, and one match
  * data block grown (never shrunk) to the largest group count of the
- * patterns it has run. Created by the worker thread when it starts, freed
- * by it (tw_inbound_worker_free) before it exits; never shared.
+ * patterns it has run. Used by one thread at a time (the webhook pools
+ * them: any thread may free one); never shared while in use.
  * Returns NULL when out of memory. Freeing NULL does nothing.
  */
 tw_inbound_worker *tw_inbound_worker_new(void);

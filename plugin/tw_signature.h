@@ -42,7 +42,23 @@ typedef struct tw_sig_keys {
 	const char *token_secondary; /* or NULL: accepted during a token
 	                                rotation */
 	const char *signing_key;     /* or NULL: the HMAC-SHA256 shared key */
+	/* or NULL: the digests fetched once (tw_sig_md_new), which makes a
+	 * check several times cheaper than OpenSSL 3's one-shot HMAC(),
+	 * which looks the algorithm up again at every call */
+	const struct tw_sig_md *md;
 } tw_sig_keys;
+
+/*
+ * SHA-1 and SHA-256 fetched from OpenSSL's default provider once, for
+ * tw_sig_keys.md. Owned by the caller (the webhook: one per instance, freed
+ * with it, never at exit, when OpenSSL may have cleaned up already).
+ * Threads: read-only after new, shared by any number of threads.
+ * Returns NULL when out of memory or when the provider lacks them (the
+ * checks then take the slower path, with the same results).
+ */
+typedef struct tw_sig_md tw_sig_md;
+tw_sig_md *tw_sig_md_new(void);
+void tw_sig_md_free(tw_sig_md *md);
 
 /* Limits: a longer URL or signature header is refused (0, invalid) before
  * any work; the form's size is bounded by whoever parsed it. */

@@ -5,24 +5,22 @@
  *   - the libmicrohttpd daemon(s): the current one, and the ones quiesce()
  *     stopped accepting that still serve their open connections;
  *   - the listening socket (until quiesce() puts it into a hand-off);
- *   - TWILIO_WEBHOOK_WORKERS worker threads and their bounded job queue;
- *     each worker owns one tw_inbound_worker (its PCRE2 JIT stack and match
- *     data), created when the thread starts and freed when it exits: no
- *     pthread_key, no destructor, nothing left after stop.
+ *   - a pool of tw_inbound_worker (PCRE2 JIT stack and match data), one
+ *     taken by each request in progress and given back after it, freed by
+ *     stop: no pthread_key, no destructor, nothing left after stop.
  * It borrows the host, the configuration and the tw_inbound of its instance.
  *
  * Threads: new/start/quiesce/resume/stop/free on host threads (the
  * instance's lifecycle, never two at once); stats on any host thread;
- * libmicrohttpd's threads parse, size-check and verify each request, then
- * suspend the connection and queue it; a worker runs tw_inbound_handle()
- * and resumes the connection with the answer. A slow publish holds one
- * worker, never a connection thread.
+ * every connection has its own libmicrohttpd thread, which parses,
+ * size-checks and verifies its requests, runs tw_inbound_handle() and
+ * answers. A slow publish holds the thread of its own connection only.
  *
  * Failure: a request is answered 404 (other path), 405 (other method),
  * 415 (not a form), 413 (body over TWILIO_WEBHOOK_BODY_LIMIT), 400
  * (malformed form encoding, with the offset), 403 (bad signature: nothing
  * published, a rate-limited log line naming the URL checked), 503 with
- * Retry-After (job queue full, shutting down, out of memory) or what
+ * Retry-After (shutting down, out of memory) or what
  * tw_inbound_handle() returns (200 TwiML, 400, 503).
  */
 #ifndef TW_WEBHOOK_H
@@ -40,10 +38,6 @@ typedef struct tw_webhook tw_webhook;
 /* The name of the listening socket's slot in a conn_handoff. */
 #define TW_WEBHOOK_HANDOFF_NAME "webhook"
 
-/* Jobs waiting for a worker, per worker: beyond WORKERS * this, a verified
- * request is answered 503 with Retry-After (Twilio retries it). */
-#define TW_WEBHOOK_QUEUE_PER_WORKER 16
-
 /*
  * Prepare the webhook of an instance: no socket, no thread (init() time).
  * Ownership: HOST, CFG and IN are borrowed and must outlive the webhook.
@@ -53,7 +47,7 @@ tw_webhook *tw_webhook_new(const conn_host *host, const tw_config *cfg,
                            tw_inbound *in, char *err, size_t errlen);
 
 /*
- * Start the workers and the daemon. With HANDOFF holding a descriptor named
+ * Start the daemon. With HANDOFF holding a descriptor named
  * TW_WEBHOOK_HANDOFF_NAME, that listening socket is taken (its slot set to
  * -1) instead of binding TWILIO_WEBHOOK_LISTEN. Logs one line with the
  * bound address and port; warns when signatures are not validated.
@@ -67,7 +61,7 @@ int tw_webhook_start(tw_webhook *w, conn_handoff *handoff, char *err,
 /*
  * Stop accepting (MHD_quiesce_daemon) and put the listening socket,
  * unclosed, into OUT under TW_WEBHOOK_HANDOFF_NAME. Connections already
- * open are still served and queued jobs still answered.
+ * open are still served.
  * Returns: 0; CONN_ESTATE when not serving; CONN_EFULL when OUT has no
  *          free slot (nothing changed).
  */
@@ -83,13 +77,12 @@ int tw_webhook_resume(tw_webhook *w, conn_handoff *handoff, char *err,
                       size_t errlen);
 
 /*
- * Stop: refuse new jobs (503), let the workers finish the job in hand
- * (tw_inbound_handle() is bounded by 10 s) and answer the queued ones 503,
- * join them by DEADLINE_MS, then stop every daemon (each suspended
- * connection was resumed first). The listening socket is closed unless a
- * hand-off took it.
- * Returns: 0; or CONN_EBUSY when a worker is still running at the
- *          deadline (call again later; nothing is freed).
+ * Stop: answer new requests 503, wait by DEADLINE_MS until no request is
+ * inside tw_inbound_handle() (each bounded by 10 s), then stop every
+ * daemon (closing the connections and joining their threads). The
+ * listening socket is closed unless a hand-off took it.
+ * Returns: 0; or CONN_EBUSY when a request is still in the handler at
+ *          the deadline (call again later; nothing is freed).
  */
 int tw_webhook_stop(tw_webhook *w, int64_t deadline_ms);
 
@@ -99,7 +92,7 @@ void tw_webhook_free(tw_webhook *w);
 
 /*
  * {"address","port","tls","requests","by_status":{"200":n,...},
- *  "signature_failures","queue_full","queued","workers"} (caller owns).
+ *  "signature_failures","in_progress"} (caller owns).
  * "port" is the bound port (useful with TWILIO_WEBHOOK_LISTEN port 0),
  * 0 before start.
  */

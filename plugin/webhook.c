@@ -1,32 +1,41 @@
 /*
  * webhook.c - the inbound HTTP server of SMS_RECEIVED: libmicrohttpd,
- * request validation, the signature check and the worker threads.
+ * request validation, the signature check and the threads.
  *
  * Ownership, threads and failure behaviour: see tw_webhook.h. In short:
  *
- *   daemon thread (libmicrohttpd)          worker thread (ours)
- *   ---------------------------------      ------------------------------
- *   method, path, Content-Type, length
+ * Every connection has its own thread (MHD_USE_THREAD_PER_CONNECTION), and
+ * that thread does the whole request:
+ *
+ *   method, path, Content-Type, length   (answered early when wrong)
  *   body collected (bounded), decoded
  *   signature verified
- *   suspend the connection, queue job ---> tw_inbound_handle() (may wait
- *                                          on the host up to 10 s)
- *   answer (TwiML or text) <------------- store the answer, resume
+ *   a matcher taken from the pool
+ *   tw_inbound_handle()                  (may wait on the host up to 10 s)
+ *   the matcher given back; answer (TwiML or text)
  *
- * The daemon threads never wait on the host, so a slow publish cannot stall
- * another connection. The queue is bounded (workers x
- * TW_WEBHOOK_QUEUE_PER_WORKER): full means 503 + Retry-After, which Twilio
- * retries (the host's dedupe makes that safe).
+ * A slow publish holds the thread of its own connection and nothing else,
+ * so it cannot stall another connection; the threads are bounded by
+ * TWILIO_WEBHOOK_MAX_CONNECTIONS (and _MAX_PER_IP), and an idle or
+ * slowloris connection costs a thread blocked in poll().
  *
- * Why suspend/resume rather than a thread per connection
- * (MHD_USE_THREAD_PER_CONNECTION): 256 connections would be 256 threads,
- * most of them idle or slowloris; with suspend/resume the number of threads
- * is fixed (TW_WEBHOOK_DAEMON_THREADS + TWILIO_WEBHOOK_WORKERS) and a
- * suspended connection costs only its memory.
+ * Why not suspend/resume with a pool of workers (the first design): each
+ * request then crossed three threads (libmicrohttpd's, a worker, back to
+ * libmicrohttpd's through its eventfd), which measured ~3.2 context
+ * switches and ~11 futex calls per request against ~2 here, and the
+ * hand-offs were the largest cost left after the work itself
+ * (docs/benchmarks.md, "SMS_RECEIVED webhooks").
  *
- * Rules kept: every suspended connection is resumed before MHD_stop_daemon
- * (stop joins the workers first, and a worker resumes every job it pops);
- * no pthread_key: each worker creates and frees its own tw_inbound_worker.
+ * Matchers (tw_inbound_worker: a PCRE2 JIT stack and match data, never
+ * shared while in use) live in a pool: taken for one request, given back
+ * after it, created on demand (at most one per request in progress, so at
+ * most one per connection) and freed by stop(). No pthread_key, no
+ * destructor, nothing per thread: the plugin stays unloadable.
+ *
+ * Stop: refuse new work (503), wait (by the deadline) until no request is
+ * inside tw_inbound_handle(), then MHD_stop_daemon, which closes the
+ * connections and joins their threads (none of them is then waiting on the
+ * host).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -51,9 +60,14 @@
 #include "tw_signature.h"
 #include "tw_webhook.h"
 
-/* libmicrohttpd's own threads: they only parse and check (HMAC of a few
- * kB), so two keep up with the workers on this kind of machine. */
-#define TW_WEBHOOK_DAEMON_THREADS 2
+/* libmicrohttpd's memory per connection (its default is 32 KiB), which it
+ * zeroes at every request: room for a request line with the longest URL a
+ * signature is checked against (TW_SIG_MAX_URL, 8 KiB) and Twilio's
+ * headers (about 1 KiB), the body being copied out as it arrives. */
+#define TW_WEBHOOK_CONN_MEMORY ((size_t)16 << 10)
+/* Idle matchers kept in the pool after a burst; more are freed when given
+ * back (each holds a 32 KiB JIT stack that may have grown to 1 MiB). */
+#define TW_WEBHOOK_POOL_KEEP 64
 /* Bytes of a too-large body read (and dropped) before the connection is
  * closed without an answer: enough to answer 413 to an honest client that
  * sent a little too much, bounded against one that never stops. */
@@ -66,12 +80,11 @@
 static const int tw_statuses[] = {200, 400, 403, 404, 405, 413, 415, 500, 503};
 #define TW_NSTATUS (sizeof(tw_statuses) / sizeof(tw_statuses[0]))
 
-enum rq_state { RQ_HEAD = 0, RQ_BODY, RQ_QUEUED, RQ_DONE };
+enum rq_state { RQ_HEAD = 0, RQ_BODY };
 
 /* One HTTP request; created by the URI log callback (the only place the raw
  * query is visible), freed by the request-completed callback. */
 typedef struct wh_req {
-	struct wh_req *next; /* in the job queue */
 	struct MHD_Connection *conn;
 	char *query; /* raw, after '?', or NULL */
 	enum rq_state state;
@@ -79,9 +92,7 @@ typedef struct wh_req {
 	tw_buf body;
 	size_t discarded; /* bytes over the limit, dropped */
 	tw_form form;
-	int status; /* the worker's answer */
-	tw_buf out;
-	int twiml; /* OUT is text/xml (else text/plain) */
+	tw_buf out; /* the answer */
 } wh_req;
 
 typedef struct wh_daemon {
@@ -103,23 +114,20 @@ struct tw_webhook {
 	char *tls_cert, *tls_key; /* PEM in memory while a daemon runs */
 	char address[64];
 	atomic_int port;
+	tw_sig_md *md; /* digests for the signature checks, or NULL */
 
-	/* workers and their queue */
-	pthread_t *threads;
-	int *joined;
-	size_t nthreads;
+	/* requests inside tw_inbound_handle() and the matcher pool */
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	wh_req *head, *tail;
-	size_t qlen, qcap;
-	size_t reserved; /* admitted, suspending, not yet queued */
+	pthread_cond_t cv; /* inflight reached 0 while closing */
+	size_t inflight;
 	int closing;
+	tw_inbound_worker **pool; /* idle matchers */
+	size_t npool;
 
 	/* counters */
 	atomic_llong requests;
 	atomic_llong by_status[TW_NSTATUS + 1]; /* + "other" */
 	atomic_llong sig_failures;
-	atomic_llong queue_full;
 
 	/* the 403 log line: at most one a second, with a count of the rest */
 	pthread_mutex_t log_mu;
@@ -322,7 +330,8 @@ int tw_webhook_check_body(tw_webhook *w, const tw_webhook_request *rq,
 	if (w->cfg->validate_signature) {
 		tw_sig_keys keys = {.token = w->cfg->token,
 		                    .token_secondary = w->cfg->token_secondary,
-		                    .signing_key = w->cfg->webhook_signing_key};
+		                    .signing_key = w->cfg->webhook_signing_key,
+		                    .md = w->md};
 		tw_sig_request sr = {.form = form,
 		                     .signature = rq->signature,
 		                     .settings = rq->settings};
@@ -360,90 +369,52 @@ int tw_webhook_check_body(tw_webhook *w, const tw_webhook_request *rq,
 	return 0;
 }
 
-/* ---- workers ---------------------------------------------------------- */
+/* ---- requests in progress and the matcher pool ---------------------- */
 
-static void *worker_main(void *arg)
+/* Enter tw_inbound_handle(): a matcher for this request, or NULL when the
+ * webhook is stopping (answer 503) or out of memory (*NOMEM set). */
+static tw_inbound_worker *begin(tw_webhook *w, int *nomem)
 {
-	tw_webhook *w = arg;
-	/* this thread's JIT stack and match data: created here, freed
-	 * below, never shared (no pthread_key, no destructor) */
-	tw_inbound_worker *iw = tw_inbound_worker_new();
+	tw_inbound_worker *iw = NULL;
 
-	for (;;) {
-		wh_req *rq;
-		int closing;
-
-		pthread_mutex_lock(&w->mu);
-		while (!w->head && !(w->closing && w->reserved == 0))
-			pthread_cond_wait(&w->cv, &w->mu);
-		rq = w->head;
-		if (!rq) { /* closing, nothing queued or coming */
-			pthread_mutex_unlock(&w->mu);
-			break;
-		}
-		w->head = rq->next;
-		if (!w->head)
-			w->tail = NULL;
-		w->qlen--;
-		closing = w->closing;
+	*nomem = 0;
+	pthread_mutex_lock(&w->mu);
+	if (w->closing) {
 		pthread_mutex_unlock(&w->mu);
-
-		rq->next = NULL;
-		tw_buf_clear(&rq->out);
-		if (closing || !iw) {
-			/* shutting down (bounded by its deadline) or no
-			 * memory for a matcher: Twilio retries later */
-			rq->status = 503;
-			rq->twiml = 0;
-			tw_buf_puts(&rq->out,
-			            "Service unavailable: shutting down or "
-			            "out of memory; retry.\n");
-		} else {
-			rq->status = tw_inbound_handle(w->in, iw, &rq->form,
-			                               &rq->out);
-			rq->twiml = rq->status == 200;
-			if (rq->out.oom) {
-				rq->status = 503;
-				rq->twiml = 0;
-				tw_buf_clear(&rq->out);
-			}
-		}
-		rq->state = RQ_DONE;
-		/* RQ belongs to the daemon again from here: not touched */
-		MHD_resume_connection(rq->conn);
+		return NULL;
 	}
-	tw_inbound_worker_free(iw);
-	return NULL;
+	w->inflight++;
+	if (w->npool)
+		iw = w->pool[--w->npool];
+	pthread_mutex_unlock(&w->mu);
+	if (!iw && !(iw = tw_inbound_worker_new())) {
+		*nomem = 1;
+		pthread_mutex_lock(&w->mu);
+		if (--w->inflight == 0 && w->closing)
+			pthread_cond_broadcast(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+	}
+	return iw;
 }
 
-/* Admit one job: 0 (a slot reserved: suspend, then enqueue()), or -1 when
- * the queue is full or the webhook is closing. */
-static int admit(tw_webhook *w)
+/* Leave it: IW back to the pool (or freed beyond TW_WEBHOOK_POOL_KEEP). */
+static void end(tw_webhook *w, tw_inbound_worker *iw)
 {
-	int rc = -1;
-
 	pthread_mutex_lock(&w->mu);
-	if (!w->closing && w->qlen + w->reserved < w->qcap) {
-		w->reserved++;
-		rc = 0;
+	if (w->npool < TW_WEBHOOK_POOL_KEEP) {
+		w->pool[w->npool++] = iw;
+		iw = NULL;
 	}
+	if (--w->inflight == 0 && w->closing)
+		pthread_cond_broadcast(&w->cv);
 	pthread_mutex_unlock(&w->mu);
-	return rc;
+	tw_inbound_worker_free(iw); /* NULL when pooled */
 }
 
-static void enqueue(tw_webhook *w, wh_req *rq)
+static void pool_free(tw_webhook *w)
 {
-	pthread_mutex_lock(&w->mu);
-	w->reserved--;
-	rq->next = NULL;
-	if (w->tail)
-		w->tail->next = rq;
-	else
-		w->head = rq;
-	w->tail = rq;
-	w->qlen++;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
+	while (w->npool)
+		tw_inbound_worker_free(w->pool[--w->npool]);
 }
 
 /* ---- libmicrohttpd callbacks ------------------------------------------ */
@@ -549,38 +520,41 @@ static void fill_request(struct MHD_Connection *conn, const char *url,
 	out->body_len = rq->body.len;
 }
 
-/* The body arrived whole: decode, verify, then suspend and queue. */
+/* The body arrived whole: decode, verify, match, publish and answer, on
+ * this connection's own thread. */
 static enum MHD_Result on_body_done(tw_webhook *w, struct MHD_Connection *conn,
                                     const char *url, const char *method,
                                     wh_req *rq)
 {
 	tw_webhook_request req;
-	tw_buf text = {0};
-	enum MHD_Result ok;
-	int status;
+	tw_inbound_worker *iw;
+	int status, nomem;
 
 	if (rq->discarded)
 		return respond_text(w, conn, 413,
 		                    "Payload too large: the body is over "
 		                    "TWILIO_WEBHOOK_BODY_LIMIT.\n");
 	fill_request(conn, url, method, rq, &req);
-	status = tw_webhook_check_body(w, &req, &rq->form, &text);
-	if (status != 0) {
-		ok = respond(w, conn, status, &text, 0);
-		tw_buf_free(&text);
-		return ok;
-	}
+	status = tw_webhook_check_body(w, &req, &rq->form, &rq->out);
+	if (status != 0)
+		return respond(w, conn, status, &rq->out, 0);
 	tw_buf_free(&rq->body); /* the form holds its own decoded copy */
-	if (admit(w) != 0) {
-		atomic_fetch_add(&w->queue_full, 1);
+	iw = begin(w, &nomem);
+	if (!iw)
 		return respond_text(w, conn, 503,
-		                    "Service unavailable: too many messages "
-		                    "in progress; retry.\n");
+		                    nomem ? "Service unavailable: out of "
+		                            "memory; retry.\n"
+		                          : "Service unavailable: shutting "
+		                            "down; retry.\n");
+	status = tw_inbound_handle(w->in, iw, &rq->form, &rq->out);
+	end(w, iw);
+	if (rq->out.oom) {
+		tw_buf_clear(&rq->out);
+		return respond_text(w, conn, 503,
+		                    "Service unavailable: out of memory; "
+		                    "retry.\n");
 	}
-	rq->state = RQ_QUEUED;
-	MHD_suspend_connection(conn);
-	enqueue(w, rq);
-	return MHD_YES;
+	return respond(w, conn, status, &rq->out, status == 200);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
@@ -631,8 +605,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 			                                              : MHD_YES;
 		}
 		return on_body_done(w, conn, url, method, rq);
-	case RQ_QUEUED: return MHD_YES; /* resumed spuriously: still waiting */
-	case RQ_DONE: return respond(w, conn, rq->status, &rq->out, rq->twiml);
 	}
 	return MHD_NO;
 }
@@ -653,11 +625,24 @@ tw_webhook *tw_webhook_new(const conn_host *host, const tw_config *cfg,
 	w->cfg = cfg;
 	w->in = in;
 	w->listen_fd = -1;
-	w->qcap = (size_t)cfg->webhook_workers * TW_WEBHOOK_QUEUE_PER_WORKER;
-	if (w->qcap == 0)
-		w->qcap = TW_WEBHOOK_QUEUE_PER_WORKER;
+	w->md = tw_sig_md_new(); /* NULL: the slower one-shot HMAC */
+	w->pool = calloc(TW_WEBHOOK_POOL_KEEP, sizeof(*w->pool));
+	if (!w->pool) {
+		tw_sig_md_free(w->md);
+		free(w);
+		if (err && errlen)
+			snprintf(err, errlen, "webhook: out of memory");
+		return NULL;
+	}
 	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&w->cv, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	pthread_mutex_init(&w->log_mu, NULL);
 	return w;
 }
@@ -803,7 +788,7 @@ static void wipe_free(char *s)
 static struct MHD_Daemon *start_daemon(tw_webhook *w)
 {
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
-	                     MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME |
+	                     MHD_USE_THREAD_PER_CONNECTION | MHD_USE_AUTO |
 	                     MHD_USE_ERROR_LOG;
 	struct MHD_OptionItem ops[16];
 	int i = 0;
@@ -812,8 +797,8 @@ static struct MHD_Daemon *start_daemon(tw_webhook *w)
 		flags |= MHD_USE_TLS;
 #define OPT(o, v, p) ops[i++] = (struct MHD_OptionItem){(o), (intptr_t)(v), (p)}
 	OPT(MHD_OPTION_LISTEN_SOCKET, w->listen_fd, NULL);
-	OPT(MHD_OPTION_THREAD_POOL_SIZE, TW_WEBHOOK_DAEMON_THREADS, NULL);
 	OPT(MHD_OPTION_CONNECTION_LIMIT, w->cfg->webhook_max_connections, NULL);
+	OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, TW_WEBHOOK_CONN_MEMORY, NULL);
 	OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, w->cfg->webhook_max_per_ip,
 	    NULL);
 	OPT(MHD_OPTION_CONNECTION_TIMEOUT, w->cfg->webhook_idle_timeout_s,
@@ -834,47 +819,6 @@ static struct MHD_Daemon *start_daemon(tw_webhook *w)
 	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, w,
 	                        MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, w,
 	                        MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
-}
-
-static int start_workers(tw_webhook *w, char *err, size_t errlen)
-{
-	size_t i, n = (size_t)w->cfg->webhook_workers;
-
-	w->threads = calloc(n ? n : 1, sizeof(*w->threads));
-	w->joined = calloc(n ? n : 1, sizeof(*w->joined));
-	if (!w->threads || !w->joined) {
-		tw_errf(err, errlen, "webhook: out of memory");
-		return CONN_ENOMEM;
-	}
-	w->closing = 0;
-	for (i = 0; i < n; i++) {
-		int rc = pthread_create(&w->threads[i], NULL, worker_main, w);
-
-		if (rc != 0) {
-			tw_errf(err, errlen,
-			        "webhook: cannot start worker thread %zu of "
-			        "%zu: %s (lower TWILIO_WEBHOOK_WORKERS)",
-			        i + 1, n, strerror(rc));
-			break;
-		}
-		w->nthreads++;
-	}
-	return w->nthreads == n ? 0 : CONN_EIO;
-}
-
-static void join_all(tw_webhook *w)
-{
-	size_t i;
-
-	pthread_mutex_lock(&w->mu);
-	w->closing = 1;
-	pthread_cond_broadcast(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	for (i = 0; i < w->nthreads; i++)
-		if (!w->joined[i]) {
-			pthread_join(w->threads[i], NULL);
-			w->joined[i] = 1;
-		}
 }
 
 static int take_handoff_fd(conn_handoff *h)
@@ -922,8 +866,9 @@ int tw_webhook_start(tw_webhook *w, conn_handoff *handoff, char *err,
 	else if ((rc = bind_listen(w, err, errlen)) != 0)
 		goto fail;
 	learn_address(w);
-	if ((rc = start_workers(w, err, errlen)) != 0)
-		goto fail;
+	pthread_mutex_lock(&w->mu);
+	w->closing = 0;
+	pthread_mutex_unlock(&w->mu);
 	w->daemon = start_daemon(w);
 	if (!w->daemon) {
 		tw_errf(err, errlen,
@@ -940,12 +885,13 @@ int tw_webhook_start(tw_webhook *w, conn_handoff *handoff, char *err,
 	w->started = 1;
 	w->quiesced = 0;
 	logf_level(w, CONN_LOG_INFO,
-	           "webhook listening on %s%s%s:%d%s (path %s, %ld workers, "
-	           "signatures %s)",
+	           "webhook listening on %s%s%s:%d%s (path %s, at most %ld "
+	           "connections, signatures %s)",
 	           strchr(w->address, ':') ? "[" : "", w->address,
 	           strchr(w->address, ':') ? "]" : "", atomic_load(&w->port),
 	           w->tls_cert ? " with TLS" : "",
-	           c->webhook_path ? c->webhook_path : "/", c->webhook_workers,
+	           c->webhook_path ? c->webhook_path : "/",
+	           c->webhook_max_connections,
 	           c->validate_signature ? "validated" : "NOT validated");
 	if (!c->validate_signature)
 		tw_log(w->host, CONN_LOG_WARN, NULL,
@@ -955,13 +901,6 @@ int tw_webhook_start(tw_webhook *w, conn_handoff *handoff, char *err,
 		       "outside tests");
 	return 0;
 fail:
-	join_all(w);
-	free(w->threads);
-	free(w->joined);
-	w->threads = NULL;
-	w->joined = NULL;
-	w->nthreads = 0;
-	w->closing = 0;
 	if (w->listen_fd >= 0 && fd < 0)
 		close(w->listen_fd);
 	else if (fd >= 0 && handoff) {
@@ -1089,26 +1028,10 @@ int tw_webhook_resume(tw_webhook *w, conn_handoff *handoff, char *err,
 	return 0;
 }
 
-static int timed_join(pthread_t t, int64_t deadline_ms)
-{
-	struct timespec ts;
-	int64_t left = conn_ms_left(deadline_ms);
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	if (left > 100000000)
-		return pthread_join(t, NULL);
-	ts.tv_sec += (time_t)(left / 1000);
-	ts.tv_nsec += (long)(left % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	return pthread_timedjoin_np(t, NULL, &ts);
-}
-
 int tw_webhook_stop(tw_webhook *w, int64_t deadline_ms)
 {
-	size_t i;
+	struct timespec ts;
+	int64_t left;
 
 	if (!w || !w->started)
 		return 0;
@@ -1120,24 +1043,32 @@ int tw_webhook_stop(tw_webhook *w, int64_t deadline_ms)
 			close(fd);
 		w->listen_fd = -1;
 	}
+	/* new requests are answered 503; the ones inside tw_inbound_handle()
+	 * (bounded by 10 s) finish, by DEADLINE_MS */
 	pthread_mutex_lock(&w->mu);
 	w->closing = 1;
-	pthread_cond_broadcast(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	for (i = 0; i < w->nthreads; i++) {
-		if (w->joined[i])
-			continue;
-		if (timed_join(w->threads[i], deadline_ms) != 0) {
-			tw_log(w->host, CONN_LOG_WARN, NULL,
-			       "webhook: a worker is still inside the inbound "
-			       "handler at the shutdown deadline; call "
-			       "shutdown again");
-			return CONN_EBUSY;
-		}
-		w->joined[i] = 1;
+	left = conn_ms_left(deadline_ms);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += (time_t)(left / 1000);
+	ts.tv_nsec += (long)(left % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
 	}
-	/* every job was answered and its connection resumed: the daemons
-	 * may stop (MHD_stop_daemon must not meet a suspended connection) */
+	while (w->inflight &&
+	       pthread_cond_timedwait(&w->cv, &w->mu, &ts) != ETIMEDOUT)
+		;
+	if (w->inflight) {
+		pthread_mutex_unlock(&w->mu);
+		tw_log(w->host, CONN_LOG_WARN, NULL,
+		       "webhook: a request is still inside the inbound "
+		       "handler at the shutdown deadline; call shutdown "
+		       "again");
+		return CONN_EBUSY;
+	}
+	pthread_mutex_unlock(&w->mu);
+	/* no connection thread waits on the host now: the daemons close
+	 * their connections and join their threads */
 	if (w->daemon) {
 		MHD_stop_daemon(w->daemon);
 		w->daemon = NULL;
@@ -1150,13 +1081,8 @@ int tw_webhook_stop(tw_webhook *w, int64_t deadline_ms)
 		free(o);
 	}
 	w->nold = 0;
+	pool_free(w);
 	/* as after tw_webhook_new(): start() may run again */
-	free(w->threads);
-	free(w->joined);
-	w->threads = NULL;
-	w->joined = NULL;
-	w->nthreads = 0;
-	w->closing = 0;
 	wipe_free(w->tls_key);
 	free(w->tls_cert);
 	w->tls_key = w->tls_cert = NULL;
@@ -1169,8 +1095,9 @@ void tw_webhook_free(tw_webhook *w)
 {
 	if (!w)
 		return;
-	free(w->threads);
-	free(w->joined);
+	pool_free(w);
+	free(w->pool);
+	tw_sig_md_free(w->md);
 	wipe_free(w->tls_key);
 	free(w->tls_cert);
 	pthread_mutex_destroy(&w->mu);
@@ -1182,7 +1109,7 @@ void tw_webhook_free(tw_webhook *w)
 json_object *tw_webhook_stats(tw_webhook *w)
 {
 	json_object *o = json_object_new_object(), *bs;
-	size_t i, queued;
+	size_t i, inflight;
 
 	if (!o)
 		return NULL;
@@ -1200,7 +1127,7 @@ json_object *tw_webhook_stats(tw_webhook *w)
 		json_object_object_add(bs, k, json_object_new_int64(n));
 	}
 	pthread_mutex_lock(&w->mu);
-	queued = w->qlen;
+	inflight = w->inflight;
 	pthread_mutex_unlock(&w->mu);
 	json_object_object_add(o, "address",
 	                       json_object_new_string(w->address));
@@ -1216,12 +1143,7 @@ json_object *tw_webhook_stats(tw_webhook *w)
 	json_object_object_add(
 	        o, "signature_failures",
 	        json_object_new_int64(atomic_load(&w->sig_failures)));
-	json_object_object_add(
-	        o, "queue_full",
-	        json_object_new_int64(atomic_load(&w->queue_full)));
-	json_object_object_add(o, "queued",
-	                       json_object_new_int64((int64_t)queued));
-	json_object_object_add(o, "workers",
-	                       json_object_new_int64(w->cfg->webhook_workers));
+	json_object_object_add(o, "in_progress",
+	                       json_object_new_int64((int64_t)inflight));
 	return o;
 }

@@ -170,27 +170,39 @@ static int hexval(unsigned char c)
 
 /* Decode S[0..N) in place ('+' is a space). Returns the new length, or
  * (size_t)-1 with *BAD the offset of a malformed '%' when STRICT. */
-static size_t url_decode(char *s, size_t n, int strict, size_t *bad)
+/* Decode N bytes of SRC into DST (room for N): '+' is a space, %XX a byte;
+ * runs of plain bytes are copied whole. A malformed % is copied as is
+ * (lenient) or fails with its offset in *BAD (strict). The decoded length,
+ * or (size_t)-1. */
+static size_t url_decode(char *dst, const char *src, size_t n, int strict,
+                         size_t *bad)
 {
-	size_t i, o = 0;
+	size_t i = 0, o = 0;
 
-	for (i = 0; i < n; i++) {
+	while (i < n) {
+		size_t j = i;
 		int hi, lo;
 
-		if (s[i] == '+') {
-			s[o++] = ' ';
-		} else if (s[i] != '%') {
-			s[o++] = s[i];
+		while (j < n && src[j] != '%' && src[j] != '+')
+			j++;
+		memcpy(dst + o, src + i, j - i);
+		o += j - i;
+		i = j;
+		if (i == n)
+			break;
+		if (src[i] == '+') {
+			dst[o++] = ' ';
+			i++;
 		} else if (i + 2 < n &&
-		           (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
-		           (lo = hexval((unsigned char)s[i + 2])) >= 0) {
-			s[o++] = (char)(hi << 4 | lo);
-			i += 2;
+		           (hi = hexval((unsigned char)src[i + 1])) >= 0 &&
+		           (lo = hexval((unsigned char)src[i + 2])) >= 0) {
+			dst[o++] = (char)(hi << 4 | lo);
+			i += 3;
 		} else if (strict) {
 			*bad = i;
 			return (size_t)-1;
 		} else {
-			s[o++] = s[i];
+			dst[o++] = src[i++];
 		}
 	}
 	return o;
@@ -230,17 +242,15 @@ int tw_form_parse(const char *body, size_t len, int flags, tw_form *out,
 		nl = eq ? (size_t)(eq - tok) : tl;
 		vl = eq ? tl - nl - 1 : 0;
 		f = &out->fields[out->n++];
-		memcpy(w, tok, nl);
-		nl = url_decode(w, nl, flags & TW_FORM_STRICT, &bad);
+		nl = url_decode(w, tok, nl, flags & TW_FORM_STRICT, &bad);
 		if (nl == (size_t)-1)
 			goto malformed;
 		w[nl] = '\0';
 		f->name = w;
 		f->name_len = nl;
 		w += nl + 1;
-		if (vl)
-			memcpy(w, eq + 1, vl);
-		vl = url_decode(w, vl, flags & TW_FORM_STRICT, &bad);
+		vl = url_decode(w, eq ? eq + 1 : tok + tl, vl,
+		                flags & TW_FORM_STRICT, &bad);
 		if (vl == (size_t)-1) {
 			bad += (size_t)(eq - tok) + 1;
 			goto malformed;

@@ -87,7 +87,8 @@ int main(int argc, char **argv)
 	} else if (strcmp(argv[1], "verify") == 0 && argc >= 5) {
 		tw_sig_request rq = {argv[2], &form, argv[4],
 		                     argc > 6 ? argv[5] : NULL};
-		tw_sig_keys k = {argv[3], NULL, argc > 6 ? argv[6] : NULL};
+		tw_sig_keys k = {argv[3], NULL, argc > 6 ? argv[6] : NULL,
+		                 NULL};
 		int v = tw_sig_verify(&rq, &k, NULL);
 		puts(v == 1 ? "valid" : v == 0 ? "invalid" : "out of memory");
 		rc = v == 1 ? 0 : v == 0 ? 1 : 2;

@@ -44,6 +44,12 @@ check_PROGRAMS += tests/bench/connhost-bench
 tests_bench_connhost_bench_SOURCES = tests/bench/connhost_bench.c
 tests_bench_connhost_bench_LDADD = host-api/libconnhost.la $(JSONC_LIBS)
 
+# The host of bench-webhook's "connector" contender: publish enqueues, one
+# thread drops the events (as the peers do); serve runs beside it.
+check_PROGRAMS += tests/bench/webhook-host
+tests_bench_webhook_host_SOURCES = tests/bench/webhook_host.c
+tests_bench_webhook_host_LDADD = host-api/libconnhost.la $(JSONC_LIBS) -lpthread
+
 # make bench-webhook: signed SMS_RECEIVED webhooks per second end to end,
 # the connector (connector-host serve + twilio.so) beside an express + npm
 # twilio peer and a gunicorn + Flask + python3-twilio peer in the same run,

@@ -493,13 +493,16 @@ static char *sign_str(enum tw_sig_algo algo, const char *key, const char *url,
 
 static void test_vectors(void)
 {
+	tw_sig_md *md = tw_sig_md_new();
 	size_t i;
+
+	ok(md != NULL, "SHA-1 and SHA-256 fetched from the default provider");
 
 	for (i = 0; i < NVECTORS; i++) {
 		const sig_vector *v = &VECTORS[i];
 		tw_field fields[MAX_FIELDS];
 		tw_form f, parsed = {0};
-		tw_sig_keys keys = {v->token, NULL, NULL};
+		tw_sig_keys keys = {v->token, NULL, NULL, NULL};
 		tw_buf b = {0};
 		int valid;
 
@@ -536,8 +539,20 @@ static void test_vectors(void)
 			                              strlen(v->body));
 		is_int(v->expected_valid, valid, "%s: tw_sig_verify says %s",
 		       v->id, v->expected_valid ? "valid" : "invalid");
+		/* the same with the digests fetched once (the webhook's
+		 * path: its own HMAC over EVP_MD_fetch'ed SHA-1) */
+		keys.md = md;
+		valid = verify(v->request_url, v->form_body ? &parsed : &f,
+		               v->signature, NULL, &keys);
+		if (v->body && valid == 1)
+			valid = tw_sig_body_sha256_ok(v->request_url, v->body,
+			                              strlen(v->body));
+		is_int(v->expected_valid, valid,
+		       "%s: tw_sig_verify with fetched digests says %s", v->id,
+		       v->expected_valid ? "valid" : "invalid");
 		tw_form_free(&parsed);
 	}
+	tw_sig_md_free(md);
 }
 
 /* The libraries' known quirks (library_quirks of the vectors file): we
@@ -553,7 +568,7 @@ static void test_quirks(void)
 	tw_field f1[8], f2[8];
 	tw_form fa, fb;
 	tw_buf b1 = {0}, b2 = {0};
-	tw_sig_keys k = {"12345", NULL, NULL};
+	tw_sig_keys k = {"12345", NULL, NULL, NULL};
 
 	/* twilio-go sorts "name+value" strings: "SidAC123" < "SidAccount..."
 	 * would put SidAccount first; key order puts Sid first */
@@ -602,9 +617,9 @@ static void test_keys_and_tampering(void)
 	const char *url = "https://orders.example.com/twilio/sms?t=1";
 	tw_field f1[8], f2[8], f3[8];
 	tw_form f, ft, fe;
-	tw_sig_keys k = {"primary", NULL, NULL};
-	tw_sig_keys rot = {"new-token", "primary", NULL};
-	tw_sig_keys wrong = {"other", NULL, NULL};
+	tw_sig_keys k = {"primary", NULL, NULL, NULL};
+	tw_sig_keys rot = {"new-token", "primary", NULL, NULL};
+	tw_sig_keys wrong = {"other", NULL, NULL, NULL};
 	tw_buf checked = {0};
 	tw_sig_request rq;
 	char *sig, *flipped;
@@ -642,7 +657,9 @@ static void test_keys_and_tampering(void)
 	is_int(0, verify(url, &f, flipped, NULL, &k), "truncated signature");
 	is_int(0, verify(url, &f, NULL, NULL, &k), "no signature: invalid");
 	is_int(0, verify(url, &f, "", NULL, &k), "empty signature: invalid");
-	is_int(0, verify(url, &f, sig, NULL, &(tw_sig_keys){NULL, NULL, NULL}),
+	is_int(0,
+	       verify(url, &f, sig, NULL,
+	              &(tw_sig_keys){NULL, NULL, NULL, NULL}),
 	       "no key configured: invalid");
 	rq = (tw_sig_request){url, &f, flipped, NULL};
 	is_int(0, tw_sig_verify(&rq, &k, &checked), "checked_url: invalid");
@@ -659,8 +676,8 @@ static void test_sha256(void)
 	tw_field f1[4];
 	tw_form f;
 	tw_buf b = {0};
-	tw_sig_keys k = {"token", NULL, "shared-key"};
-	tw_sig_keys nokey = {"token", NULL, NULL};
+	tw_sig_keys k = {"token", NULL, "shared-key", NULL};
+	tw_sig_keys nokey = {"token", NULL, NULL, NULL};
 	const char *s256 = "key=WS123,algorithm=HMAC_SHA256";
 	char *sig, *sig1;
 
@@ -701,6 +718,34 @@ static void test_sha256(void)
 	is_int(0, verify(url, &f, sig1, NULL, &k),
 	       "... but the shared key only when the header says so");
 	free(sig1);
+	{
+		/* the fetched-digest HMAC: SHA-256, and keys longer than a
+		 * block (hashed first) */
+		static const char long_key[] =
+		        "0123456789abcdef0123456789abcdef0123456789abcdef"
+		        "0123456789abcdef0123456789abcdef0123456789";
+		tw_sig_md *md = tw_sig_md_new();
+		tw_sig_keys km = {"token", NULL, "shared-key", md};
+		tw_sig_keys kl = {long_key, NULL, long_key, md};
+		char *sl = sign_str(TW_SIG_HMAC_SHA1, long_key, url, &f);
+		char *sl256 = sign_str(TW_SIG_HMAC_SHA256, long_key, url, &f);
+
+		is_int(1, verify(url, &f, sig, s256, &km),
+		       "HMAC-SHA256 with fetched digests");
+		is_int(0, verify(url, &f, "bogus", s256, &km),
+		       "... a bad one refused");
+		is_int(1, verify(url, &f, sl, NULL, &kl),
+		       "HMAC-SHA1, a %zu-byte key, fetched digests",
+		       strlen(long_key));
+		is_int(1, verify(url, &f, sl256, s256, &kl),
+		       "HMAC-SHA256, the same key, fetched digests");
+		kl.token = "0123";
+		is_int(0, verify(url, &f, sl, NULL, &kl),
+		       "... another key refused");
+		free(sl);
+		free(sl256);
+		tw_sig_md_free(md);
+	}
 	free(sig);
 }
 
@@ -710,7 +755,7 @@ static void test_nul_and_many(void)
 	tw_field fl[2];
 	tw_form f = {NULL, fl, 2};
 	tw_buf b = {0};
-	tw_sig_keys k = {"t", NULL, NULL};
+	tw_sig_keys k = {"t", NULL, NULL, NULL};
 	enum { N = 20000 };
 	tw_field *many = malloc(N * sizeof *many);
 	char(*vals)[8] = malloc(N * sizeof *vals);

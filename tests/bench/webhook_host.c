@@ -1,0 +1,180 @@
+/*
+ * webhook_host.c - the host of `make bench-webhook`'s "connector" contender:
+ * a process runtime reduced to what the benchmark measures, "publish to a
+ * host that enqueues" (issue 9), and nothing more, like the two peers
+ * (tests/bench/webhook_peer_express.js, webhook_peer_flask.py): publish()
+ * puts the event on a bounded in-process queue (1024, full refuses, as the
+ * peers refuse) and one consumer thread takes events off and drops them.
+ * `connector-host serve` does that and then runs the trigger's action for
+ * every event; the benchmark measures it beside this host, as a separate
+ * row, and never quotes it against the peers.
+ *
+ * usage: webhook_host PLUGIN --config FILE --params JSON --port-file FILE
+ * Runs until SIGTERM or SIGINT; prints the number of events on stderr.
+ * Everything goes through libconnhost (load, config, claim/settle store,
+ * subscribe), as in connector-host.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "connhost.h"
+
+#define QUEUE_MAX 1024
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static json_object *ring[QUEUE_MAX];
+static size_t head, len, consumed, refused;
+static int stopping, waiting;
+
+static int on_event(void *arg, uint64_t sub_id, json_object *event, char *err,
+                    size_t errlen)
+{
+	int full;
+
+	(void)arg;
+	(void)sub_id;
+	pthread_mutex_lock(&mu);
+	full = len == QUEUE_MAX;
+	if (!full) {
+		ring[(head + len) % QUEUE_MAX] = event;
+		len++;
+		if (waiting) /* the consumer sleeps only on an empty queue */
+			pthread_cond_signal(&cv);
+	} else {
+		refused++;
+	}
+	pthread_mutex_unlock(&mu);
+	if (full) {
+		snprintf(err, errlen, "the queue is full");
+		json_object_put(event);
+		return CONN_EREFUSED;
+	}
+	return 0;
+}
+
+/* Takes every event off the queue and drops it, as the peers do. */
+static void *consumer(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&mu);
+	for (;;) {
+		while (!len && !stopping) {
+			waiting = 1;
+			pthread_cond_wait(&cv, &mu);
+			waiting = 0;
+		}
+		if (!len)
+			break;
+		json_object *ev = ring[head];
+
+		head = (head + 1) % QUEUE_MAX;
+		len--;
+		consumed++;
+		pthread_mutex_unlock(&mu);
+		json_object_put(ev);
+		pthread_mutex_lock(&mu);
+	}
+	pthread_mutex_unlock(&mu);
+	return NULL;
+}
+
+static int write_port(connhost_instance *inst, const char *path)
+{
+	json_object *st = connhost_instance_stats(inst), *p, *w, *port;
+	char tmp[4096];
+	FILE *f;
+	int n = -1;
+
+	if (st && json_object_object_get_ex(st, "plugin", &p) &&
+	    json_object_object_get_ex(p, "webhook", &w) &&
+	    json_object_object_get_ex(w, "port", &port))
+		n = json_object_get_int(port);
+	json_object_put(st);
+	if (n <= 0) {
+		fprintf(stderr, "webhook_host: no webhook port in stats\n");
+		return -1;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (!(f = fopen(tmp, "w")) || fprintf(f, "%d\n", n) < 0 ||
+	    fclose(f) != 0 || rename(tmp, path) != 0) {
+		fprintf(stderr, "webhook_host: %s: %s\n", path,
+		        strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *plugin = NULL, *config = NULL, *params = NULL,
+	           *port_file = NULL;
+	connhost_instance_opts io = {.struct_size = sizeof(io)};
+	connhost_plugin *p = NULL;
+	connhost_instance *inst = NULL;
+	json_object *cfg = NULL, *par = NULL;
+	uint64_t sub = 0;
+	pthread_t th;
+	sigset_t set;
+	char err[1024] = "";
+	int i, sig, rc = 1;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			config = argv[++i];
+		else if (strcmp(argv[i], "--params") == 0 && i + 1 < argc)
+			params = argv[++i];
+		else if (strcmp(argv[i], "--port-file") == 0 && i + 1 < argc)
+			port_file = argv[++i];
+		else if (!plugin && argv[i][0] != '-')
+			plugin = argv[i];
+		else
+			plugin = NULL, i = argc;
+	}
+	if (!plugin || !config || !params || !port_file) {
+		fprintf(stderr, "usage: webhook_host PLUGIN --config FILE "
+		                "--params JSON --port-file FILE\n");
+		return 2;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL); /* before any thread */
+	io.log.level = CONN_LOG_WARN;
+	if (connhost_plugin_load(plugin, NULL, &p, err, sizeof(err)) ||
+	    connhost_config_load(config, &cfg, err, sizeof(err)) ||
+	    connhost_instance_new(p, cfg, &io, &inst, err, sizeof(err)) ||
+	    !(par = json_tokener_parse(params)) ||
+	    connhost_subscribe(inst, "SMS_RECEIVED", par, on_event, NULL, &sub,
+	                       err, sizeof(err)) ||
+	    connhost_instance_start(inst, err, sizeof(err)) ||
+	    write_port(inst, port_file) ||
+	    pthread_create(&th, NULL, consumer, NULL)) {
+		fprintf(stderr, "webhook_host: %s\n",
+		        err[0] ? err : "cannot start");
+		goto out;
+	}
+	sigwait(&set, &sig);
+	connhost_unsubscribe(inst, sub);
+	pthread_mutex_lock(&mu);
+	stopping = 1;
+	pthread_cond_signal(&cv);
+	pthread_mutex_unlock(&mu);
+	pthread_join(th, NULL);
+	fprintf(stderr, "webhook_host: %zu events, %zu refused\n", consumed,
+	        refused);
+	rc = 0;
+out:
+	if (inst)
+		connhost_instance_shutdown(inst, conn_now_ms() + 15000);
+	json_object_put(cfg);
+	json_object_put(par);
+	if (p)
+		connhost_plugin_unref(p);
+	return rc;
+}
