@@ -17,6 +17,7 @@
 
 #include "ftl_int.h"
 #include "fdate.h"
+#include "locale.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -606,53 +607,13 @@ int64_t fdate_from_local(const fzone *z, int64_t local)
 }
 
 /* ---- locale names ---------------------------------------------------------
- */
-typedef struct dnames {
-	const char *mon[12], *mon_s[12], *day[7], *day_s[7], *ampm[2], *era[2];
-	/* date styles 1..4, time styles 1..4, joiners short/med, long/full */
-	const char *dstyle[4], *tstyle[4], *join_sm, *join_lf;
-} dnames;
+ * From the generated table (locale.h): every locale there has dates. A
+ * locale not in it gets an error rather than another locale's names. */
+typedef flocale dnames;
 
-static const dnames en = {
-        {"January", "February", "March", "April", "May", "June", "July",
-         "August", "September", "October", "November", "December"},
-        {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
-         "Nov", "Dec"},
-        {"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
-         "Saturday"},
-        {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"},
-        {"AM", "PM"},
-        {"BC", "AD"},
-        {"M/d/yy", "MMM d, y", "MMMM d, y", "EEEE, MMMM d, y"},
-        {"h:mm a", "h:mm:ss a", "h:mm:ss a z", "h:mm:ss a zzzz"},
-        ", ",
-        " 'at' "};
-
-static const dnames de = {
-        {"Januar", "Februar", "M\xc3\xa4rz", "April", "Mai", "Juni", "Juli",
-         "August", "September", "Oktober", "November", "Dezember"},
-        {"Jan.", "Feb.", "M\xc3\xa4rz", "Apr.", "Mai", "Juni", "Juli", "Aug.",
-         "Sept.", "Okt.", "Nov.", "Dez."},
-        {"Sonntag", "Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag",
-         "Samstag"},
-        {"So.", "Mo.", "Di.", "Mi.", "Do.", "Fr.", "Sa."},
-        {"AM", "PM"},
-        {"v. Chr.", "n. Chr."},
-        {"dd.MM.yy", "dd.MM.y", "d. MMMM y", "EEEE, d. MMMM y"},
-        {"HH:mm", "HH:mm:ss", "HH:mm:ss z", "HH:mm:ss zzzz"},
-        ", ",
-        " 'um' "};
-
-/* Only the locales whose JDK 17 data is copied here: en_GB, de_AT...
- * differ (dates "dd/MM/y", "Jänner"), so they get an error rather than
- * another locale's names. */
 static const dnames *names_of(const char *locale)
 {
-	if (!locale || !strcmp(locale, "en_US") || !strcmp(locale, "en"))
-		return &en;
-	if (!strcmp(locale, "de_DE") || !strcmp(locale, "de"))
-		return &de;
-	return NULL;
+	return flocale_find(locale);
 }
 
 int fdate_style_id(const char *s, size_t n)
@@ -676,12 +637,11 @@ const char *fdate_style(const char *locale, int kind, int ds, int ts, char *buf,
 		return L->tstyle[ds - 1];
 	if (ts < 1 || ts > 4)
 		ts = ds;
-	/* JDK 17: "at"/"um" only between a long or full date and a long
-	 * or full time */
-	snprintf(buf, cap, "%s%s%s", L->dstyle[ds - 1],
-	         ds >= 3 && ts >= 3 ? L->join_lf : L->join_sm,
-	         L->tstyle[ts - 1]);
-	return buf;
+	(void)buf;
+	(void)cap;
+	/* the JDK's own date-time patterns: how it joins the two ("at",
+	 * "um", "à", ", ") differs by locale and by style */
+	return L->dtstyle[(ds - 1) * 4 + ts - 1];
 }
 
 /* ---- formatting ------------------------------------------------------------
@@ -785,14 +745,20 @@ static const struct {
          "Nordamerikanische Westk\xc3\xbcsten-Sommerzeit"},
 };
 
-/* German short names of the European zones (JDK 17: "MEZ"). */
+static int is_lang(const dnames *L, const char *lang)
+{
+	return strncmp(L->num.name, lang, 2) == 0;
+}
+
+/* German short names of the European zones (JDK 17: "MEZ"), for zones
+ * the generated table does not name. */
 static const char *short_zone_name(const fzone *z, const char *abbr,
                                    const dnames *L)
 {
 	static const char *const de_short[][2] = {
 	        {"CET", "MEZ"},   {"CEST", "MESZ"}, {"EET", "OEZ"},
 	        {"EEST", "OESZ"}, {"WET", "WEZ"},   {"WEST", "WESZ"}};
-	if (L != &de || strncmp(z->id, "Europe/", 7) != 0)
+	if (!is_lang(L, "de") || strncmp(z->id, "Europe/", 7) != 0)
 		return abbr;
 	for (size_t i = 0; i < sizeof(de_short) / sizeof(de_short[0]); i++)
 		if (strcmp(abbr, de_short[i][0]) == 0)
@@ -803,6 +769,8 @@ static const char *short_zone_name(const fzone *z, const char *abbr,
 static const char *long_zone_name(const fzone *z, const char *abbr,
                                   const dnames *L)
 {
+	if (!is_lang(L, "de") && !is_lang(L, "en"))
+		return abbr;
 	for (size_t i = 0; i < sizeof(long_names) / sizeof(long_names[0]);
 	     i++) {
 		size_t rn = strlen(long_names[i].region);
@@ -810,9 +778,53 @@ static const char *long_zone_name(const fzone *z, const char *abbr,
 		if (strcmp(abbr, long_names[i].abbr) == 0 &&
 		    (whole ? strcmp(z->id, long_names[i].region) == 0
 		           : strncmp(z->id, long_names[i].region, rn) == 0))
-			return L == &de ? long_names[i].de : long_names[i].en;
+			return is_lang(L, "de") ? long_names[i].de
+			                        : long_names[i].en;
 	}
 	return abbr;
+}
+
+/* The locale's name of zone Z at offset OFF: the generated table first
+ * (the JDK's names of the zones it lists), then the tables above. */
+static const char *zone_name(const fzone *z, const ftm *t, const dnames *L,
+                             int lng)
+{
+	for (size_t i = 0; i < L->nzones; i++)
+		if (L->zones[i].off == t->off &&
+		    strcmp(L->zones[i].zone, z->id) == 0)
+			return lng ? L->zones[i].lng : L->zones[i].shrt;
+	return lng ? long_zone_name(z, t->abbr, L)
+	           : short_zone_name(z, t->abbr, L);
+}
+
+/* Java's week fields (GregorianCalendar with the locale's first day of
+ * the week FDOW, 1 = Sunday, and minimal days MIN): the week of the
+ * period whose first day is day FIRST (days since 1970) holding day DAY,
+ * 0 when DAY is before the period's week 1. */
+static int64_t week_in(int64_t first, int64_t day, int fdow, int min)
+{
+	int dow1 = (int)(((first + 4) % 7 + 7) % 7) + 1; /* 1 = Sunday */
+	int rel = ((dow1 - fdow) % 7 + 7) % 7;
+	return fdiv(day - first + rel, 7) + (7 - rel >= min ? 1 : 0);
+}
+
+/* Week of year and week-based year of local day DAYS in year Y. */
+static void week_of_year(int64_t days, int64_t y, const dnames *L, int64_t *woy,
+                         int64_t *wy)
+{
+	int fdow = L ? L->first_dow : 1, min = L ? L->min_days : 1;
+	int64_t w = week_in(fdate_days(y, 1, 1), days, fdow, min);
+	int64_t wn = week_in(fdate_days(y + 1, 1, 1), days, fdow, min);
+	*wy = y;
+	if (wn >= 1) { /* already in week 1 of next year */
+		*woy = wn;
+		*wy = y + 1;
+	} else if (w == 0) { /* the last week of the year before */
+		*woy = week_in(fdate_days(y - 1, 1, 1), days, fdow, min);
+		*wy = y - 1;
+	} else {
+		*woy = w;
+	}
 }
 
 int fdate_format(int64_t ms, const char *pat, size_t pn, const char *locale,
@@ -864,16 +876,51 @@ int fdate_format(int64_t ms, const char *pat, size_t pn, const char *locale,
 		while (i + cnt < pn && pat[i + cnt] == ch)
 			cnt++;
 		i += cnt;
-		if (!L && (ch == 'E' || (ch == 'M' && cnt >= 3) || ch == 'a' ||
-		           ch == 'G')) {
+		if (!L &&
+		    (ch == 'E' || ((ch == 'M' || ch == 'L') && cnt >= 3) ||
+		     ch == 'a' || ch == 'G')) {
 			say(why, wn,
-			    "month, day and AM/PM names are only known for "
-			    "en_* and de_* locales, not %s (use numeric "
-			    "fields)",
+			    "month, day and AM/PM names are not known for the "
+			    "locale %s (use a locale of docs/templates.md or "
+			    "numeric fields)",
 			    locale ? locale : "?");
 			return -1;
 		}
 		switch (ch) {
+		case 'Y':
+		case 'w': {
+			int64_t woy, wy;
+			week_of_year(fdiv(ms + (int64_t)t.off * 1000, 86400000),
+			             t.y, L, &woy, &wy);
+			if (ch == 'w') {
+				r = putnum(out, woy, (int)cnt);
+			} else {
+				int64_t y = wy > 0 ? wy : 1 - wy;
+				r = cnt == 2 ? putnum(out, y % 100, 2)
+				             : putnum(out, y, (int)cnt);
+			}
+			break;
+		}
+		case 'W': {
+			int64_t day =
+			        fdiv(ms + (int64_t)t.off * 1000, 86400000);
+			r = putnum(out,
+			           week_in(fdate_days(t.y, t.mo, 1), day,
+			                   L ? L->first_dow : 1,
+			                   L ? L->min_days : 1),
+			           (int)cnt);
+			break;
+		}
+		case 'L':
+			if (cnt >= 4)
+				r = put(out, L->mon_a[t.mo - 1],
+				        strlen(L->mon_a[t.mo - 1]));
+			else if (cnt == 3)
+				r = put(out, L->mon_as[t.mo - 1],
+				        strlen(L->mon_as[t.mo - 1]));
+			else
+				r = putnum(out, t.mo, (int)cnt);
+			break;
 		case 'G':
 			r = put(out, L->era[t.y > 0], strlen(L->era[t.y > 0]));
 			break;
@@ -923,10 +970,8 @@ int fdate_format(int64_t ms, const char *pat, size_t pn, const char *locale,
 		case 's': r = putnum(out, t.s, (int)cnt); break;
 		case 'S': r = putnum(out, t.ms, (int)cnt); break;
 		case 'z': {
-			const char *a = !L ? t.abbr
-			                : cnt >= 4
-			                        ? long_zone_name(z, t.abbr, L)
-			                        : short_zone_name(z, t.abbr, L);
+			const char *a =
+			        !L ? t.abbr : zone_name(z, &t, L, cnt >= 4);
 			if (a[0] == '+' || a[0] == '-') {
 				/* tzdata's numeric abbreviations: the JDK
 				 * says GMT+hh:mm */
@@ -952,8 +997,10 @@ int fdate_format(int64_t ms, const char *pat, size_t pn, const char *locale,
 			if (why && wn)
 				snprintf(why, wn,
 				         "date pattern letter '%c' is not "
-				         "supported (use y M d E H h m s S a z "
-				         "Z X, and quote literal text: 'at')",
+				         "supported (use G y Y M L w W D d F E "
+				         "u "
+				         "a H k K h m s S z Z X, and quote "
+				         "literal text: 'at')",
 				         ch);
 			return -1;
 		}
