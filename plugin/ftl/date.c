@@ -833,7 +833,25 @@ int fdate_format(int64_t ms, const char *pat, size_t pn, const char *locale,
 	const dnames *L = names_of(locale);
 	ftm t;
 	size_t i = 0;
-	int r = 0;
+	int r = 0, fields = 0, only_m = 0;
+	/* SimpleDateFormat names a month standalone ("LLLL") when the
+	 * month is the pattern's only field: en_AU "MMM" is "Jul", "d MMM"
+	 * "4 July" */
+	for (size_t k = 0; k < pn; k++) {
+		char ch = pat[k];
+		if (ch == '\'') {
+			while (++k < pn && pat[k] != '\'')
+				;
+			continue;
+		}
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')) {
+			fields++;
+			only_m = ch == 'M';
+			while (k + 1 < pn && pat[k + 1] == ch)
+				k++;
+		}
+	}
+	only_m = only_m && fields == 1;
 	breakdown(ms, z, &t);
 	while (i < pn && r == 0) {
 		char ch = pat[i];
@@ -912,6 +930,7 @@ int fdate_format(int64_t ms, const char *pat, size_t pn, const char *locale,
 			break;
 		}
 		case 'L':
+		standalone:
 			if (cnt >= 4)
 				r = put(out, L->mon_a[t.mo - 1],
 				        strlen(L->mon_a[t.mo - 1]));
@@ -937,6 +956,8 @@ int fdate_format(int64_t ms, const char *pat, size_t pn, const char *locale,
 			}
 			break;
 		case 'M':
+			if (only_m && cnt >= 3)
+				goto standalone;
 			if (cnt >= 4)
 				r = put(out, L->mon[t.mo - 1],
 				        strlen(L->mon[t.mo - 1]));

@@ -1920,8 +1920,8 @@ const flocale flocale_table[] = {
          "AUD",
          {"January", "February", "March", "April", "May", "June", "July",
           "August", "September", "October", "November", "December"},
-         {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
-          "Nov", "Dec"},
+         {"Jan", "Feb", "Mar", "Apr", "May", "June", "July", "Aug", "Sept",
+          "Oct", "Nov", "Dec"},
          {"January", "February", "March", "April", "May", "June", "July",
           "August", "September", "October", "November", "December"},
          {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
@@ -2135,10 +2135,11 @@ const flocale flocale_table[] = {
           "rz",
           "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
           "November", "Dezember"},
-         {"Jan", "Feb",
+         {"Jan.", "Feb.",
           "M\xc3\xa4"
-          "r",
-          "Apr", "Mai", "Jun", "Jul", "Aug", "Sep", "Okt", "Nov", "Dez"},
+          "rz",
+          "Apr.", "Mai", "Juni", "Juli", "Aug.", "Sept.", "Okt.", "Nov.",
+          "Dez."},
          {"Januar", "Februar",
           "M\xc3\xa4"
           "rz",
@@ -2180,10 +2181,11 @@ const flocale flocale_table[] = {
           "rz",
           "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
           "November", "Dezember"},
-         {"Jan", "Feb",
+         {"Jan.", "Feb.",
           "M\xc3\xa4"
-          "r",
-          "Apr", "Mai", "Jun", "Jul", "Aug", "Sep", "Okt", "Nov", "Dez"},
+          "rz",
+          "Apr.", "Mai", "Juni", "Juli", "Aug.", "Sept.", "Okt.", "Nov.",
+          "Dez."},
          {"Januar", "Februar",
           "M\xc3\xa4"
           "rz",
@@ -2228,11 +2230,12 @@ const flocale flocale_table[] = {
           "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
           "November", "Dezember"},
          {"J\xc3\xa4"
-          "n",
-          "Feb",
+          "n.",
+          "Feb.",
           "M\xc3\xa4"
-          "r",
-          "Apr", "Mai", "Jun", "Jul", "Aug", "Sep", "Okt", "Nov", "Dez"},
+          "rz",
+          "Apr.", "Mai", "Juni", "Juli", "Aug.", "Sep.", "Okt.", "Nov.",
+          "Dez."},
          {"J\xc3\xa4"
           "nner",
           "Februar",
@@ -2278,10 +2281,11 @@ const flocale flocale_table[] = {
           "rz",
           "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
           "November", "Dezember"},
-         {"Jan", "Feb",
+         {"Jan.", "Feb.",
           "M\xc3\xa4"
-          "r",
-          "Apr", "Mai", "Jun", "Jul", "Aug", "Sep", "Okt", "Nov", "Dez"},
+          "rz",
+          "Apr.", "Mai", "Juni", "Juli", "Aug.", "Sept.", "Okt.", "Nov.",
+          "Dez."},
          {"Januar", "Februar",
           "M\xc3\xa4"
           "rz",

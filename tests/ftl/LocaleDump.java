@@ -124,7 +124,9 @@ public class LocaleDump {
             Calendar cal = new GregorianCalendar(TimeZone.getTimeZone("UTC"));
             for (int m = 0; m < 12; m++) {
                 cal.clear(); cal.set(2024, m, 15, 9, 0);
-                mon.add(fmt("MMMM", l, cal)); mons.add(fmt("MMM", l, cal));
+                /* with a second field: "MMM" alone is standalone */
+                mon.add(fmt("MMMM'|'d", l, cal).split("\\|")[0]);
+                mons.add(fmt("MMM'|'d", l, cal).split("\\|")[0]);
                 mona.add(fmt("LLLL", l, cal)); monas.add(fmt("LLL", l, cal));
             }
             for (int d = 0; d < 7; d++) { /* 2024-03-03 is a Sunday */
