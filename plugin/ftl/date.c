@@ -1255,13 +1255,122 @@ static int name_match(const char *s, size_t n, size_t *i,
 	return 0;
 }
 
+/* Date fields of a parse, in the order java.util.Calendar resolves them. */
+enum {
+	S_YEAR,
+	S_MONTH,
+	S_DOM,
+	S_DOW,
+	S_WOM,
+	S_DOWIM,
+	S_DOY,
+	S_WOY,
+	S_WY,
+	S_NF
+};
+
+/* The latest day on or before DAY that is weekday DOW (1 Sunday). */
+static int64_t on_or_before(int64_t day, int64_t dow)
+{
+	int64_t d0 = ((day + 4) % 7 + 7) % 7 + 1;
+	return day - ((d0 - dow) % 7 + 7) % 7;
+}
+
+/* The first day of week 1 of year Y. */
+static int64_t week1(int64_t y, int fdow, int min)
+{
+	int64_t j1 = fdate_days(y, 1, 1);
+	int64_t f = on_or_before(j1 + 6, fdow);
+	return f - j1 >= min ? f - 7 : f;
+}
+
+static int agg(int a, int b)
+{
+	return a && b ? (a > b ? a : b) : 0;
+}
+
+/* The day (since 1970) the parsed fields name, as GregorianCalendar's
+ * field resolution (selectFields, getFixedDate) and SimpleDateFormat's
+ * week dates (setWeekDate when Y was set after y) compute it; fields
+ * never set count as Calendar's cleared values (January, day 1). */
+static int64_t resolve_date(const int *st, int64_t y, int64_t mo, int64_t d,
+                            int64_t dow, int64_t wom, int64_t dowim,
+                            int64_t doy, int64_t woy, int64_t wy, int fdow,
+                            int min)
+{
+	int dows = st[S_DOW], doms = st[S_DOM], monthmask;
+	int woms = agg(st[S_WOM], dows), dowims = agg(st[S_DOWIM], dows);
+	int doys = st[S_DOY], woys = agg(st[S_WOY], dows), best = doms;
+	if (st[S_WY] && st[S_WY] > st[S_YEAR]) {
+		int64_t dw = dows ? dow : fdow;
+		return week1(wy, fdow, min) + ((dw - fdow) % 7 + 7) % 7 +
+		       7 * ((st[S_WOY] ? woy : 1) - 1);
+	}
+	if (woms > best)
+		best = woms;
+	if (dowims > best)
+		best = dowims;
+	if (doys > best)
+		best = doys;
+	if (woys > best)
+		best = woys;
+	if (!best) {
+		woms = st[S_WOM];
+		dowims = st[S_DOWIM] > dows ? st[S_DOWIM] : dows;
+		woys = st[S_WOY];
+		best = woms > dowims ? woms : dowims;
+		if (woys > best)
+			best = woys;
+		if (!best)
+			best = doms = st[S_MONTH];
+	}
+	monthmask = best == doms || (best == woms && st[S_WOM] >= st[S_WOY]) ||
+	            (best == dowims && st[S_DOWIM] >= st[S_WOY]);
+	if (monthmask) {
+		int64_t first = fdate_days(y, st[S_MONTH] ? mo : 1, 1);
+		if (best == doms)
+			return first + (st[S_DOM] ? d : 1) - 1;
+		if (best == woms &&
+		    (woms != dowims || st[S_WOM] >= st[S_DOWIM])) {
+			int64_t f = on_or_before(first + 6, fdow);
+			if (f - first >= min)
+				f -= 7;
+			if (dows)
+				f = on_or_before(f + 6, dow);
+			return f + 7 * (wom - 1);
+		}
+		{
+			/* a negative F (from the month's end) is lenient
+			 * Java's too; counted from the start here */
+			int64_t k = st[S_DOWIM] ? dowim : 1;
+			return on_or_before(first + 7 * k - 1,
+			                    dows ? dow : fdow);
+		}
+	}
+	{
+		int64_t j1 = fdate_days(y, 1, 1), f;
+		if (best == doys)
+			return j1 + doy - 1;
+		f = on_or_before(j1 + 6, fdow);
+		if (f - j1 >= min)
+			f -= 7;
+		if (dows && dow != fdow)
+			f = on_or_before(f + 6, dow);
+		return f + 7 * (woy - 1);
+	}
+}
+
 int fdate_parse(const char *s, size_t n, const char *pat, size_t pn,
                 const char *locale, const fzone *z, int64_t now_ms, int64_t *ms,
                 char *why, size_t wn)
 {
 	const dnames *L = names_of(locale);
 	int64_t y = 1970, mo = 1, d = 1, h = 0, mi = 0, se = 0, fr = 0;
-	int pm = -1, h12 = 0, has_off = 0, off = 0, bc = 0;
+	int64_t wy = 0, wom = 0, dowim = 0, doy = 0, woy = 0, dow = 0;
+	int pm = -1, h12 = 0, has_off = 0, off = 0, bc = 0, stamp = 0;
+	/* when each date field was set (0: never): java.util.Calendar
+	 * resolves conflicting fields by the most recently set */
+	int st[S_NF] = {0};
 	size_t i = 0, p = 0;
 	while (p < pn) {
 		char ch = pat[p];
@@ -1311,38 +1420,73 @@ int fdate_parse(const char *s, size_t n, const char *pat, size_t pn,
 			return -1;
 		}
 		switch (ch) {
-		case 'y': {
-			size_t st = i;
-			if (digits(s, n, &i, max, &y))
+		case 'y':
+		case 'Y': {
+			size_t s0 = i;
+			int64_t *yp = ch == 'y' ? &y : &wy;
+			if (digits(s, n, &i, max, yp))
 				goto bad;
-			if (cnt <= 2 && i - st == 2) {
+			st[ch == 'y' ? S_YEAR : S_WY] = ++stamp;
+			if (cnt <= 2 && i - s0 == 2) {
 				/* within 80 years before and 20 after now */
 				int64_t ny;
 				int m_, d_;
 				fdate_civil(fdiv(now_ms, 86400000), &ny, &m_,
 				            &d_);
-				y += (ny - 80) / 100 * 100;
-				if (y < ny - 80)
-					y += 100;
+				*yp += (ny - 80) / 100 * 100;
+				if (*yp < ny - 80)
+					*yp += 100;
 			}
 			break;
 		}
 		case 'M':
+		case 'L':
 			if (cnt >= 3) {
 				int k;
+				/* M reads the formatting names only (en_AU
+				 * "Sept", not "Sep"), L also the standalone */
 				if (name_match(s, n, &i, L->mon, 12, &k) &&
-				    name_match(s, n, &i, L->mon_s, 12, &k))
+				    name_match(s, n, &i, L->mon_s, 12, &k) &&
+				    (ch == 'M' ||
+				     (name_match(s, n, &i, L->mon_a, 12, &k) &&
+				      name_match(s, n, &i, L->mon_as, 12, &k))))
 					goto bad;
 				mo = k + 1;
 			} else if (digits(s, n, &i, max, &mo)) {
 				goto bad;
 			}
+			st[S_MONTH] = ++stamp;
 			break;
 		case 'E': {
 			int k;
 			if (name_match(s, n, &i, L->day, 7, &k) &&
 			    name_match(s, n, &i, L->day_s, 7, &k))
 				goto bad;
+			dow = k + 1;
+			st[S_DOW] = ++stamp;
+			break;
+		}
+		case 'u':
+			if (digits(s, n, &i, max, &v))
+				goto bad;
+			/* 1 Monday .. 7 Sunday, to Calendar's 1 Sunday */
+			dow = v % 7 + 1;
+			st[S_DOW] = ++stamp;
+			break;
+		case 'w':
+		case 'W':
+		case 'F':
+		case 'D': {
+			int64_t *fp = ch == 'w'   ? &woy
+			              : ch == 'W' ? &wom
+			              : ch == 'F' ? &dowim
+			                          : &doy;
+			if (digits(s, n, &i, max, fp))
+				goto bad;
+			st[ch == 'w'   ? S_WOY
+			   : ch == 'W' ? S_WOM
+			   : ch == 'F' ? S_DOWIM
+			               : S_DOY] = ++stamp;
 			break;
 		}
 		case 'G': {
@@ -1362,6 +1506,7 @@ int fdate_parse(const char *s, size_t n, const char *pat, size_t pn,
 		case 'd':
 			if (digits(s, n, &i, max, &d))
 				goto bad;
+			st[S_DOM] = ++stamp;
 			break;
 		case 'H':
 		case 'k':
@@ -1418,7 +1563,6 @@ int fdate_parse(const char *s, size_t n, const char *pat, size_t pn,
 				         ch);
 			return -1;
 		}
-		(void)v;
 	}
 	/* like SimpleDateFormat.parse(String), text after the pattern is
 	 * ignored */
@@ -1427,8 +1571,11 @@ int fdate_parse(const char *s, size_t n, const char *pat, size_t pn,
 	if (bc)
 		y = 1 - y;
 	{
-		int64_t local = fdate_days(y, mo, d) * 86400000 + h * 3600000 +
-		                mi * 60000 + se * 1000 + fr;
+		int64_t local = resolve_date(st, y, mo, d, dow, wom, dowim, doy,
+		                             woy, wy, L ? L->first_dow : 1,
+		                             L ? L->min_days : 1) *
+		                        86400000 +
+		                h * 3600000 + mi * 60000 + se * 1000 + fr;
 		*ms = has_off ? local - (int64_t)off * 1000
 		              : fdate_from_local(z, local);
 	}
