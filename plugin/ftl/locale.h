@@ -36,6 +36,9 @@ typedef struct flocale {
 	const char *cur_prefix, *cur_suffix, *cur_negp, *cur_negs;
 	int cur_frac;
 	const char *cur_symbol, *cur_code; /* for a pattern's "¤" and "¤¤" */
+	/* the separators of amounts of money (de_AT: "." where numbers
+	 * group with a no-break space) */
+	const char *cur_dec, *cur_group;
 	/* formatting (M E a G) and standalone (L) names */
 	const char *mon[12], *mon_s[12], *mon_a[12], *mon_as[12];
 	const char *day[7], *day_s[7]; /* Sunday first */

@@ -293,7 +293,8 @@ static int put_affix(fbuf *out, const char *s, const floc *loc)
 	return fbuf_put(out, s, strlen(s));
 }
 
-/* "currency" (fnum_fmt_parse marks it with mult 0): the locale's
+/* "currency" (fnum_fmt_parse marks it with mult 0, and "computer" with
+ * -1: a pattern's multiplier is 1, 100 or 1000): the locale's
  * NumberFormat.getCurrencyInstance, affixes of both signs and the
  * currency's fraction digits. */
 static void currency_fmt(const floc *loc, fnfmt *t)
@@ -319,14 +320,35 @@ int fnum_format(const fnum *n, const fnfmt *f, const floc *loc, fbuf *out)
 	digits g;
 	fnum m;
 	fnfmt cur;
+	floc mloc;
 	size_t start = out->n;
 	int di, frac_present, i;
-	size_t glen = strlen(loc->group);
+	size_t glen;
 
-	if (f->mult == 0) {
-		currency_fmt(loc, &cur);
+	if (f->mult == -1) {
+		/* "computer": the same digits in every locale */
+		cur = *f;
+		cur.mult = 1;
 		f = &cur;
+		loc = fnum_locale("en_US");
+	} else if (f->mult == 0 || strstr(f->prefix, "\xc2\xa4") ||
+	           strstr(f->suffix, "\xc2\xa4") ||
+	           (f->hasneg && (strstr(f->negp, "\xc2\xa4") ||
+	                          strstr(f->negs, "\xc2\xa4")))) {
+		/* money: DecimalFormat's monetary separators */
+		const flocale *l = flocale_find(loc->name);
+		if (f->mult == 0) {
+			currency_fmt(loc, &cur);
+			f = &cur;
+		}
+		if (l) {
+			mloc = *loc;
+			mloc.dec = l->cur_dec;
+			mloc.group = l->cur_group;
+			loc = &mloc;
+		}
 	}
+	glen = strlen(loc->group);
 
 	if (n->kind == FN_DBL && (isnan(n->u.d) || isinf(n->u.d))) {
 		const char *s = isnan(n->u.d) ? "NaN"
@@ -452,7 +474,8 @@ int fnum_fmt_parse(const char *pat, fnfmt *f)
 		return 0;
 	}
 	if (strcmp(pat, "computer") == 0 || strcmp(pat, "c") == 0) {
-		fmt_set(f, 1, 0, 16, 0, 1);
+		/* mult -1 marks it: fnum_format uses en_US symbols */
+		fmt_set(f, 1, 0, 16, 0, -1);
 		return 0;
 	}
 	if (strcmp(pat, "currency") == 0) {

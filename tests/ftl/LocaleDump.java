@@ -118,7 +118,9 @@ public class LocaleDump {
                 + c("" + sy.getGroupingSeparator()) + ", " + c(pa[1]) + "},");
             o.println("\t " + c(pa[0]) + ", " + c(ca[0]) + ", " + c(ca[1]) + ", "
                 + c(cn[0]) + ", " + c(cn[1]) + ", " + cur.getMaximumFractionDigits() + ", "
-                + c(sy.getCurrencySymbol()) + ", " + c(sy.getInternationalCurrencySymbol()) + ",");
+                + c(sy.getCurrencySymbol()) + ", " + c(sy.getInternationalCurrencySymbol()) + ", "
+                + c("" + sy.getMonetaryDecimalSeparator()) + ", "
+                + c("" + sy.getMonetaryGroupingSeparator()) + ",");
             List<String> mon = new ArrayList<>(), mons = new ArrayList<>(), mona = new ArrayList<>(),
                 monas = new ArrayList<>(), day = new ArrayList<>(), days = new ArrayList<>();
             Calendar cal = new GregorianCalendar(TimeZone.getTimeZone("UTC"));
