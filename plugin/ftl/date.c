@@ -1,8 +1,10 @@
 /*
  * date.c - dates and times (fdate.h): calendar arithmetic, TZif zone files
  * read by this code (never TZ, tzset or localtime), SimpleDateFormat
- * patterns, ISO 8601, and the en_US/de_DE names and styles of the JDK 17
- * CLDR locale data (what FreeMarker 2.3.31 prints on this machine).
+ * patterns (formatting and parsing, week fields by the locale's first day
+ * and minimal days), ISO 8601, and the names, styles and zone names of
+ * the JDK 17 CLDR locale data in locale_data.c (what FreeMarker 2.3.31
+ * prints on this machine).
  *
  * Zones: a table of at most FDATE_MAX_ZONES loaded zones, filled under a
  * mutex and read without one (an entry is complete before the count that
@@ -1414,8 +1416,8 @@ int fdate_parse(const char *s, size_t n, const char *pat, size_t pn,
 		if (!L && (ch == 'E' || (ch == 'M' && cnt >= 3) || ch == 'a' ||
 		           ch == 'G')) {
 			say(why, wn,
-			    "month, day and AM/PM names are only known for "
-			    "en_* and de_* locales, not %s",
+			    "month, day and AM/PM names are not known for the "
+			    "locale %s (use a locale of docs/templates.md)",
 			    locale ? locale : "?");
 			return -1;
 		}
