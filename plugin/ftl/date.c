@@ -1,8 +1,10 @@
 /*
  * date.c - dates and times (fdate.h): calendar arithmetic, TZif zone files
  * read by this code (never TZ, tzset or localtime), SimpleDateFormat
- * patterns, ISO 8601, and the en_US/de_DE names and styles of the JDK 17
- * CLDR locale data (what FreeMarker 2.3.31 prints on this machine).
+ * patterns (formatting and parsing, week fields by the locale's first day
+ * and minimal days), ISO 8601, and the names, styles and zone names of
+ * the JDK 17 CLDR locale data in locale_data.c (what FreeMarker 2.3.31
+ * prints on this machine).
  *
  * Zones: a table of at most FDATE_MAX_ZONES loaded zones, filled under a
  * mutex and read without one (an entry is complete before the count that
@@ -17,6 +19,7 @@
 
 #include "ftl_int.h"
 #include "fdate.h"
+#include "locale.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -606,53 +609,13 @@ int64_t fdate_from_local(const fzone *z, int64_t local)
 }
 
 /* ---- locale names ---------------------------------------------------------
- */
-typedef struct dnames {
-	const char *mon[12], *mon_s[12], *day[7], *day_s[7], *ampm[2], *era[2];
-	/* date styles 1..4, time styles 1..4, joiners short/med, long/full */
-	const char *dstyle[4], *tstyle[4], *join_sm, *join_lf;
-} dnames;
+ * From the generated table (locale.h): every locale there has dates. A
+ * locale not in it gets an error rather than another locale's names. */
+typedef flocale dnames;
 
-static const dnames en = {
-        {"January", "February", "March", "April", "May", "June", "July",
-         "August", "September", "October", "November", "December"},
-        {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
-         "Nov", "Dec"},
-        {"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
-         "Saturday"},
-        {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"},
-        {"AM", "PM"},
-        {"BC", "AD"},
-        {"M/d/yy", "MMM d, y", "MMMM d, y", "EEEE, MMMM d, y"},
-        {"h:mm a", "h:mm:ss a", "h:mm:ss a z", "h:mm:ss a zzzz"},
-        ", ",
-        " 'at' "};
-
-static const dnames de = {
-        {"Januar", "Februar", "M\xc3\xa4rz", "April", "Mai", "Juni", "Juli",
-         "August", "September", "Oktober", "November", "Dezember"},
-        {"Jan.", "Feb.", "M\xc3\xa4rz", "Apr.", "Mai", "Juni", "Juli", "Aug.",
-         "Sept.", "Okt.", "Nov.", "Dez."},
-        {"Sonntag", "Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag",
-         "Samstag"},
-        {"So.", "Mo.", "Di.", "Mi.", "Do.", "Fr.", "Sa."},
-        {"AM", "PM"},
-        {"v. Chr.", "n. Chr."},
-        {"dd.MM.yy", "dd.MM.y", "d. MMMM y", "EEEE, d. MMMM y"},
-        {"HH:mm", "HH:mm:ss", "HH:mm:ss z", "HH:mm:ss zzzz"},
-        ", ",
-        " 'um' "};
-
-/* Only the locales whose JDK 17 data is copied here: en_GB, de_AT...
- * differ (dates "dd/MM/y", "Jänner"), so they get an error rather than
- * another locale's names. */
 static const dnames *names_of(const char *locale)
 {
-	if (!locale || !strcmp(locale, "en_US") || !strcmp(locale, "en"))
-		return &en;
-	if (!strcmp(locale, "de_DE") || !strcmp(locale, "de"))
-		return &de;
-	return NULL;
+	return flocale_find(locale);
 }
 
 int fdate_style_id(const char *s, size_t n)
@@ -676,12 +639,11 @@ const char *fdate_style(const char *locale, int kind, int ds, int ts, char *buf,
 		return L->tstyle[ds - 1];
 	if (ts < 1 || ts > 4)
 		ts = ds;
-	/* JDK 17: "at"/"um" only between a long or full date and a long
-	 * or full time */
-	snprintf(buf, cap, "%s%s%s", L->dstyle[ds - 1],
-	         ds >= 3 && ts >= 3 ? L->join_lf : L->join_sm,
-	         L->tstyle[ts - 1]);
-	return buf;
+	(void)buf;
+	(void)cap;
+	/* the JDK's own date-time patterns: how it joins the two ("at",
+	 * "um", "à", ", ") differs by locale and by style */
+	return L->dtstyle[(ds - 1) * 4 + ts - 1];
 }
 
 /* ---- formatting ------------------------------------------------------------
@@ -794,14 +756,20 @@ static const struct {
          "Nordamerikanische Westk\xc3\xbcsten-Sommerzeit"},
 };
 
-/* German short names of the European zones (JDK 17: "MEZ"). */
+static int is_lang(const dnames *L, const char *lang)
+{
+	return strncmp(L->num.name, lang, 2) == 0;
+}
+
+/* German short names of the European zones (JDK 17: "MEZ"), for zones
+ * the generated table does not name. */
 static const char *short_zone_name(const fzone *z, const char *abbr,
                                    const dnames *L)
 {
 	static const char *const de_short[][2] = {
 	        {"CET", "MEZ"},   {"CEST", "MESZ"}, {"EET", "OEZ"},
 	        {"EEST", "OESZ"}, {"WET", "WEZ"},   {"WEST", "WESZ"}};
-	if (L != &de || strncmp(z->id, "Europe/", 7) != 0)
+	if (!is_lang(L, "de") || strncmp(z->id, "Europe/", 7) != 0)
 		return abbr;
 	for (size_t i = 0; i < sizeof(de_short) / sizeof(de_short[0]); i++)
 		if (strcmp(abbr, de_short[i][0]) == 0)
@@ -812,6 +780,8 @@ static const char *short_zone_name(const fzone *z, const char *abbr,
 static const char *long_zone_name(const fzone *z, const char *abbr,
                                   const dnames *L)
 {
+	if (!is_lang(L, "de") && !is_lang(L, "en"))
+		return abbr;
 	for (size_t i = 0; i < sizeof(long_names) / sizeof(long_names[0]);
 	     i++) {
 		size_t rn = strlen(long_names[i].region);
@@ -819,9 +789,53 @@ static const char *long_zone_name(const fzone *z, const char *abbr,
 		if (strcmp(abbr, long_names[i].abbr) == 0 &&
 		    (whole ? strcmp(z->id, long_names[i].region) == 0
 		           : strncmp(z->id, long_names[i].region, rn) == 0))
-			return L == &de ? long_names[i].de : long_names[i].en;
+			return is_lang(L, "de") ? long_names[i].de
+			                        : long_names[i].en;
 	}
 	return abbr;
+}
+
+/* The locale's name of zone Z at offset OFF: the generated table first
+ * (the JDK's names of the zones it lists), then the tables above. */
+static const char *zone_name(const fzone *z, const ftm *t, const dnames *L,
+                             int lng)
+{
+	for (size_t i = 0; i < L->nzones; i++)
+		if (L->zones[i].off == t->off &&
+		    strcmp(L->zones[i].zone, z->id) == 0)
+			return lng ? L->zones[i].lng : L->zones[i].shrt;
+	return lng ? long_zone_name(z, t->abbr, L)
+	           : short_zone_name(z, t->abbr, L);
+}
+
+/* Java's week fields (GregorianCalendar with the locale's first day of
+ * the week FDOW, 1 = Sunday, and minimal days MIN): the week of the
+ * period whose first day is day FIRST (days since 1970) holding day DAY,
+ * 0 when DAY is before the period's week 1. */
+static int64_t week_in(int64_t first, int64_t day, int fdow, int min)
+{
+	int dow1 = (int)(((first + 4) % 7 + 7) % 7) + 1; /* 1 = Sunday */
+	int rel = ((dow1 - fdow) % 7 + 7) % 7;
+	return fdiv(day - first + rel, 7) + (7 - rel >= min ? 1 : 0);
+}
+
+/* Week of year and week-based year of local day DAYS in year Y. */
+static void week_of_year(int64_t days, int64_t y, const dnames *L, int64_t *woy,
+                         int64_t *wy)
+{
+	int fdow = L ? L->first_dow : 1, min = L ? L->min_days : 1;
+	int64_t w = week_in(fdate_days(y, 1, 1), days, fdow, min);
+	int64_t wn = week_in(fdate_days(y + 1, 1, 1), days, fdow, min);
+	*wy = y;
+	if (wn >= 1) { /* already in week 1 of next year */
+		*woy = wn;
+		*wy = y + 1;
+	} else if (w == 0) { /* the last week of the year before */
+		*woy = week_in(fdate_days(y - 1, 1, 1), days, fdow, min);
+		*wy = y - 1;
+	} else {
+		*woy = w;
+	}
 }
 
 int fdate_format(int64_t ms, const char *pat, size_t pn, const char *locale,
@@ -830,7 +844,25 @@ int fdate_format(int64_t ms, const char *pat, size_t pn, const char *locale,
 	const dnames *L = names_of(locale);
 	ftm t;
 	size_t i = 0;
-	int r = 0;
+	int r = 0, fields = 0, only_m = 0;
+	/* SimpleDateFormat names a month standalone ("LLLL") when the
+	 * month is the pattern's only field: en_AU "MMM" is "Jul", "d MMM"
+	 * "4 July" */
+	for (size_t k = 0; k < pn; k++) {
+		char ch = pat[k];
+		if (ch == '\'') {
+			while (++k < pn && pat[k] != '\'')
+				;
+			continue;
+		}
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')) {
+			fields++;
+			only_m = ch == 'M';
+			while (k + 1 < pn && pat[k + 1] == ch)
+				k++;
+		}
+	}
+	only_m = only_m && fields == 1;
 	breakdown(ms, z, &t);
 	while (i < pn && r == 0) {
 		char ch = pat[i];
@@ -873,16 +905,52 @@ int fdate_format(int64_t ms, const char *pat, size_t pn, const char *locale,
 		while (i + cnt < pn && pat[i + cnt] == ch)
 			cnt++;
 		i += cnt;
-		if (!L && (ch == 'E' || (ch == 'M' && cnt >= 3) || ch == 'a' ||
-		           ch == 'G')) {
+		if (!L &&
+		    (ch == 'E' || ((ch == 'M' || ch == 'L') && cnt >= 3) ||
+		     ch == 'a' || ch == 'G')) {
 			say(why, wn,
-			    "month, day and AM/PM names are only known for "
-			    "en_* and de_* locales, not %s (use numeric "
-			    "fields)",
+			    "month, day and AM/PM names are not known for the "
+			    "locale %s (use a locale of docs/templates.md or "
+			    "numeric fields)",
 			    locale ? locale : "?");
 			return -1;
 		}
 		switch (ch) {
+		case 'Y':
+		case 'w': {
+			int64_t woy, wy;
+			week_of_year(fdiv(ms + (int64_t)t.off * 1000, 86400000),
+			             t.y, L, &woy, &wy);
+			if (ch == 'w') {
+				r = putnum(out, woy, (int)cnt);
+			} else {
+				int64_t y = wy > 0 ? wy : 1 - wy;
+				r = cnt == 2 ? putnum(out, y % 100, 2)
+				             : putnum(out, y, (int)cnt);
+			}
+			break;
+		}
+		case 'W': {
+			int64_t day =
+			        fdiv(ms + (int64_t)t.off * 1000, 86400000);
+			r = putnum(out,
+			           week_in(fdate_days(t.y, t.mo, 1), day,
+			                   L ? L->first_dow : 1,
+			                   L ? L->min_days : 1),
+			           (int)cnt);
+			break;
+		}
+		case 'L':
+		standalone:
+			if (cnt >= 4)
+				r = put(out, L->mon_a[t.mo - 1],
+				        strlen(L->mon_a[t.mo - 1]));
+			else if (cnt == 3)
+				r = put(out, L->mon_as[t.mo - 1],
+				        strlen(L->mon_as[t.mo - 1]));
+			else
+				r = putnum(out, t.mo, (int)cnt);
+			break;
 		case 'G':
 			r = put(out, L->era[t.y > 0], strlen(L->era[t.y > 0]));
 			break;
@@ -899,6 +967,8 @@ int fdate_format(int64_t ms, const char *pat, size_t pn, const char *locale,
 			}
 			break;
 		case 'M':
+			if (only_m && cnt >= 3)
+				goto standalone;
 			if (cnt >= 4)
 				r = put(out, L->mon[t.mo - 1],
 				        strlen(L->mon[t.mo - 1]));
@@ -932,10 +1002,8 @@ int fdate_format(int64_t ms, const char *pat, size_t pn, const char *locale,
 		case 's': r = putnum(out, t.s, (int)cnt); break;
 		case 'S': r = putnum(out, t.ms, (int)cnt); break;
 		case 'z': {
-			const char *a = !L ? t.abbr
-			                : cnt >= 4
-			                        ? long_zone_name(z, t.abbr, L)
-			                        : short_zone_name(z, t.abbr, L);
+			const char *a =
+			        !L ? t.abbr : zone_name(z, &t, L, cnt >= 4);
 			if (a[0] == '+' || a[0] == '-') {
 				/* tzdata's numeric abbreviations: the JDK
 				 * says GMT+hh:mm */
@@ -961,8 +1029,10 @@ int fdate_format(int64_t ms, const char *pat, size_t pn, const char *locale,
 			if (why && wn)
 				snprintf(why, wn,
 				         "date pattern letter '%c' is not "
-				         "supported (use y M d E H h m s S a z "
-				         "Z X, and quote literal text: 'at')",
+				         "supported (use G y Y M L w W D d F E "
+				         "u "
+				         "a H k K h m s S z Z X, and quote "
+				         "literal text: 'at')",
 				         ch);
 			return -1;
 		}
@@ -1196,13 +1266,122 @@ static int name_match(const char *s, size_t n, size_t *i,
 	return 0;
 }
 
+/* Date fields of a parse, in the order java.util.Calendar resolves them. */
+enum {
+	S_YEAR,
+	S_MONTH,
+	S_DOM,
+	S_DOW,
+	S_WOM,
+	S_DOWIM,
+	S_DOY,
+	S_WOY,
+	S_WY,
+	S_NF
+};
+
+/* The latest day on or before DAY that is weekday DOW (1 Sunday). */
+static int64_t on_or_before(int64_t day, int64_t dow)
+{
+	int64_t d0 = ((day + 4) % 7 + 7) % 7 + 1;
+	return day - ((d0 - dow) % 7 + 7) % 7;
+}
+
+/* The first day of week 1 of year Y. */
+static int64_t week1(int64_t y, int fdow, int min)
+{
+	int64_t j1 = fdate_days(y, 1, 1);
+	int64_t f = on_or_before(j1 + 6, fdow);
+	return f - j1 >= min ? f - 7 : f;
+}
+
+static int agg(int a, int b)
+{
+	return a && b ? (a > b ? a : b) : 0;
+}
+
+/* The day (since 1970) the parsed fields name, as GregorianCalendar's
+ * field resolution (selectFields, getFixedDate) and SimpleDateFormat's
+ * week dates (setWeekDate when Y was set after y) compute it; fields
+ * never set count as Calendar's cleared values (January, day 1). */
+static int64_t resolve_date(const int *st, int64_t y, int64_t mo, int64_t d,
+                            int64_t dow, int64_t wom, int64_t dowim,
+                            int64_t doy, int64_t woy, int64_t wy, int fdow,
+                            int min)
+{
+	int dows = st[S_DOW], doms = st[S_DOM], monthmask;
+	int woms = agg(st[S_WOM], dows), dowims = agg(st[S_DOWIM], dows);
+	int doys = st[S_DOY], woys = agg(st[S_WOY], dows), best = doms;
+	if (st[S_WY] && st[S_WY] > st[S_YEAR]) {
+		int64_t dw = dows ? dow : fdow;
+		return week1(wy, fdow, min) + ((dw - fdow) % 7 + 7) % 7 +
+		       7 * ((st[S_WOY] ? woy : 1) - 1);
+	}
+	if (woms > best)
+		best = woms;
+	if (dowims > best)
+		best = dowims;
+	if (doys > best)
+		best = doys;
+	if (woys > best)
+		best = woys;
+	if (!best) {
+		woms = st[S_WOM];
+		dowims = st[S_DOWIM] > dows ? st[S_DOWIM] : dows;
+		woys = st[S_WOY];
+		best = woms > dowims ? woms : dowims;
+		if (woys > best)
+			best = woys;
+		if (!best)
+			best = doms = st[S_MONTH];
+	}
+	monthmask = best == doms || (best == woms && st[S_WOM] >= st[S_WOY]) ||
+	            (best == dowims && st[S_DOWIM] >= st[S_WOY]);
+	if (monthmask) {
+		int64_t first = fdate_days(y, st[S_MONTH] ? mo : 1, 1);
+		if (best == doms)
+			return first + (st[S_DOM] ? d : 1) - 1;
+		if (best == woms &&
+		    (woms != dowims || st[S_WOM] >= st[S_DOWIM])) {
+			int64_t f = on_or_before(first + 6, fdow);
+			if (f - first >= min)
+				f -= 7;
+			if (dows)
+				f = on_or_before(f + 6, dow);
+			return f + 7 * (wom - 1);
+		}
+		{
+			/* a negative F (from the month's end) is lenient
+			 * Java's too; counted from the start here */
+			int64_t k = st[S_DOWIM] ? dowim : 1;
+			return on_or_before(first + 7 * k - 1,
+			                    dows ? dow : fdow);
+		}
+	}
+	{
+		int64_t j1 = fdate_days(y, 1, 1), f;
+		if (best == doys)
+			return j1 + doy - 1;
+		f = on_or_before(j1 + 6, fdow);
+		if (f - j1 >= min)
+			f -= 7;
+		if (dows && dow != fdow)
+			f = on_or_before(f + 6, dow);
+		return f + 7 * (woy - 1);
+	}
+}
+
 int fdate_parse(const char *s, size_t n, const char *pat, size_t pn,
                 const char *locale, const fzone *z, int64_t now_ms, int64_t *ms,
                 char *why, size_t wn)
 {
 	const dnames *L = names_of(locale);
 	int64_t y = 1970, mo = 1, d = 1, h = 0, mi = 0, se = 0, fr = 0;
-	int pm = -1, h12 = 0, has_off = 0, off = 0, bc = 0;
+	int64_t wy = 0, wom = 0, dowim = 0, doy = 0, woy = 0, dow = 0;
+	int pm = -1, h12 = 0, has_off = 0, off = 0, bc = 0, stamp = 0;
+	/* when each date field was set (0: never): java.util.Calendar
+	 * resolves conflicting fields by the most recently set */
+	int st[S_NF] = {0};
 	size_t i = 0, p = 0;
 	while (p < pn) {
 		char ch = pat[p];
@@ -1246,44 +1425,79 @@ int fdate_parse(const char *s, size_t n, const char *pat, size_t pn,
 		if (!L && (ch == 'E' || (ch == 'M' && cnt >= 3) || ch == 'a' ||
 		           ch == 'G')) {
 			say(why, wn,
-			    "month, day and AM/PM names are only known for "
-			    "en_* and de_* locales, not %s",
+			    "month, day and AM/PM names are not known for the "
+			    "locale %s (use a locale of docs/templates.md)",
 			    locale ? locale : "?");
 			return -1;
 		}
 		switch (ch) {
-		case 'y': {
-			size_t st = i;
-			if (digits(s, n, &i, max, &y))
+		case 'y':
+		case 'Y': {
+			size_t s0 = i;
+			int64_t *yp = ch == 'y' ? &y : &wy;
+			if (digits(s, n, &i, max, yp))
 				goto bad;
-			if (cnt <= 2 && i - st == 2) {
+			st[ch == 'y' ? S_YEAR : S_WY] = ++stamp;
+			if (cnt <= 2 && i - s0 == 2) {
 				/* within 80 years before and 20 after now */
 				int64_t ny;
 				int m_, d_;
 				fdate_civil(fdiv(now_ms, 86400000), &ny, &m_,
 				            &d_);
-				y += (ny - 80) / 100 * 100;
-				if (y < ny - 80)
-					y += 100;
+				*yp += (ny - 80) / 100 * 100;
+				if (*yp < ny - 80)
+					*yp += 100;
 			}
 			break;
 		}
 		case 'M':
+		case 'L':
 			if (cnt >= 3) {
 				int k;
+				/* M reads the formatting names only (en_AU
+				 * "Sept", not "Sep"), L also the standalone */
 				if (name_match(s, n, &i, L->mon, 12, &k) &&
-				    name_match(s, n, &i, L->mon_s, 12, &k))
+				    name_match(s, n, &i, L->mon_s, 12, &k) &&
+				    (ch == 'M' ||
+				     (name_match(s, n, &i, L->mon_a, 12, &k) &&
+				      name_match(s, n, &i, L->mon_as, 12, &k))))
 					goto bad;
 				mo = k + 1;
 			} else if (digits(s, n, &i, max, &mo)) {
 				goto bad;
 			}
+			st[S_MONTH] = ++stamp;
 			break;
 		case 'E': {
 			int k;
 			if (name_match(s, n, &i, L->day, 7, &k) &&
 			    name_match(s, n, &i, L->day_s, 7, &k))
 				goto bad;
+			dow = k + 1;
+			st[S_DOW] = ++stamp;
+			break;
+		}
+		case 'u':
+			if (digits(s, n, &i, max, &v))
+				goto bad;
+			/* 1 Monday .. 7 Sunday, to Calendar's 1 Sunday */
+			dow = v % 7 + 1;
+			st[S_DOW] = ++stamp;
+			break;
+		case 'w':
+		case 'W':
+		case 'F':
+		case 'D': {
+			int64_t *fp = ch == 'w'   ? &woy
+			              : ch == 'W' ? &wom
+			              : ch == 'F' ? &dowim
+			                          : &doy;
+			if (digits(s, n, &i, max, fp))
+				goto bad;
+			st[ch == 'w'   ? S_WOY
+			   : ch == 'W' ? S_WOM
+			   : ch == 'F' ? S_DOWIM
+			               : S_DOY] = ++stamp;
 			break;
 		}
 		case 'G': {
@@ -1303,6 +1517,7 @@ int fdate_parse(const char *s, size_t n, const char *pat, size_t pn,
 		case 'd':
 			if (digits(s, n, &i, max, &d))
 				goto bad;
+			st[S_DOM] = ++stamp;
 			break;
 		case 'H':
 		case 'k':
@@ -1359,7 +1574,6 @@ int fdate_parse(const char *s, size_t n, const char *pat, size_t pn,
 				         ch);
 			return -1;
 		}
-		(void)v;
 	}
 	/* like SimpleDateFormat.parse(String), text after the pattern is
 	 * ignored */
@@ -1368,8 +1582,11 @@ int fdate_parse(const char *s, size_t n, const char *pat, size_t pn,
 	if (bc)
 		y = 1 - y;
 	{
-		int64_t local = fdate_days(y, mo, d) * 86400000 + h * 3600000 +
-		                mi * 60000 + se * 1000 + fr;
+		int64_t local = resolve_date(st, y, mo, d, dow, wom, dowim, doy,
+		                             woy, wy, L ? L->first_dow : 1,
+		                             L ? L->min_days : 1) *
+		                        86400000 +
+		                h * 3600000 + mi * 60000 + se * 1000 + fr;
 		*ms = has_off ? local - (int64_t)off * 1000
 		              : fdate_from_local(z, local);
 	}

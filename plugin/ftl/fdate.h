@@ -2,7 +2,7 @@
  * fdate.h - dates and times for the template engine (internal): the
  * calendar, time zones read from the system's TZif files, Java
  * SimpleDateFormat patterns (format and parse), ISO 8601 and the locale
- * styles (short/medium/long/full) of en_US and de_DE.
+ * styles (short/medium/long/full) of every locale of locale.h.
  *
  * A date value is a UTC instant in milliseconds since 1970 plus a kind
  * (date, time, date-time or unknown), as FreeMarker's TemplateDateModel.
@@ -77,8 +77,8 @@ int fdate_parse_iso(const char *s, size_t n, int kind, const fzone *z,
 int fdate_iso(int64_t ms, int kind, const fzone *z, int acc, int showz,
               struct fbuf *out);
 /* The pattern of a locale style for KIND: DS and TS are 1 short, 2 medium,
- * 3 long, 4 full (TS only for date-times). Static string, NULL when the
- * locale has no date styles here. */
+ * 3 long, 4 full (TS only for date-times). Static string (BUF is unused,
+ * kept for callers), NULL for a locale the engine does not know. */
 const char *fdate_style(const char *locale, int kind, int ds, int ts, char *buf,
                         size_t cap);
 /* 1..4 for "short", "medium", "long", "full"; 0 otherwise. */

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "ftl_int.h"
+#include "locale.h"
 
 typedef __int128 i128;
 
@@ -40,29 +41,12 @@ static int ndigits128(i128 v)
 	return n;
 }
 
-static const floc locales[] = {
-        {"en_US", ".", ",", "%"},
-        {"en", ".", ",", "%"},
-        {"en_GB", ".", ",", "%"},
-        {"de_DE", ",", ".", "\xc2\xa0%"},
-        {"de", ",", ".", "\xc2\xa0%"},
-        {"de_AT", ",", "\xc2\xa0", "\xc2\xa0%"},
-        {"de_CH", ".", "\xe2\x80\x99", "%"},
-        {"fr_FR", ",", "\xe2\x80\xaf", "\xc2\xa0%"},
-        {"es_ES", ",", ".", "\xc2\xa0%"},
-        {"it_IT", ",", ".", "%"},
-        {"nl_NL", ",", ".", "%"},
-};
-
+/* The locales' symbols live in the generated table of locale.c (JDK 17's
+ * CLDR data); the floc is the first member of each entry. */
 const floc *fnum_locale(const char *name)
 {
-	size_t i;
-	if (!name)
-		return &locales[0];
-	for (i = 0; i < sizeof(locales) / sizeof(locales[0]); i++)
-		if (strcmp(locales[i].name, name) == 0)
-			return &locales[i];
-	return NULL;
+	const flocale *l = flocale_find(name);
+	return l ? &l->num : NULL;
 }
 
 void fnum_from_i64(fnum *n, int64_t v)
@@ -335,13 +319,82 @@ static int put_int_part(fbuf *out, const digits *g, const fnfmt *f,
 	return di;
 }
 
+/* An affix, with a pattern's currency sign replaced as DecimalFormat does:
+ * "\xc2\xa4\xc2\xa4" by the currency's ISO code, "\xc2\xa4" by its symbol. */
+static int put_affix(fbuf *out, const char *s, const floc *loc)
+{
+	const char *c = strstr(s, "\xc2\xa4");
+	const flocale *l;
+	if (!c || !(l = flocale_find(loc->name)))
+		return fbuf_put(out, s, strlen(s));
+	while (c) {
+		int two = strncmp(c + 2, "\xc2\xa4", 2) == 0;
+		const char *r = two ? l->cur_code : l->cur_symbol;
+		if (fbuf_put(out, s, (size_t)(c - s)) ||
+		    fbuf_put(out, r, strlen(r)))
+			return -1;
+		s = c + (two ? 4 : 2);
+		c = strstr(s, "\xc2\xa4");
+	}
+	return fbuf_put(out, s, strlen(s));
+}
+
+/* "currency" (fnum_fmt_parse marks it with mult 0, and "computer" with
+ * -1: a pattern's multiplier is 1, 100 or 1000): the locale's
+ * NumberFormat.getCurrencyInstance, affixes of both signs and the
+ * currency's fraction digits. */
+static void currency_fmt(const floc *loc, fnfmt *t)
+{
+	const flocale *l = flocale_find(loc->name);
+	memset(t, 0, sizeof(*t));
+	t->min_int = 1;
+	t->group = 3;
+	t->mult = 1;
+	t->min_frac = t->max_frac = l ? l->cur_frac : 2;
+	snprintf(t->prefix, sizeof(t->prefix), "%s", l ? l->cur_prefix : "");
+	snprintf(t->suffix, sizeof(t->suffix), "%s",
+	         l ? l->cur_suffix : " \xc2\xa4");
+	if (l) {
+		t->hasneg = 1;
+		snprintf(t->negp, sizeof(t->negp), "%s", l->cur_negp);
+		snprintf(t->negs, sizeof(t->negs), "%s", l->cur_negs);
+	}
+}
+
 int fnum_format(const fnum *n, const fnfmt *f, const floc *loc, fbuf *out)
 {
 	digits g;
 	fnum m;
+	fnfmt cur;
+	floc mloc;
 	size_t start = out->n;
 	int di, frac_present, i;
-	size_t glen = strlen(loc->group);
+	size_t glen;
+
+	if (f->mult == -1) {
+		/* "computer": the same digits in every locale */
+		cur = *f;
+		cur.mult = 1;
+		f = &cur;
+		loc = fnum_locale("en_US");
+	} else if (f->mult == 0 || strstr(f->prefix, "\xc2\xa4") ||
+	           strstr(f->suffix, "\xc2\xa4") ||
+	           (f->hasneg && (strstr(f->negp, "\xc2\xa4") ||
+	                          strstr(f->negs, "\xc2\xa4")))) {
+		/* money: DecimalFormat's monetary separators */
+		const flocale *l = flocale_find(loc->name);
+		if (f->mult == 0) {
+			currency_fmt(loc, &cur);
+			f = &cur;
+		}
+		if (l) {
+			mloc = *loc;
+			mloc.dec = l->cur_dec;
+			mloc.group = l->cur_group;
+			loc = &mloc;
+		}
+	}
+	glen = strlen(loc->group);
 
 	if (n->kind == FN_DBL && (isnan(n->u.d) || isinf(n->u.d))) {
 		const char *s = isnan(n->u.d) ? "NaN"
@@ -363,12 +416,12 @@ int fnum_format(const fnum *n, const fnfmt *f, const floc *loc, fbuf *out)
 	digits_of(n, &g);
 	digits_round(&g, f->max_frac);
 	if (g.neg && f->hasneg) {
-		if (fbuf_put(out, f->negp, strlen(f->negp)))
+		if (put_affix(out, f->negp, loc))
 			return -1;
 	} else {
 		if (g.neg && fbuf_putc(out, '-'))
 			return -1;
-		if (f->prefix[0] && fbuf_put(out, f->prefix, strlen(f->prefix)))
+		if (f->prefix[0] && put_affix(out, f->prefix, loc))
 			return -1;
 	}
 	start = out->n;
@@ -393,8 +446,8 @@ int fnum_format(const fnum *n, const fnfmt *f, const floc *loc, fbuf *out)
 			return -1;
 	}
 	if (g.neg && f->hasneg)
-		return fbuf_put(out, f->negs, strlen(f->negs));
-	if (f->suffix[0] && fbuf_put(out, f->suffix, strlen(f->suffix)))
+		return put_affix(out, f->negs, loc);
+	if (f->suffix[0] && put_affix(out, f->suffix, loc))
 		return -1;
 	return 0;
 }
@@ -467,7 +520,14 @@ int fnum_fmt_parse(const char *pat, fnfmt *f)
 		return 0;
 	}
 	if (strcmp(pat, "computer") == 0 || strcmp(pat, "c") == 0) {
-		fmt_set(f, 1, 0, 16, 0, 1);
+		/* mult -1 marks it: fnum_format uses en_US symbols */
+		fmt_set(f, 1, 0, 16, 0, -1);
+		return 0;
+	}
+	if (strcmp(pat, "currency") == 0) {
+		/* resolved per locale by fnum_format (mult 0 marks it: a
+		 * pattern's multiplier is 1, 100 or 1000) */
+		fmt_set(f, 1, 2, 2, 3, 0);
 		return 0;
 	}
 	if (strcmp(pat, "percent") == 0) {

@@ -847,13 +847,14 @@ static fexpr *parse_postfix(parser *p)
 				if (fnum_fmt_parse(arg->s, f) == 0 &&
 				    strcmp(arg->s, "number") != 0 &&
 				    strcmp(arg->s, "computer") != 0 &&
-				    strcmp(arg->s, "percent") != 0)
+				    strcmp(arg->s, "percent") != 0 &&
+				    strcmp(arg->s, "currency") != 0)
 					f = NULL; /* only the named formats */
 				if (!f) {
 					perr(p, p->pos, FTL_PARSE,
 					     "?string.%s is not supported (use "
-					     "?string.number, .computer or "
-					     ".percent)",
+					     "?string.number, .computer, "
+					     ".currency or .percent)",
 					     arg->s);
 					return NULL;
 				}

@@ -131,8 +131,9 @@ int ftl_settings_check(const ftl_settings *s, ftl_error *err)
 	if (s->locale && !fnum_locale(s->locale)) {
 		ftl_seterr(err, FTL_INPUT, 0, 0,
 		           "locale \"%.*s\" is not supported (supported: "
-		           "en_US, en_GB, en, de_DE, de, de_AT, fr_FR, es_ES, "
-		           "it_IT, nl_NL)",
+		           "en_US, en, en_GB, en_AU, en_CA, en_IE, en_IN, "
+		           "en_NZ, en_ZA, de_DE, de, de_AT, de_CH, fr_FR, "
+		           "es_ES, it_IT, nl_NL, pt_BR)",
 		           (int)ftxt_clip(s->locale, strlen(s->locale), 60),
 		           s->locale);
 		return -1;
@@ -150,7 +151,8 @@ int ftl_settings_check(const ftl_settings *s, ftl_error *err)
 	if (s->number_format && fnum_fmt_parse(s->number_format, &f)) {
 		ftl_seterr(err, FTL_INPUT, 0, 0,
 		           "number_format \"%.*s\" is not supported (use "
-		           "\"number\", \"computer\", \"percent\" or a pattern "
+		           "\"number\", \"computer\", \"currency\", "
+		           "\"percent\" or a pattern "
 		           "like \"0.00\" or \"#,##0.##\")",
 		           (int)ftxt_clip(s->number_format,
 		                          strlen(s->number_format), 60),

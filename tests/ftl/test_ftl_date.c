@@ -4,7 +4,9 @@
  * TZ and localtime_r; the engine must not), far-future instants through
  * the POSIX rule, Java's GMT offsets, zone names that would leave the zone
  * directory, format/parse round trips, the calendar against known days,
- * .now from the injected clock, and renders that leave TZ alone.
+ * .now from the injected clock, and renders that leave TZ alone; week
+ * fields against the C library's ISO weeks, week dates parsed back in
+ * several locales, names and styles of the added locales.
  */
 #define _GNU_SOURCE 1
 #include <stdint.h>
@@ -160,6 +162,98 @@ int main(void)
 			free(b.p);
 		}
 		is_int(0, bad, "5000 instants format and parse back");
+	}
+
+	/* week fields: de_DE (Monday, 4 days) is ISO 8601, so w and Y must
+	 * be the C library's %V and %G on every day of 1900-2100; the week
+	 * date format parses back to the same day in every locale, whatever
+	 * its first day and minimal days */
+	{
+		const fzone *z = fdate_utc();
+		const char *pat = "YYYY ww";
+		int bad = 0;
+		for (int64_t day = fdate_days(1900, 1, 1);
+		     day < fdate_days(2100, 12, 31); day++) {
+			char want[32];
+			time_t tt = (time_t)(day * 86400);
+			struct tm tm;
+			fbuf b = {.max = 64};
+			gmtime_r(&tt, &tm);
+			strftime(want, sizeof(want), "%G %V", &tm);
+			if (fdate_format(day * 86400000, pat, strlen(pat),
+			                 "de_DE", z, &b, why, sizeof(why)) ||
+			    b.n != strlen(want) || memcmp(b.p, want, b.n)) {
+				if (bad++ < 3)
+					diag("%s: %.*s, want %s", "de_DE",
+					     (int)b.n, b.p, want);
+			}
+			free(b.p);
+		}
+		is_int(0, bad, "de_DE week fields are ISO weeks, 1900-2100");
+	}
+	{
+		static const char *const locs[] = {"en_US", "de_DE", "en_GB",
+		                                   "en_AU", "fr_FR", "pt_BR",
+		                                   "en_IN", "nl_NL"};
+		const fzone *z =
+		        fdate_zone("Europe/Paris", 12, why, sizeof(why));
+		const char *pat = "YYYY-'W'ww-u HH:mm XXX";
+		int bad = 0;
+		for (size_t l = 0; l < sizeof(locs) / sizeof(locs[0]); l++)
+			for (int i = 0; i < 3000 && z; i++) {
+				int64_t ms = (int64_t)(next() % 4102444800ull) *
+				             1000 / 60000 * 60000;
+				int64_t back = 0;
+				fbuf b = {.max = 256};
+				if (fdate_format(ms, pat, strlen(pat), locs[l],
+				                 z, &b, why, sizeof(why)) ||
+				    fdate_parse(b.p, b.n, pat, strlen(pat),
+				                locs[l], z, 0, &back, why,
+				                sizeof(why)) ||
+				    back != ms) {
+					if (bad++ < 3)
+						diag("%s %lld -> %.*s -> %lld",
+						     locs[l], (long long)ms,
+						     (int)b.n, b.p,
+						     (long long)back);
+				}
+				free(b.p);
+			}
+		is_int(0, bad, "week dates format and parse back in 8 locales");
+	}
+	/* names and styles of the added locales (JDK 17 CLDR) */
+	{
+		ftl_settings s = {.locale = "fr_FR",
+		                  .time_zone = "Europe/Paris"};
+		const char *dj = "{\"d\":{\"$datetime\":"
+		                 "\"2024-03-05T14:07:09Z\"}}";
+		is_str("mardi 5 mars 2024 \xc3\xa0 15:07:09 heure normale "
+		       "d\xe2\x80\x99"
+		       "Europe centrale",
+		       render("${d?string.full}", dj, &s, &err),
+		       "fr_FR full date-time with the zone's long name");
+		s.locale = "en_AU";
+		s.time_zone = "Australia/Sydney";
+		is_str("Jul|5 July|Sept",
+		       render("${d?string('MMM')}|"
+		              "${d?string('d MMMM')}|"
+		              "${e?string('MMM d')?keep_before(' ')}",
+		              "{\"d\":{\"$datetime\":"
+		              "\"2024-07-05T01:00:00Z\"},"
+		              "\"e\":{\"$datetime\":"
+		              "\"2024-09-05T01:00:00Z\"}}",
+		              &s, &err),
+		       "en_AU: a month alone is standalone (Jul), with a day "
+		       "the formatting name");
+		s.locale = "pt_BR";
+		s.time_zone = "America/Sao_Paulo";
+		is_str("05/03/2024 11:07",
+		       render("${d?string.short}", dj, &s, &err),
+		       "pt_BR short");
+		s.locale = "en_US";
+		is_str("(error)", render("${d?string('c')}", dj, &s, &err),
+		       "c is no SimpleDateFormat letter");
+		ok(strstr(err.message, "'c'") != NULL, "%s", err.message);
 	}
 
 	/* .now reads the injected clock; renders never touch TZ */

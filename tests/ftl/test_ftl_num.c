@@ -18,7 +18,7 @@ static const char *fmt(const fnum *n, const char *pattern, const char *loc)
 	fbuf b = {.max = 1000};
 	if (fnum_fmt_parse(pattern, &f))
 		return "(bad pattern)";
-	if (f.neg_prefix_set) { /* "percent": locale suffix */
+	if (f.neg_prefix_set) { /* "percent": locale suffix (as eval.c) */
 		snprintf(f.suffix, sizeof(f.suffix), "%s",
 		         fnum_locale(loc)->pct_suffix);
 	}
@@ -193,6 +193,44 @@ int main(void)
 		is_str("9223372036854775808", fmt(&r, "computer", "en_US"),
 		       "2^63-1 + 1 does not wrap");
 	}
+
+	/* currency, percent and computer per locale (JDK 17 CLDR) */
+	fnum_parse("-1234.5", 7, &m);
+	fnum_parse("1234567.891", 11, &n);
+	is_str("$1,234,567.89", fmt(&n, "currency", "en_US"), "en_US currency");
+	is_str("-$1,234.50", fmt(&m, "currency", "en_US"),
+	       "en_US negative currency");
+	is_str("1.234.567,89\xc2\xa0\xe2\x82\xac", fmt(&n, "currency", "de_DE"),
+	       "de_DE: the symbol after");
+	is_str("\xe2\x82\xac\xc2\xa0-1.234,50", fmt(&m, "currency", "nl_NL"),
+	       "nl_NL: the minus after the symbol");
+	is_str("CHF-1\xe2\x80\x99"
+	       "234.50",
+	       fmt(&m, "currency", "de_CH"), "de_CH negative");
+	is_str("\xe2\x82\xac\xc2\xa0"
+	       "1.234.567,89",
+	       fmt(&n, "currency", "de_AT"),
+	       "de_AT: money groups with '.', numbers with a space");
+	is_str("1\xc2\xa0"
+	       "234\xc2\xa0"
+	       "567,891",
+	       fmt(&n, "number", "de_AT"), "de_AT number");
+	is_str("\xe2\x82\xb9"
+	       "1,234,567.89",
+	       fmt(&n, "currency", "en_IN"),
+	       "en_IN: no Indian grouping (the JDK's DecimalFormat has none)");
+	is_str("R$\xc2\xa0"
+	       "1.234.567,89",
+	       fmt(&n, "currency", "pt_BR"), "pt_BR currency");
+	is_str("R1\xc2\xa0"
+	       "234\xc2\xa0"
+	       "567,89",
+	       fmt(&n, "currency", "en_ZA"), "en_ZA currency");
+	is_str("1234567.891", fmt(&n, "computer", "fr_FR"),
+	       "computer ignores the locale");
+	is_str("EUR 1.234.567,89",
+	       fmt(&n, "\xc2\xa4\xc2\xa4 #,##0.00", "de_DE"),
+	       "a pattern's currency signs");
 	ok(fnum_locale("de_DE") != NULL, "de_DE supported");
 	ok(fnum_locale("xx_YY") == NULL, "unknown locale refused");
 	ok(fnum_parse("1e", 2, &n) != 0, "bad number text refused");

@@ -244,7 +244,9 @@ int main(void)
 	s.number_format = "0.00";
 	ok(ftl_settings_check(&s, &err) == 0, "a number pattern");
 	s.number_format = "currency";
-	ok(ftl_settings_check(&s, &err) == -1, "currency is not supported");
+	ok(ftl_settings_check(&s, &err) == 0, "currency is a named format");
+	s.number_format = "0.0.0";
+	ok(ftl_settings_check(&s, &err) == -1, "a bad pattern is refused");
 
 	a = ftl_compile("x", 1, &err);
 	ok(a != NULL, "compile");
