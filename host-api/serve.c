@@ -1,8 +1,9 @@
 /*
  * serve.c - `connector-host serve`: a small process runtime. Subscribes
  * every trigger's event, queues each event a plugin publishes (a bounded
- * queue: full refuses), and runs the trigger's action for it on a pool of
- * worker threads, never inside publish() (connector.h, rule 2).
+ * queue: full waits up to a second, then refuses), and runs the trigger's
+ * action for it on a pool of worker threads, never inside publish()
+ * (connector.h, rule 2).
  *
  * Threads: the host thread (serve_run: subscribe, wait for the signal,
  * unsubscribe, drain, join); plugin threads inside on_event() (they only
@@ -24,11 +25,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "triggers.h"
 
 #define SERVE_MAX_WORKERS 256
+/* How long publish() waits for room in a full queue before refusing. */
+#define SERVE_FULL_WAIT_MS 1000
 
 struct job {
 	const serve_trigger *t;
@@ -41,8 +45,9 @@ struct serve {
 	const serve_opts *o;
 	const connhost_log *log;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct job *ring; /* o->queue slots */
+	pthread_cond_t cond; /* a job queued, or draining */
+	pthread_cond_t room; /* a slot freed, or no longer accepting */
+	struct job *ring;    /* o->queue slots */
 	size_t head, len;
 	int accepting, draining;
 	uint64_t accepted, refused, ran, failed;
@@ -130,6 +135,19 @@ static int on_event(void *arg, uint64_t sub_id, json_object *event, char *err,
 	size_t depth;
 
 	pthread_mutex_lock(&s->lock);
+	if (s->accepting && s->len == (size_t)s->o->queue) {
+		/* back-pressure: wait a little for a worker to free a slot
+		 * (under load the plugin's threads outnumber the workers, and
+		 * refusing at once would refuse events the workers could
+		 * take a moment later) */
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += SERVE_FULL_WAIT_MS / 1000;
+		while (s->accepting && s->len == (size_t)s->o->queue &&
+		       pthread_cond_timedwait(&s->room, &s->lock, &ts) == 0)
+			;
+	}
 	if (!s->accepting)
 		why = "serve is shutting down";
 	else if (s->len == (size_t)s->o->queue)
@@ -302,6 +320,8 @@ static void *worker(void *arg)
 			break; /* draining and nothing left */
 		j = s->ring[s->head];
 		s->head = (s->head + 1) % (size_t)s->o->queue;
+		if (s->len == (size_t)s->o->queue)
+			pthread_cond_broadcast(&s->room);
 		s->len--;
 		pthread_mutex_unlock(&s->lock);
 		run_job(s, &j);
@@ -416,6 +436,7 @@ int serve_run(connhost_instance *inst, const serve_triggers *t,
 	}
 	pthread_mutex_init(&s.lock, NULL);
 	pthread_cond_init(&s.cond, NULL);
+	pthread_cond_init(&s.room, NULL);
 	s.accepting = 1;
 	for (i = 0; i < (size_t)o->workers; i++) {
 		if (pthread_create(&th[nth], NULL, worker, &s) != 0)
@@ -468,6 +489,7 @@ int serve_run(connhost_instance *inst, const serve_triggers *t,
 	 * for that subscription in no thread, so the queue only shrinks. */
 	pthread_mutex_lock(&s.lock);
 	s.accepting = 0;
+	pthread_cond_broadcast(&s.room); /* a waiting publish refuses now */
 	pthread_mutex_unlock(&s.lock);
 	for (i = 0; i < nsub; i++)
 		connhost_unsubscribe(inst, subs[i]);
@@ -496,6 +518,7 @@ int serve_run(connhost_instance *inst, const serve_triggers *t,
 		json_object_put(f);
 	}
 	pthread_cond_destroy(&s.cond);
+	pthread_cond_destroy(&s.room);
 	pthread_mutex_destroy(&s.lock);
 	free(s.ring);
 	free(args);
