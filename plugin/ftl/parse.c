@@ -1723,12 +1723,23 @@ static int is_blank(const char *s, size_t n)
 static int ftl_param(parser *p, const char *name, size_t n, size_t at,
                      const fexpr *v)
 {
-	static const char *const known[] = {
-	        "encoding",        "encoding",      "strip_whitespace",
-	        "stripWhitespace", "strip_text",    "stripText",
-	        "ns_prefixes",     "nsPrefixes",    "attributes",
-	        "attributes",      "output_format", "outputFormat",
-	        "auto_esc",        "autoEsc",       NULL};
+	static const char *const known[] = {"encoding",
+	                                    "encoding",
+	                                    "strip_whitespace",
+	                                    "stripWhitespace",
+	                                    "strip_text",
+	                                    "stripText",
+	                                    "ns_prefixes",
+	                                    "nsPrefixes",
+	                                    "attributes",
+	                                    "attributes",
+	                                    "output_format",
+	                                    "outputFormat",
+	                                    "auto_esc",
+	                                    "autoEsc",
+	                                    "strict_syntax",
+	                                    "strictSyntax",
+	                                    NULL};
 	int k = -1;
 	for (int i = 0; known[i]; i++)
 		if (strlen(known[i]) == n && memcmp(known[i], name, n) == 0)
@@ -1785,6 +1796,25 @@ static int ftl_param(parser *p, const char *name, size_t n, size_t at,
 				need_markup(p, "auto_esc", at);
 		}
 		return 0;
+	case 7: { /* strict_syntax: only the strict syntax is parsed here */
+		int on;
+		if (v->op == E_STR &&
+		    ((v->n == 4 && !memcmp(v->s, "true", 4)) ||
+		     (v->n == 5 && !memcmp(v->s, "false", 5))))
+			on = v->n == 4;
+		else if (v->op == E_BOOL)
+			on = v->sub;
+		else
+			return perr(p, v->off, FTL_PARSE,
+			            "Expecting boolean (true/false) parameter");
+		if (!on)
+			return perr(p, at, FTL_PARSE,
+			            "strict_syntax=false (the legacy syntax, "
+			            "directives without '#': <if x>) is not "
+			            "supported by this engine; write <#if x> "
+			            "and remove the parameter");
+		return 0;
+	}
 	case 3:
 	case 4:
 		if (v->op != E_HASH)
@@ -1798,7 +1828,7 @@ static int ftl_param(parser *p, const char *name, size_t n, size_t at,
 	return perr(p, at, FTL_PARSE,
 	            "Unknown FTL header parameter: %.*s (known: encoding, "
 	            "strip_whitespace, strip_text, ns_prefixes, attributes, "
-	            "output_format, auto_esc)",
+	            "output_format, auto_esc, strict_syntax)",
 	            (int)ftxt_clip(name, n, 40), name);
 }
 
