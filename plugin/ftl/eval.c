@@ -2630,6 +2630,21 @@ static int render_formats(fctx *c, const ftl_template *t, const ftl_settings *s)
 		           t->markup_what, ftl_outfmt_name(c->ofmt));
 		return -1;
 	}
+	/* the legacy escapes where auto-escaping is on, as FreeMarker (a
+	 * parse error there: here the format is known only now) */
+	for (int k = 0; k < 2; k++) {
+		int on = k == 1 ? 1 : c->autoesc;
+
+		if (!t->legacy_what[k] || !on || !FOF_IS_MARKUP(c->ofmt))
+			continue;
+		fparse_linecol(t->src, t->legacy_off[k], &e.line, &e.column);
+		ftl_seterr(c->err, FTL_PARSE, e.line, e.column,
+		           "Using ?%s (legacy escaping) is not allowed when "
+		           "auto-escaping is on with a markup output format "
+		           "(%s), to avoid double-escaping mistakes.",
+		           t->legacy_what[k], ftl_outfmt_name(c->ofmt));
+		return -1;
+	}
 	return 0;
 }
 

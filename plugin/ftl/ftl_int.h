@@ -300,6 +300,10 @@ struct ftl_template {
 	int hdr_fmt, hdr_autoesc;
 	const char *markup_what;
 	size_t markup_off;
+	/* the first ?html/?xhtml/?xml/?rtf under the default auto-escaping
+	 * [0] and inside #autoesc [1] (parse.c legacy_escape), or NULL */
+	const char *legacy_what[2];
+	size_t legacy_off[2];
 };
 
 /* Output formats: the first four escape ${...} (markup formats). */

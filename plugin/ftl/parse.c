@@ -165,7 +165,41 @@ typedef struct parser {
 	int hdr_fmt, hdr_autoesc, strip_text;
 	const char *markup_what;
 	size_t markup_off;
+	/* #autoesc (1) / #noautoesc (2) open around the lexer's position,
+	 * for the legacy escapes (?html...): FreeMarker refuses them where
+	 * auto-escaping is on; deeper than the array: not checked */
+	unsigned char esc_stack[64];
+	int esc_depth;
+	/* the first legacy escape with the template's default auto-escaping
+	 * [0] and inside #autoesc [1]: checked when the format is known */
+	const char *legacy_what[2];
+	size_t legacy_off[2];
 } parser;
+
+/* A legacy escaping built-in (?html, ?xhtml, ?xml, ?rtf) at OFF: fine
+ * inside #noautoesc; elsewhere FreeMarker refuses it when auto-escaping is
+ * on with a markup format, which is known only when rendering (the format
+ * may come from the settings): the first of each kind is recorded. */
+static void legacy_escape(parser *p, const char *name, size_t n, size_t off)
+{
+	static const char *const legacy[] = {"html", "xhtml", "xml", "rtf"};
+	int top = 0, k;
+
+	for (k = 0; k < 4; k++)
+		if (strlen(legacy[k]) == n && memcmp(legacy[k], name, n) == 0)
+			break;
+	if (k == 4 || p->esc_depth > (int)sizeof(p->esc_stack))
+		return;
+	if (p->esc_depth > 0)
+		top = p->esc_stack[p->esc_depth - 1];
+	if (top == 2)
+		return;
+	top = top == 1;
+	if (!p->legacy_what[top]) {
+		p->legacy_what[top] = legacy[k];
+		p->legacy_off[top] = off;
+	}
+}
 
 /* FBI_* for the markup built-ins, 0 for the others. */
 static int markup_bi(const char *s, size_t n)
@@ -930,6 +964,7 @@ static fexpr *parse_postfix(parser *p)
 				            d->off);
 			if (!d->bi)
 				d->bi = feval_builtin_id(d->s, wl);
+			legacy_escape(p, d->s, wl, (size_t)(d->s - p->src));
 			if (d->bi < 0) {
 				perr(p, p->pos, FTL_PARSE,
 				     "unknown built-in: ?%.*s", (int)wl, d->s);
@@ -2076,6 +2111,11 @@ static int parse_open_tag(parser *p, size_t off)
 	it = &p->items[p->nitems - 1];
 	it->node = n;
 	it->selfclose = selfclose;
+	if ((d == D_AUTOESC || d == D_NOAUTOESC) && !selfclose) {
+		if (p->esc_depth < (int)sizeof(p->esc_stack))
+			p->esc_stack[p->esc_depth] = d == D_AUTOESC ? 1 : 2;
+		p->esc_depth++;
+	}
 	return 0;
 }
 
@@ -2094,6 +2134,8 @@ static int parse_close_tag(parser *p, size_t off)
 		            "expected \"%s\" to end the tag </#%s",
 		            p->square ? "]" : ">", dir_names[d]);
 	p->pos++;
+	if ((d == D_AUTOESC || d == D_NOAUTOESC) && p->esc_depth > 0)
+		p->esc_depth--;
 	if (add_item(p, IT_CLOSE, off))
 		return -1;
 	it = &p->items[p->nitems - 1];
@@ -3116,6 +3158,10 @@ ftl_template *fparse_compile(const char *src, size_t len, ftl_error *err)
 	t->hdr_autoesc = p.hdr_autoesc;
 	t->markup_what = p.markup_what;
 	t->markup_off = p.markup_off;
+	for (int k = 0; k < 2; k++) {
+		t->legacy_what[k] = p.legacy_what[k];
+		t->legacy_off[k] = p.legacy_off[k];
+	}
 	t->nitems = p.nitems;
 	if (p.failed) {
 		farena_free(&t->arena);

@@ -172,6 +172,22 @@ static void settings(void)
 	s.auto_escaping_policy = NULL;
 	is_str("<a&'\"b>", rs("<#ftl output_format=\"JSON\">${x}", x, &s),
 	       "the header's format wins over the setting");
+	/* the legacy escapes where auto-escaping is on (the format from the
+	 * settings: known only when rendering) */
+	is_str("ERR:parse:Using ?html (legacy escaping) is not allowed when "
+	       "auto-escaping is on with a markup output format (HTML), to "
+	       "avoid double-escaping mistakes.",
+	       rs("${x?html}", x, &s), "?html with output_format HTML");
+	is_str("&lt;a&amp;&#39;&quot;b&gt;",
+	       rs("<#noautoesc>${x?html}</#noautoesc>", x, &s),
+	       "... allowed inside #noautoesc");
+	s.auto_escaping_policy = "disable";
+	is_str("&lt;a&amp;&#39;&quot;b&gt;", rs("${x?html}", x, &s),
+	       "... and with the policy disable");
+	ok(strncmp(rs("<#autoesc>${x?xml}</#autoesc>", x, &s),
+	           "ERR:parse:Using ?xml", 20) == 0,
+	   "... not inside #autoesc, whatever the policy");
+	s.auto_escaping_policy = NULL;
 	s.output_format = NULL;
 	ok(strncmp(rs("${x?no_esc}", x, &s), "ERR:parse:?no_esc", 17) == 0,
 	   "?no_esc without a markup format: %s", rs("${x?no_esc}", x, &s));
