@@ -78,7 +78,7 @@ ok $? "--verify accepts the file"
 # a Z: the MessageSids are random, so any character can come first)
 sed -e '7{s/^Z/Y/;t' -e 's/^./Z/' -e '}' "$T/req" >"$T/bad"
 [ "$(sed -n 7p "$T/req")" != "$(sed -n 7p "$T/bad")" ] ||
-	echo "# the tampered line is unchanged
+	echo "# the tampered line is unchanged"
 "$PY" "$GEN" --verify "$T/bad" --url "$URL" --token "$TOKEN" >"$T/v" 2>&1
 [ $? -eq 1 ] && grep -q 'line 7: signature' "$T/v"
 ok $? "--verify refuses a wrong signature and names the line"
