@@ -44,6 +44,10 @@ int connhost__open_regular(const char *path, struct stat *st);
  * a message refusing it (static text). */
 const char *connhost__file_kind(mode_t m);
 
+/* The bytes the store's slabs map (entries in slots, free slots, one
+ * spare slab a size class); the large entries from malloc apart. */
+size_t connhost__store_slab_bytes(connhost_store *s);
+
 /* ---------------------------------------------------------------------- */
 /* Instances (instance.c), calls (calls.c), subscriptions (subs.c)         */
 /* ---------------------------------------------------------------------- */

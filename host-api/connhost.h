@@ -367,7 +367,8 @@ connhost_plugin *connhost_instance_plugin(connhost_instance *inst);
  * "calls_completed", "completions_dropped", "calls_abandoned",
  * "published", "publish_refused", "store":{...}, "plugin":{...stats()}}
  * where "store" is {"entries", "bytes", "max_bytes", "table_bytes",
- * "claims_new", "claims_busy", "claims_done", "expired", "refused_full",
+ * "slab_bytes" (the memory the store maps for its entries, free slots
+ * included), "claims_new", "claims_busy", "claims_done", "expired", "refused_full",
  * "fill_warnings", "namespaces":{"send":{"entries","bytes","max_bytes"},
  * "inbound":{...}, "other":{...}}}.
  */

@@ -242,7 +242,8 @@ static json_object *fill_stats(const connhost_store_fill *f)
 	return o;
 }
 
-static json_object *store_stats(const connhost_store_counts *c)
+static json_object *store_stats(const connhost_store_counts *c,
+                                size_t slab_bytes)
 {
 	json_object *st = json_object_new_object(), *nss;
 	int i;
@@ -253,6 +254,7 @@ static json_object *store_stats(const connhost_store_counts *c)
 	add_u64(st, "bytes", c->bytes);
 	add_u64(st, "max_bytes", c->max_bytes);
 	add_u64(st, "table_bytes", c->table_bytes);
+	add_u64(st, "slab_bytes", slab_bytes);
 	add_u64(st, "claims_new", c->claims_new);
 	add_u64(st, "claims_busy", c->claims_busy);
 	add_u64(st, "claims_done", c->claims_done);
@@ -285,7 +287,7 @@ json_object *connhost_instance_stats(connhost_instance *inst)
 	add_u64(o, "publish_refused", inst->publish_refused);
 	pthread_mutex_unlock(&inst->lock);
 	connhost_store_get_counts(inst->store, &c);
-	st = store_stats(&c);
+	st = store_stats(&c, connhost__store_slab_bytes(inst->store));
 	json_object_object_add(o, "store", st);
 	if (g->t->stats) {
 		json_object *ps = g->t->stats(g->pi);

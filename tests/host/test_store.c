@@ -4,11 +4,15 @@
  * a full namespace refusing new keys (CONN_EFULL) rather than evicting a
  * live result, expired entries reclaimed, namespaces with budgets of
  * their own, byte accounting, the 80 % warning (once per crossing), bad
- * keys, and one NEW among many threads claiming one key.
+ * keys, one NEW among many threads claiming one key, and the slabs'
+ * memory following the live entries (store.c is compiled into this test
+ * to reach connhost__store_slab_bytes()).
  */
+#include <stdio.h>
 #include <time.h>
 
 #include "../plugins/hosttest.h"
+#include "connhost-int.h"
 
 static void sleep_ms(int ms)
 {
@@ -409,6 +413,67 @@ static void threads(void)
 	connhost_store_free(r.s);
 }
 
+/* Settle N keys (PREFIX<i>) with a send_sms-sized result. */
+static int settle_many(connhost_store *s, const char *prefix, int n,
+                       uint32_t ttl)
+{
+	int i, ok_n = 0;
+
+	for (i = 0; i < n; i++) {
+		char key[64];
+		snprintf(key, sizeof(key), "%s%d", prefix, i);
+		if (connhost_store_claim(s, key, ttl, NULL) != CONN_CLAIM_NEW)
+			continue;
+		ok_n += connhost_store_settle(
+		                s, key,
+		                json_tokener_parse(
+		                        "{\"sid\":"
+		                        "\"SM0123456789abcdef0123456789"
+		                        "abcdef\",\"status\":\"queued\"}"),
+		                ttl) == 0;
+	}
+	return ok_n;
+}
+
+static void slabs(void)
+{
+	connhost_store *s = connhost_store_new(0);
+	connhost_store_counts c;
+	json_object *prior = NULL;
+	size_t peak, again, low;
+
+	is_int(0, connhost__store_slab_bytes(s), "a new store maps nothing");
+	/* A TTL long enough for a slow (valgrind) fill: none expires. */
+	is_int(5000, settle_many(s, "send/a", 5000, 3000),
+	       "5,000 results kept");
+	connhost_store_get_counts(s, &c);
+	is_int(5000, c.entries, "all of them live");
+	peak = connhost__store_slab_bytes(s);
+	diag("5,000 entries: %zu slab bytes", peak);
+	ok(peak >= (size_t)5000 * 128 && peak <= (size_t)5000 * 256 + 2 * 65536,
+	   "the slabs hold them at slot size (%zu bytes)", peak);
+	is_int(CONN_CLAIM_DONE,
+	       connhost_store_claim(s, "send/a4999", 3000, &prior),
+	       "a result read back from its slot");
+	ok(prior && strcmp(json_object_get_string(
+	                           json_object_object_get(prior, "status")),
+	                   "queued") == 0,
+	   "with its text intact");
+	json_object_put(prior);
+	sleep_ms(3100);
+	/* A claim reclaims the expired; the emptied slabs are unmapped. */
+	connhost_store_claim(s, "send/x", 3000, NULL);
+	low = connhost__store_slab_bytes(s);
+	ok(low <= 4 * 65536,
+	   "expired entries give their slabs back (%zu bytes mapped)", low);
+	is_int(5000, settle_many(s, "send/b", 5000, 3000), "5,000 more");
+	again = connhost__store_slab_bytes(s);
+	ok(again <= peak + 65536,
+	   "the same load maps no more than before (%zu, was %zu)", again,
+	   peak);
+	connhost_store_free(s);
+}
+
 int main(void)
 {
 	basics();
@@ -419,5 +484,6 @@ int main(void)
 	accounting();
 	fill_warning();
 	threads();
+	slabs();
 	return done_testing();
 }

@@ -58,6 +58,11 @@ HOST_TESTS = tests/host/test_store tests/host/test_config tests/host/test_log \
 check_PROGRAMS += $(HOST_TESTS)
 TESTS += $(HOST_TESTS)
 noinst_HEADERS += tests/plugins/hosttest.h
+# store.c and log.c compiled in: connhost__store_slab_bytes() and the
+# logger are not exported.
+tests_host_test_store_SOURCES = tests/host/test_store.c host-api/store.c \
+	host-api/log.c
+tests_host_test_store_CPPFLAGS = $(AM_CPPFLAGS) # its own objects
 tests_host_test_store_LDADD = $(HOST_TEST_LDADD)
 tests_host_test_config_LDADD = $(HOST_TEST_LDADD)
 # log.c is compiled into its test too, to reach connhost__logf(), which
