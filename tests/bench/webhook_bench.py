@@ -662,8 +662,12 @@ class Bench:
                 text = f.read()
         except OSError:
             return
-        m = re.search(r"webhook_host: (\d+) events, (\d+) refused", text)
+        m = re.search(r"webhook_host: (\d+) events, (\d+) refused"
+                      r"(?:, (\d+) waited)?", text)
         n = int(m.group(2)) if m else text.count('"msg":"event refused"')
+        if m and m.group(3) is not None:
+            log("%s round %d: %s of %s events waited for room in the "
+                "host's queue" % (c.name, rnd, m.group(3), m.group(1)))
         if n:
             self.note("%s round %d: %d events refused by the host (queue "
                       "full): that round's figures include their cheaper "
