@@ -20,6 +20,7 @@
  */
 #define _GNU_SOURCE 1
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -501,6 +502,27 @@ static int find_var(const fvar *vars, size_t n, const char *s, size_t len,
 	return 0;
 }
 
+/* The loop variables FreeMarker still defines beside x: x_index (x?index)
+ * and x_has_next (x?has_next), for #list and #foreach alike. */
+static int legacy_loop_var(const floop *l, const fexpr *e, fval *out)
+{
+	if (e->n <= l->n1 || e->s[l->n1] != '_' ||
+	    memcmp(e->s, l->v1, l->n1) != 0)
+		return 0;
+	memset(out, 0, sizeof(*out));
+	if (e->n - l->n1 == 6 && memcmp(e->s + l->n1, "_index", 6) == 0) {
+		out->t = V_NUM;
+		fnum_from_i64(&out->u.n, (int64_t)l->index);
+		return 1;
+	}
+	if (e->n - l->n1 == 9 && memcmp(e->s + l->n1, "_has_next", 9) == 0) {
+		out->t = V_BOOL;
+		out->u.b = l->has_next;
+		return 1;
+	}
+	return 0;
+}
+
 /* FreeMarker's order: the loop variables and locals of the current
  * context (and, for nested content, of the contexts it runs in), then the
  * template's variables (#assign), the globals (#global), the data model. */
@@ -546,6 +568,8 @@ static int lookup(fctx *c, const fexpr *e, fval *out)
 				*out = l->val;
 				return 0;
 			}
+			if (legacy_loop_var(l, e, out))
+				return 0;
 		}
 		if (env->nvars) {
 			if (env->nvars > 8 &&
@@ -2277,6 +2301,23 @@ int feval_lambda(fctx *c, const fexpr *l, const fval *x, fval *out)
 	return r;
 }
 
+/* #stop [message]: ends the render with an error (FreeMarker's
+ * StopException), the message being the argument's text. */
+static int exec_stop(fctx *c, const fnode *n)
+{
+	fval v;
+	const char *s;
+	size_t len;
+
+	if (!n->e)
+		return feval_err(c, n->off, FTL_RUNTIME,
+		                 "the template stopped at #stop");
+	if (need(c, n->e, &v) || feval_text(c, n->e, &v, &s, &len))
+		return -1;
+	return feval_err(c, n->off, FTL_RUNTIME, "#stop: %.*s",
+	                 (int)(len > INT_MAX ? INT_MAX : len), s);
+}
+
 static int exec_nested(fctx *c, const fnode *n)
 {
 	const fcall *fc = n->aux;
@@ -2402,6 +2443,7 @@ int feval_body(fctx *c, const fnode *n)
 			}
 			c->depth--;
 			return 2;
+		case N_STOP: r = exec_stop(c, n); break;
 		case N_INCLUDE:
 			r = feval_err(
 			        c, n->off, FTL_RUNTIME,

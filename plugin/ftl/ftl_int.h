@@ -212,10 +212,12 @@ enum {
 	N_NESTED,  /* #nested: e unused, aux is the fcall (positional args) */
 	N_RETURN,  /* #return [e] */
 	N_INCLUDE, /* #include / #import: a runtime error (no loader) */
-	N_AUTOESC  /* #autoesc (op 1) / #noautoesc (op 0): body */
+	N_AUTOESC, /* #autoesc (op 1) / #noautoesc (op 0): body */
+	N_STOP     /* #stop [e]: ends the render with an error */
 };
 /* where #assign / #local / #global put the variable */
 enum { S_NAMESPACE = 0, S_LOCAL, S_GLOBAL };
+#define LIST_FOREACH 1
 
 /* A #macro or #function definition. Parameters without defaults come
  * first (the parser checks); REST is the catch-all "name..." or NULL. */
@@ -251,7 +253,8 @@ enum { A_SET, A_ADD, A_SUB, A_MUL, A_DIV, A_MOD, A_INC, A_DEC };
 typedef struct fnode fnode;
 struct fnode {
 	uint8_t type, op, has_items;
-	uint8_t scope; /* N_ASSIGN: S_NAMESPACE, S_LOCAL or S_GLOBAL */
+	uint8_t scope; /* N_ASSIGN: S_NAMESPACE, S_LOCAL or S_GLOBAL;
+	                  N_LIST: LIST_FOREACH from <#foreach x in s> */
 	uint32_t off;
 	void *aux; /* N_MACRO: fmacro; N_CALL, N_NESTED: fcall */
 	fnode *next;

@@ -121,6 +121,8 @@ enum {
 	D_CALL, /* <@m ...> (not a name FreeMarker knows as #call) */
 	D_NONE
 };
+/* #flush and #stop: no body, no rule of place (not in dir_names) */
+#define D_PLAIN (D_NONE + 1)
 static const char *const dir_names[] = {
         "if",     "elseif",  "else",     "list",    "items",     "sep",
         "break",  "assign",  "switch",   "case",    "default",   "setting",
@@ -134,6 +136,7 @@ typedef struct item {
 	const char *p; /* text */
 	size_t n;
 	int dead;    /* stripped */
+	int legacy;  /* IT_CLOSE: </#foreach> (dir D_LIST) */
 	fnode *node; /* for IT_OPEN: the node made from the tag */
 	int selfclose;
 	uint32_t end; /* offset after the item */
@@ -1519,11 +1522,18 @@ static int dir_lookup(const char *s, size_t n)
 }
 
 static const char *const unsupported_dirs[] = {
-        "attempt",  "recover", "visit",    "recurse", "fallback",
-        "compress", "escape",  "noescape", "noparse", "outputformat",
-        "stop",     "flush",   "t",        "lt",      "rt",
-        "nt",       "on",      "foreach",  "call",    "transform",
-        NULL};
+        "attempt",  "recover",      "visit",     "recurse",
+        "fallback", "compress",     "escape",    "noescape",
+        "noparse",  "outputformat", "t",         "lt",
+        "rt",       "nt",           "transform", NULL};
+
+/* The legacy directives FreeMarker 2.3.31 still parses, spelled as the
+ * modern ones: <#foreach x in seq> is <#list seq as x> (its own end tag,
+ * no #else), <#call m args> is <@m args/>. */
+static int is_word(parser *p, size_t at, size_t wl, const char *w)
+{
+	return strlen(w) == wl && memcmp(p->src + at, w, wl) == 0;
+}
 
 /* Grow an arena array of ELEM-byte elements holding N to hold N + 1. */
 static void *grow(parser *p, void *arr, int n, size_t elem)
@@ -1867,6 +1877,70 @@ static int ftl_param(parser *p, const char *name, size_t n, size_t at,
 	            (int)ftxt_clip(name, n, 40), name);
 }
 
+/* <#foreach name in seq>, <#flush> (nothing to do: the output is one
+ * string) and <#stop [message]> (ends the render with an error): P->pos
+ * at the directive's name, WL long. */
+static int parse_legacy_tag(parser *p, size_t off, size_t wl)
+{
+	const char *w = p->src + p->pos;
+	int selfclose = 0;
+	fnode *n;
+	item *it;
+
+	p->pos += wl;
+	if (add_item(p, IT_OPEN, off))
+		return -1;
+	it = &p->items[p->nitems - 1];
+	p->in_tag = 1;
+	p->pdepth = p->bdepth = 0;
+	if (*w == 'f' && wl == 7) { /* foreach */
+		size_t nl;
+		it->dir = D_LIST;
+		n = mknode(p, N_LIST, off);
+		if (!n)
+			return -1;
+		n->scope = LIST_FOREACH;
+		skip_ws(p);
+		nl = word_len(p);
+		if (!nl)
+			return perr(p, p->pos, FTL_PARSE,
+			            "expected a loop variable name after "
+			            "#foreach");
+		n->v1 = p->src + p->pos;
+		n->n1 = nl;
+		p->pos += nl;
+		skip_ws(p);
+		if (!at_word(p, "in"))
+			return perr(p, p->pos, FTL_PARSE,
+			            "expected \"in\" after #foreach %.*s",
+			            (int)nl, n->v1);
+		p->pos += 2;
+		if (!(n->e = parse_expr(p)))
+			return -1;
+	} else if (*w == 'f') { /* flush */
+		it->dir = D_PLAIN;
+		n = mknode(p, N_TEXT, off);
+		if (!n)
+			return -1;
+		n->text = "";
+	} else { /* stop */
+		it->dir = D_PLAIN;
+		n = mknode(p, N_STOP, off);
+		if (!n)
+			return -1;
+		skip_ws(p);
+		if (!at_tag_end(p) && !(n->e = parse_expr(p)))
+			return -1;
+	}
+	if (tag_end(p, &selfclose))
+		return -1;
+	p->in_tag = 0;
+	it = &p->items[p->nitems - 1];
+	it->node = n;
+	it->selfclose = selfclose;
+	return 0;
+}
+
 static int parse_open_tag(parser *p, size_t off)
 {
 	size_t wl, name_at;
@@ -1876,6 +1950,10 @@ static int parse_open_tag(parser *p, size_t off)
 	name_at = p->pos;
 	wl = word_len(p);
 	d = dir_lookup(p->src + p->pos, wl);
+	if (d == D_NONE &&
+	    (is_word(p, p->pos, wl, "foreach") ||
+	     is_word(p, p->pos, wl, "flush") || is_word(p, p->pos, wl, "stop")))
+		return parse_legacy_tag(p, off, wl);
 	if (d == D_NONE) {
 		for (int i = 0; unsupported_dirs[i]; i++)
 			if (strlen(unsupported_dirs[i]) == wl &&
@@ -2123,7 +2201,10 @@ static int parse_close_tag(parser *p, size_t off)
 {
 	size_t wl = word_len(p);
 	int d = dir_lookup(p->src + p->pos, wl);
+	int legacy = d == D_NONE && is_word(p, p->pos, wl, "foreach");
 	item *it;
+	if (legacy)
+		d = D_LIST;
 	if (d == D_NONE)
 		return perr(p, off, FTL_PARSE, "unknown end tag: </#%.*s>",
 		            (int)(wl ? wl : 1), p->src + p->pos);
@@ -2132,7 +2213,8 @@ static int parse_close_tag(parser *p, size_t off)
 	if (!at(p, p->square ? "]" : ">"))
 		return perr(p, p->pos, FTL_PARSE,
 		            "expected \"%s\" to end the tag </#%s",
-		            p->square ? "]" : ">", dir_names[d]);
+		            p->square ? "]" : ">",
+		            legacy ? "foreach" : dir_names[d]);
 	p->pos++;
 	if ((d == D_AUTOESC || d == D_NOAUTOESC) && p->esc_depth > 0)
 		p->esc_depth--;
@@ -2140,11 +2222,13 @@ static int parse_close_tag(parser *p, size_t off)
 		return -1;
 	it = &p->items[p->nitems - 1];
 	it->dir = d;
+	it->legacy = legacy;
 	return 0;
 }
 
-/* <@name args; loop vars> or <@name .../>: a macro call. */
-static int parse_call(parser *p, size_t off)
+/* <@name args; loop vars> or <@name .../>: a macro call; LEGACY: the
+ * same as <#call name args> or <#call name(args)>, which has no body. */
+static int parse_call(parser *p, size_t off, int legacy)
 {
 	fcall *fc = palloc(p, sizeof(*fc));
 	fnode *n = mknode(p, N_CALL, off);
@@ -2153,17 +2237,21 @@ static int parse_call(parser *p, size_t off)
 	item *it;
 	if (!fc || !n)
 		return -1;
-	p->pos += 2;
+	p->pos += legacy ? 6 : 2;
 	if (add_item(p, IT_OPEN, off))
 		return -1;
 	p->in_tag = 1;
 	p->pdepth = p->bdepth = 0;
+	if (legacy)
+		skip_ws(p);
 	start = p->pos;
 	w = word_len(p);
 	if (!w)
 		return perr(p, p->pos, FTL_PARSE,
-		            "expected a macro name after \"%s@\"",
-		            p->square ? "[" : "<");
+		            "expected a macro name after \"%s\"",
+		            legacy      ? "#call"
+		            : p->square ? "[@"
+		                        : "<@");
 	if (!(fc->callee = mk(p, E_VAR, start)) ||
 	    !(fc->callee->s = pstrdup(p, p->src + start, w)))
 		return -1;
@@ -2189,8 +2277,26 @@ static int parse_call(parser *p, size_t off)
 	n->v2 = p->src + start;
 	n->n2 = p->pos - start;
 	n->aux = fc;
-	if (parse_args(p, fc, 1) || tag_end(p, &selfclose))
+	if (legacy && at(p, "(")) { /* <#call m(a, b)> */
+		p->pos++;
+		for (;;) {
+			fexpr *e;
+			skip_ws(p);
+			if (at(p, ")"))
+				break;
+			if (fc->nargs && expect(p, ",", "\",\" or \")\""))
+				return -1;
+			if (!(e = parse_expr(p)) || add_arg(p, fc, NULL, 0, e))
+				return -1;
+		}
+		p->pos++;
+	} else if (parse_args(p, fc, 1)) {
 		return -1;
+	}
+	if (tag_end(p, &selfclose))
+		return -1;
+	if (legacy)
+		selfclose = 1;
 	p->in_tag = 0;
 	it = &p->items[p->nitems - 1];
 	it->dir = D_CALL;
@@ -2321,7 +2427,7 @@ static int lex(parser *p)
 				continue;
 			}
 			if (s[1] == '@') {
-				if (parse_call(p, off))
+				if (parse_call(p, off, 0))
 					return -1;
 				p->items[p->nitems - 1].end = (uint32_t)p->pos;
 				continue;
@@ -2376,6 +2482,13 @@ static int lex(parser *p)
 				continue;
 			}
 			p->pos += 2;
+			if (word_len(p) == 4 && is_word(p, p->pos, 4, "call")) {
+				p->pos -= 2;
+				if (parse_call(p, off, 1))
+					return -1;
+				p->items[p->nitems - 1].end = (uint32_t)p->pos;
+				continue;
+			}
 			if (!word_len(p))
 				return perr(p, off, FTL_PARSE,
 				            "expected a directive name after "
@@ -2786,10 +2899,16 @@ static int build(parser *p, fnode **root)
 			}
 			if (d == D_ELSE) {
 				fnode *ln;
-				if (st[sp].dir != D_LIST)
-					return perr(p, it->off, FTL_PARSE,
-					            "#else without a matching "
-					            "#if or #list");
+				if (st[sp].dir != D_LIST ||
+				    st[sp].node->scope == LIST_FOREACH)
+					return perr(
+					        p, it->off, FTL_PARSE,
+					        "#else without a matching "
+					        "#if or #list%s",
+					        st[sp].dir == D_LIST
+					                ? " (#foreach has no "
+					                  "#else)"
+					                : "");
 				ln = st[sp].node;
 				if (ln->alt || ln->op)
 					return perr(p, it->off, FTL_PARSE,
@@ -2981,18 +3100,27 @@ static int build(parser *p, fnode **root)
 			    st[sp].dir == d)
 				((fmacro *)st[sp].node->aux)->body =
 				        st[sp].node->body;
-			if (sp == 0 || st[sp].dir != d) {
+			if (sp == 0 || st[sp].dir != d ||
+			    (d == D_LIST && (st[sp].node->scope ==
+			                     LIST_FOREACH) != it->legacy)) {
+				const char *cn = it->legacy
+				                         ? "foreach"
+				                         : dir_names[it->dir];
 				if (sp == 0)
 					return perr(p, it->off, FTL_PARSE,
 					            "</#%s> without an opening "
 					            "#%s",
-					            dir_names[it->dir],
-					            dir_names[it->dir]);
-				return perr(p, it->off, FTL_PARSE,
-				            "</#%s> found where </#%s> was "
-				            "expected",
-				            dir_names[it->dir],
-				            dir_names[st[sp].dir]);
+					            cn, cn);
+				return perr(
+				        p, it->off, FTL_PARSE,
+				        "</#%s> found where </#%s> was "
+				        "expected",
+				        cn,
+				        st[sp].dir == D_LIST &&
+				                        st[sp].node->scope ==
+				                                LIST_FOREACH
+				                ? "foreach"
+				                : dir_names[st[sp].dir]);
 			}
 			if (d == D_LIST && st[sp].node->has_items) {
 				/* the list must contain #items */
@@ -3019,13 +3147,17 @@ static int build(parser *p, fnode **root)
 		        "of the template",
 		        (int)st[sp].node->n2, st[sp].node->v2,
 		        (int)st[sp].node->n2, st[sp].node->v2);
-	if (sp > 0)
+	if (sp > 0) {
+		int fe = st[sp].dir == D_LIST &&
+		         st[sp].node->scope == LIST_FOREACH;
 		return perr(p, st[sp].off, FTL_PARSE,
 		            "unclosed #%s: expected </#%s> before the end of "
 		            "the template",
-		            dir_names[st[sp].dir],
-		            dir_names[st[sp].dir == D_CASE ? D_SWITCH
-		                                           : st[sp].dir]);
+		            fe ? "foreach" : dir_names[st[sp].dir],
+		            fe ? "foreach"
+		               : dir_names[st[sp].dir == D_CASE ? D_SWITCH
+		                                                : st[sp].dir]);
+	}
 	return 0;
 }
 
