@@ -1000,6 +1000,13 @@ static int need2(fctx *c, const fexpr *e, fval *a, fval *b)
 /* FreeMarker's "+": both operands first; numbers add, two sequences or
  * two hashes join; anything else is string concatenation, which checks the
  * left operand (missing, then type) before the right one. */
+/* The output format where E (or a node) was written: its #outputformat,
+ * else the template's. */
+static int lexfmt(const fctx *c, int lf)
+{
+	return lf ? lf - 1 : c->ofmt;
+}
+
 /* markup + string (or the reverse): markup, the string escaped */
 static int plus_markup(fctx *c, const fexpr *e, const fval *a, const fval *b,
                        fval *out)
@@ -1019,14 +1026,16 @@ static int plus_markup(fctx *c, const fexpr *e, const fval *a, const fval *b,
 		if (feval_text(c, x[i], v[i], &s, &n) ||
 		    feval_charge(c, e->off, n))
 			r = -1;
-		else if (feval_escape(c->ofmt, s, n, &t))
+		else if (feval_escape(lexfmt(c, e->lexfmt), s, n, &t))
 			r = feval_outerr(c, &t);
 	}
 	if (!r)
 		r = feval_str(c, t.p ? t.p : "", t.n, out);
 	free(t.p);
-	if (!r)
+	if (!r) {
 		out->t = V_MARKUP;
+		out->k = (uint8_t)(lexfmt(c, e->lexfmt) + 1);
+	}
 	return r;
 }
 
@@ -1638,7 +1647,8 @@ int feval_expr(fctx *c, const fexpr *e, fval *out)
 static int exec_list(fctx *c, const fnode *n);
 
 /* ${v} with auto-escaping on: the text, escaped for the output format. */
-static int interp_esc(fctx *c, const fexpr *e, const fval *v, size_t off)
+static int interp_esc(fctx *c, const fexpr *e, const fval *v, size_t off,
+                      int fmt)
 {
 	const char *s;
 	size_t n;
@@ -1649,7 +1659,31 @@ static int interp_esc(fctx *c, const fexpr *e, const fval *v, size_t off)
 		return -1;
 	if (feval_charge(c, off, n))
 		return -1;
-	if (feval_escape(c->ofmt, s, n, &c->out))
+	if (feval_escape(fmt, s, n, &c->out))
+		return feval_outerr(c, &c->out);
+	return 0;
+}
+
+/* ${markup} where FMT is the output format: as it is when the formats
+ * agree or FMT is not a markup format; else, as FreeMarker, the source
+ * text of ?esc's results escaped again for FMT, and an error for other
+ * markup (captures, ?no_esc). */
+static int interp_markup(fctx *c, const fnode *n, const fval *v, int fmt)
+{
+	int vf = v->k ? v->k - 1 : c->ofmt;
+	if (vf != fmt && FOF_IS_MARKUP(fmt)) {
+		const fval *src = v->u.s.g;
+		if (!src)
+			return feval_err(
+			        c, n->e->off, FTL_RUNTIME,
+			        "The value to print is in %s format, which "
+			        "differs from the current output format, %s. "
+			        "Format conversion wasn't possible (print it "
+			        "where it was made, or use ?markup_string)",
+			        ftl_outfmt_name(vf), ftl_outfmt_name(fmt));
+		return interp_esc(c, n->e, src, n->off, fmt);
+	}
+	if (fbuf_put(&c->out, v->u.s.p, v->u.s.n))
 		return feval_outerr(c, &c->out);
 	return 0;
 }
@@ -1657,7 +1691,7 @@ static int interp_esc(fctx *c, const fexpr *e, const fval *v, size_t off)
 static int interp(fctx *c, const fnode *n)
 {
 	fval v;
-	int esc;
+	int esc, fmt;
 	const fexpr *e = n->e;
 	if (feval_expr(c, e, &v))
 		return -1;
@@ -1679,19 +1713,20 @@ static int interp(fctx *c, const fnode *n)
 	}
 	/* auto-escaping: #autoesc (op 1), #noautoesc (2), else the
 	 * template's default */
-	esc = n->op ? n->op == 1 : c->autoesc;
+	fmt = lexfmt(c, n->lexfmt);
+	esc = n->op == 2   ? 0
+	      : n->op == 1 ? FOF_IS_MARKUP(fmt)
+	      : n->lexfmt  ? c->policy_on && FOF_IS_MARKUP(fmt)
+	                   : c->autoesc;
 	if (v.t == V_STR && !esc) {
 		if (fbuf_put(&c->out, v.u.s.p, v.u.s.n))
 			return feval_outerr(c, &c->out);
 		return 0;
 	}
-	if (v.t == V_MARKUP) {
-		if (fbuf_put(&c->out, v.u.s.p, v.u.s.n))
-			return feval_outerr(c, &c->out);
-		return 0;
-	}
+	if (v.t == V_MARKUP)
+		return interp_markup(c, n, &v, fmt);
 	if (esc)
-		return interp_esc(c, e, &v, n->off);
+		return interp_esc(c, e, &v, n->off, fmt);
 	return feval_to_text(c, e, &v, &c->out, n->off);
 }
 
@@ -1779,8 +1814,10 @@ static int capture(fctx *c, const fnode *n)
 		return -1;
 	/* what a markup format's template prints is markup (FreeMarker):
 	 * ${captured} must not escape it twice */
-	if (FOF_IS_MARKUP(c->ofmt))
+	if (FOF_IS_MARKUP(lexfmt(c, n->lexfmt))) {
 		v.t = V_MARKUP;
+		v.k = (uint8_t)(lexfmt(c, n->lexfmt) + 1);
+	}
 	return store(c, n, &v);
 }
 
@@ -2386,8 +2423,7 @@ int feval_body(fctx *c, const fnode *n)
 		case N_BREAK: c->depth--; return 1;
 		case N_SETTING: r = setting(c, n); break;
 		case N_AUTOESC: /* the ${...} inside know it (lexical) */
-			r = feval_body(c, n->body);
-			break;
+		case N_BLOCK: r = feval_body(c, n->body); break;
 		case N_MACRO: r = define_macro(c, n->aux); break;
 		case N_CALL: r = exec_call(c, n); break;
 		case N_NESTED: r = exec_nested(c, n); break;
@@ -2610,9 +2646,8 @@ static int render_formats(fctx *c, const ftl_template *t, const ftl_settings *s)
 	policy = ftl_autoesc_policy(s);
 	/* every markup format here escapes by default, so
 	 * enable_if_default and enable_if_supported agree */
-	c->autoesc = t->hdr_autoesc >= 0 ? t->hdr_autoesc
-	             : policy == 2       ? 0
-	                                 : FOF_IS_MARKUP(c->ofmt);
+	c->policy_on = t->hdr_autoesc >= 0 ? t->hdr_autoesc : policy != 2;
+	c->autoesc = c->policy_on && FOF_IS_MARKUP(c->ofmt);
 	if (t->markup_what && !FOF_IS_MARKUP(c->ofmt)) {
 		int auto_esc = strcmp(t->markup_what, "auto_esc") == 0 ||
 		               strcmp(t->markup_what, "#autoesc") == 0;
@@ -2632,18 +2667,47 @@ static int render_formats(fctx *c, const ftl_template *t, const ftl_settings *s)
 	}
 	/* the legacy escapes where auto-escaping is on, as FreeMarker (a
 	 * parse error there: here the format is known only now) */
-	for (int k = 0; k < 2; k++) {
-		int on = k == 1 ? 1 : c->autoesc;
-
-		if (!t->legacy_what[k] || !on || !FOF_IS_MARKUP(c->ofmt))
-			continue;
-		fparse_linecol(t->src, t->legacy_off[k], &e.line, &e.column);
-		ftl_seterr(c->err, FTL_PARSE, e.line, e.column,
-		           "Using ?%s (legacy escaping) is not allowed when "
-		           "auto-escaping is on with a markup output format "
-		           "(%s), to avoid double-escaping mistakes.",
-		           t->legacy_what[k], ftl_outfmt_name(c->ofmt));
-		return -1;
+	{
+		/* the first in the source that is refused (FreeMarker
+		 * stops at the first when parsing) */
+		int best = -1, bfmt = 0;
+		for (int k = 0; k < 3; k++) {
+			/* [2]: inside a markup #outputformat, where only
+			 * the settings' policy is left to decide */
+			int on = k == 1 ? 1 : k == 2 ? policy != 2 : c->autoesc;
+			int fmt = k == 2 ? t->legacy_fmt2 : c->ofmt;
+			if (!t->legacy_what[k] || !on || !FOF_IS_MARKUP(fmt))
+				continue;
+			if (best < 0 ||
+			    t->legacy_off[k] < t->legacy_off[best]) {
+				best = k;
+				bfmt = fmt;
+			}
+		}
+		if (best >= 0) {
+			fparse_linecol(t->src, t->legacy_off[best], &e.line,
+			               &e.column);
+			if (t->legacy_what[best][0] == '#')
+				ftl_seterr(
+				        c->err, FTL_PARSE, e.line, e.column,
+				        "Using the \"escape\" directive "
+				        "(legacy escaping) is not allowed when "
+				        "auto-escaping is on with a markup "
+				        "output format (%s), to avoid "
+				        "confusion and double-escaping "
+				        "mistakes.",
+				        ftl_outfmt_name(bfmt));
+			else
+				ftl_seterr(
+				        c->err, FTL_PARSE, e.line, e.column,
+				        "Using ?%s (legacy escaping) is not "
+				        "allowed when auto-escaping is on with "
+				        "a markup output format (%s), to avoid "
+				        "double-escaping mistakes.",
+				        t->legacy_what[best],
+				        ftl_outfmt_name(bfmt));
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -2797,12 +2861,18 @@ int feval_markup_bi(fctx *c, const fexpr *e, fval *out)
 			                 (int)e->n, e->s, feval_type_name(&v));
 		if (feval_text(c, e->a, &v, &s, &n))
 			return -1;
+		fval *src = NULL;
 		if (e->bi == FBI_NO_ESC) {
 			r = feval_str(c, s, n, out);
 		} else {
 			if (feval_charge(c, e->off, n))
 				return -1;
-			r = feval_escape(c->ofmt, s, n, &b)
+			/* the source text: another markup format escapes
+			 * it again (interp_markup) */
+			if (!(src = feval_alloc(c, sizeof(*src))) ||
+			    feval_str(c, s, n, src))
+				return -1;
+			r = feval_escape(lexfmt(c, e->lexfmt), s, n, &b)
 			            ? feval_outerr(c, &b)
 			            : feval_str(c, b.p ? b.p : "", b.n, out);
 			free(b.p);
@@ -2810,6 +2880,8 @@ int feval_markup_bi(fctx *c, const fexpr *e, fval *out)
 		if (r)
 			return -1;
 		out->t = V_MARKUP;
+		out->k = (uint8_t)(lexfmt(c, e->lexfmt) + 1);
+		out->u.s.g = src;
 		return 0;
 	}
 	}
