@@ -501,6 +501,107 @@ static int find_var(const fvar *vars, size_t n, const char *s, size_t len,
 	return 0;
 }
 
+/* The output format where E (or a node) was written: its #outputformat,
+ * else the template's. */
+static int lexfmt(const fctx *c, int lf)
+{
+	return lf ? lf - 1 : c->ofmt;
+}
+
+/* A string value of the static text S. */
+static void sv_str(fval *out, const char *s, size_t n)
+{
+	memset(out, 0, sizeof(*out));
+	out->t = V_STR;
+	out->u.s.p = s;
+	out->u.s.n = n;
+}
+
+/* The special variables besides .now (the parser let only FreeMarker's
+ * names through). Lexical ones (.output_format, .auto_esc) read where the
+ * expression was written. */
+static int special_var(fctx *c, const fexpr *e, fval *out)
+{
+	const char *s = e->s + 1;
+	size_t n = e->n - 1;
+#define SV_IS(w) (n == sizeof(w) - 1 && memcmp(s, w, n) == 0)
+	if (SV_IS("url_escaping_charset") || SV_IS("urlEscapingCharset")) {
+		/* missing unless the setting was given (as FreeMarker) */
+		static const char *const cs[] = {NULL, "ISO-8859-1",
+		                                 "US-ASCII"};
+		memset(out, 0, sizeof(*out));
+		if (c->url_cs > 0 && c->url_cs < 3)
+			sv_str(out, cs[c->url_cs], strlen(cs[c->url_cs]));
+		return 0;
+	}
+	if (SV_IS("lang") || SV_IS("locale") || SV_IS("locale_object") ||
+	    SV_IS("localeObject")) {
+		const char *l = c->loc && c->loc->name ? c->loc->name : "en_US";
+		size_t k = strlen(l);
+		if (SV_IS("lang"))
+			k = strcspn(l, "_");
+		sv_str(out, l, k);
+		return 0;
+	}
+	if (SV_IS("version") || SV_IS("incompatible_improvements") ||
+	    SV_IS("incompatibleImprovements")) {
+		sv_str(out, "2.3.31", 6);
+		return 0;
+	}
+	if (SV_IS("output_encoding") || SV_IS("outputEncoding")) {
+		/* the engine writes UTF-8 */
+		sv_str(out, "UTF-8", 5);
+		return 0;
+	}
+	if (SV_IS("template_name") || SV_IS("current_template_name") ||
+	    SV_IS("main_template_name") || SV_IS("templateName") ||
+	    SV_IS("currentTemplateName") || SV_IS("mainTemplateName")) {
+		/* templates here have no name: FreeMarker's for a template
+		 * made from a string by the oracle's batch mode */
+		sv_str(out, "template.ftl", 12);
+		return 0;
+	}
+	if (SV_IS("output_format") || SV_IS("outputFormat")) {
+		const char *f = ftl_outfmt_name(lexfmt(c, e->lexfmt));
+		sv_str(out, f, strlen(f));
+		return 0;
+	}
+	if (SV_IS("auto_esc") || SV_IS("autoEsc")) {
+		int fmt = lexfmt(c, e->lexfmt);
+		memset(out, 0, sizeof(*out));
+		out->t = V_BOOL;
+		out->u.b = e->lexesc == 2   ? 0
+		           : e->lexesc == 1 ? FOF_IS_MARKUP(fmt)
+		           : e->lexfmt      ? c->policy_on && FOF_IS_MARKUP(fmt)
+		                            : c->autoesc;
+		return 0;
+	}
+	if (SV_IS("data_model") || SV_IS("dataModel")) {
+		if (!c->model) {
+			memset(out, 0, sizeof(*out));
+			out->t = V_HASH;
+			out->k = K_ARR;
+			return 0;
+		}
+		return feval_from_json(c, c->model, out, e->off);
+	}
+	if (SV_IS("error"))
+		return feval_err(
+		        c, e->off, FTL_RUNTIME,
+		        ".error is not available outside of a #recover "
+		        "block");
+	return feval_err(
+	        c, e->off, FTL_RUNTIME,
+	        "the special variable %.*s is not supported by this "
+	        "engine (supported: .now, .data_model, .lang, .locale, "
+	        ".output_format, .auto_esc, .output_encoding, "
+	        ".version, .incompatible_improvements, "
+	        ".template_name, .current_template_name, "
+	        ".main_template_name; see docs/templates.md)",
+	        (int)e->n, e->s);
+#undef SV_IS
+}
+
 /* FreeMarker's order: the loop variables and locals of the current
  * context (and, for nested content, of the contexts it runs in), then the
  * template's variables (#assign), the globals (#global), the data model. */
@@ -527,10 +628,7 @@ static int lookup(fctx *c, const fexpr *e, fval *out)
 			out->u.d.kind = FD_DATETIME;
 			return 0;
 		}
-		return feval_err(c, e->off, FTL_RUNTIME,
-		                 "the special variable %.*s is not supported "
-		                 "(only .now)",
-		                 (int)e->n, e->s);
+		return special_var(c, e, out);
 	}
 	for (const fenv *env = c->env; env; env = env->up) {
 		for (int i = c->nloops - 1; i >= 0; i--) {
@@ -1000,13 +1098,6 @@ static int need2(fctx *c, const fexpr *e, fval *a, fval *b)
 /* FreeMarker's "+": both operands first; numbers add, two sequences or
  * two hashes join; anything else is string concatenation, which checks the
  * left operand (missing, then type) before the right one. */
-/* The output format where E (or a node) was written: its #outputformat,
- * else the template's. */
-static int lexfmt(const fctx *c, int lf)
-{
-	return lf ? lf - 1 : c->ofmt;
-}
-
 /* markup + string (or the reverse): markup, the string escaped */
 static int plus_markup(fctx *c, const fexpr *e, const fval *a, const fval *b,
                        fval *out)

@@ -729,6 +729,46 @@ static fexpr *parse_list_lit(parser *p, size_t start, const char *close, int op)
 	return setdepth(p, e);
 }
 
+/* FreeMarker 2.3.31's special variables (.name), in both spellings:
+ * an unknown one is a parse error; eval.c decides which are supported. */
+static const char special_names[] =
+        "args, auto_esc, caller_template_name, current_node, "
+        "current_template_name, data_model, error, get_optional_template, "
+        "globals, incompatible_improvements, lang, locale, locale_object, "
+        "locals, main, main_template_name, namespace, node, now, "
+        "output_encoding, output_format, pass, template_name, "
+        "url_escaping_charset, vars, version";
+static int special_known(const char *s, size_t n)
+{
+	static const char *const camel[] = {"autoEsc",
+	                                    "callerTemplateName",
+	                                    "currentNode",
+	                                    "currentTemplateName",
+	                                    "dataModel",
+	                                    "getOptionalTemplate",
+	                                    "incompatibleImprovements",
+	                                    "localeObject",
+	                                    "mainTemplateName",
+	                                    "outputEncoding",
+	                                    "outputFormat",
+	                                    "templateName",
+	                                    "urlEscapingCharset",
+	                                    NULL};
+	const char *q = special_names;
+	while (*q) {
+		size_t k = strcspn(q, ",");
+		if (k == n && memcmp(q, s, n) == 0)
+			return 1;
+		q += k;
+		while (*q == ',' || *q == ' ')
+			q++;
+	}
+	for (int i = 0; camel[i]; i++)
+		if (strlen(camel[i]) == n && memcmp(camel[i], s, n) == 0)
+			return 1;
+	return 0;
+}
+
 static fexpr *parse_primary(parser *p)
 {
 	size_t start;
@@ -746,6 +786,14 @@ static fexpr *parse_primary(parser *p)
 		/* a special variable (.now): looked up by its dotted name */
 		p->pos++;
 		wl = word_len(p);
+		if (!special_known(p->src + p->pos, wl)) {
+			perr(p, start, FTL_PARSE,
+			     "Unknown special variable name: \"%.*s\". The "
+			     "allowed special variable names are: %s",
+			     (int)ftxt_clip(p->src + p->pos, wl, 64),
+			     p->src + p->pos, special_names);
+			return NULL;
+		}
 		e = mk(p, E_VAR, start);
 		if (!e || !(e->s = pstrdup(p, p->src + start, wl + 1)))
 			return NULL;
