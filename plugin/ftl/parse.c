@@ -2084,6 +2084,8 @@ static int parse_escape(parser *p, size_t off, fnode **out)
 		            "expected \"as\" after the variable name of "
 		            "#escape: <#escape x as x?html>");
 	p->pos += 2;
+	/* before the expression's own ?html: FreeMarker names #escape */
+	legacy_record(p, "#escape", off);
 	if (!(e = parse_expr(p)))
 		return -1;
 	x.eff = esc_wrap(p, e);
@@ -2094,7 +2096,6 @@ static int parse_escape(parser *p, size_t off, fnode **out)
 		            "directives nested too deeply (limit %d)",
 		            FTL_MAX_DEPTH);
 	p->escs[p->nesc++] = x;
-	legacy_record(p, "#escape", off);
 	*out = n;
 	return 0;
 }
