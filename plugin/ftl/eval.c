@@ -523,6 +523,107 @@ static int legacy_loop_var(const floop *l, const fexpr *e, fval *out)
 	return 0;
 }
 
+/* The output format where E (or a node) was written: its #outputformat,
+ * else the template's. */
+static int lexfmt(const fctx *c, int lf)
+{
+	return lf ? lf - 1 : c->ofmt;
+}
+
+/* A string value of the static text S. */
+static void sv_str(fval *out, const char *s, size_t n)
+{
+	memset(out, 0, sizeof(*out));
+	out->t = V_STR;
+	out->u.s.p = s;
+	out->u.s.n = n;
+}
+
+/* The special variables besides .now (the parser let only FreeMarker's
+ * names through). Lexical ones (.output_format, .auto_esc) read where the
+ * expression was written. */
+static int special_var(fctx *c, const fexpr *e, fval *out)
+{
+	const char *s = e->s + 1;
+	size_t n = e->n - 1;
+#define SV_IS(w) (n == sizeof(w) - 1 && memcmp(s, w, n) == 0)
+	if (SV_IS("url_escaping_charset") || SV_IS("urlEscapingCharset")) {
+		/* missing unless the setting was given (as FreeMarker) */
+		static const char *const cs[] = {NULL, "ISO-8859-1",
+		                                 "US-ASCII"};
+		memset(out, 0, sizeof(*out));
+		if (c->url_cs > 0 && c->url_cs < 3)
+			sv_str(out, cs[c->url_cs], strlen(cs[c->url_cs]));
+		return 0;
+	}
+	if (SV_IS("lang") || SV_IS("locale") || SV_IS("locale_object") ||
+	    SV_IS("localeObject")) {
+		const char *l = c->loc && c->loc->name ? c->loc->name : "en_US";
+		size_t k = strlen(l);
+		if (SV_IS("lang"))
+			k = strcspn(l, "_");
+		sv_str(out, l, k);
+		return 0;
+	}
+	if (SV_IS("version") || SV_IS("incompatible_improvements") ||
+	    SV_IS("incompatibleImprovements")) {
+		sv_str(out, "2.3.31", 6);
+		return 0;
+	}
+	if (SV_IS("output_encoding") || SV_IS("outputEncoding")) {
+		/* the engine writes UTF-8 */
+		sv_str(out, "UTF-8", 5);
+		return 0;
+	}
+	if (SV_IS("template_name") || SV_IS("current_template_name") ||
+	    SV_IS("main_template_name") || SV_IS("templateName") ||
+	    SV_IS("currentTemplateName") || SV_IS("mainTemplateName")) {
+		/* templates here have no name: FreeMarker's for a template
+		 * made from a string by the oracle's batch mode */
+		sv_str(out, "template.ftl", 12);
+		return 0;
+	}
+	if (SV_IS("output_format") || SV_IS("outputFormat")) {
+		const char *f = ftl_outfmt_name(lexfmt(c, e->lexfmt));
+		sv_str(out, f, strlen(f));
+		return 0;
+	}
+	if (SV_IS("auto_esc") || SV_IS("autoEsc")) {
+		int fmt = lexfmt(c, e->lexfmt);
+		memset(out, 0, sizeof(*out));
+		out->t = V_BOOL;
+		out->u.b = e->lexesc == 2   ? 0
+		           : e->lexesc == 1 ? FOF_IS_MARKUP(fmt)
+		           : e->lexfmt      ? c->policy_on && FOF_IS_MARKUP(fmt)
+		                            : c->autoesc;
+		return 0;
+	}
+	if (SV_IS("data_model") || SV_IS("dataModel")) {
+		if (!c->model) {
+			memset(out, 0, sizeof(*out));
+			out->t = V_HASH;
+			out->k = K_ARR;
+			return 0;
+		}
+		return feval_from_json(c, c->model, out, e->off);
+	}
+	if (SV_IS("error"))
+		return feval_err(
+		        c, e->off, FTL_RUNTIME,
+		        ".error is not available outside of a #recover "
+		        "block");
+	return feval_err(
+	        c, e->off, FTL_RUNTIME,
+	        "the special variable %.*s is not supported by this "
+	        "engine (supported: .now, .data_model, .lang, .locale, "
+	        ".output_format, .auto_esc, .output_encoding, "
+	        ".version, .incompatible_improvements, "
+	        ".template_name, .current_template_name, "
+	        ".main_template_name; see docs/templates.md)",
+	        (int)e->n, e->s);
+#undef SV_IS
+}
+
 /* FreeMarker's order: the loop variables and locals of the current
  * context (and, for nested content, of the contexts it runs in), then the
  * template's variables (#assign), the globals (#global), the data model. */
@@ -549,10 +650,7 @@ static int lookup(fctx *c, const fexpr *e, fval *out)
 			out->u.d.kind = FD_DATETIME;
 			return 0;
 		}
-		return feval_err(c, e->off, FTL_RUNTIME,
-		                 "the special variable %.*s is not supported "
-		                 "(only .now)",
-		                 (int)e->n, e->s);
+		return special_var(c, e, out);
 	}
 	for (const fenv *env = c->env; env; env = env->up) {
 		for (int i = c->nloops - 1; i >= 0; i--) {
@@ -1043,14 +1141,16 @@ static int plus_markup(fctx *c, const fexpr *e, const fval *a, const fval *b,
 		if (feval_text(c, x[i], v[i], &s, &n) ||
 		    feval_charge(c, e->off, n))
 			r = -1;
-		else if (feval_escape(c->ofmt, s, n, &t))
+		else if (feval_escape(lexfmt(c, e->lexfmt), s, n, &t))
 			r = feval_outerr(c, &t);
 	}
 	if (!r)
 		r = feval_str(c, t.p ? t.p : "", t.n, out);
 	free(t.p);
-	if (!r)
+	if (!r) {
 		out->t = V_MARKUP;
+		out->k = (uint8_t)(lexfmt(c, e->lexfmt) + 1);
+	}
 	return r;
 }
 
@@ -1662,7 +1762,8 @@ int feval_expr(fctx *c, const fexpr *e, fval *out)
 static int exec_list(fctx *c, const fnode *n);
 
 /* ${v} with auto-escaping on: the text, escaped for the output format. */
-static int interp_esc(fctx *c, const fexpr *e, const fval *v, size_t off)
+static int interp_esc(fctx *c, const fexpr *e, const fval *v, size_t off,
+                      int fmt)
 {
 	const char *s;
 	size_t n;
@@ -1673,7 +1774,31 @@ static int interp_esc(fctx *c, const fexpr *e, const fval *v, size_t off)
 		return -1;
 	if (feval_charge(c, off, n))
 		return -1;
-	if (feval_escape(c->ofmt, s, n, &c->out))
+	if (feval_escape(fmt, s, n, &c->out))
+		return feval_outerr(c, &c->out);
+	return 0;
+}
+
+/* ${markup} where FMT is the output format: as it is when the formats
+ * agree or FMT is not a markup format; else, as FreeMarker, the source
+ * text of ?esc's results escaped again for FMT, and an error for other
+ * markup (captures, ?no_esc). */
+static int interp_markup(fctx *c, const fnode *n, const fval *v, int fmt)
+{
+	int vf = v->k ? v->k - 1 : c->ofmt;
+	if (vf != fmt && FOF_IS_MARKUP(fmt)) {
+		const fval *src = v->u.s.g;
+		if (!src)
+			return feval_err(
+			        c, n->e->off, FTL_RUNTIME,
+			        "The value to print is in %s format, which "
+			        "differs from the current output format, %s. "
+			        "Format conversion wasn't possible (print it "
+			        "where it was made, or use ?markup_string)",
+			        ftl_outfmt_name(vf), ftl_outfmt_name(fmt));
+		return interp_esc(c, n->e, src, n->off, fmt);
+	}
+	if (fbuf_put(&c->out, v->u.s.p, v->u.s.n))
 		return feval_outerr(c, &c->out);
 	return 0;
 }
@@ -1681,7 +1806,7 @@ static int interp_esc(fctx *c, const fexpr *e, const fval *v, size_t off)
 static int interp(fctx *c, const fnode *n)
 {
 	fval v;
-	int esc;
+	int esc, fmt;
 	const fexpr *e = n->e;
 	if (feval_expr(c, e, &v))
 		return -1;
@@ -1703,19 +1828,20 @@ static int interp(fctx *c, const fnode *n)
 	}
 	/* auto-escaping: #autoesc (op 1), #noautoesc (2), else the
 	 * template's default */
-	esc = n->op ? n->op == 1 : c->autoesc;
+	fmt = lexfmt(c, n->lexfmt);
+	esc = n->op == 2   ? 0
+	      : n->op == 1 ? FOF_IS_MARKUP(fmt)
+	      : n->lexfmt  ? c->policy_on && FOF_IS_MARKUP(fmt)
+	                   : c->autoesc;
 	if (v.t == V_STR && !esc) {
 		if (fbuf_put(&c->out, v.u.s.p, v.u.s.n))
 			return feval_outerr(c, &c->out);
 		return 0;
 	}
-	if (v.t == V_MARKUP) {
-		if (fbuf_put(&c->out, v.u.s.p, v.u.s.n))
-			return feval_outerr(c, &c->out);
-		return 0;
-	}
+	if (v.t == V_MARKUP)
+		return interp_markup(c, n, &v, fmt);
 	if (esc)
-		return interp_esc(c, e, &v, n->off);
+		return interp_esc(c, e, &v, n->off, fmt);
 	return feval_to_text(c, e, &v, &c->out, n->off);
 }
 
@@ -1803,8 +1929,10 @@ static int capture(fctx *c, const fnode *n)
 		return -1;
 	/* what a markup format's template prints is markup (FreeMarker):
 	 * ${captured} must not escape it twice */
-	if (FOF_IS_MARKUP(c->ofmt))
+	if (FOF_IS_MARKUP(lexfmt(c, n->lexfmt))) {
 		v.t = V_MARKUP;
+		v.k = (uint8_t)(lexfmt(c, n->lexfmt) + 1);
+	}
 	return store(c, n, &v);
 }
 
@@ -2427,8 +2555,7 @@ int feval_body(fctx *c, const fnode *n)
 		case N_BREAK: c->depth--; return 1;
 		case N_SETTING: r = setting(c, n); break;
 		case N_AUTOESC: /* the ${...} inside know it (lexical) */
-			r = feval_body(c, n->body);
-			break;
+		case N_BLOCK: r = feval_body(c, n->body); break;
 		case N_MACRO: r = define_macro(c, n->aux); break;
 		case N_CALL: r = exec_call(c, n); break;
 		case N_NESTED: r = exec_nested(c, n); break;
@@ -2652,9 +2779,8 @@ static int render_formats(fctx *c, const ftl_template *t, const ftl_settings *s)
 	policy = ftl_autoesc_policy(s);
 	/* every markup format here escapes by default, so
 	 * enable_if_default and enable_if_supported agree */
-	c->autoesc = t->hdr_autoesc >= 0 ? t->hdr_autoesc
-	             : policy == 2       ? 0
-	                                 : FOF_IS_MARKUP(c->ofmt);
+	c->policy_on = t->hdr_autoesc >= 0 ? t->hdr_autoesc : policy != 2;
+	c->autoesc = c->policy_on && FOF_IS_MARKUP(c->ofmt);
 	if (t->markup_what && !FOF_IS_MARKUP(c->ofmt)) {
 		int auto_esc = strcmp(t->markup_what, "auto_esc") == 0 ||
 		               strcmp(t->markup_what, "#autoesc") == 0;
@@ -2674,18 +2800,47 @@ static int render_formats(fctx *c, const ftl_template *t, const ftl_settings *s)
 	}
 	/* the legacy escapes where auto-escaping is on, as FreeMarker (a
 	 * parse error there: here the format is known only now) */
-	for (int k = 0; k < 2; k++) {
-		int on = k == 1 ? 1 : c->autoesc;
-
-		if (!t->legacy_what[k] || !on || !FOF_IS_MARKUP(c->ofmt))
-			continue;
-		fparse_linecol(t->src, t->legacy_off[k], &e.line, &e.column);
-		ftl_seterr(c->err, FTL_PARSE, e.line, e.column,
-		           "Using ?%s (legacy escaping) is not allowed when "
-		           "auto-escaping is on with a markup output format "
-		           "(%s), to avoid double-escaping mistakes.",
-		           t->legacy_what[k], ftl_outfmt_name(c->ofmt));
-		return -1;
+	{
+		/* the first in the source that is refused (FreeMarker
+		 * stops at the first when parsing) */
+		int best = -1, bfmt = 0;
+		for (int k = 0; k < 3; k++) {
+			/* [2]: inside a markup #outputformat, where only
+			 * the settings' policy is left to decide */
+			int on = k == 1 ? 1 : k == 2 ? policy != 2 : c->autoesc;
+			int fmt = k == 2 ? t->legacy_fmt2 : c->ofmt;
+			if (!t->legacy_what[k] || !on || !FOF_IS_MARKUP(fmt))
+				continue;
+			if (best < 0 ||
+			    t->legacy_off[k] < t->legacy_off[best]) {
+				best = k;
+				bfmt = fmt;
+			}
+		}
+		if (best >= 0) {
+			fparse_linecol(t->src, t->legacy_off[best], &e.line,
+			               &e.column);
+			if (t->legacy_what[best][0] == '#')
+				ftl_seterr(
+				        c->err, FTL_PARSE, e.line, e.column,
+				        "Using the \"escape\" directive "
+				        "(legacy escaping) is not allowed when "
+				        "auto-escaping is on with a markup "
+				        "output format (%s), to avoid "
+				        "confusion and double-escaping "
+				        "mistakes.",
+				        ftl_outfmt_name(bfmt));
+			else
+				ftl_seterr(
+				        c->err, FTL_PARSE, e.line, e.column,
+				        "Using ?%s (legacy escaping) is not "
+				        "allowed when auto-escaping is on with "
+				        "a markup output format (%s), to avoid "
+				        "double-escaping mistakes.",
+				        t->legacy_what[best],
+				        ftl_outfmt_name(bfmt));
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -2839,12 +2994,18 @@ int feval_markup_bi(fctx *c, const fexpr *e, fval *out)
 			                 (int)e->n, e->s, feval_type_name(&v));
 		if (feval_text(c, e->a, &v, &s, &n))
 			return -1;
+		fval *src = NULL;
 		if (e->bi == FBI_NO_ESC) {
 			r = feval_str(c, s, n, out);
 		} else {
 			if (feval_charge(c, e->off, n))
 				return -1;
-			r = feval_escape(c->ofmt, s, n, &b)
+			/* the source text: another markup format escapes
+			 * it again (interp_markup) */
+			if (!(src = feval_alloc(c, sizeof(*src))) ||
+			    feval_str(c, s, n, src))
+				return -1;
+			r = feval_escape(lexfmt(c, e->lexfmt), s, n, &b)
 			            ? feval_outerr(c, &b)
 			            : feval_str(c, b.p ? b.p : "", b.n, out);
 			free(b.p);
@@ -2852,6 +3013,8 @@ int feval_markup_bi(fctx *c, const fexpr *e, fval *out)
 		if (r)
 			return -1;
 		out->t = V_MARKUP;
+		out->k = (uint8_t)(lexfmt(c, e->lexfmt) + 1);
+		out->u.s.g = src;
 		return 0;
 	}
 	}

@@ -9,7 +9,9 @@
 #include "fdate.h"
 
 /* V_MARKUP: markup output (?esc, ?no_esc, #assign captures in a markup
- * format): u.s holds the markup, printed without escaping */
+ * format): u.s holds the markup, printed without escaping; k its format
+ * (FOF_* + 1; 0: the template's), u.s.g for ?esc's results the source
+ * text (a V_STR), re-escaped where another markup format prints it */
 enum {
 	V_NONE = 0,
 	V_STR,
@@ -153,6 +155,9 @@ typedef struct fctx {
 	/* output format (FOF_*), auto-escaping on now, the charset of ?url
 	 * (0 UTF-8, 1 ISO-8859-1, 2 US-ASCII) */
 	int ofmt, autoesc, url_cs;
+	/* the template's auto-escaping policy lets markup formats escape
+	 * (for ${...} inside #outputformat: FOF_IS_MARKUP there decides) */
+	int policy_on;
 	floop loops[FTL_MAX_DEPTH]; /* last: not cleared per render */
 } fctx;
 

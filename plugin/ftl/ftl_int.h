@@ -193,6 +193,11 @@ struct fexpr {
 	fnum num;
 	int bi;    /* E_BI: built-in id (eval.c) */
 	void *aux; /* E_BI ?string('pattern'): the pre-parsed fnfmt */
+	/* where it was written (lexical, FreeMarker decides it when
+	 * parsing): the output format of the enclosing #outputformat, FOF_*
+	 * + 1 (0: the template's), and the nearest #autoesc (1) or
+	 * #noautoesc (2) (0: the template's auto-escaping) */
+	uint8_t lexfmt, lexesc;
 };
 
 enum {
@@ -213,7 +218,9 @@ enum {
 	N_RETURN,  /* #return [e] */
 	N_INCLUDE, /* #include / #import: a runtime error (no loader) */
 	N_AUTOESC, /* #autoesc (op 1) / #noautoesc (op 0): body */
-	N_STOP     /* #stop [e]: ends the render with an error */
+	N_STOP,    /* #stop [e]: ends the render with an error */
+	N_BLOCK    /* #escape, #noescape, #outputformat: only lexical, runs
+	            * its body */
 };
 /* where #assign / #local / #global put the variable */
 enum { S_NAMESPACE = 0, S_LOCAL, S_GLOBAL };
@@ -264,6 +271,7 @@ struct fnode {
 	size_t n1, n2;
 	const char *text; /* N_TEXT */
 	size_t len;
+	uint8_t lexfmt; /* as fexpr's: the enclosing #outputformat */
 };
 
 typedef struct fchunk {
@@ -303,10 +311,13 @@ struct ftl_template {
 	int hdr_fmt, hdr_autoesc;
 	const char *markup_what;
 	size_t markup_off;
-	/* the first ?html/?xhtml/?xml/?rtf under the default auto-escaping
-	 * [0] and inside #autoesc [1] (parse.c legacy_escape), or NULL */
-	const char *legacy_what[2];
-	size_t legacy_off[2];
+	/* the first ?html/?xhtml/?xml/?rtf or #escape under the default
+	 * auto-escaping [0], inside #autoesc [1], inside an #outputformat
+	 * with a markup format under the default auto-escaping policy [2]
+	 * (parse.c legacy_record), or NULL */
+	const char *legacy_what[3];
+	size_t legacy_off[3];
+	int legacy_fmt2; /* the format of [2] (FOF_*) */
 };
 
 /* Output formats: the first four escape ${...} (markup formats). */

@@ -77,3 +77,7 @@ EXTRA_DIST += tests/ftl/freemarker_suite.py
 plugin_ftl_libftl_la_SOURCES += plugin/ftl/locale.h plugin/ftl/locale.c \
 	plugin/ftl/locale_data.c
 EXTRA_DIST += tests/ftl/LocaleDump.java tests/ftl/date_styles.py
+# #escape, #outputformat and the special variables with settings (ftl-escape)
+check_PROGRAMS += tests/ftl/test_ftl_escape
+TESTS += tests/ftl/test_ftl_escape
+tests_ftl_test_ftl_escape_LDADD = $(FTL_TEST_LDADD)

@@ -118,16 +118,21 @@ enum {
 	D_IMPORT,
 	D_AUTOESC,
 	D_NOAUTOESC,
-	D_CALL, /* <@m ...> (not a name FreeMarker knows as #call) */
+	D_ESCAPE,       /* #escape x as e: parse-time wrapping of ${...} */
+	D_NOESCAPE,     /* #noescape: the enclosing #escape suspended */
+	D_OUTPUTFORMAT, /* #outputformat "HTML": the lexical format */
+	D_CALL,         /* <@m ...> (not a name FreeMarker knows as #call) */
 	D_NONE
 };
 /* #flush and #stop: no body, no rule of place (not in dir_names) */
 #define D_PLAIN (D_NONE + 1)
 static const char *const dir_names[] = {
-        "if",     "elseif",  "else",     "list",    "items",     "sep",
-        "break",  "assign",  "switch",   "case",    "default",   "setting",
-        "ftl",    "macro",   "function", "return",  "nested",    "local",
-        "global", "include", "import",   "autoesc", "noautoesc", "@",
+        "if",           "elseif",  "else",      "list",   "items",
+        "sep",          "break",   "assign",    "switch", "case",
+        "default",      "setting", "ftl",       "macro",  "function",
+        "return",       "nested",  "local",     "global", "include",
+        "import",       "autoesc", "noautoesc", "escape", "noescape",
+        "outputformat", "@",
 };
 
 typedef struct item {
@@ -171,35 +176,107 @@ typedef struct parser {
 	/* #autoesc (1) / #noautoesc (2) open around the lexer's position,
 	 * for the legacy escapes (?html...): FreeMarker refuses them where
 	 * auto-escaping is on; deeper than the array: not checked */
-	unsigned char esc_stack[64];
+	unsigned char esc_stack[FTL_MAX_DEPTH + 1];
 	int esc_depth;
 	/* the first legacy escape with the template's default auto-escaping
-	 * [0] and inside #autoesc [1]: checked when the format is known */
-	const char *legacy_what[2];
-	size_t legacy_off[2];
+	 * [0], inside #autoesc [1], inside a markup #outputformat [2]:
+	 * checked when the format is known */
+	const char *legacy_what[3];
+	size_t legacy_off[3];
+	int legacy_fmt2;
+	/* #outputformat open around the lexer's position (FOF_* + 1) */
+	unsigned char fmt_stack[FTL_MAX_DEPTH + 1];
+	int fmt_depth;
+	/* #escape (brief ftl-escape): the active escapes, innermost last,
+	 * each with its expression already composed with the outer ones
+	 * (FreeMarker's EscapeBlock); #noescape moves the innermost to
+	 * SUSPENDED until its end tag. Bounded by FTL_MAX_DEPTH. */
+	struct fescape {
+		const char *var;
+		size_t vn;
+		fexpr *eff;
+	} escs[FTL_MAX_DEPTH + 1], suspended[FTL_MAX_DEPTH + 1];
+	int nesc, nsusp;
 } parser;
 
 /* A legacy escaping built-in (?html, ?xhtml, ?xml, ?rtf) at OFF: fine
  * inside #noautoesc; elsewhere FreeMarker refuses it when auto-escaping is
  * on with a markup format, which is known only when rendering (the format
  * may come from the settings): the first of each kind is recorded. */
+static void legacy_record(parser *p, const char *what, size_t off);
+static int perr(parser *p, size_t off, ftl_kind k, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
+/* The lexical auto-escaping: the nearest #autoesc (1) or #noautoesc (2)
+ * around the lexer's position, 0: the template's default. */
+static int lex_esc(parser *p)
+{
+	return p->esc_depth > 0 && p->esc_depth <= (int)sizeof(p->esc_stack)
+	               ? p->esc_stack[p->esc_depth - 1]
+	               : 0;
+}
+
+/* The lexical output format: FOF_* + 1 of the nearest #outputformat, 0:
+ * the template's (the header's or the settings'). */
+static int lex_fmt(parser *p)
+{
+	return p->fmt_depth > 0 && p->fmt_depth <= (int)sizeof(p->fmt_stack)
+	               ? p->fmt_stack[p->fmt_depth - 1]
+	               : 0;
+}
 static void legacy_escape(parser *p, const char *name, size_t n, size_t off)
 {
 	static const char *const legacy[] = {"html", "xhtml", "xml", "rtf"};
-	int top = 0, k;
+	int k;
 
 	for (k = 0; k < 4; k++)
 		if (strlen(legacy[k]) == n && memcmp(legacy[k], name, n) == 0)
 			break;
-	if (k == 4 || p->esc_depth > (int)sizeof(p->esc_stack))
+	if (k == 4)
 		return;
-	if (p->esc_depth > 0)
-		top = p->esc_stack[p->esc_depth - 1];
+	legacy_record(p, legacy[k], off);
+}
+
+/* The legacy escape WHAT ("html"..., or "#escape") at OFF, refused where
+ * auto-escaping is on with a markup format: the first of each kind is
+ * remembered (the render checks it against the format). */
+static void legacy_record(parser *p, const char *what, size_t off)
+{
+	int top = lex_esc(p), fmt = lex_fmt(p);
 	if (top == 2)
 		return;
 	top = top == 1;
+	if (fmt) {
+		/* inside #outputformat: the format is known now */
+		if (!FOF_IS_MARKUP(fmt - 1))
+			return;
+		if (top || p->hdr_autoesc == 1) {
+			if (what[0] == '#')
+				perr(p, off, FTL_PARSE,
+				     "Using the \"escape\" directive (legacy "
+				     "escaping) is not allowed when "
+				     "auto-escaping is on with a markup output "
+				     "format (%s), to avoid confusion and "
+				     "double-escaping mistakes.",
+				     ftl_outfmt_name(fmt - 1));
+			else
+				perr(p, off, FTL_PARSE,
+				     "Using ?%s (legacy escaping) is not "
+				     "allowed "
+				     "when auto-escaping is on with a markup "
+				     "output format (%s), to avoid "
+				     "double-escaping mistakes.",
+				     what, ftl_outfmt_name(fmt - 1));
+			return;
+		}
+		if (p->hdr_autoesc == 0)
+			return;
+		top = 2; /* unless the settings disable auto-escaping */
+		if (!p->legacy_what[2])
+			p->legacy_fmt2 = fmt - 1;
+	}
 	if (!p->legacy_what[top]) {
-		p->legacy_what[top] = legacy[k];
+		p->legacy_what[top] = what;
 		p->legacy_off[top] = off;
 	}
 }
@@ -218,6 +295,25 @@ static int markup_bi(const char *s, size_t n)
 /* Remember the first construct that needs a markup output format. */
 static void need_markup(parser *p, const char *what, size_t off)
 {
+	int fmt = lex_fmt(p);
+	if (fmt) {
+		/* inside #outputformat: known now, FreeMarker's parse error */
+		if (!FOF_IS_MARKUP(fmt - 1)) {
+			if (strcmp(what, "#autoesc") == 0 ||
+			    strcmp(what, "auto_esc") == 0)
+				perr(p, off, FTL_PARSE,
+				     "%s: the current output format can't do "
+				     "escaping: %s",
+				     what, ftl_outfmt_name(fmt - 1));
+			else
+				perr(p, off, FTL_PARSE,
+				     "%s can't be used here, as the current "
+				     "output format isn't a markup (escaping) "
+				     "format: %s",
+				     what, ftl_outfmt_name(fmt - 1));
+		}
+		return;
+	}
 	if (!p->markup_what) {
 		p->markup_what = what;
 		p->markup_off = off;
@@ -333,6 +429,8 @@ static fexpr *mk(parser *p, int op, size_t off)
 		e->op = (uint8_t)op;
 		e->off = (uint32_t)off;
 		e->end = (uint32_t)p->pos;
+		e->lexfmt = (uint8_t)lex_fmt(p);
+		e->lexesc = (uint8_t)lex_esc(p);
 	}
 	return e;
 }
@@ -634,6 +732,46 @@ static fexpr *parse_list_lit(parser *p, size_t start, const char *close, int op)
 	return setdepth(p, e);
 }
 
+/* FreeMarker 2.3.31's special variables (.name), in both spellings:
+ * an unknown one is a parse error; eval.c decides which are supported. */
+static const char special_names[] =
+        "args, auto_esc, caller_template_name, current_node, "
+        "current_template_name, data_model, error, get_optional_template, "
+        "globals, incompatible_improvements, lang, locale, locale_object, "
+        "locals, main, main_template_name, namespace, node, now, "
+        "output_encoding, output_format, pass, template_name, "
+        "url_escaping_charset, vars, version";
+static int special_known(const char *s, size_t n)
+{
+	static const char *const camel[] = {"autoEsc",
+	                                    "callerTemplateName",
+	                                    "currentNode",
+	                                    "currentTemplateName",
+	                                    "dataModel",
+	                                    "getOptionalTemplate",
+	                                    "incompatibleImprovements",
+	                                    "localeObject",
+	                                    "mainTemplateName",
+	                                    "outputEncoding",
+	                                    "outputFormat",
+	                                    "templateName",
+	                                    "urlEscapingCharset",
+	                                    NULL};
+	const char *q = special_names;
+	while (*q) {
+		size_t k = strcspn(q, ",");
+		if (k == n && memcmp(q, s, n) == 0)
+			return 1;
+		q += k;
+		while (*q == ',' || *q == ' ')
+			q++;
+	}
+	for (int i = 0; camel[i]; i++)
+		if (strlen(camel[i]) == n && memcmp(camel[i], s, n) == 0)
+			return 1;
+	return 0;
+}
+
 static fexpr *parse_primary(parser *p)
 {
 	size_t start;
@@ -651,6 +789,14 @@ static fexpr *parse_primary(parser *p)
 		/* a special variable (.now): looked up by its dotted name */
 		p->pos++;
 		wl = word_len(p);
+		if (!special_known(p->src + p->pos, wl)) {
+			perr(p, start, FTL_PARSE,
+			     "Unknown special variable name: \"%.*s\". The "
+			     "allowed special variable names are: %s",
+			     (int)ftxt_clip(p->src + p->pos, wl, 64),
+			     p->src + p->pos, special_names);
+			return NULL;
+		}
 		e = mk(p, E_VAR, start);
 		if (!e || !(e->s = pstrdup(p, p->src + start, wl + 1)))
 			return NULL;
@@ -1377,6 +1523,7 @@ static fnode *mknode(parser *p, int type, size_t off)
 	if (n) {
 		n->type = (uint8_t)type;
 		n->off = (uint32_t)off;
+		n->lexfmt = (uint8_t)lex_fmt(p);
 	}
 	return n;
 }
@@ -1522,10 +1669,9 @@ static int dir_lookup(const char *s, size_t n)
 }
 
 static const char *const unsupported_dirs[] = {
-        "attempt",  "recover",      "visit",     "recurse",
-        "fallback", "compress",     "escape",    "noescape",
-        "noparse",  "outputformat", "t",         "lt",
-        "rt",       "nt",           "transform", NULL};
+        "attempt",  "recover",   "visit", "recurse", "fallback",
+        "compress", "noparse",   "t",     "lt",      "rt",
+        "nt",       "transform", NULL};
 
 /* The legacy directives FreeMarker 2.3.31 still parses, spelled as the
  * modern ones: <#foreach x in seq> is <#list seq as x> (its own end tag,
@@ -1941,6 +2087,94 @@ static int parse_legacy_tag(parser *p, size_t off, size_t wl)
 	return 0;
 }
 
+/* ---- #escape / #noescape (brief ftl-escape) --------------------------------
+ * FreeMarker rewrites every ${...} and #{...} inside #escape x as E when it
+ * parses: the interpolation becomes E with x replaced by its expression
+ * (string literals' ${...} and #{...} are left alone). An inner #escape's
+ * expression is first wrapped by the outer one, so the escapes compose
+ * innermost first; #noescape suspends the innermost until its end tag. Nothing
+ * of it is left at render time: the rewritten expressions are evaluated (and
+ * charged to the work budget) like any other. */
+
+/* A copy of E with every variable VAR replaced by WITH (shared, not
+ * copied: the nodes are immutable once built). */
+static fexpr *esc_subst(parser *p, const fexpr *e, const char *var, size_t vn,
+                        fexpr *with)
+{
+	fexpr *r;
+	if (!e)
+		return NULL;
+	if (e->op == E_VAR && e->n == vn && memcmp(e->s, var, vn) == 0)
+		return with;
+	r = palloc(p, sizeof(*r));
+	if (!r)
+		return NULL;
+	*r = *e;
+	if ((e->a && !(r->a = esc_subst(p, e->a, var, vn, with))) ||
+	    (e->b && !(r->b = esc_subst(p, e->b, var, vn, with))))
+		return NULL;
+	if (e->nargs) {
+		r->args = palloc(p, (size_t)e->nargs * sizeof(*r->args));
+		if (!r->args)
+			return NULL;
+		for (int i = 0; i < e->nargs; i++)
+			if (!(r->args[i] =
+			              esc_subst(p, e->args[i], var, vn, with)))
+				return NULL;
+	}
+	return setdepth(p, r);
+}
+
+/* ${E} inside #escape: E wrapped by the innermost active escape. */
+static fexpr *esc_wrap(parser *p, fexpr *e)
+{
+	const struct fescape *x;
+	if (!e || p->nesc == 0)
+		return e;
+	x = &p->escs[p->nesc - 1];
+	return esc_subst(p, x->eff, x->var, x->vn, e);
+}
+
+/* <#escape name as expression> */
+static int parse_escape(parser *p, size_t off, fnode **out)
+{
+	size_t wl;
+	struct fescape x;
+	fexpr *e;
+	fnode *n = mknode(p, N_BLOCK, off);
+	if (!n)
+		return -1;
+	skip_ws(p);
+	wl = word_len(p);
+	if (!wl)
+		return perr(p, p->pos, FTL_PARSE,
+		            "#escape needs a variable name: <#escape x as "
+		            "x?html>");
+	x.var = p->src + p->pos;
+	x.vn = wl;
+	p->pos += wl;
+	skip_ws(p);
+	if (!at_word(p, "as"))
+		return perr(p, p->pos, FTL_PARSE,
+		            "expected \"as\" after the variable name of "
+		            "#escape: <#escape x as x?html>");
+	p->pos += 2;
+	/* before the expression's own ?html: FreeMarker names #escape */
+	legacy_record(p, "#escape", off);
+	if (!(e = parse_expr(p)))
+		return -1;
+	x.eff = esc_wrap(p, e);
+	if (!x.eff)
+		return -1;
+	if (p->nesc >= FTL_MAX_DEPTH)
+		return perr(p, off, FTL_LIMIT,
+		            "directives nested too deeply (limit %d)",
+		            FTL_MAX_DEPTH);
+	p->escs[p->nesc++] = x;
+	*out = n;
+	return 0;
+}
+
 static int parse_open_tag(parser *p, size_t off)
 {
 	size_t wl, name_at;
@@ -2090,6 +2324,64 @@ static int parse_open_tag(parser *p, size_t off)
 		if (d == D_AUTOESC)
 			need_markup(p, "#autoesc", off);
 		break;
+	case D_ESCAPE:
+		if (parse_escape(p, off, &n))
+			return -1;
+		break;
+	case D_OUTPUTFORMAT: {
+		fexpr *v;
+		int f;
+		n = mknode(p, N_BLOCK, off);
+		if (!n)
+			return -1;
+		skip_ws(p);
+		if (at_tag_end(p))
+			return perr(p, off, FTL_PARSE,
+			            "#outputformat is an existing directive, "
+			            "but the tag is malformed: it needs the "
+			            "name of a format, as <#outputformat "
+			            "\"HTML\">");
+		if (!(v = parse_expr(p)))
+			return -1;
+		if (!(v->op == E_STR || (v->op == E_ADD && v->a->op == E_STR &&
+		                         v->b->op == E_STR)))
+			return perr(p, v->off, FTL_PARSE,
+			            "Parameter expression must be parse-time "
+			            "evaluable (constant): give the format's "
+			            "name as a string literal, as "
+			            "<#outputformat \"HTML\">");
+		if (v->op == E_ADD) {
+			/* "HT" + "ML": FreeMarker evaluates constants */
+			char *j = palloc(p, v->a->n + v->b->n + 1);
+			if (!j)
+				return -1;
+			memcpy(j, v->a->s, v->a->n);
+			memcpy(j + v->a->n, v->b->s, v->b->n);
+			v->s = j;
+			v->n = v->a->n + v->b->n;
+		}
+		f = ftl_outfmt(v->s, v->n);
+		if (f < 0)
+			return perr(p, v->off, FTL_PARSE,
+			            "Unregistered output format name, "
+			            "\"%.*s\". The output formats registered "
+			            "are: \"CSS\", \"HTML\", \"JSON\", "
+			            "\"JavaScript\", \"RTF\", \"XHTML\", "
+			            "\"XML\", \"plainText\", \"undefined\"",
+			            (int)ftxt_clip(v->s, v->n, 64), v->s);
+		n->op = (uint8_t)f;
+		break;
+	}
+	case D_NOESCAPE:
+		if (p->nesc == 0)
+			return perr(p, off, FTL_PARSE,
+			            "#noescape with no matching #escape "
+			            "encountered.");
+		n = mknode(p, N_BLOCK, off);
+		if (!n)
+			return -1;
+		p->suspended[p->nsusp++] = p->escs[--p->nesc];
+		break;
 	case D_SETTING: {
 		size_t sw;
 		n = mknode(p, N_SETTING, off);
@@ -2189,6 +2481,17 @@ static int parse_open_tag(parser *p, size_t off)
 	it = &p->items[p->nitems - 1];
 	it->node = n;
 	it->selfclose = selfclose;
+	if (d == D_OUTPUTFORMAT && !selfclose) {
+		if (p->fmt_depth < (int)sizeof(p->fmt_stack))
+			p->fmt_stack[p->fmt_depth] = (unsigned char)(n->op + 1);
+		p->fmt_depth++;
+	}
+	if (selfclose &&
+	    (d == D_ESCAPE || d == D_NOESCAPE || d == D_OUTPUTFORMAT))
+		return perr(p, off, FTL_PARSE,
+		            "#%s is an existing directive, but the tag is "
+		            "malformed: it needs an end tag </#%s>",
+		            dir_names[d], dir_names[d]);
 	if ((d == D_AUTOESC || d == D_NOAUTOESC) && !selfclose) {
 		if (p->esc_depth < (int)sizeof(p->esc_stack))
 			p->esc_stack[p->esc_depth] = d == D_AUTOESC ? 1 : 2;
@@ -2218,6 +2521,13 @@ static int parse_close_tag(parser *p, size_t off)
 	p->pos++;
 	if ((d == D_AUTOESC || d == D_NOAUTOESC) && p->esc_depth > 0)
 		p->esc_depth--;
+	if (d == D_OUTPUTFORMAT && p->fmt_depth > 0)
+		p->fmt_depth--;
+	/* a close tag in the wrong place is build()'s error */
+	if (d == D_ESCAPE && p->nesc > 0)
+		p->nesc--;
+	if (d == D_NOESCAPE && p->nsusp > 0)
+		p->escs[p->nesc++] = p->suspended[--p->nsusp];
 	if (add_item(p, IT_CLOSE, off))
 		return -1;
 	it = &p->items[p->nitems - 1];
@@ -2416,6 +2726,9 @@ static int lex(parser *p)
 					return -1;
 				skip_ws(p);
 				if (*s == '#' && numeric_interp(p, n))
+					return -1;
+				/* #{...} is not escaped (FreeMarker) */
+				if (*s == '$' && !(n->e = esc_wrap(p, n->e)))
 					return -1;
 				if (!at(p, "}"))
 					return perr(p, p->pos, FTL_PARSE,
@@ -3041,7 +3354,8 @@ static int build(parser *p, fnode **root)
 			if (d == D_IF || d == D_LIST || d == D_ITEMS ||
 			    d == D_SWITCH || d == D_SEP || d == D_MACRO ||
 			    d == D_FUNCTION || d == D_CALL || d == D_AUTOESC ||
-			    d == D_NOAUTOESC ||
+			    d == D_NOAUTOESC || d == D_ESCAPE ||
+			    d == D_NOESCAPE || d == D_OUTPUTFORMAT ||
 			    ((d == D_ASSIGN || d == D_LOCAL || d == D_GLOBAL) &&
 			     n->has_items)) {
 				if (sp + 1 > FTL_MAX_DEPTH)
@@ -3290,10 +3604,11 @@ ftl_template *fparse_compile(const char *src, size_t len, ftl_error *err)
 	t->hdr_autoesc = p.hdr_autoesc;
 	t->markup_what = p.markup_what;
 	t->markup_off = p.markup_off;
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < 3; k++) {
 		t->legacy_what[k] = p.legacy_what[k];
 		t->legacy_off[k] = p.legacy_off[k];
 	}
+	t->legacy_fmt2 = p.legacy_fmt2;
 	t->nitems = p.nitems;
 	if (p.failed) {
 		farena_free(&t->arena);
