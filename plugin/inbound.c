@@ -1112,10 +1112,13 @@ static void publish_hit(tw_inbound *in, tw_hit *h, const tw_msg *m,
 		render_reply(in, h, m, ok ? h->sub->echo : h->sub->echo_error,
 		             deadline, oom);
 	h->state = ST_DONE;
-	if (!ok) {
+	if (rc != 0) { /* refused: forgotten, a retry publishes again */
 		settle_hit(in, h, m, NULL);
 		return;
 	}
+	/* Accepted, in time or late: remembered with the reply given. A
+	 * late event was still published (the host has it): forgetting it
+	 * would publish it a second time on Twilio's retry. */
 	res = json_object_new_object();
 	if (res)
 		add(res, "reply",

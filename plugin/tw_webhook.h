@@ -136,4 +136,9 @@ int tw_webhook_check_body(tw_webhook *w, const tw_webhook_request *rq,
 /* Count an answer in the stats (the daemon does it for every answer). */
 void tw_webhook_count(tw_webhook *w, int status);
 
+/* Tests only (test_webhook): when set, called on a connection's thread
+ * between the inbound handler and sending the answer, to hold a request
+ * in the window a shutdown must wait through. NULL in production. */
+extern void (*tw_webhook_test_answer_hook)(void);
+
 #endif /* TW_WEBHOOK_H */

@@ -65,9 +65,11 @@
  * signature is checked against (TW_SIG_MAX_URL, 8 KiB) and Twilio's
  * headers (about 1 KiB), the body being copied out as it arrives. */
 #define TW_WEBHOOK_CONN_MEMORY ((size_t)16 << 10)
-/* Idle matchers kept in the pool after a burst; more are freed when given
- * back (each holds a 32 KiB JIT stack that may have grown to 1 MiB). */
-#define TW_WEBHOOK_POOL_KEEP 64
+/* Idle matchers are kept up to TWILIO_WEBHOOK_MAX_CONNECTIONS (as many as
+ * can run at once: no matcher is made and freed again per request under
+ * full load), at most this many. Each holds a JIT stack reserved at 1 MiB,
+ * of which only what a pattern used is resident. */
+#define TW_WEBHOOK_POOL_MAX 4096
 /* Bytes of a too-large body read (and dropped) before the connection is
  * closed without an answer: enough to answer 413 to an honest client that
  * sent a little too much, bounded against one that never stops. */
@@ -92,7 +94,8 @@ typedef struct wh_req {
 	tw_buf body;
 	size_t discarded; /* bytes over the limit, dropped */
 	tw_form form;
-	tw_buf out; /* the answer */
+	tw_buf out;    /* the answer */
+	int answering; /* counted in answering until it is completed */
 } wh_req;
 
 typedef struct wh_daemon {
@@ -118,11 +121,12 @@ struct tw_webhook {
 
 	/* requests inside tw_inbound_handle() and the matcher pool */
 	pthread_mutex_t mu;
-	pthread_cond_t cv; /* inflight reached 0 while closing */
-	size_t inflight;
+	pthread_cond_t cv; /* inflight or answering fell while closing */
+	size_t inflight;   /* requests inside tw_inbound_handle() */
+	size_t answering;  /* handled, their answer not yet sent */
 	int closing;
 	tw_inbound_worker **pool; /* idle matchers */
-	size_t npool;
+	size_t npool, pool_keep;
 
 	/* counters */
 	atomic_llong requests;
@@ -338,6 +342,7 @@ int tw_webhook_check_body(tw_webhook *w, const tw_webhook_request *rq,
 		tw_buf url = {0}, checked = {0};
 
 		if (signed_url(w, rq->query, &url) != 0) {
+			tw_buf_free(&url);
 			tw_form_free(form);
 			return answer(text, 503,
 			              "Service unavailable: out of memory.");
@@ -369,6 +374,8 @@ int tw_webhook_check_body(tw_webhook *w, const tw_webhook_request *rq,
 	return 0;
 }
 
+void (*tw_webhook_test_answer_hook)(void);
+
 /* ---- requests in progress and the matcher pool ---------------------- */
 
 /* Enter tw_inbound_handle(): a matcher for this request, or NULL when the
@@ -397,15 +404,21 @@ static tw_inbound_worker *begin(tw_webhook *w, int *nomem)
 	return iw;
 }
 
-/* Leave it: IW back to the pool (or freed beyond TW_WEBHOOK_POOL_KEEP). */
-static void end(tw_webhook *w, tw_inbound_worker *iw)
+/* Leave it: IW back to the pool (or freed beyond the pool's size); RQ is
+ * counted as answering until on_completed(): its message may have been
+ * published, so stop() lets its answer (the echo) reach Twilio, or Twilio
+ * would retry a message that was handled. */
+static void end(tw_webhook *w, tw_inbound_worker *iw, wh_req *rq)
 {
 	pthread_mutex_lock(&w->mu);
-	if (w->npool < TW_WEBHOOK_POOL_KEEP) {
+	if (w->npool < w->pool_keep) {
 		w->pool[w->npool++] = iw;
 		iw = NULL;
 	}
-	if (--w->inflight == 0 && w->closing)
+	w->inflight--;
+	w->answering++;
+	rq->answering = 1;
+	if (w->closing)
 		pthread_cond_broadcast(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 	tw_inbound_worker_free(iw); /* NULL when pooled */
@@ -449,10 +462,19 @@ static void free_req(wh_req *rq)
 static void on_completed(void *cls, struct MHD_Connection *conn, void **ctx,
                          enum MHD_RequestTerminationCode toe)
 {
-	(void)cls;
+	tw_webhook *w = cls;
+	wh_req *rq = *ctx;
+
 	(void)conn;
 	(void)toe;
-	free_req(*ctx);
+	if (rq && rq->answering) {
+		pthread_mutex_lock(&w->mu);
+		w->answering--;
+		if (w->closing)
+			pthread_cond_broadcast(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+	}
+	free_req(rq);
 	*ctx = NULL;
 }
 
@@ -547,7 +569,9 @@ static enum MHD_Result on_body_done(tw_webhook *w, struct MHD_Connection *conn,
 		                          : "Service unavailable: shutting "
 		                            "down; retry.\n");
 	status = tw_inbound_handle(w->in, iw, &rq->form, &rq->out);
-	end(w, iw);
+	end(w, iw, rq);
+	if (tw_webhook_test_answer_hook)
+		tw_webhook_test_answer_hook();
 	if (rq->out.oom) {
 		tw_buf_clear(&rq->out);
 		return respond_text(w, conn, 503,
@@ -626,7 +650,12 @@ tw_webhook *tw_webhook_new(const conn_host *host, const tw_config *cfg,
 	w->in = in;
 	w->listen_fd = -1;
 	w->md = tw_sig_md_new(); /* NULL: the slower one-shot HMAC */
-	w->pool = calloc(TW_WEBHOOK_POOL_KEEP, sizeof(*w->pool));
+	w->pool_keep = cfg->webhook_max_connections > 0 &&
+	                               cfg->webhook_max_connections <
+	                                       TW_WEBHOOK_POOL_MAX
+	                       ? (size_t)cfg->webhook_max_connections
+	                       : TW_WEBHOOK_POOL_MAX;
+	w->pool = calloc(w->pool_keep, sizeof(*w->pool));
 	if (!w->pool) {
 		tw_sig_md_free(w->md);
 		free(w);
@@ -1044,7 +1073,9 @@ int tw_webhook_stop(tw_webhook *w, int64_t deadline_ms)
 		w->listen_fd = -1;
 	}
 	/* new requests are answered 503; the ones inside tw_inbound_handle()
-	 * (bounded by 10 s) finish, by DEADLINE_MS */
+	 * (bounded by 10 s) finish, and the answers of handled ones are sent
+	 * (a message published but not answered would come back from
+	 * Twilio's retry), by DEADLINE_MS */
 	pthread_mutex_lock(&w->mu);
 	w->closing = 1;
 	left = conn_ms_left(deadline_ms);
@@ -1055,7 +1086,7 @@ int tw_webhook_stop(tw_webhook *w, int64_t deadline_ms)
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000L;
 	}
-	while (w->inflight &&
+	while ((w->inflight || w->answering) &&
 	       pthread_cond_timedwait(&w->cv, &w->mu, &ts) != ETIMEDOUT)
 		;
 	if (w->inflight) {
@@ -1066,7 +1097,22 @@ int tw_webhook_stop(tw_webhook *w, int64_t deadline_ms)
 		       "again");
 		return CONN_EBUSY;
 	}
-	pthread_mutex_unlock(&w->mu);
+	if (w->answering) {
+		/* a client that does not read its answer: cut, as its
+		 * connection is closed below */
+		json_object *f = json_object_new_object();
+
+		json_object_object_add(
+		        f, "answers",
+		        json_object_new_int64((int64_t)w->answering));
+		pthread_mutex_unlock(&w->mu);
+		tw_log(w->host, CONN_LOG_WARN, f,
+		       "webhook: answers not yet read by their clients at the "
+		       "shutdown deadline are dropped (Twilio retries those "
+		       "messages; the host's store answers the retry)");
+	} else {
+		pthread_mutex_unlock(&w->mu);
+	}
 	/* no connection thread waits on the host now: the daemons close
 	 * their connections and join their threads */
 	if (w->daemon) {

@@ -564,11 +564,20 @@ static void test_echo_error(tw_inbound_worker *w)
 	free(out);
 	is_int(1, (int)stat_of(in, "publish_late"), "stats: publish_late");
 	fh_slow_ms = 0;
-	/* the late publish was forgotten: a retry publishes again */
-	handle(in, w, SID2, "hello", &out, NULL);
-	is_str(TWIML("<Message>ok hello</Message>"), out,
-	       "retry after a late publish: published again, echo");
-	free(out);
+	/* the late publish was accepted, so remembered: a retry gets the
+	 * same answer and publishes nothing (the host has the event) */
+	{
+		long before =
+		        stat_of(in, "published") + stat_of(in, "publish_late");
+		handle(in, w, SID2, "hello", &out, NULL);
+		is_str(TWIML("<Message>sorry +14155550100, try "
+		             "again</Message>"),
+		       out, "retry after a late publish: the same echoError");
+		is_int(before,
+		       stat_of(in, "published") + stat_of(in, "publish_late"),
+		       "and nothing published again");
+		free(out);
+	}
 	/* a render failure leaves that reply out */
 	sub_ok(in, 2, "{\"pattern\":\"\",\"echo\":\"${missing}\"}");
 	handle(in, w, SID3, "x", &out, NULL);

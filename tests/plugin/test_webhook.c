@@ -20,6 +20,13 @@
 #include "tap.h"
 
 const conn_plugin *conn_plugin_get(uint16_t, uint16_t);
+extern void (*tw_webhook_test_answer_hook)(void);
+
+/* Holds the answer back long enough for shutdown to reach its wait. */
+static void answer_pause(void)
+{
+	usleep(200 * 1000);
+}
 
 typedef struct fake {
 	atomic_int published;
@@ -261,7 +268,11 @@ int main(void)
 	is_int(4, atomic_load(&f1.published), "published by v1");
 	is_int(0, P->shutdown(v2, conn_now_ms() + 10000), "v2 shut down");
 
-	/* shutdown with a publish in flight: it finishes, then all stops */
+	/* shutdown with a publish in flight: it finishes, its answer is
+	 * sent (the hook holds it between the handler and the answer, the
+	 * window a stop that only waited for the handler would cut), then
+	 * all stops */
+	tw_webhook_test_answer_hook = answer_pause;
 	f1.hold = 1;
 	f1.held = 0;
 	pthread_create(&t, NULL, post_held, &ha);
@@ -274,9 +285,10 @@ int main(void)
 	is_int(0, P->shutdown(v1, conn_now_ms() + 10000),
 	       "v1 shut down with a publish in flight");
 	pthread_join(t, NULL);
-	ok(ha.status == 200 || ha.status == -1,
-	   "the in-flight request answered or its connection closed (%d)",
-	   ha.status);
+	tw_webhook_test_answer_hook = NULL;
+	/* its message was published: its answer is sent before the
+	 * connection closes, or Twilio would retry a handled message */
+	is_int(200, ha.status, "the in-flight request got its answer");
 	is_int(-1, post(port, "late", 5), "nothing listens after shutdown");
 	return done_testing();
 }
