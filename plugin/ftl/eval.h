@@ -153,6 +153,9 @@ typedef struct fctx {
 	/* output format (FOF_*), auto-escaping on now, the charset of ?url
 	 * (0 UTF-8, 1 ISO-8859-1, 2 US-ASCII) */
 	int ofmt, autoesc, url_cs;
+	/* ftl-directives: the message of the error the innermost running
+	 * #recover handles (.error); t == V_NONE outside #recover */
+	fval rec_err;
 	floop loops[FTL_MAX_DEPTH]; /* last: not cleared per render */
 } fctx;
 

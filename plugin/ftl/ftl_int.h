@@ -212,7 +212,10 @@ enum {
 	N_NESTED,  /* #nested: e unused, aux is the fcall (positional args) */
 	N_RETURN,  /* #return [e] */
 	N_INCLUDE, /* #include / #import: a runtime error (no loader) */
-	N_AUTOESC  /* #autoesc (op 1) / #noautoesc (op 0): body */
+	N_AUTOESC, /* #autoesc (op 1) / #noautoesc (op 0): body */
+	/* ftl-directives */
+	N_COMPRESS, /* #compress: body, its output compressed */
+	N_ATTEMPT   /* #attempt: body; alt the #recover block */
 };
 /* where #assign / #local / #global put the variable */
 enum { S_NAMESPACE = 0, S_LOCAL, S_GLOBAL };
