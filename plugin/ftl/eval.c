@@ -2415,7 +2415,8 @@ static int exec_attempt(fctx *c, const fnode *n)
 {
 	size_t mark = c->out.n;
 	ftl_error local, *err = c->err;
-	char msg[sizeof(local.message)];
+	char msg[sizeof(local.message) + 64];
+	size_t cost = FTL_MISS_COST;
 	fval prev;
 	int r;
 	/* the message is needed for .error even when the caller wants none */
@@ -2434,18 +2435,28 @@ static int exec_attempt(fctx *c, const fnode *n)
 	}
 	if (c->missing)
 		missing_message(c);
+	c->out.n = mark;
+	prev = c->rec_err;
+	/* .error: our message and where it happened (FreeMarker's names
+	 * the place too); finding the line costs a scan up to it */
+	if (c->err_off != (size_t)-1 && c->err_off <= c->t->len) {
+		int line, col;
+		fparse_linecol(c->t->src, c->err_off, &line, &col);
+		snprintf(msg, sizeof(msg), "%s (at line %d, column %d)",
+		         c->err->message, line, col);
+		ftxt_fix_tail(msg);
+		cost += c->err_off;
+	} else {
+		snprintf(msg, sizeof(msg), "%s", c->err->message);
+	}
 	c->failed = 0;
 	c->missing = 0;
 	c->err_off = (size_t)-1;
-	c->out.n = mark;
-	prev = c->rec_err;
-	memcpy(msg, c->err->message, sizeof(msg));
-	msg[sizeof(msg) - 1] = 0;
 	c->err->kind = FTL_OK;
 	c->err->line = c->err->column = 0;
 	c->err->message[0] = 0;
 	c->err = err;
-	r = feval_charge(c, n->off, FTL_MISS_COST) ||
+	r = feval_charge(c, n->off, cost) ||
 	    feval_str(c, msg, strlen(msg), &c->rec_err);
 	if (r) {
 		c->rec_err = prev;
@@ -2535,7 +2546,10 @@ int feval_body(fctx *c, const fnode *n)
 		case N_RETURN:
 			if (n->e) {
 				fval v;
-				if (need(c, n->e, &v)) {
+				/* #return x with x missing returns a missing
+				 * value (FreeMarker: null), which a default at
+				 * the call absorbs: f()!'d' */
+				if (feval_expr(c, n->e, &v)) {
 					r = -1;
 					break;
 				}
