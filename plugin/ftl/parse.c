@@ -187,6 +187,9 @@ typedef struct parser {
 	/* ftl-directives: how many #t/#lt/#rt/#nt the template has (the
 	 * trimming pass runs only when there are some) */
 	size_t ntrims;
+	/* the nearest trim before / after each item (nitems: none),
+	 * malloc'd by strip_ws while it runs */
+	size_t *prev_trim, *next_trim;
 } parser;
 
 /* A legacy escaping built-in (?html, ?xhtml, ?xml, ?rtf) at OFF: fine
@@ -2811,7 +2814,8 @@ static size_t ws_len(const char *s, size_t n, size_t k, int fwd)
 	return ftxt_is_space(c) ? l : 0;
 }
 
-/* Set item IT's text to A (AN bytes) followed by B (BN bytes). */
+/* Set item IT's text to A (AN bytes) followed by B (BN bytes), both in
+ * IT's text (A its start, B after A's end). */
 static int set_text2(parser *p, item *it, const char *a, size_t an,
                      const char *b, size_t bn)
 {
@@ -2826,6 +2830,13 @@ static int set_text2(parser *p, item *it, const char *a, size_t an,
 		it->n = bn;
 		return 0;
 	}
+	if (a == it->p && (a < p->src || a >= p->src + p->len)) {
+		/* already a copy of our own: B is later in it, so the text
+		 * shrinks in place (a line with many #rt costs no memory) */
+		memmove((char *)a + an, b, bn);
+		it->n = an + bn;
+		return 0;
+	}
 	if (!(m = palloc(p, an + bn)))
 		return -1;
 	memcpy(m, a, an);
@@ -2838,14 +2849,14 @@ static int set_text2(parser *p, item *it, const char *a, size_t an,
 static int left_trim(parser *p, size_t i, int *deliberate)
 {
 	item *it = &p->items[i];
-	for (size_t k = i + 1; k < p->nitems && p->items[k].bline == it->eline;
-	     k++) {
+	/* only the trims matter here: hop from one to the next */
+	for (size_t k = p->next_trim[i];
+	     k < p->nitems && p->items[k].bline == it->eline;
+	     k = p->next_trim[k]) {
 		const item *t = &p->items[k];
 		long nl = -1;
 		size_t skip;
 		p->ws_visits++;
-		if (!is_trim(t))
-			continue;
 		*deliberate = 1;
 		if (t->dir != D_T && t->dir != D_LT)
 			continue;
@@ -2878,12 +2889,12 @@ static int right_trim(parser *p, size_t i, int *deliberate)
 {
 	item *it = &p->items[i];
 	int res = 0;
-	for (size_t j = i; j-- > 0 && p->items[j].eline == it->bline;) {
+	for (size_t j = p->prev_trim[i];
+	     j < p->nitems && p->items[j].eline == it->bline;
+	     j = p->prev_trim[j]) {
 		const item *t = &p->items[j];
 		size_t fl, k, last;
 		p->ws_visits++;
-		if (!is_trim(t))
-			continue;
 		res = 1;
 		if (t->dir != D_T && t->dir != D_RT)
 			continue;
@@ -2932,9 +2943,47 @@ static int right_trim(parser *p, size_t i, int *deliberate)
 	return 0;
 }
 
+/* The skip lists of the trims, and FTL_MAX_LINE_TRIMS: each text's walks
+ * visit only the trims of its line, and a #rt may act once per trim before
+ * the text, so a line with thousands of them would make compiling
+ * quadratic. */
+#define FTL_MAX_LINE_TRIMS 64
+static int trim_links(parser *p)
+{
+	size_t last = p->nitems, run = 0;
+	p->prev_trim = malloc(p->nitems * sizeof(size_t));
+	p->next_trim = malloc(p->nitems * sizeof(size_t));
+	if (!p->prev_trim || !p->next_trim)
+		return perr(p, 0, FTL_NOMEM, "out of memory");
+	for (size_t k = 0; k < p->nitems; k++) {
+		p->prev_trim[k] = last;
+		if (!is_trim(&p->items[k]))
+			continue;
+		run = last < p->nitems &&
+		                      p->items[last].bline == p->items[k].bline
+		              ? run + 1
+		              : 1;
+		if (run > FTL_MAX_LINE_TRIMS)
+			return perr(p, p->items[k].off, FTL_LIMIT,
+			            "more than %d #t, #lt, #rt or #nt on one "
+			            "line; one of each is all a line needs",
+			            FTL_MAX_LINE_TRIMS);
+		last = k;
+	}
+	last = p->nitems;
+	for (size_t k = p->nitems; k-- > 0;) {
+		p->next_trim[k] = last;
+		if (is_trim(&p->items[k]))
+			last = k;
+	}
+	return 0;
+}
+
 static void strip_ws(parser *p)
 {
 	ws_prepare(p);
+	if (p->ntrims && trim_links(p))
+		goto out;
 	for (size_t i = 0; i < p->nitems; i++) {
 		item *it = &p->items[i];
 		size_t tr = 0, op = 0;
@@ -2943,7 +2992,7 @@ static void strip_ws(parser *p)
 			continue;
 		if (p->ntrims &&
 		    (left_trim(p, i, &lt) || right_trim(p, i, &rt)))
-			return;
+			goto out;
 		if (!it->n) {
 			it->dead = 1;
 			continue;
@@ -2971,11 +3020,15 @@ static void strip_ws(parser *p)
 	if (!p->strip || p->nitems == 1 ||
 	    (p->nitems == 2 && p->items[0].type == IT_OPEN &&
 	     p->items[0].dir == D_FTL))
-		return;
+		goto out;
 	for (size_t i = 0; i < p->nitems; i++)
 		if (p->items[i].type == IT_TEXT && !p->items[i].dead &&
 		    ignorable(p, i))
 			p->items[i].dead = 2;
+out:
+	free(p->prev_trim);
+	free(p->next_trim);
+	p->prev_trim = p->next_trim = NULL;
 }
 
 /* ---- tree building ------------------------------------------------------

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "../plugin/ftl/ftl.h"
+#include "../plugin/ftl/ftl_int.h"
 #include "../tap.h"
 
 static ftl_error err;
@@ -248,11 +249,58 @@ static void attempt(void)
 	is_int(FTL_LIMIT, err.kind, "a limit error");
 }
 
+/* SHAPE repeated to about 1 MiB, between HEAD and TAIL (malloc'd). */
+static char *repeat(const char *head, const char *shape, const char *tail)
+{
+	size_t n = strlen(shape), times = ((1u << 20) - 64) / n, o = 0;
+	char *t = malloc(times * n + strlen(head) + strlen(tail) + 1);
+	o += (size_t)sprintf(t, "%s", head);
+	for (size_t i = 0; i < times; i++, o += n)
+		memcpy(t + o, shape, n);
+	strcpy(t + o, tail);
+	return t;
+}
+
+/* Compiling stays linear with trims: each text visits only the trims of
+ * its line (found through skip lists), and a line holds at most 64. */
+static void linear(void)
+{
+	static const char *const shapes[][3] = {
+	        {"<#t>", "a${x}",
+	         "<#rt>\n"}, /* one long line, trims at the ends */
+	        {"", "  <#t>a ${x} <#rt>\n", ""},
+	        {"", "  <#lt>a\n <#rt> b \n", ""},
+	        {"<#rt><#rt><#rt>", "a \n", ""}, /* a #rt per line break */
+	        {"",
+	         "<#compress> a <#attempt>${x}<#recover> b </#attempt>"
+	         "</#compress><#noparse>${y}</#noparse>\n",
+	         ""},
+	};
+	for (size_t k = 0; k < sizeof(shapes) / sizeof(shapes[0]); k++) {
+		char *t = repeat(shapes[k][0], shapes[k][1], shapes[k][2]);
+		ftl_template *tp = ftl_compile(t, strlen(t), &err);
+		ok(tp && tp->ws_visits <= 8 * tp->nitems + 8,
+		   "compiling 1 MiB of shape %zu is linear: %zu visits for %zu "
+		   "items",
+		   k, tp ? tp->ws_visits : 0, tp ? tp->nitems : 0);
+		ftl_template_unref(tp);
+		free(t);
+	}
+	{
+		char *t = repeat("", "a<#rt>", "\n");
+		ok(!ftl_compile(t, strlen(t), &err) && err.kind == FTL_LIMIT,
+		   "more than 64 trims on one line: a limit error (%s)",
+		   err.message);
+		free(t);
+	}
+}
+
 int main(void)
 {
 	noparse();
 	compress();
 	trims();
 	attempt();
+	linear();
 	return done_testing();
 }
