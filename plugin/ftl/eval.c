@@ -502,6 +502,20 @@ static int find_var(const fvar *vars, size_t n, const char *s, size_t len,
 	return 0;
 }
 
+/* .error: the message of the error the running #recover handles (ours,
+ * not FreeMarker's wording; docs/templates.md). */
+static int recovered_error(fctx *c, const fexpr *e, fval *out)
+{
+	if (c->rec_err.t == V_NONE)
+		return feval_err(
+		        c, e->off, FTL_RUNTIME,
+		        ".error is not available outside of a #recover "
+		        "block: use it between <#recover> and "
+		        "</#attempt>");
+	*out = c->rec_err;
+	return 0;
+}
+
 /* The loop variables FreeMarker still defines beside x: x_index (x?index)
  * and x_has_next (x?has_next), for #list and #foreach alike. */
 static int legacy_loop_var(const floop *l, const fexpr *e, fval *out)
@@ -608,10 +622,7 @@ static int special_var(fctx *c, const fexpr *e, fval *out)
 		return feval_from_json(c, c->model, out, e->off);
 	}
 	if (SV_IS("error"))
-		return feval_err(
-		        c, e->off, FTL_RUNTIME,
-		        ".error is not available outside of a #recover "
-		        "block");
+		return recovered_error(c, e, out);
 	return feval_err(
 	        c, e->off, FTL_RUNTIME,
 	        "the special variable %.*s is not supported by this "
@@ -2486,6 +2497,140 @@ static int exec_nested(fctx *c, const fnode *n)
 	return res < 0 ? -1 : res >= 2 ? 3 : 0;
 }
 
+/* ---- #compress, #attempt (ftl-directives) --------------------------------
+ */
+
+/* FreeMarker's StandardCompressWriter over S (N bytes of valid UTF-8), in
+ * place: white space (Java's Character.isWhitespace) at the start and the
+ * end goes, and every run inside becomes the first line break it holds
+ * (\n, \r\n or \r, as written) or else one space. What it writes is never
+ * longer than what it has read (a run of one character gives one, "\r\n"
+ * needs two), so it compresses in place. Returns the new length. */
+static size_t compress_ws(char *s, size_t n)
+{
+	enum { AT_START, INIT, SAW_CR, CR, CRLF, LF } st = AT_START;
+	size_t w = 0, i = 0;
+	int inws = 1;
+	while (i < n) {
+		uint32_t ch;
+		size_t l = (size_t)ftxt_decode(s + i, n - i, &ch);
+		if (ftxt_is_space(ch)) {
+			inws = 1;
+			if (st == INIT && ch == '\r')
+				st = SAW_CR;
+			else if (st == INIT && ch == '\n')
+				st = LF;
+			else if (st == SAW_CR)
+				st = ch == '\n' ? CRLF : CR;
+			i += l;
+			continue;
+		}
+		if (inws) {
+			inws = 0;
+			switch (st) {
+			case SAW_CR:
+			case CR: s[w++] = '\r'; break;
+			case CRLF:
+				s[w++] = '\r';
+				s[w++] = '\n';
+				break;
+			case LF: s[w++] = '\n'; break;
+			case INIT: s[w++] = ' '; break;
+			case AT_START: break;
+			}
+			st = INIT;
+		}
+		memmove(s + w, s + i, l);
+		w += l;
+		i += l;
+	}
+	return w;
+}
+
+/* #compress: the body prints into the output as usual, then what it
+ * printed is compressed there (so the output limit holds for the text
+ * before compression). A #break or #return inside still compresses what
+ * was printed, as FreeMarker's writer is closed then. */
+static int exec_compress(fctx *c, const fnode *n)
+{
+	size_t start = c->out.n;
+	int r = feval_body(c, n->body);
+	if (r < 0)
+		return -1;
+	if (c->out.n > start) {
+		if (feval_charge(c, n->off, c->out.n - start))
+			return -1;
+		c->out.n =
+		        start + compress_ws(c->out.p + start, c->out.n - start);
+	}
+	return r;
+}
+
+/* #attempt: the body prints into the output; when it fails with an error
+ * FreeMarker could recover from (a runtime error: a missing value, a type
+ * error, a failed built-in...), what it printed is dropped and the
+ * #recover block runs with .error set. Limits (work budget, loop steps,
+ * output size, memory, call depth), the deadline, running out of memory
+ * and bad input are never recovered: a template must not be able to loop
+ * past its budget by catching the error that stops it. A #break or
+ * #return inside drops what the body printed, as FreeMarker does (its
+ * buffer is written out only when the body completes). */
+static int exec_attempt(fctx *c, const fnode *n)
+{
+	size_t mark = c->out.n;
+	ftl_error local, *err = c->err;
+	char msg[sizeof(local.message) + 64];
+	size_t cost = FTL_MISS_COST;
+	fval prev;
+	int r;
+	/* the message is needed for .error even when the caller wants none */
+	if (!err)
+		c->err = &local;
+	r = feval_body(c, n->body);
+	if (r > 0)
+		c->out.n = mark;
+	if (r >= 0) {
+		c->err = err;
+		return r;
+	}
+	if (c->err->kind != FTL_RUNTIME || c->out.over || c->out.nomem) {
+		c->err = err;
+		return -1;
+	}
+	if (c->missing)
+		missing_message(c);
+	c->out.n = mark;
+	prev = c->rec_err;
+	/* .error: our message and where it happened (FreeMarker's names
+	 * the place too); finding the line costs a scan up to it */
+	if (c->err_off != (size_t)-1 && c->err_off <= c->t->len) {
+		int line, col;
+		fparse_linecol(c->t->src, c->err_off, &line, &col);
+		snprintf(msg, sizeof(msg), "%s (at line %d, column %d)",
+		         c->err->message, line, col);
+		ftxt_fix_tail(msg);
+		cost += c->err_off;
+	} else {
+		snprintf(msg, sizeof(msg), "%s", c->err->message);
+	}
+	c->failed = 0;
+	c->missing = 0;
+	c->err_off = (size_t)-1;
+	c->err->kind = FTL_OK;
+	c->err->line = c->err->column = 0;
+	c->err->message[0] = 0;
+	c->err = err;
+	r = feval_charge(c, n->off, cost) ||
+	    feval_str(c, msg, strlen(msg), &c->rec_err);
+	if (r) {
+		c->rec_err = prev;
+		return -1;
+	}
+	r = feval_body(c, n->alt);
+	c->rec_err = prev;
+	return r;
+}
+
 int feval_body(fctx *c, const fnode *n)
 {
 	if (++c->depth > FTL_MAX_DEPTH * 2) {
@@ -2556,13 +2701,18 @@ int feval_body(fctx *c, const fnode *n)
 		case N_SETTING: r = setting(c, n); break;
 		case N_AUTOESC: /* the ${...} inside know it (lexical) */
 		case N_BLOCK: r = feval_body(c, n->body); break;
+		case N_COMPRESS: r = exec_compress(c, n); break;
+		case N_ATTEMPT: r = exec_attempt(c, n); break;
 		case N_MACRO: r = define_macro(c, n->aux); break;
 		case N_CALL: r = exec_call(c, n); break;
 		case N_NESTED: r = exec_nested(c, n); break;
 		case N_RETURN:
 			if (n->e) {
 				fval v;
-				if (need(c, n->e, &v)) {
+				/* #return x with x missing returns a missing
+				 * value (FreeMarker: null), which a default at
+				 * the call absorbs: f()!'d' */
+				if (feval_expr(c, n->e, &v)) {
 					r = -1;
 					break;
 				}

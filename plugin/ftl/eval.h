@@ -158,6 +158,9 @@ typedef struct fctx {
 	/* the template's auto-escaping policy lets markup formats escape
 	 * (for ${...} inside #outputformat: FOF_IS_MARKUP there decides) */
 	int policy_on;
+	/* ftl-directives: the message of the error the innermost running
+	 * #recover handles (.error); t == V_NONE outside #recover */
+	fval rec_err;
 	floop loops[FTL_MAX_DEPTH]; /* last: not cleared per render */
 } fctx;
 

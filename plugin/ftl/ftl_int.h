@@ -212,15 +212,17 @@ enum {
 	N_CASE,
 	N_BREAK,
 	N_SETTING,
-	N_MACRO,   /* #macro / #function: aux is the fmacro */
-	N_CALL,    /* <@m ...>: aux is the fcall, body the nested content */
-	N_NESTED,  /* #nested: e unused, aux is the fcall (positional args) */
-	N_RETURN,  /* #return [e] */
-	N_INCLUDE, /* #include / #import: a runtime error (no loader) */
-	N_AUTOESC, /* #autoesc (op 1) / #noautoesc (op 0): body */
-	N_STOP,    /* #stop [e]: ends the render with an error */
-	N_BLOCK    /* #escape, #noescape, #outputformat: only lexical, runs
-	            * its body */
+	N_MACRO,    /* #macro / #function: aux is the fmacro */
+	N_CALL,     /* <@m ...>: aux is the fcall, body the nested content */
+	N_NESTED,   /* #nested: e unused, aux is the fcall (positional args) */
+	N_RETURN,   /* #return [e] */
+	N_INCLUDE,  /* #include / #import: a runtime error (no loader) */
+	N_AUTOESC,  /* #autoesc (op 1) / #noautoesc (op 0): body */
+	N_STOP,     /* #stop [e]: ends the render with an error */
+	N_BLOCK,    /* #escape, #noescape, #outputformat: only lexical, runs
+	             * its body */
+	N_COMPRESS, /* #compress: body, its output compressed */
+	N_ATTEMPT   /* #attempt: body; alt the #recover block */
 };
 /* where #assign / #local / #global put the variable */
 enum { S_NAMESPACE = 0, S_LOCAL, S_GLOBAL };

@@ -34,6 +34,10 @@ tests_ftl_test_ftl_date_LDADD = $(FTL_TEST_LDADD)
 check_PROGRAMS += tests/ftl/test_ftl_fastpath
 TESTS += tests/ftl/test_ftl_fastpath
 tests_ftl_test_ftl_fastpath_LDADD = $(FTL_TEST_LDADD)
+# ftl-directives: #noparse, #compress, the trims, #attempt/#recover
+check_PROGRAMS += tests/ftl/test_ftl_directives
+TESTS += tests/ftl/test_ftl_directives
+tests_ftl_test_ftl_directives_LDADD = $(FTL_TEST_LDADD)
 tests_fuzz_replay_ftl_SOURCES = tests/fuzz/replay_ftl.c tests/fuzz/fuzz_ftl.c
 tests_fuzz_replay_ftl_LDADD = $(FTL_TEST_LDADD)
 EXTRA_DIST += tests/test_ftl_render.sh tests/ftl/golden.cases.jsonl \

@@ -121,18 +121,27 @@ enum {
 	D_ESCAPE,       /* #escape x as e: parse-time wrapping of ${...} */
 	D_NOESCAPE,     /* #noescape: the enclosing #escape suspended */
 	D_OUTPUTFORMAT, /* #outputformat "HTML": the lexical format */
-	D_CALL,         /* <@m ...> (not a name FreeMarker knows as #call) */
+	/* ftl-directives: #compress, #attempt/#recover, the trims */
+	D_COMPRESS,
+	D_ATTEMPT,
+	D_RECOVER,
+	D_T,
+	D_LT,
+	D_RT,
+	D_NT,
+	D_CALL, /* <@m ...> (not a name FreeMarker knows as #call) */
 	D_NONE
 };
 /* #flush and #stop: no body, no rule of place (not in dir_names) */
 #define D_PLAIN (D_NONE + 1)
 static const char *const dir_names[] = {
-        "if",           "elseif",  "else",      "list",   "items",
-        "sep",          "break",   "assign",    "switch", "case",
-        "default",      "setting", "ftl",       "macro",  "function",
-        "return",       "nested",  "local",     "global", "include",
-        "import",       "autoesc", "noautoesc", "escape", "noescape",
-        "outputformat", "@",
+        "if",           "elseif",   "else",      "list",    "items",
+        "sep",          "break",    "assign",    "switch",  "case",
+        "default",      "setting",  "ftl",       "macro",   "function",
+        "return",       "nested",   "local",     "global",  "include",
+        "import",       "autoesc",  "noautoesc", "escape",  "noescape",
+        "outputformat", "compress", "attempt",   "recover", "t",
+        "lt",           "rt",       "nt",        "@",
 };
 
 typedef struct item {
@@ -197,6 +206,12 @@ typedef struct parser {
 		fexpr *eff;
 	} escs[FTL_MAX_DEPTH + 1], suspended[FTL_MAX_DEPTH + 1];
 	int nesc, nsusp;
+	/* ftl-directives: how many #t/#lt/#rt/#nt the template has (the
+	 * trimming pass runs only when there are some) */
+	size_t ntrims;
+	/* the nearest trim before / after each item (nitems: none),
+	 * malloc'd by strip_ws while it runs */
+	size_t *prev_trim, *next_trim;
 } parser;
 
 /* A legacy escaping built-in (?html, ?xhtml, ?xml, ?rtf) at OFF: fine
@@ -1668,10 +1683,8 @@ static int dir_lookup(const char *s, size_t n)
 	return D_NONE;
 }
 
-static const char *const unsupported_dirs[] = {
-        "attempt",  "recover",   "visit", "recurse", "fallback",
-        "compress", "noparse",   "t",     "lt",      "rt",
-        "nt",       "transform", NULL};
+static const char *const unsupported_dirs[] = {"visit", "recurse", "fallback",
+                                               "transform", NULL};
 
 /* The legacy directives FreeMarker 2.3.31 still parses, spelled as the
  * modern ones: <#foreach x in seq> is <#list seq as x> (its own end tag,
@@ -2175,6 +2188,28 @@ static int parse_escape(parser *p, size_t off, fnode **out)
 	return 0;
 }
 
+/* #compress, #attempt, #recover and the trims take no parameters; only
+ * the trims may be written <#t/> (FreeMarker: "the tag is malformed").
+ * #compress and #attempt make a node (the block), the others none. */
+static int simple_dir(parser *p, int d, size_t off, fnode **n)
+{
+	skip_ws(p);
+	if (!at(p, p->square ? "]" : ">") &&
+	    (d < D_T || !at(p, p->square ? "/]" : "/>")))
+		return perr(p, off, FTL_PARSE,
+		            "#%s is an existing directive, but the tag is "
+		            "malformed: write %s#%s%s with nothing else in "
+		            "it%s",
+		            dir_names[d], p->square ? "[" : "<", dir_names[d],
+		            p->square ? "]" : ">",
+		            d < D_T ? "" : " (or with a / before the end)");
+	if (d == D_T || d == D_LT || d == D_RT || d == D_NT)
+		p->ntrims++;
+	if (d == D_COMPRESS || d == D_ATTEMPT)
+		*n = mknode(p, d == D_COMPRESS ? N_COMPRESS : N_ATTEMPT, off);
+	return 0;
+}
+
 static int parse_open_tag(parser *p, size_t off)
 {
 	size_t wl, name_at;
@@ -2382,6 +2417,16 @@ static int parse_open_tag(parser *p, size_t off)
 			return -1;
 		p->suspended[p->nsusp++] = p->escs[--p->nesc];
 		break;
+	case D_COMPRESS:
+	case D_ATTEMPT:
+	case D_RECOVER:
+	case D_T:
+	case D_LT:
+	case D_RT:
+	case D_NT:
+		if (simple_dir(p, d, off, &n))
+			return -1;
+		break;
 	case D_SETTING: {
 		size_t sw;
 		n = mknode(p, N_SETTING, off);
@@ -2472,7 +2517,7 @@ static int parse_open_tag(parser *p, size_t off)
 		}
 		break;
 	}
-	if (p->failed || (!n && d != D_FTL))
+	if (p->failed || (!n && d != D_FTL && d != D_RECOVER && d < D_T))
 		return -1;
 	(void)name_at;
 	if (tag_end(p, &selfclose))
@@ -2695,6 +2740,75 @@ static int numeric_interp(parser *p, fnode *n)
 	return 0;
 }
 
+static int is_blank_c(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* <#noparse> (also spelled noParse): the lexer is at the name. The text up
+ * to the first end tag becomes one text item, as FreeMarker's NO_PARSE
+ * lexer state makes it: the end tag is "<" or "[", "/", an optional "#",
+ * the name as the start tag spelled it, blanks, ">" or "]" (either bracket
+ * in either syntax, as in 2.3.31). The item's place is the start tag's
+ * (white-space stripping sees the text where the tag is) and it ends after
+ * the end tag. One pass: each candidate "<" or "[" is looked at once. */
+static int lex_noparse(parser *p, size_t off)
+{
+	size_t wl = word_len(p), cs, k;
+	const char *name = p->src + p->pos;
+	p->pos += wl;
+	while (p->pos < p->len && is_blank_c(p->src[p->pos]))
+		p->pos++;
+	if (!at(p, p->square ? "]" : ">"))
+		return perr(
+		        p, off, FTL_PARSE,
+		        "#noparse is an existing directive, but the tag is "
+		        "malformed: write %s#%.*s%s with nothing else in it",
+		        p->square ? "[" : "<", (int)wl, name,
+		        p->square ? "]" : ">");
+	cs = ++p->pos;
+	for (k = cs; k + 1 < p->len; k++) {
+		size_t j = k + 2;
+		if ((p->src[k] != '<' && p->src[k] != '[') ||
+		    p->src[k + 1] != '/')
+			continue;
+		if (j < p->len && p->src[j] == '#')
+			j++;
+		if (j + wl > p->len || memcmp(p->src + j, name, wl) != 0)
+			continue;
+		j += wl;
+		while (j < p->len && is_blank_c(p->src[j]))
+			j++;
+		if (j < p->len && (p->src[j] == '>' || p->src[j] == ']'))
+			break;
+	}
+	if (k + 1 >= p->len)
+		return perr(
+		        p, off, FTL_PARSE,
+		        "unclosed #%.*s: expected %s/#%.*s%s before the end "
+		        "of the template",
+		        (int)wl, name, p->square ? "[" : "<", (int)wl, name,
+		        p->square ? "]" : ">");
+	if (add_item(p, IT_TEXT, off))
+		return -1;
+	p->items[p->nitems - 1].p = p->src + cs;
+	p->items[p->nitems - 1].n = k - cs;
+	/* past the end tag */
+	k += 2;
+	while (p->src[k] != '>' && p->src[k] != ']')
+		k++;
+	p->pos = k + 1;
+	p->items[p->nitems - 1].end = (uint32_t)p->pos;
+	return 0;
+}
+
+static int at_noparse(parser *p)
+{
+	size_t wl = word_len(p);
+	return wl == 7 && (memcmp(p->src + p->pos, "noparse", 7) == 0 ||
+	                   memcmp(p->src + p->pos, "noParse", 7) == 0);
+}
+
 static int lex(parser *p)
 {
 	const char *end = p->src + p->len;
@@ -2807,6 +2921,11 @@ static int lex(parser *p)
 				            "expected a directive name after "
 				            "\"%c#\"",
 				            *s);
+			if (at_noparse(p)) {
+				if (lex_noparse(p, off))
+					return -1;
+				continue;
+			}
 			if (parse_open_tag(p, off))
 				return -1;
 			p->items[p->nitems - 1].end = (uint32_t)p->pos;
@@ -2877,7 +2996,8 @@ static void ws_prepare(parser *p)
 			if (d == D_FTL) {
 				it->body = -1;
 			} else if (d == D_ELSE || d == D_ELSEIF ||
-			           d == D_CASE || d == D_DEFAULT) {
+			           d == D_CASE || d == D_DEFAULT ||
+			           d == D_RECOVER) {
 				if ((d == D_ELSE || d == D_ELSEIF) &&
 				    stack_dir[sp] == D_SEP && sp > 0)
 					cur = stack[--sp];
@@ -2891,7 +3011,8 @@ static void ws_prepare(parser *p)
 			           (d == D_IF || d == D_LIST || d == D_ITEMS ||
 			            d == D_SWITCH || d == D_SEP ||
 			            d == D_MACRO || d == D_FUNCTION ||
-			            d == D_CALL ||
+			            d == D_CALL || d == D_COMPRESS ||
+			            d == D_ATTEMPT ||
 			            ((d == D_ASSIGN || d == D_LOCAL ||
 			              d == D_GLOBAL) &&
 			             it->node && it->node->has_items)) &&
@@ -3078,18 +3199,237 @@ static size_t opening_to_strip(parser *p, size_t i)
 	return k;
 }
 
+/* ---- #t, #lt, #rt, #nt ----------------------------------------------------
+ * FreeMarker's TextBlock.deliberateLeftTrim and deliberateRightTrim, run on
+ * each text before the white-space stripping above (and also with
+ * strip_whitespace=false): a #t or #lt later on the text's last line drops
+ * the blanks that start that line; a #t or #rt earlier on its first line
+ * drops what ends that line after its last non-blank character, the line
+ * break included (when the rest of the text is blank too, it goes as well
+ * unless an ${...} or text later on the line heeds it). Any of the four
+ * (#nt too) turns the ordinary stripping off on that side. The result may
+ * no longer be one piece of the source: it is then copied to the arena.
+ * The walks stop at the end of the line, so the pass stays linear.
+ */
+static int is_trim(const item *it)
+{
+	return it->type == IT_OPEN && it->dir >= D_T && it->dir <= D_NT;
+}
+
+/* Java's Character.isWhitespace of the character ending at S[K - 1] (or
+ * starting at S[K] when FWD): its length in bytes, 0 when not white. */
+static size_t ws_len(const char *s, size_t n, size_t k, int fwd)
+{
+	uint32_t c;
+	size_t b = k, l;
+	if (fwd) {
+		if (k >= n)
+			return 0;
+		l = (size_t)ftxt_decode(s + k, n - k, &c);
+	} else {
+		if (k == 0)
+			return 0;
+		while (b > 0 && ((unsigned char)s[b - 1] & 0xc0) == 0x80)
+			b--;
+		if (b > 0)
+			b--;
+		l = k - b;
+		ftxt_decode(s + b, l, &c);
+	}
+	return ftxt_is_space(c) ? l : 0;
+}
+
+/* Set item IT's text to A (AN bytes) followed by B (BN bytes), both in
+ * IT's text (A its start, B after A's end). */
+static int set_text2(parser *p, item *it, const char *a, size_t an,
+                     const char *b, size_t bn)
+{
+	char *m;
+	if (!bn || a + an == b) {
+		it->p = a;
+		it->n = an + bn;
+		return 0;
+	}
+	if (!an) {
+		it->p = b;
+		it->n = bn;
+		return 0;
+	}
+	if (a == it->p && (a < p->src || a >= p->src + p->len)) {
+		/* already a copy of our own: B is later in it, so the text
+		 * shrinks in place (a line with many #rt costs no memory) */
+		memmove((char *)a + an, b, bn);
+		it->n = an + bn;
+		return 0;
+	}
+	if (!(m = palloc(p, an + bn)))
+		return -1;
+	memcpy(m, a, an);
+	memcpy(m + an, b, bn);
+	it->p = m;
+	it->n = an + bn;
+	return 0;
+}
+
+static int left_trim(parser *p, size_t i, int *deliberate)
+{
+	item *it = &p->items[i];
+	/* only the trims matter here: hop from one to the next */
+	for (size_t k = p->next_trim[i];
+	     k < p->nitems && p->items[k].bline == it->eline;
+	     k = p->next_trim[k]) {
+		const item *t = &p->items[k];
+		long nl = -1;
+		size_t skip;
+		p->ws_visits++;
+		*deliberate = 1;
+		if (t->dir != D_T && t->dir != D_LT)
+			continue;
+		for (size_t j = it->n; j-- > 0;)
+			if (is_nl(it->p[j])) {
+				nl = (long)j;
+				break;
+			}
+		if (nl < 0 && !it->bcol1)
+			continue;
+		skip = (size_t)(nl + 1);
+		if (is_blank(it->p + skip, it->n - skip)) {
+			it->n = skip;
+			continue;
+		}
+		{
+			size_t q = skip, l;
+			while ((l = ws_len(it->p, it->n, q, 1)) > 0)
+				q += l;
+			if (set_text2(p, it, it->p, skip, it->p + q, it->n - q))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int heeds_opening(parser *p, size_t i);
+
+static int right_trim(parser *p, size_t i, int *deliberate)
+{
+	item *it = &p->items[i];
+	int res = 0;
+	for (size_t j = p->prev_trim[i];
+	     j < p->nitems && p->items[j].eline == it->bline;
+	     j = p->prev_trim[j]) {
+		const item *t = &p->items[j];
+		size_t fl, k, last;
+		p->ws_visits++;
+		res = 1;
+		if (t->dir != D_T && t->dir != D_RT)
+			continue;
+		for (fl = 0; fl < it->n && !is_nl(it->p[fl]); fl++)
+			;
+		if (fl == it->n) {
+			*deliberate = 0; /* no line break: as FreeMarker */
+			return 0;
+		}
+		fl++;
+		if (fl < it->n && it->p[fl - 1] == '\r' && it->p[fl] == '\n')
+			fl++;
+		if (is_blank(it->p, fl)) {
+			it->p += fl;
+			it->n -= fl;
+			it->bline++;
+			it->bcol1 = 1;
+			continue;
+		}
+		last = fl;
+		while (last > 0 && (k = ws_len(it->p, it->n, last, 0)) > 0)
+			last -= k;
+		if (is_blank(it->p + fl, it->n - fl)) {
+			int drop = 1;
+			for (k = i + 1;
+			     k < p->nitems && p->items[k].bline == it->eline;
+			     k++) {
+				p->ws_visits++;
+				if (is_leaf(&p->items[k]) &&
+				    heeds_opening(p, k))
+					drop = 0;
+				if (is_trim(&p->items[k]) &&
+				    (p->items[k].dir == D_T ||
+				     p->items[k].dir == D_LT)) {
+					drop = 1;
+					break;
+				}
+			}
+			if (drop)
+				fl = it->n;
+		}
+		if (set_text2(p, it, it->p, last, it->p + fl, it->n - fl))
+			return -1;
+	}
+	*deliberate = res;
+	return 0;
+}
+
+/* The skip lists of the trims, and FTL_MAX_LINE_TRIMS: each text's walks
+ * visit only the trims of its line, and a #rt may act once per trim before
+ * the text, so a line with thousands of them would make compiling
+ * quadratic. */
+#define FTL_MAX_LINE_TRIMS 64
+static int trim_links(parser *p)
+{
+	size_t last = p->nitems, run = 0;
+	p->prev_trim = malloc(p->nitems * sizeof(size_t));
+	p->next_trim = malloc(p->nitems * sizeof(size_t));
+	if (!p->prev_trim || !p->next_trim)
+		return perr(p, 0, FTL_NOMEM, "out of memory");
+	for (size_t k = 0; k < p->nitems; k++) {
+		p->prev_trim[k] = last;
+		if (!is_trim(&p->items[k]))
+			continue;
+		run = last < p->nitems &&
+		                      p->items[last].bline == p->items[k].bline
+		              ? run + 1
+		              : 1;
+		if (run > FTL_MAX_LINE_TRIMS)
+			return perr(p, p->items[k].off, FTL_LIMIT,
+			            "more than %d #t, #lt, #rt or #nt on one "
+			            "line; one of each is all a line needs",
+			            FTL_MAX_LINE_TRIMS);
+		last = k;
+	}
+	last = p->nitems;
+	for (size_t k = p->nitems; k-- > 0;) {
+		p->next_trim[k] = last;
+		if (is_trim(&p->items[k]))
+			last = k;
+	}
+	return 0;
+}
+
 static void strip_ws(parser *p)
 {
 	ws_prepare(p);
+	if (p->ntrims && trim_links(p))
+		goto out;
 	for (size_t i = 0; i < p->nitems; i++) {
 		item *it = &p->items[i];
-		size_t tr, op;
+		size_t tr = 0, op = 0;
+		int lt = 0, rt = 0;
 		if (it->type != IT_TEXT || it->n == 0)
+			continue;
+		if (p->ntrims &&
+		    (left_trim(p, i, &lt) || right_trim(p, i, &rt)))
+			goto out;
+		if (!it->n) {
+			it->dead = 1;
+			continue;
+		}
+		if (!p->strip)
 			continue;
 		if (it->body == 0 && !sibling(p, i, -1))
 			continue; /* the template's first text */
-		tr = trailing_to_strip(p, i);
-		op = opening_to_strip(p, i);
+		if (!lt)
+			tr = trailing_to_strip(p, i);
+		if (!rt)
+			op = opening_to_strip(p, i);
 		if (op + tr > it->n)
 			continue;
 		it->p += op;
@@ -3102,13 +3442,18 @@ static void strip_ws(parser *p)
 	}
 	/* blank text between non-outputting tags goes (a template that is
 	 * one text block keeps it) */
-	if (p->nitems == 1 || (p->nitems == 2 && p->items[0].type == IT_OPEN &&
-	                       p->items[0].dir == D_FTL))
-		return;
+	if (!p->strip || p->nitems == 1 ||
+	    (p->nitems == 2 && p->items[0].type == IT_OPEN &&
+	     p->items[0].dir == D_FTL))
+		goto out;
 	for (size_t i = 0; i < p->nitems; i++)
 		if (p->items[i].type == IT_TEXT && !p->items[i].dead &&
 		    ignorable(p, i))
 			p->items[i].dead = 2;
+out:
+	free(p->prev_trim);
+	free(p->next_trim);
+	p->prev_trim = p->next_trim = NULL;
 }
 
 /* ---- tree building ------------------------------------------------------
@@ -3182,8 +3527,23 @@ static int build(parser *p, fnode **root)
 		if (it->type == IT_OPEN) {
 			int d = it->dir;
 			n = it->node;
-			if (d == D_FTL)
+			if (d == D_FTL || (d >= D_T && d <= D_NT))
+				continue; /* a trim did its work when parsing */
+			if (d == D_RECOVER) {
+				if (st[sp].dir != D_ATTEMPT ||
+				    st[sp].node->has_items)
+					return perr(
+					        p, it->off, FTL_PARSE,
+					        st[sp].dir == D_ATTEMPT
+					                ? "a second #recover "
+					                  "in "
+					                  "#attempt"
+					                : "#recover without a "
+					                  "matching #attempt");
+				st[sp].node->has_items = 1; /* saw #recover */
+				st[sp].tail = &st[sp].node->alt;
 				continue;
+			}
 			if ((d == D_ELSE || d == D_ELSEIF) &&
 			    st[sp].dir == D_SEP && st[sp].autoclose)
 				sp--;
@@ -3356,6 +3716,7 @@ static int build(parser *p, fnode **root)
 			    d == D_FUNCTION || d == D_CALL || d == D_AUTOESC ||
 			    d == D_NOAUTOESC || d == D_ESCAPE ||
 			    d == D_NOESCAPE || d == D_OUTPUTFORMAT ||
+			    d == D_COMPRESS || d == D_ATTEMPT ||
 			    ((d == D_ASSIGN || d == D_LOCAL || d == D_GLOBAL) &&
 			     n->has_items)) {
 				if (sp + 1 > FTL_MAX_DEPTH)
@@ -3384,6 +3745,17 @@ static int build(parser *p, fnode **root)
 				sp--;
 			if (d == D_ELSEIF || d == D_ELSE)
 				d = D_IF;
+			if (d == D_RECOVER)
+				d = D_ATTEMPT; /* </#recover> ends the #attempt
+				                */
+			if (d == D_ATTEMPT && st[sp].dir == D_ATTEMPT &&
+			    !st[sp].node->has_items)
+				return perr(
+				        p, it->off, FTL_PARSE,
+				        "#attempt needs a #recover before "
+				        "</#%s>: write <#attempt>...<#recover>"
+				        "...</#attempt>",
+				        dir_names[it->dir]);
 			if (d == D_SEP && st[sp].dir == D_SEP) {
 				sp--;
 				continue;
@@ -3526,6 +3898,9 @@ static int check_nodes(parser *p, const fnode *nd, const char **names,
 		if (nd->type == N_IF && nd->alt &&
 		    check_nodes(p, nd->alt, names, lens, n, depth + 1))
 			return -1;
+		if (nd->type == N_ATTEMPT && nd->alt &&
+		    check_nodes(p, nd->alt, names, lens, n, depth + 1))
+			return -1;
 		if (nd->type == N_LIST && nd->alt &&
 		    check_nodes(p, nd->alt, names, lens, n, depth + 1))
 			return -1;
@@ -3571,7 +3946,7 @@ ftl_template *fparse_compile(const char *src, size_t len, ftl_error *err)
 	p.hdr_fmt = p.hdr_autoesc = -1;
 	detect_syntax(&p);
 	if (lex(&p) == 0 && !p.failed) {
-		if (p.strip)
+		if (p.strip || p.ntrims)
 			strip_ws(&p);
 		if (!p.failed && build(&p, &t->root) == 0) {
 			const char *names[2 * FTL_MAX_DEPTH];
