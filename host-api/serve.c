@@ -6,8 +6,11 @@
  * (connector.h, rule 2).
  *
  * Threads: the host thread (serve_run: subscribe, wait for the signal,
- * unsubscribe, drain, join); plugin threads inside on_event() (they only
- * lock, enqueue and signal: publish returns promptly); WORKERS threads
+ * unsubscribe, drain, join); plugin threads inside on_event() (they
+ * lock, enqueue and signal; on a full queue they wait for room up to
+ * SERVE_FULL_WAIT_MS, back-pressure bounded well under the plugin's
+ * default publish deadline of 5 s: an event accepted past a shorter
+ * deadline is still handled once, the plugin remembering it); WORKERS threads
  * that pop a job and call connhost_invoke_sync(). The one lock (q.lock)
  * is never held while calling libconnhost or the plugin.
  * Ownership: a job owns its event until the worker is done with it.
@@ -31,7 +34,9 @@
 #include "triggers.h"
 
 #define SERVE_MAX_WORKERS 256
-/* How long publish() waits for room in a full queue before refusing. */
+/* How long publish() waits for room in a full queue before refusing: a
+ * burst larger than the queue is absorbed while the workers catch up,
+ * instead of refusing at once. */
 #define SERVE_FULL_WAIT_MS 1000
 
 struct job {

@@ -25,9 +25,13 @@
  * objects by the thousand: in malloc's per-thread arenas the two would
  * share pages, and every long-lived record would pin a page of holes
  * (measured: RSS kept rising for 500,000 webhooks with 32 connection
- * threads). In slabs, the records of one period share pages and expire
- * together; a slab left empty is unmapped (one spare kept a class), so
- * the memory follows the live entries both ways. Settling moves the
+ * threads). Slabs are per namespace and size class, so the records of
+ * one period and one TTL share pages and expire together (a 24 h send
+ * result never pins a slab of 1 s inbound claims); a slab left empty is
+ * unmapped (one spare kept a class), so the memory follows the live
+ * entries both ways. What is mapped is bounded by the peak of live
+ * entries a class, not by the namespace's budget alone: free slots of a
+ * slab that still holds one live entry stay mapped. Settling moves the
  * entry into the slot that fits it with its result (the claim's slot
  * holds the key only), so nothing is reserved twice.
  *
@@ -111,7 +115,7 @@ struct slab {
 	void *free;
 	char *unused;
 	uint32_t used, cap;
-	unsigned char sc;
+	unsigned char ns, sc;
 };
 
 struct sclass {
@@ -137,7 +141,7 @@ struct connhost_store {
 	size_t nbuckets; /* a power of two */
 	size_t count;
 	struct ns ns[CONNHOST_STORE_NS_COUNT];
-	struct sclass sc[NSC];
+	struct sclass sc[CONNHOST_STORE_NS_COUNT][NSC];
 	connhost_store_counts counts;
 	connhost_log log;
 	int has_log;
@@ -239,7 +243,7 @@ static void room_push(struct sclass *k, struct slab *b)
 
 /* A new slab of class C, aligned on SLAB_BYTES (mapped twice the size,
  * the ends trimmed), or NULL. */
-static struct slab *slab_new(unsigned c)
+static struct slab *slab_new(int ns, unsigned c)
 {
 	char *m = mmap(NULL, 2 * SLAB_BYTES, PROT_READ | PROT_WRITE,
 	               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -259,13 +263,14 @@ static struct slab *slab_new(unsigned c)
 	 * cleared by munmap. */
 	SLOT_UNPOISON(b, SLAB_BYTES);
 	memset(b, 0, sizeof(*b));
+	b->ns = (unsigned char)ns;
 	b->sc = (unsigned char)c;
 	b->unused = (char *)b + SLAB_HEAD;
 	b->cap = (uint32_t)((SLAB_BYTES - SLAB_HEAD) / slot_size[c]);
 	return b;
 }
 
-static struct entry *entry_alloc(connhost_store *s, size_t n)
+static struct entry *entry_alloc(connhost_store *s, int ns, size_t n)
 {
 	unsigned c = size_class(n);
 	struct sclass *k;
@@ -278,10 +283,10 @@ static struct entry *entry_alloc(connhost_store *s, size_t n)
 			e->sc = SC_MALLOC;
 		return e;
 	}
-	k = &s->sc[c];
+	k = &s->sc[ns][c];
 	b = k->room;
 	if (!b) {
-		b = slab_new(c);
+		b = slab_new(ns, c);
 		if (!b)
 			return NULL;
 		room_push(k, b);
@@ -313,7 +318,7 @@ static void entry_release(connhost_store *s, struct entry *e)
 		return;
 	}
 	b = (struct slab *)((uintptr_t)e & ~(uintptr_t)(SLAB_BYTES - 1));
-	k = &s->sc[b->sc];
+	k = &s->sc[b->ns][b->sc];
 	if (b->used == b->cap)
 		room_push(k, b);
 	*(void **)e = b->free;
@@ -390,10 +395,11 @@ void connhost_store_free(connhost_store *s)
 		}
 	}
 	/* Every slab is empty now; the spares are what is left mapped. */
-	for (i = 0; i < NSC; i++)
-		while (s->sc[i].room) {
-			struct slab *b = s->sc[i].room;
-			room_unlink(&s->sc[i], b);
+	for (i = 0; i < CONNHOST_STORE_NS_COUNT * NSC; i++)
+		while (s->sc[i / NSC][i % NSC].room) {
+			struct sclass *k = &s->sc[i / NSC][i % NSC];
+			struct slab *b = k->room;
+			room_unlink(k, b);
 			SLOT_UNPOISON(b, SLAB_BYTES);
 			munmap(b, SLAB_BYTES);
 		}
@@ -579,7 +585,7 @@ static int add_claim(connhost_store *s, const char *key, uint64_t h, int ns,
 			return CONN_EFULL;
 	}
 	/* The key only: settle moves it to a slot that fits the result. */
-	e = entry_alloc(s, sizeof(*e) + len + 1);
+	e = entry_alloc(s, ns, sizeof(*e) + len + 1);
 	if (!e)
 		return CONN_ENOMEM;
 	sc = e->sc;
@@ -659,7 +665,7 @@ static int settle_done(connhost_store *s, struct entry **pp, const char *text,
 	size_t klen = strlen(o->key), cost = entry_cost(klen, len);
 	unsigned char sc;
 
-	e = entry_alloc(s, entry_bytes(klen, len));
+	e = entry_alloc(s, o->ns, entry_bytes(klen, len));
 	if (!e)
 		return CONN_ENOMEM;
 	sc = e->sc;
@@ -754,8 +760,8 @@ size_t connhost__store_slab_bytes(connhost_store *s)
 	size_t i, n = 0;
 
 	pthread_mutex_lock(&s->lock);
-	for (i = 0; i < NSC; i++)
-		n += s->sc[i].slabs;
+	for (i = 0; i < CONNHOST_STORE_NS_COUNT * NSC; i++)
+		n += s->sc[i / NSC][i % NSC].slabs;
 	pthread_mutex_unlock(&s->lock);
 	return n * SLAB_BYTES;
 }

@@ -50,7 +50,7 @@ FTL_LIB_SRCS = $(filter %.c,$(plugin_ftl_libftl_la_SOURCES))
 fuzz-ftl:
 	@test -n "$(CLANG)" || { echo "fuzz-ftl: clang not found"; exit 1; }
 	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -pthread \
-	  -I$(top_srcdir)/plugin/ftl $(JSONC_CFLAGS) $(PCRE2_CFLAGS) \
+	  -iquote $(top_srcdir)/plugin/ftl $(JSONC_CFLAGS) $(PCRE2_CFLAGS) \
 	  $(addprefix $(top_srcdir)/,$(FTL_LIB_SRCS)) \
 	  $(top_srcdir)/tests/fuzz/fuzz_ftl.c -o fuzz_ftl $(JSONC_LIBS) \
 	  $(PCRE2_LIBS) -lm
