@@ -722,7 +722,8 @@ int fnum_div(const fnum *a, const fnum *b, fnum *out)
 		if (ca != 0 && (e > COEF_MAX_DIGITS ||
 		                ndigits128(ca) + e > COEF_MAX_DIGITS))
 			return FNUM_EOVERFLOW;
-		ca *= pow10_128(e);
+		if (ca != 0) /* 0 at any scale: 10^e may not fit */
+			ca *= pow10_128(e);
 	} else {
 		if (-e > COEF_MAX_DIGITS ||
 		    ndigits128(cb) - e > COEF_MAX_DIGITS)
