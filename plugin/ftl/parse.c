@@ -1,7 +1,9 @@
 /*
  * parse.c - the template compiler: text, ${...} interpolations, directive
- * tags (angle or square bracket syntax, auto-detected as FreeMarker does),
- * expressions, FreeMarker's white-space stripping; builds the immutable tree
+ * tags (angle or square bracket syntax, auto-detected as FreeMarker does;
+ * after <#ftl strict_syntax=false> also the legacy tags without "#"),
+ * expressions (with FreeMarker's comments inside them), FreeMarker's
+ * white-space stripping; builds the immutable tree
  * that eval.c renders, with every #macro/#function listed in the template
  * (ftl_template.macros) so a render can define them before it starts.
  *
@@ -212,6 +214,12 @@ typedef struct parser {
 	/* the nearest trim before / after each item (nitems: none),
 	 * malloc'd by strip_ws while it runs */
 	size_t *prev_trim, *next_trim;
+	/* <#ftl strict_syntax=false>: directive tags without "#" (brief
+	 * ftl-nonstrict; see "the legacy syntax" below) */
+	int nonstrict;
+	/* lexing a legacy tag without parameters (<else], </if]): FreeMarker
+	 * takes either bracket at its end in the legacy syntax */
+	int any_close;
 } parser;
 
 /* A legacy escaping built-in (?html, ?xhtml, ?xml, ?rtf) at OFF: fine
@@ -383,22 +391,48 @@ static int is_idchar(unsigned char c)
 	return is_idstart(c) || (c >= '0' && c <= '9');
 }
 
+/* Blanks and comments between the tokens of an expression or a tag. A
+ * comment there is FreeMarker's EXPRESSION_COMMENT lexer state: "<#--",
+ * "<!--", "[#--" or "[!--" in either tag syntax, up to the first "-->" or
+ * "--]" (either closer for either opener: ${1 + <!-- c --] 2} is 3). An
+ * unclosed one is a parse error at its start; the scan is linear, as the
+ * position only moves forward. */
 static void skip_ws(parser *p)
 {
 	while (p->pos < p->len) {
-		char c = p->src[p->pos];
-		if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+		const char *s = p->src + p->pos;
+		size_t left = p->len - p->pos, i;
+		if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') {
 			p->pos++;
-		else if (at(p, p->square ? "[#--" : "<#--")) {
-			const char *e = p->square ? "--]" : "-->";
-			const char *f = memmem(p->src + p->pos + 4,
-			                       p->len - p->pos - 4, e, 3);
-			if (!f)
-				return;
-			p->pos = (size_t)(f - p->src) + 3;
-		} else
+			continue;
+		}
+		if (left < 4 || (s[0] != '<' && s[0] != '[') ||
+		    (s[1] != '#' && s[1] != '!') || s[2] != '-' || s[3] != '-')
 			return;
+		for (i = 4; i + 3 <= left; i++)
+			if (s[i] == '-' && s[i + 1] == '-' &&
+			    (s[i + 2] == '>' || s[i + 2] == ']'))
+				break;
+		if (i + 3 > left) {
+			perr(p, p->pos, FTL_PARSE,
+			     "unclosed comment \"%.4s\" inside an expression: "
+			     "end it with \"-->\"",
+			     s);
+			p->pos = p->len;
+			return;
+		}
+		p->pos += i + 3;
 	}
+}
+
+/* Blanks only: inside an end tag (</#if >), where FreeMarker's lexer
+ * takes the whole tag as one token and allows no comment. */
+static void skip_blanks(parser *p)
+{
+	while (p->pos < p->len &&
+	       (p->src[p->pos] == ' ' || p->src[p->pos] == '\t' ||
+	        p->src[p->pos] == '\n' || p->src[p->pos] == '\r'))
+		p->pos++;
 }
 
 /* A word at the current position (identifier characters). */
@@ -1548,12 +1582,12 @@ static int tag_end(parser *p, int *selfclose)
 {
 	skip_ws(p);
 	*selfclose = 0;
-	if (at(p, p->square ? "/]" : "/>")) {
+	if (at(p, p->square ? "/]" : "/>") || (p->any_close && at(p, "/]"))) {
 		*selfclose = 1;
 		p->pos += 2;
 		return 0;
 	}
-	if (at(p, p->square ? "]" : ">")) {
+	if (at(p, p->square ? "]" : ">") || (p->any_close && at(p, "]"))) {
 		p->pos++;
 		return 0;
 	}
@@ -2000,7 +2034,7 @@ static int ftl_param(parser *p, const char *name, size_t n, size_t at,
 				need_markup(p, "auto_esc", at);
 		}
 		return 0;
-	case 7: { /* strict_syntax: only the strict syntax is parsed here */
+	case 7: { /* strict_syntax: false allows <if x> for <#if x> */
 		int on;
 		if (v->op == E_STR &&
 		    ((v->n == 4 && !memcmp(v->s, "true", 4)) ||
@@ -2011,12 +2045,9 @@ static int ftl_param(parser *p, const char *name, size_t n, size_t at,
 		else
 			return perr(p, v->off, FTL_PARSE,
 			            "Expecting boolean (true/false) parameter");
-		if (!on)
-			return perr(p, at, FTL_PARSE,
-			            "strict_syntax=false (the legacy syntax, "
-			            "directives without '#': <if x>) is not "
-			            "supported by this engine; write <#if x> "
-			            "and remove the parameter");
+		/* the header comes first, so the whole rest of the
+		 * template is lexed with it */
+		p->nonstrict = !on;
 		return 0;
 	}
 	case 3:
@@ -2194,8 +2225,9 @@ static int parse_escape(parser *p, size_t off, fnode **out)
 static int simple_dir(parser *p, int d, size_t off, fnode **n)
 {
 	skip_ws(p);
-	if (!at(p, p->square ? "]" : ">") &&
-	    (d < D_T || !at(p, p->square ? "/]" : "/>")))
+	if (!at(p, p->square ? "]" : ">") && !(p->any_close && at(p, "]")) &&
+	    (d < D_T || !(at(p, p->square ? "/]" : "/>") ||
+	                  (p->any_close && at(p, "/]")))))
 		return perr(p, off, FTL_PARSE,
 		            "#%s is an existing directive, but the tag is "
 		            "malformed: write %s#%s%s with nothing else in "
@@ -2557,8 +2589,8 @@ static int parse_close_tag(parser *p, size_t off)
 		return perr(p, off, FTL_PARSE, "unknown end tag: </#%.*s>",
 		            (int)(wl ? wl : 1), p->src + p->pos);
 	p->pos += wl;
-	skip_ws(p);
-	if (!at(p, p->square ? "]" : ">"))
+	skip_blanks(p);
+	if (!at(p, p->square ? "]" : ">") && !(p->any_close && at(p, "]")))
 		return perr(p, p->pos, FTL_PARSE,
 		            "expected \"%s\" to end the tag </#%s",
 		            p->square ? "]" : ">",
@@ -2582,7 +2614,8 @@ static int parse_close_tag(parser *p, size_t off)
 }
 
 /* <@name args; loop vars> or <@name .../>: a macro call; LEGACY: the
- * same as <#call name args> or <#call name(args)>, which has no body. */
+ * same as <#call name args> or <#call name(args)> (or <call ...> in the
+ * legacy syntax), which has no body. */
 static int parse_call(parser *p, size_t off, int legacy)
 {
 	fcall *fc = palloc(p, sizeof(*fc));
@@ -2592,7 +2625,8 @@ static int parse_call(parser *p, size_t off, int legacy)
 	item *it;
 	if (!fc || !n)
 		return -1;
-	p->pos += legacy ? 6 : 2;
+	/* the legacy call: P->pos at the name "call" */
+	p->pos += legacy ? 4 : 2;
 	if (add_item(p, IT_OPEN, off))
 		return -1;
 	p->in_tag = 1;
@@ -2660,6 +2694,126 @@ static int parse_call(parser *p, size_t off, int legacy)
 	return 0;
 }
 
+/* ---- the legacy syntax: <#ftl strict_syntax=false> (brief ftl-nonstrict)
+ * FreeMarker 2.3.31's lexer (FTL.jj) knows each directive's tag by its
+ * exact shape: "<" or "<#", the name, then what must follow it: a blank
+ * before the parameters (<if x>), blanks and ">" for a tag without
+ * parameters (<else>, <else/> where "/" is allowed), and for an end tag
+ * "</" or "</#", the name, blanks, ">". Without strict syntax the "#" may
+ * be left out, so <if x> is #if while <p>, <if> (no blank after the name),
+ * </p> and camel-case names (<elseIf x>: FreeMarker allows only the legacy
+ * naming convention there) stay text. Square brackets always need the "#"
+ * ([if x] is text), so the setting changes nothing in that syntax. User
+ * macros are called <@m> as before. */
+enum {
+	LT_BLANK = 1, /* <name, a blank, parameters */
+	LT_C1 = 2,    /* <name, blanks, ">" */
+	LT_C2 = 4,    /* <name, blanks, "/" or not, ">" */
+	LT_END = 8,   /* </name, blanks, ">" */
+	LT_ITEMS = 16 /* <items, blanks, "as", a blank */
+};
+static int is_blank_c(char c);
+static const struct legacy_tag {
+	const char *name;
+	unsigned char shapes;
+} legacy_tags[] = {
+        {"assign", LT_BLANK | LT_END},
+        {"attempt", LT_C1 | LT_END},
+        {"autoesc", LT_C1 | LT_END},
+        {"break", LT_C2},
+        {"call", LT_BLANK},
+        {"case", LT_BLANK},
+        {"comment", LT_C1},
+        {"compress", LT_C1 | LT_END},
+        {"continue", LT_C2},
+        {"default", LT_C1},
+        {"else", LT_C2},
+        {"elseif", LT_BLANK},
+        {"escape", LT_BLANK | LT_END},
+        {"fallback", LT_C2},
+        {"flush", LT_C2},
+        {"foreach", LT_BLANK | LT_END},
+        {"function", LT_BLANK | LT_END},
+        {"global", LT_BLANK | LT_END},
+        {"if", LT_BLANK | LT_END},
+        {"import", LT_BLANK},
+        {"include", LT_BLANK},
+        {"items", LT_ITEMS | LT_END},
+        {"list", LT_BLANK | LT_END},
+        {"local", LT_BLANK | LT_END},
+        {"lt", LT_C2},
+        {"macro", LT_BLANK | LT_END},
+        {"nested", LT_BLANK | LT_C2},
+        {"noautoesc", LT_C1 | LT_END},
+        {"noescape", LT_C1 | LT_END},
+        {"noparse", LT_C1},
+        {"nt", LT_C2},
+        {"outputformat", LT_BLANK | LT_END},
+        {"recover", LT_C1 | LT_END},
+        {"recurse", LT_BLANK | LT_C2},
+        {"return", LT_BLANK | LT_C2},
+        {"rt", LT_C2},
+        {"sep", LT_C1 | LT_END},
+        {"setting", LT_BLANK},
+        {"stop", LT_BLANK | LT_C2},
+        {"switch", LT_BLANK | LT_END},
+        {"t", LT_C2},
+        {"transform", LT_BLANK | LT_END},
+        {"visit", LT_BLANK},
+        {NULL, 0},
+};
+
+/* Does "<name" (S at the "<"; CLOSE: "</name") with the shape of one of
+ * FreeMarker's directive tags start at S? 1: one with parameters (<if x),
+ * 2: one without, whose end (">" or "]") is part of the shape (<else>,
+ * </if>), 0: no. Looks at most at the name and
+ * the blanks after it (linear overall: no "<" is among them). With SEP_ONLY
+ * only <sep> counts (FreeMarker's lexer takes <sep> for #sep even in strict
+ * syntax: its token is the one without the syntax check). */
+static int legacy_tag_at(const char *s, const char *end, int sep_only)
+{
+	const char *q = s + 1, *nm;
+	size_t n;
+	int close = 0;
+	if (q < end && *q == '/') {
+		close = 1;
+		q++;
+	}
+	nm = q;
+	while (q < end && *q >= 'a' && *q <= 'z')
+		q++;
+	n = (size_t)(q - nm);
+	if (!n || (q < end && ((*q >= 'A' && *q <= 'Z') || *q == '_' ||
+	                       (*q >= '0' && *q <= '9'))))
+		return 0;
+	for (const struct legacy_tag *t = legacy_tags; t->name; t++) {
+		unsigned sh = t->shapes;
+		const char *r = q;
+		if (strlen(t->name) != n || memcmp(t->name, nm, n) != 0)
+			continue;
+		if (sep_only && (close || n != 3 || memcmp(nm, "sep", 3) != 0))
+			return 0;
+		if (close && !(sh & LT_END))
+			return 0;
+		if (!close && (sh & LT_BLANK) && r < end && is_blank_c(*r))
+			return 1;
+		while (r < end && is_blank_c(*r))
+			r++;
+		if (close || (sh & (LT_C1 | LT_C2)))
+			return r < end && (*r == '>' || *r == ']' ||
+			                   ((sh & LT_C2) && !close &&
+			                    *r == '/' && r + 1 < end &&
+			                    (r[1] == '>' || r[1] == ']')))
+			               ? 2
+			               : 0;
+		if (sh & LT_ITEMS)
+			return r > q && r + 2 < end && r[0] == 'a' &&
+			       r[1] == 's' && is_blank_c(r[2]);
+		return 0;
+	}
+	return 0;
+}
+
 /* Where does the next tag, interpolation or comment start? */
 static const char *next_special(parser *p, const char *s, const char *end)
 {
@@ -2671,6 +2825,14 @@ static const char *next_special(parser *p, const char *s, const char *end)
 		    (s[1] == '#' || s[1] == '@' ||
 		     (s[1] == '/' && s + 2 < end &&
 		      (s[2] == '#' || s[2] == '@'))))
+			return s;
+		if (*s == '<' && s + 1 < end &&
+		    ((p->nonstrict && !p->square) || s[1] == 's') &&
+		    legacy_tag_at(s, end, !p->nonstrict || p->square))
+			return s;
+		/* [#sep] in the angle syntax, <#sep> in the square one */
+		if (*s != open && (*s == '<' || *s == '[') && s + 4 < end &&
+		    s[1] == '#' && s[2] == 's' && legacy_tag_at(s + 1, end, 1))
 			return s;
 	}
 	return NULL;
@@ -2745,21 +2907,23 @@ static int is_blank_c(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-/* <#noparse> (also spelled noParse): the lexer is at the name. The text up
+/* <#noparse> (also spelled noParse) and the legacy <#comment> (TYPE
+ * IT_COMMENT: its body is dropped unparsed, as FreeMarker's Comment does):
+ * the lexer is at the name. The text up
  * to the first end tag becomes one text item, as FreeMarker's NO_PARSE
  * lexer state makes it: the end tag is "<" or "[", "/", an optional "#",
  * the name as the start tag spelled it, blanks, ">" or "]" (either bracket
  * in either syntax, as in 2.3.31). The item's place is the start tag's
  * (white-space stripping sees the text where the tag is) and it ends after
  * the end tag. One pass: each candidate "<" or "[" is looked at once. */
-static int lex_noparse(parser *p, size_t off)
+static int lex_noparse(parser *p, size_t off, int type)
 {
 	size_t wl = word_len(p), cs, k;
 	const char *name = p->src + p->pos;
 	p->pos += wl;
 	while (p->pos < p->len && is_blank_c(p->src[p->pos]))
 		p->pos++;
-	if (!at(p, p->square ? "]" : ">"))
+	if (!at(p, p->square ? "]" : ">") && !(p->any_close && at(p, "]")))
 		return perr(
 		        p, off, FTL_PARSE,
 		        "#noparse is an existing directive, but the tag is "
@@ -2789,10 +2953,12 @@ static int lex_noparse(parser *p, size_t off)
 		        "of the template",
 		        (int)wl, name, p->square ? "[" : "<", (int)wl, name,
 		        p->square ? "]" : ">");
-	if (add_item(p, IT_TEXT, off))
+	if (add_item(p, type, off))
 		return -1;
-	p->items[p->nitems - 1].p = p->src + cs;
-	p->items[p->nitems - 1].n = k - cs;
+	if (type == IT_TEXT) {
+		p->items[p->nitems - 1].p = p->src + cs;
+		p->items[p->nitems - 1].n = k - cs;
+	}
 	/* past the end tag */
 	k += 2;
 	while (p->src[k] != '>' && p->src[k] != ']')
@@ -2809,9 +2975,37 @@ static int at_noparse(parser *p)
 	                   memcmp(p->src + p->pos, "noParse", 7) == 0);
 }
 
+/* FreeMarker's <sep> token: "<sep", "<#sep" or "[#sep", blanks, ">" or
+ * "]", a #sep in either syntax and strictness (its lexer rule is the one
+ * without the syntax check); OFF at its first character, already
+ * recognized by legacy_tag_at. */
+static int lex_sep(parser *p, size_t off)
+{
+	size_t k = off + 1;
+	fnode *n;
+	item *it;
+	if (p->src[k] == '#')
+		k++;
+	k += 3;
+	while (k < p->len && is_blank_c(p->src[k]))
+		k++;
+	p->pos = k + 1;
+	if (add_item(p, IT_OPEN, off))
+		return -1;
+	if (!(n = mknode(p, N_SEP, off)))
+		return -1;
+	it = &p->items[p->nitems - 1];
+	it->dir = D_SEP;
+	it->node = n;
+	it->end = (uint32_t)p->pos;
+	return 0;
+}
+
 static int lex(parser *p)
 {
 	const char *end = p->src + p->len;
+	const char open = p->square ? '[' : '<';
+	int legacy;
 	while (p->pos < p->len) {
 		if (p->nitems)
 			p->items[p->nitems - 1].end = (uint32_t)p->pos;
@@ -2853,13 +3047,27 @@ static int lex(parser *p)
 				p->items[p->nitems - 1].node = n;
 				continue;
 			}
-			if (s[1] == '@') {
+			/* not "<#", "</#", "<@", "</@" in the template's
+			 * syntax: a tag of the legacy syntax or FreeMarker's
+			 * <sep> (next_special has recognized it) */
+			legacy =
+			        *s != open || (s[1] != '#' && s[1] != '@' &&
+			                       !(s[1] == '/' &&
+			                         (s[2] == '#' || s[2] == '@')));
+			if (legacy && s[1] != '/' &&
+			    memcmp(s + 1 + (s[1] == '#'), "sep", 3) == 0) {
+				if (lex_sep(p, off))
+					return -1;
+				continue;
+			}
+			p->any_close = legacy && legacy_tag_at(s, end, 0) == 2;
+			if (!legacy && s[1] == '@') {
 				if (parse_call(p, off, 0))
 					return -1;
 				p->items[p->nitems - 1].end = (uint32_t)p->pos;
 				continue;
 			}
-			if (s[1] == '/' && s[2] == '@') {
+			if (!legacy && s[1] == '/' && s[2] == '@') {
 				/* </@name> or </@> */
 				size_t ns;
 				item *it;
@@ -2876,7 +3084,7 @@ static int lex(parser *p)
 				it->dir = D_CALL;
 				it->p = p->src + ns;
 				it->n = p->pos - ns;
-				skip_ws(p);
+				skip_blanks(p);
 				if (!at(p, p->square ? "]" : ">"))
 					return perr(
 					        p, p->pos, FTL_PARSE,
@@ -2887,8 +3095,8 @@ static int lex(parser *p)
 				p->pos++;
 				continue;
 			}
-			if (s + 3 < end && s[1] == '#' && s[2] == '-' &&
-			    s[3] == '-') {
+			if (!legacy && s + 3 < end && s[1] == '#' &&
+			    s[2] == '-' && s[3] == '-') {
 				const char *e = p->square ? "--]" : "-->";
 				const char *f = memmem(
 				        s + 4, (size_t)(end - s - 4), e, 3);
@@ -2903,14 +3111,14 @@ static int lex(parser *p)
 				continue;
 			}
 			if (s[1] == '/') {
-				p->pos += 3;
+				p->pos += legacy ? 2 : 3;
 				if (parse_close_tag(p, off))
 					return -1;
+				p->any_close = 0;
 				continue;
 			}
-			p->pos += 2;
+			p->pos += legacy ? 1 : 2;
 			if (word_len(p) == 4 && is_word(p, p->pos, 4, "call")) {
-				p->pos -= 2;
 				if (parse_call(p, off, 1))
 					return -1;
 				p->items[p->nitems - 1].end = (uint32_t)p->pos;
@@ -2921,13 +3129,20 @@ static int lex(parser *p)
 				            "expected a directive name after "
 				            "\"%c#\"",
 				            *s);
-			if (at_noparse(p)) {
-				if (lex_noparse(p, off))
+			if (at_noparse(p) ||
+			    (word_len(p) == 7 &&
+			     is_word(p, p->pos, 7, "comment"))) {
+				if (lex_noparse(p, off,
+				                p->src[p->pos] == 'c'
+				                        ? IT_COMMENT
+				                        : IT_TEXT))
 					return -1;
+				p->any_close = 0;
 				continue;
 			}
 			if (parse_open_tag(p, off))
 				return -1;
+			p->any_close = 0;
 			p->items[p->nitems - 1].end = (uint32_t)p->pos;
 			if (p->items[p->nitems - 1].dir == D_FTL) {
 				/* the header's line break always goes */

@@ -188,5 +188,117 @@ int main(void)
 	is_str("[#if true]yes[/#if]", render("[#if true]yes[/#if]"),
 	       "without [#ftl] square tags are text");
 	is_str("1,234", render("<#-- comment -->${1234}"), "comments vanish");
+
+	/* ftl-nonstrict: <#ftl strict_syntax=false>, the legacy syntax,
+	 * as FreeMarker 2.3.31 lexes it (expected outputs from the oracle) */
+#define NS "<#ftl strict_syntax=false>"
+	is_str("y|1, 2, 3",
+	       render(NS "<if 1 == 1>y<else>n</if>|<list 1..3 "
+	                 "as i>${i}<sep>, </list>"),
+	       "non-strict: <if>, <else>, <list>, <sep> are directives");
+	is_str("<if 1 == 1>y</if>", render("<if 1 == 1>y</if>"),
+	       "strict (the default): <if x> is text");
+	is_str("<p><if>x</p>", render(NS "<p><if>x</p>"),
+	       "non-strict: <p> and <if> without a blank after it are text");
+	is_str("<elseIf 1><noParse>1</noParse>",
+	       render(NS "<elseIf 1><noParse>${1}</noParse>"),
+	       "non-strict: camel-case names without # are text");
+	is_str("12ab",
+	       render(NS "<assign x=1><#assign y=2>${x}${y}<#if x==1>a"
+	                 "</if><if y==2>b</#if>"),
+	       "non-strict: with and without # mix");
+	is_str("[1n][2]5",
+	       render(NS "<macro m a>[${a}<nested>]</macro><@m "
+	                 "a=1>n</@m><call m 2><function f><return"
+	                 " 5></function>${f()}"),
+	       "non-strict: <macro>, <nested>, <call>, <function>, <return>");
+	is_str("1bc",
+	       render(NS "<list [1,2] as x><#if x==2><break></#if>${x}"
+	                 "</list><switch 2><case 1>a<case 2>b<default>"
+	                 "c</switch>"),
+	       "non-strict: <break>, <switch>, <case>, <default>");
+	is_str("  x\ny\n",
+	       render(NS "\n<if true>\n  x\n</if>\n<comment>\n"
+	                 "c\n</comment>\ny\n"),
+	       "non-strict: tag-only lines vanish as with #");
+	is_str("<p>", render(NS "<p><t>"), "non-strict: <t> is #t");
+	is_str("[if 1==1]x[/if]y<if 1==1>z</if>",
+	       render("[#ftl strict_syntax=false][if 1==1]x[/if][#if 1==1]y"
+	              "[/#if]<if 1==1>z</if>"),
+	       "non-strict square syntax: the # is still needed");
+	ok(compile_fails(NS "<if>x</if>", strlen(NS "<if>x</if>"), FTL_PARSE),
+	   "non-strict: </if> with nothing open fails");
+	ok(compile_fails(NS "<#foo>", strlen(NS "<#foo>"), FTL_PARSE),
+	   "non-strict: an unknown <#name> still fails");
+	ok(compile_fails(NS "<visit x>", strlen(NS "<visit x>"), FTL_PARSE),
+	   "non-strict: a left-out directive fails as with #");
+	ok(strstr(err.message, "not supported") != NULL, "%s", err.message);
+	ok(!compile_fails("<#ftl strict_syntax=true>x", 25, FTL_PARSE),
+	   "strict_syntax=true is accepted");
+
+	/* FreeMarker's <sep> token has no syntax check: a #sep anywhere */
+	is_str("1, 2, 3", render("<#list 1..3 as i>${i}<sep>, </#list>"),
+	       "<sep> is #sep even in strict syntax");
+	is_str("1, 2, 3", render("<#list 1..3 as i>${i}[#sep], </#list>"),
+	       "[#sep] is #sep in the angle syntax");
+	is_str("1, 2, 3", render("[#ftl][#list 1..3 as i]${i}<sep>, [/#list]"),
+	       "<sep> is #sep in the square syntax");
+	is_str("<sepx>|</sep>", render("<sepx>|</sep>"),
+	       "other <sep...> and </sep> are text in strict syntax");
+
+	/* the legacy #comment: the body is skipped unparsed */
+	is_str("b", render("<#comment>a ${x} <#if></#comment>b"),
+	       "<#comment> skips its body unparsed");
+	is_str("||",
+	       render(NS "<#comment>a</comment>|<comment>b</#comment>|"
+	                 "<comment >c</comment >"),
+	       "non-strict: <comment> and either end tag");
+	is_str("x", render(NS "<comment> </comment </comment>x"),
+	       "</comment without > does not end it");
+	is_str("<comment>a</comment>", render("<comment>a</comment>"),
+	       "strict: <comment> is text");
+	ok(compile_fails("<#comment>a", 11, FTL_PARSE), "unclosed #comment");
+
+	/* comments inside expressions (FreeMarker's EXPRESSION_COMMENT) */
+	is_str("6", render("${1 + 2 + [#-- c --] <#-- c --> <!-- c --> 3}"),
+	       "<#-- -->, [#-- --] and <!-- --> inside ${...}");
+	is_str("7", render("${<!-- > -> -- #> #] --> 7}"),
+	       "the comment ends at the first --> or --]");
+	is_str("8", render("${<#-- glitch... --] 8}"), "either closer");
+	is_str("ok|2",
+	       render("<#if 1 <#-- > --> == 1>ok</#if>|<#assign x = "
+	              "1 <!-- c --> + 1>${x}"),
+	       "inside tags: a > in the comment does not end the tag");
+	ok(compile_fails("${1 + <!-- c", 12, FTL_PARSE),
+	   "unclosed comment in an expression");
+	ok(strstr(err.message, "comment") != NULL, "%s", err.message);
+
+	/* the legacy tags are recognized in one pass: 1 MiB of almost-tags
+	 * (a name, then blanks, then no ">") compiles well within the alarm */
+	alarm(60);
+	{
+		static const char *const shapes[] = {
+		        "<else       x", "<items    a",          "</if      <",
+		        "<sep     ",     "${1 <!-- -- -> ]-->}",
+		};
+		for (size_t k = 0; k < sizeof(shapes) / sizeof(shapes[0]);
+		     k++) {
+			char *t = repeat(
+			        shapes[k],
+			        (int)(((1u << 20) - 64) / strlen(shapes[k])),
+			        "", "");
+			char *h = malloc(strlen(t) + sizeof(NS));
+			ftl_template *tp;
+			sprintf(h, "%s%s", NS, t);
+			tp = ftl_compile(h, strlen(h), &err);
+			ok(tp != NULL, "1 MiB of almost-tags, shape %zu: %s", k,
+			   tp ? "compiled" : err.message);
+			ftl_template_unref(tp);
+			free(h);
+			free(t);
+		}
+	}
+	alarm(0);
+#undef NS
 	return done_testing();
 }
