@@ -3036,6 +3036,15 @@ static int listable(fctx *c, const fnode *n, fval *v)
 		                 "\"%.*s\" is %s",
 		                 len, s, feval_type_name(v));
 	}
+	if (v->t == V_HASH && !feval_hash_is_ex(v)) {
+		int len;
+		const char *s = feval_src(c, n->e, &len);
+		return feval_err(c, n->e->off, FTL_RUNTIME,
+		                 "#list needs a hash that can list its keys, "
+		                 "but \"%.*s\" (.vars or .globals) can only "
+		                 "look names up: list .main or .data_model",
+		                 len, s);
+	}
 	return 0;
 }
 
