@@ -146,7 +146,9 @@ static const tw_key tw_keys[] = {
          0, 0},
         {"TEMPLATE_URL_ESCAPING_CHARSET", "string", 0, 0, NULL,
          "Charset of ?url without an argument in templates: UTF-8, "
-         "ISO-8859-1 or US-ASCII; unset: UTF-8.",
+         "ISO-8859-1, ISO-8859-15, US-ASCII, windows-1252, UTF-16, "
+         "UTF-16BE/LE, UTF-32, UTF-32BE/LE (and Java's aliases of "
+         "these); unset: UTF-8.",
          0, 0},
         {"LOG_BODIES", "boolean", 0, 0, "false",
          "Put message bodies in logs (personal data; off by default).", 0, 0},

@@ -987,14 +987,93 @@ term_only:
 	return 0;
 }
 
+/* Characters ?url (and ?url_path, with '/') leaves as they are. */
+static int url_safe(unsigned char ch, int path)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	       (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' ||
+	       ch == '.' || ch == '!' || ch == '~' || ch == '*' || ch == '\'' ||
+	       ch == '(' || ch == ')' || (path && ch == '/');
+}
+
+/* ?url in UTF-16 or UTF-32 (CS >= FURL_WIDE): FreeMarker encodes each
+ * run of characters to escape on its own (String.getBytes), so UTF-16
+ * and UnicodeLittle put a byte order mark before every run. OUT gets the
+ * escaped text. */
+static int url_wide(fctx *c, const fexpr *e, const fval *v, int cs, int path,
+                    fval *out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = (const unsigned char *)v->u.s.p;
+	size_t n = v->u.s.n;
+	int le = cs == FURL_UTF16LE || cs == FURL_UNICODE_LITTLE ||
+	         cs == FURL_UTF32LE;
+	int wide32 = cs >= FURL_UTF32;
+	int bom = cs == FURL_UTF16 || cs == FURL_UNICODE_LITTLE;
+	fbuf b = {.max = c->out.max};
+	/* up to 12 escaped bytes (%XX) for each byte of the text */
+	if (feval_charge(c, e->off, n * 4))
+		return -1;
+	for (size_t i = 0; i < n && !b.over && !b.nomem;) {
+		uint32_t units[2];
+		int nu = 1;
+		if (url_safe(p[i], path)) {
+			fbuf_putc(&b, (char)p[i++]);
+			continue;
+		}
+		if (bom && (i == 0 || url_safe(p[i - 1], path)))
+			fbuf_put(&b, le ? "%FF%FE" : "%FE%FF", 6);
+		{
+			uint32_t cp = p[i];
+			size_t w = cp < 0x80   ? 1
+			           : cp < 0xe0 ? 2
+			           : cp < 0xf0 ? 3
+			                       : 4;
+			if (i + w > n)
+				w = n - i;
+			if (w == 2)
+				cp = ((cp & 0x1fu) << 6) | (p[i + 1] & 0x3fu);
+			else if (w == 3)
+				cp = ((cp & 0xfu) << 12) |
+				     ((p[i + 1] & 0x3fu) << 6) |
+				     (p[i + 2] & 0x3fu);
+			else if (w == 4)
+				cp = ((cp & 7u) << 18) |
+				     ((p[i + 1] & 0x3fu) << 12) |
+				     ((p[i + 2] & 0x3fu) << 6) |
+				     (p[i + 3] & 0x3fu);
+			i += w;
+			units[0] = cp;
+			if (!wide32 && cp >= 0x10000) {
+				units[0] = 0xd800u + ((cp - 0x10000) >> 10);
+				units[1] = 0xdc00u + ((cp - 0x10000) & 0x3ffu);
+				nu = 2;
+			}
+		}
+		for (int u = 0; u < nu; u++) {
+			int nb = wide32 ? 4 : 2;
+			for (int k = 0; k < nb; k++) {
+				int sh = le ? 8 * k : 8 * (nb - 1 - k);
+				unsigned ch = (units[u] >> sh) & 0xffu;
+				char tmp[3] = {'%', hex[ch >> 4], hex[ch & 15]};
+				fbuf_put(&b, tmp, 3);
+			}
+		}
+	}
+	return buf_result(c, &b, out);
+}
+
 /* ?url's charset (settings: eval.c): OUT gets the string transcoded
- * (V_STR) when the charset is not UTF-8, else stays V_NONE. */
-static int url_charset(fctx *c, const fexpr *e, const fval *v, fval *out)
+ * (V_STR) when the charset is a one-byte one, else stays V_NONE; for
+ * UTF-16 and UTF-32 OUT is the result and *DONE is set. */
+static int url_charset(fctx *c, const fexpr *e, const fval *v, fval *out,
+                       int *done)
 {
 	int cs = c->url_cs;
 	const char *s = v->u.s.p;
 	size_t n = v->u.s.n;
 	memset(out, 0, sizeof(*out));
+	*done = 0;
 	if (e->nargs == 1) {
 		fval a;
 		if (feval_expr(c, e->args[0], &a))
@@ -1005,16 +1084,28 @@ static int url_charset(fctx *c, const fexpr *e, const fval *v, fval *out)
 			        "?url's argument must be a charset name "
 			        "(a string)");
 		cs = feval_url_charset(a.u.s.p, a.u.s.n);
-		if (cs < 0)
-			return feval_err(c, e->args[0]->off, FTL_RUNTIME,
-			                 "?url: the charset \"%.*s\" is not "
-			                 "supported (use \"UTF-8\", "
-			                 "\"ISO-8859-1\" or \"US-ASCII\")",
-			                 (int)ftxt_clip(a.u.s.p, a.u.s.n, 40),
-			                 a.u.s.p);
+		if (cs < 0) {
+			/* FreeMarker asks for the charset only when
+			 * something needs escaping */
+			size_t i = 0;
+			while (i < n && url_safe((unsigned char)s[i],
+			                         e->bi == B_URL_PATH))
+				i++;
+			if (i == n)
+				return 0;
+			return feval_err(
+			        c, e->args[0]->off, FTL_RUNTIME,
+			        "?url: the charset \"%.*s\" is not "
+			        "supported (use one of " FURL_NAMES ")",
+			        (int)ftxt_clip(a.u.s.p, a.u.s.n, 40), a.u.s.p);
+		}
 	}
-	if (!cs)
+	if (cs == FURL_UTF8)
 		return 0;
+	if (cs >= FURL_WIDE) {
+		*done = 1;
+		return url_wide(c, e, v, cs, e->bi == B_URL_PATH, out);
+	}
 	if (feval_url_transcode(c, e->off, cs, &s, &n))
 		return -1;
 	out->t = V_STR;
@@ -1052,12 +1143,7 @@ static int escape(fctx *c, const fval *v, int kind, fval *out)
 			break;
 		case B_URL:
 		case B_URL_PATH:
-			if ((ch >= 'a' && ch <= 'z') ||
-			    (ch >= 'A' && ch <= 'Z') ||
-			    (ch >= '0' && ch <= '9') || ch == '_' ||
-			    ch == '-' || ch == '.' || ch == '!' || ch == '~' ||
-			    ch == '*' || ch == '\'' || ch == '(' || ch == ')' ||
-			    (kind == B_URL_PATH && ch == '/')) {
+			if (url_safe(ch, kind == B_URL_PATH)) {
 				fbuf_putc(&b, (char)ch);
 			} else {
 				tmp[0] = '%';
@@ -1390,8 +1476,11 @@ static int string_bi(fctx *c, const fexpr *e, const fval *v, fval *out)
 				return -1;
 			/* the charset: the argument, else the
 			 * url_escaping_charset setting (eval.c) */
-			if (url_charset(c, e, v, out))
+			int done;
+			if (url_charset(c, e, v, out, &done))
 				return -1;
+			if (done)
+				return 0;
 			if (out->t == V_STR)
 				v = out;
 		}
@@ -1715,7 +1804,8 @@ static int has_content(const fval *v)
 	case V_NONE: return 0;
 	case V_STR: return v->u.s.n > 0;
 	case V_SEQ: return feval_seq_len(v) > 0;
-	case V_HASH: return feval_hash_len(v) > 0;
+	/* .vars and .globals cannot count: FreeMarker's isEmpty() says no */
+	case V_HASH: return !feval_hash_is_ex(v) || feval_hash_len(v) > 0;
 	case V_MACRO: return 0; /* as FreeMarker 2.3.31 answers */
 	case V_DATE: return 1;
 	default: return 1;
@@ -3306,6 +3396,11 @@ int fbi_eval(fctx *c, const fexpr *e, fval *out)
 		return type_err(c, e, &v, "a string");
 	}
 	if (v.t == V_HASH && id == B_SIZE) {
+		if (!feval_hash_is_ex(&v))
+			return type_err(
+			        c, e, &v,
+			        "an extended hash or sequence (.vars "
+			        "and .globals cannot count their keys)");
 		set_int(out, (int64_t)feval_hash_len(&v));
 		return 0;
 	}

@@ -402,10 +402,17 @@ int feval_seq_get(fctx *c, const fval *v, size_t i, fval *out)
 	return 0;
 }
 
+static int ns_hash_get(fctx *c, const fval *h, const char *key, size_t klen,
+                       fval *out, size_t off);
+static int ns_hash_items(fctx *c, const fval *h, fval **keys, fval **vals,
+                         size_t *n);
+
 int feval_hash_get(fctx *c, const fval *h, const char *key, size_t klen,
                    fval *out, size_t off)
 {
 	memset(out, 0, sizeof(*out));
+	if (h->k == K_VARS || h->k == K_GLOBALS || h->k == K_MAIN)
+		return ns_hash_get(c, h, key, klen, out, off);
 	if (h->k == K_JSON) {
 		json_object *j = NULL;
 		char tmp[128];
@@ -439,6 +446,10 @@ int feval_hash_get(fctx *c, const fval *h, const char *key, size_t klen,
 
 size_t feval_hash_len(const fval *h)
 {
+	if (h->k == K_MAIN)
+		return h->u.cx->nvars;
+	if (h->k == K_VARS || h->k == K_GLOBALS)
+		return 0;
 	if (h->k == K_JSON)
 		return (size_t)json_object_object_length(h->u.j);
 	return h->u.a.n;
@@ -450,6 +461,8 @@ int feval_hash_items(fctx *c, const fval *h, fval **keys, fval **vals,
 {
 	size_t len = feval_hash_len(h), i = 0;
 	fval *k, *v;
+	if (h->k == K_VARS || h->k == K_GLOBALS || h->k == K_MAIN)
+		return ns_hash_items(c, h, keys, vals, n);
 	if (feval_charge(c, (size_t)-1, len))
 		return -1;
 	k = feval_alloc(c, sizeof(fval) * (len + 1));
@@ -518,18 +531,17 @@ static int recovered_error(fctx *c, const fexpr *e, fval *out)
 
 /* The loop variables FreeMarker still defines beside x: x_index (x?index)
  * and x_has_next (x?has_next), for #list and #foreach alike. */
-static int legacy_loop_var(const floop *l, const fexpr *e, fval *out)
+static int legacy_loop_var(const floop *l, const char *s, size_t n, fval *out)
 {
-	if (e->n <= l->n1 || e->s[l->n1] != '_' ||
-	    memcmp(e->s, l->v1, l->n1) != 0)
+	if (n <= l->n1 || s[l->n1] != '_' || memcmp(s, l->v1, l->n1) != 0)
 		return 0;
 	memset(out, 0, sizeof(*out));
-	if (e->n - l->n1 == 6 && memcmp(e->s + l->n1, "_index", 6) == 0) {
+	if (n - l->n1 == 6 && memcmp(s + l->n1, "_index", 6) == 0) {
 		out->t = V_NUM;
 		fnum_from_i64(&out->u.n, (int64_t)l->index);
 		return 1;
 	}
-	if (e->n - l->n1 == 9 && memcmp(e->s + l->n1, "_has_next", 9) == 0) {
+	if (n - l->n1 == 9 && memcmp(s + l->n1, "_has_next", 9) == 0) {
 		out->t = V_BOOL;
 		out->u.b = l->has_next;
 		return 1;
@@ -553,6 +565,9 @@ static void sv_str(fval *out, const char *s, size_t n)
 	out->u.s.n = n;
 }
 
+static int ns_special_var(fctx *c, const fexpr *e, const char *s, size_t n,
+                          fval *out);
+
 /* The special variables besides .now (the parser let only FreeMarker's
  * names through). Lexical ones (.output_format, .auto_esc) read where the
  * expression was written. */
@@ -562,12 +577,11 @@ static int special_var(fctx *c, const fexpr *e, fval *out)
 	size_t n = e->n - 1;
 #define SV_IS(w) (n == sizeof(w) - 1 && memcmp(s, w, n) == 0)
 	if (SV_IS("url_escaping_charset") || SV_IS("urlEscapingCharset")) {
-		/* missing unless the setting was given (as FreeMarker) */
-		static const char *const cs[] = {NULL, "ISO-8859-1",
-		                                 "US-ASCII"};
+		/* missing unless the setting was given; as it was written
+		 * (as FreeMarker) */
 		memset(out, 0, sizeof(*out));
-		if (c->url_cs > 0 && c->url_cs < 3)
-			sv_str(out, cs[c->url_cs], strlen(cs[c->url_cs]));
+		if (c->url_cs_name)
+			sv_str(out, c->url_cs_name, c->url_cs_nlen);
 		return 0;
 	}
 	if (SV_IS("lang") || SV_IS("locale") || SV_IS("locale_object") ||
@@ -623,6 +637,11 @@ static int special_var(fctx *c, const fexpr *e, fval *out)
 	}
 	if (SV_IS("error"))
 		return recovered_error(c, e, out);
+	{
+		int r = ns_special_var(c, e, s, n, out);
+		if (r <= 0)
+			return r;
+	}
 	return feval_err(
 	        c, e->off, FTL_RUNTIME,
 	        "the special variable %.*s is not supported by this "
@@ -630,10 +649,15 @@ static int special_var(fctx *c, const fexpr *e, fval *out)
 	        ".output_format, .auto_esc, .output_encoding, "
 	        ".version, .incompatible_improvements, "
 	        ".template_name, .current_template_name, "
-	        ".main_template_name; see docs/templates.md)",
+	        ".main_template_name, .caller_template_name, .vars, "
+	        ".globals, .main, .namespace, .locals, .error; see "
+	        "docs/templates.md)",
 	        (int)e->n, e->s);
 #undef SV_IS
 }
+
+static int lookup_name(fctx *c, const char *name, size_t nlen, size_t off,
+                       fval *out);
 
 /* FreeMarker's order: the loop variables and locals of the current
  * context (and, for nested content, of the contexts it runs in), then the
@@ -663,45 +687,53 @@ static int lookup(fctx *c, const fexpr *e, fval *out)
 		}
 		return special_var(c, e, out);
 	}
+	return lookup_name(c, e->s, e->n, e->off, out);
+}
+
+/* The variable NAME (N bytes, NUL-terminated at N) as a plain name finds
+ * it: see lookup. */
+static int lookup_name(fctx *c, const char *name, size_t nlen, size_t off,
+                       fval *out)
+{
 	for (const fenv *env = c->env; env; env = env->up) {
 		for (int i = c->nloops - 1; i >= 0; i--) {
 			floop *l = &c->loops[i];
 			if (!l->active || l->env != env->id)
 				continue;
-			if (l->n1 == e->n && memcmp(l->v1, e->s, e->n) == 0) {
+			if (l->n1 == nlen && memcmp(l->v1, name, nlen) == 0) {
 				*out = l->item;
 				return 0;
 			}
-			if (l->v2 && l->n2 == e->n &&
-			    memcmp(l->v2, e->s, e->n) == 0) {
+			if (l->v2 && l->n2 == nlen &&
+			    memcmp(l->v2, name, nlen) == 0) {
 				*out = l->val;
 				return 0;
 			}
-			if (legacy_loop_var(l, e, out))
+			if (legacy_loop_var(l, name, nlen, out))
 				return 0;
 		}
 		if (env->nvars) {
 			if (env->nvars > 8 &&
-			    feval_charge(c, e->off, env->nvars / 4))
+			    feval_charge(c, off, env->nvars / 4))
 				return -1;
-			if (find_var(env->vars, env->nvars, e->s, e->n, out))
+			if (find_var(env->vars, env->nvars, name, nlen, out))
 				return 0;
 		}
 	}
 	/* #assign'd variables: a scan of length compares (about a unit for
 	 * four), charged when there are many */
-	if (c->nvars > 8 && feval_charge(c, e->off, c->nvars / 4))
+	if (c->nvars > 8 && feval_charge(c, off, c->nvars / 4))
 		return -1;
 	for (size_t i = c->nvars; i-- > 0;)
-		if (c->vars[i].n == e->n &&
-		    memcmp(c->vars[i].name, e->s, e->n) == 0) {
+		if (c->vars[i].n == nlen &&
+		    memcmp(c->vars[i].name, name, nlen) == 0) {
 			*out = c->vars[i].v;
 			return 0;
 		}
 	if (c->nglobals) {
-		if (c->nglobals > 8 && feval_charge(c, e->off, c->nglobals / 4))
+		if (c->nglobals > 8 && feval_charge(c, off, c->nglobals / 4))
 			return -1;
-		if (find_var(c->globals, c->nglobals, e->s, e->n, out))
+		if (find_var(c->globals, c->nglobals, name, nlen, out))
 			return 0;
 	}
 	if (!c->model) {
@@ -710,11 +742,11 @@ static int lookup(fctx *c, const fexpr *e, fval *out)
 	}
 	{
 		json_object *j = NULL;
-		if (!json_object_object_get_ex(c->model, e->s, &j)) {
+		if (!json_object_object_get_ex(c->model, name, &j)) {
 			memset(out, 0, sizeof(*out));
 			return 0;
 		}
-		return feval_from_json(c, j, out, e->off);
+		return feval_from_json(c, j, out, off);
 	}
 }
 
@@ -758,6 +790,191 @@ static fenv *routine_env(fctx *c)
 		if (e->m)
 			return e;
 	return NULL;
+}
+
+/* ---- .vars, .globals, .main, .locals -------------------------------------
+ * FreeMarker's namespaces and macro locals are Java HashMaps: their keys
+ * list in bucket order, and within a bucket in the order they were first
+ * set. That order is rebuilt here from the variable arrays (a counting
+ * sort by bucket: linear, no hashing structure kept). Java turns a bucket
+ * of 9 or more names into a tree (and may resize first); not copied: such
+ * collisions need crafted names. */
+
+/* Java's String.hashCode of S (UTF-8, read as UTF-16 units), spread as
+ * HashMap.hash spreads it. */
+static uint32_t java_hash(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	uint32_t h = 0;
+	for (size_t i = 0; i < n;) {
+		uint32_t cp = p[i];
+		if (cp >= 0xf0 && i + 3 < n) {
+			cp = ((cp & 7u) << 18) | ((p[i + 1] & 0x3fu) << 12) |
+			     ((p[i + 2] & 0x3fu) << 6) | (p[i + 3] & 0x3fu);
+			i += 4;
+		} else if (cp >= 0xe0 && i + 2 < n) {
+			cp = ((cp & 0xfu) << 12) | ((p[i + 1] & 0x3fu) << 6) |
+			     (p[i + 2] & 0x3fu);
+			i += 3;
+		} else if (cp >= 0xc0 && i + 1 < n) {
+			cp = ((cp & 0x1fu) << 6) | (p[i + 1] & 0x3fu);
+			i += 2;
+		} else {
+			i++;
+		}
+		if (cp >= 0x10000) {
+			cp -= 0x10000;
+			h = 31 * h + (0xd800u + (cp >> 10));
+			h = 31 * h + (0xdc00u + (cp & 0x3ffu));
+		} else {
+			h = 31 * h + cp;
+		}
+	}
+	return h ^ (h >> 16);
+}
+
+/* VARS (N of them, in the order they were set) as a new hash value in
+ * Java HashMap order; each entry copied is charged. */
+static int vars_as_hash(fctx *c, const fvar *vars, size_t n, size_t off,
+                        fval *out)
+{
+	size_t cap = 16, *start;
+	uint32_t *bucket;
+	const char **keys;
+	size_t *klen;
+	fval *v;
+	memset(out, 0, sizeof(*out));
+	out->t = V_HASH;
+	out->k = K_ARR;
+	/* HashMap doubles its table of 16 when more than 3/4 full */
+	while (n > cap / 4 * 3)
+		cap *= 2;
+	if (feval_charge(c, off, n + cap / 8))
+		return -1;
+	start = feval_alloc(c, (cap + 1) * sizeof(*start));
+	bucket = feval_alloc(c, (n + 1) * sizeof(*bucket));
+	keys = feval_alloc(c, (n + 1) * sizeof(*keys));
+	klen = feval_alloc(c, (n + 1) * sizeof(*klen));
+	v = feval_alloc(c, (n + 1) * sizeof(*v));
+	if (!start || !bucket || !keys || !klen || !v)
+		return -1;
+	memset(start, 0, (cap + 1) * sizeof(*start));
+	for (size_t i = 0; i < n; i++) {
+		if (feval_charge(c, off, vars[i].n / 8))
+			return -1;
+		bucket[i] = java_hash(vars[i].name, vars[i].n) &
+		            (uint32_t)(cap - 1);
+		start[bucket[i] + 1]++;
+	}
+	for (size_t b = 0; b < cap; b++)
+		start[b + 1] += start[b];
+	for (size_t i = 0; i < n; i++) {
+		size_t at = start[bucket[i]]++;
+		keys[at] = vars[i].name;
+		klen[at] = vars[i].n;
+		v[at] = vars[i].v;
+	}
+	out->u.a.v = v;
+	out->u.a.n = n;
+	out->u.a.keys = keys;
+	out->u.a.klen = klen;
+	return 0;
+}
+
+static int ns_hash_get(fctx *c, const fval *h, const char *key, size_t klen,
+                       fval *out, size_t off)
+{
+	char tmp[128];
+	const char *k = key;
+	json_object *j = NULL;
+	/* no variable has a NUL in its name */
+	if (memchr(key, 0, klen))
+		return 0;
+	if (h->k == K_MAIN) {
+		if (c->nvars > 8 && feval_charge(c, off, c->nvars / 4))
+			return -1;
+		find_var(c->vars, c->nvars, key, klen, out);
+		return 0;
+	}
+	if (key[klen] != 0) {
+		char *d;
+		if (feval_charge(c, off, klen))
+			return -1;
+		d = klen < sizeof(tmp) ? tmp : feval_alloc(c, klen + 1);
+		if (!d)
+			return -1;
+		memcpy(d, key, klen);
+		d[klen] = 0;
+		k = d;
+	}
+	if (h->k == K_VARS)
+		return lookup_name(c, k, klen, off, out);
+	/* .globals: #global, then the data model */
+	if (c->nglobals > 8 && feval_charge(c, off, c->nglobals / 4))
+		return -1;
+	if (find_var(c->globals, c->nglobals, k, klen, out))
+		return 0;
+	if (c->model && json_object_object_get_ex(c->model, k, &j))
+		return feval_from_json(c, j, out, off);
+	return 0;
+}
+
+static int ns_hash_items(fctx *c, const fval *h, fval **keys, fval **vals,
+                         size_t *n)
+{
+	fval all;
+	if (h->k != K_MAIN)
+		return feval_err(c, (size_t)-1, FTL_RUNTIME,
+		                 "%s is a hash that can only look names up: "
+		                 "its keys, values and size are unknown (as "
+		                 "in FreeMarker; list .main or .data_model "
+		                 "instead)",
+		                 h->k == K_VARS ? ".vars" : ".globals");
+	if (vars_as_hash(c, c->vars, c->nvars, (size_t)-1, &all))
+		return -1;
+	return feval_hash_items(c, &all, keys, vals, n);
+}
+
+/* .vars, .globals, .main, .namespace, .locals and .caller_template_name
+ * (S, N: the name without its dot): 0 or -1 when handled, 1 when not
+ * one of them. */
+static int ns_special_var(fctx *c, const fexpr *e, const char *s, size_t n,
+                          fval *out)
+{
+#define NS_IS(w) (n == sizeof(w) - 1 && memcmp(s, w, n) == 0)
+	fenv *r;
+	memset(out, 0, sizeof(*out));
+	if (NS_IS("vars") || NS_IS("globals") || NS_IS("main") ||
+	    NS_IS("namespace")) {
+		out->t = V_HASH;
+		out->k = NS_IS("vars")      ? K_VARS
+		         : NS_IS("globals") ? K_GLOBALS
+		                            : K_MAIN;
+		out->u.cx = c;
+		return 0;
+	}
+	if (NS_IS("locals")) {
+		/* the running macro's or function's parameters and #local
+		 * variables (in nested content: those of the macro the call
+		 * is written in); missing outside any */
+		r = routine_env(c);
+		if (!r)
+			return 0;
+		return vars_as_hash(c, r->vars, r->nvars, e->off, out);
+	}
+	if (NS_IS("caller_template_name") || NS_IS("callerTemplateName")) {
+		if (!routine_env(c))
+			return feval_err(
+			        c, e->off, FTL_RUNTIME,
+			        "Can't get .caller_template_name here, "
+			        "as there's no macro or function call "
+			        "in context: use it inside a #macro or "
+			        "#function");
+		sv_str(out, "template.ftl", 12);
+		return 0;
+	}
+	return 1;
+#undef NS_IS
 }
 
 /* Store an assignment where its directive puts it. */
@@ -2016,13 +2233,14 @@ static int setting(fctx *c, const fnode *n)
 	if (strcmp(name, "url_escaping_charset") == 0) {
 		int cs = feval_url_charset(v.u.s.p, v.u.s.n);
 		if (cs < 0)
-			return feval_err(c, n->off, FTL_RUNTIME,
-			                 "url_escaping_charset \"%.*s\" is not "
-			                 "supported (use \"UTF-8\", "
-			                 "\"ISO-8859-1\" or \"US-ASCII\")",
-			                 (int)ftxt_clip(v.u.s.p, v.u.s.n, 40),
-			                 v.u.s.p);
+			return feval_err(
+			        c, n->off, FTL_RUNTIME,
+			        "url_escaping_charset \"%.*s\" is not "
+			        "supported (use one of " FURL_NAMES ")",
+			        (int)ftxt_clip(v.u.s.p, v.u.s.n, 40), v.u.s.p);
 		c->url_cs = cs;
+		c->url_cs_name = v.u.s.p;
+		c->url_cs_nlen = v.u.s.n;
 		return 0;
 	}
 	{
@@ -2818,6 +3036,15 @@ static int listable(fctx *c, const fnode *n, fval *v)
 		                 "\"%.*s\" is %s",
 		                 len, s, feval_type_name(v));
 	}
+	if (v->t == V_HASH && !feval_hash_is_ex(v)) {
+		int len;
+		const char *s = feval_src(c, n->e, &len);
+		return feval_err(c, n->e->off, FTL_RUNTIME,
+		                 "#list needs a hash that can list its keys, "
+		                 "but \"%.*s\" (.vars or .globals) can only "
+		                 "look names up: list .main or .data_model",
+		                 len, s);
+	}
 	return 0;
 }
 
@@ -2919,9 +3146,11 @@ static int render_formats(fctx *c, const ftl_template *t, const ftl_settings *s)
 			c->bool_false = t2 + (comma - b) + 1;
 		}
 	}
-	if (s && s->url_escaping_charset)
-		c->url_cs = feval_url_charset(s->url_escaping_charset,
-		                              strlen(s->url_escaping_charset));
+	if (s && s->url_escaping_charset) {
+		c->url_cs_name = s->url_escaping_charset;
+		c->url_cs_nlen = strlen(s->url_escaping_charset);
+		c->url_cs = feval_url_charset(c->url_cs_name, c->url_cs_nlen);
+	}
 	c->ofmt = t->hdr_fmt >= 0         ? t->hdr_fmt
 	          : s && s->output_format ? ftl_outfmt(s->output_format,
 	                                               strlen(s->output_format))
@@ -3029,13 +3258,62 @@ int feval_escape(int fmt, const char *s, size_t n, fbuf *b)
 
 int feval_url_charset(const char *name, size_t n)
 {
-	/* Java's canonical names and common aliases, case-insensitive */
+	/* Java's canonical names and its aliases for them, case-insensitive
+	 * (Charset.forName) */
 	static const struct {
 		const char *name;
 		int id;
-	} cs[] = {{"UTF-8", 0},     {"UTF8", 0},       {"ISO-8859-1", 1},
-	          {"ISO8859-1", 1}, {"ISO_8859_1", 1}, {"latin1", 1},
-	          {"US-ASCII", 2},  {"ASCII", 2},      {NULL, 0}};
+	} cs[] = {{"UTF-8", FURL_UTF8},
+	          {"UTF8", FURL_UTF8},
+	          {"unicode-1-1-utf-8", FURL_UTF8},
+	          {"ISO-8859-1", FURL_LATIN1},
+	          {"ISO8859-1", FURL_LATIN1},
+	          {"ISO8859_1", FURL_LATIN1},
+	          {"ISO_8859_1", FURL_LATIN1},
+	          {"ISO_8859-1", FURL_LATIN1},
+	          {"8859_1", FURL_LATIN1},
+	          {"latin1", FURL_LATIN1},
+	          {"l1", FURL_LATIN1},
+	          {"cp819", FURL_LATIN1},
+	          {"IBM819", FURL_LATIN1},
+	          {"US-ASCII", FURL_ASCII},
+	          {"ASCII", FURL_ASCII},
+	          {"ISO646-US", FURL_ASCII},
+	          {"646", FURL_ASCII},
+	          {"windows-1252", FURL_CP1252},
+	          {"cp1252", FURL_CP1252},
+	          {"ISO-8859-15", FURL_LATIN9},
+	          {"ISO8859-15", FURL_LATIN9},
+	          {"ISO8859_15", FURL_LATIN9},
+	          {"ISO_8859-15", FURL_LATIN9},
+	          {"8859_15", FURL_LATIN9},
+	          {"LATIN9", FURL_LATIN9},
+	          {"L9", FURL_LATIN9},
+	          {"UTF-16", FURL_UTF16},
+	          {"UTF_16", FURL_UTF16},
+	          {"utf16", FURL_UTF16},
+	          {"unicode", FURL_UTF16},
+	          {"UnicodeBig", FURL_UTF16},
+	          {"UTF-16BE", FURL_UTF16BE},
+	          {"UTF_16BE", FURL_UTF16BE},
+	          {"X-UTF-16BE", FURL_UTF16BE},
+	          {"UnicodeBigUnmarked", FURL_UTF16BE},
+	          {"UTF-16LE", FURL_UTF16LE},
+	          {"UTF_16LE", FURL_UTF16LE},
+	          {"X-UTF-16LE", FURL_UTF16LE},
+	          {"UnicodeLittleUnmarked", FURL_UTF16LE},
+	          {"x-UTF-16LE-BOM", FURL_UNICODE_LITTLE},
+	          {"UnicodeLittle", FURL_UNICODE_LITTLE},
+	          {"UTF-32", FURL_UTF32},
+	          {"UTF_32", FURL_UTF32},
+	          {"UTF32", FURL_UTF32},
+	          {"UTF-32BE", FURL_UTF32BE},
+	          {"UTF_32BE", FURL_UTF32BE},
+	          {"X-UTF-32BE", FURL_UTF32BE},
+	          {"UTF-32LE", FURL_UTF32LE},
+	          {"UTF_32LE", FURL_UTF32LE},
+	          {"X-UTF-32LE", FURL_UTF32LE},
+	          {NULL, 0}};
 	for (int i = 0; cs[i].name; i++)
 		if (strlen(cs[i].name) == n &&
 		    strncasecmp(cs[i].name, name, n) == 0)
@@ -3043,12 +3321,49 @@ int feval_url_charset(const char *name, size_t n)
 	return -1;
 }
 
+/* The byte of code point CP in one-byte charset CS, or '?' (Java's
+ * replacement) when the charset lacks it. */
+static unsigned char url_byte(int cs, uint32_t cp)
+{
+	/* windows-1252's 0x80..0x9F (0: undefined there) */
+	static const uint16_t w1252[32] = {
+	        0x20ac, 0,      0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
+	        0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0,      0x017d, 0,
+	        0,      0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
+	        0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0,      0x017e, 0x0178};
+	/* ISO-8859-15's changes to Latin-1: byte, then code point */
+	static const uint16_t l9[8][2] = {
+	        {0xa4, 0x20ac}, {0xa6, 0x0160}, {0xa8, 0x0161}, {0xb4, 0x017d},
+	        {0xb8, 0x017e}, {0xbc, 0x0152}, {0xbd, 0x0153}, {0xbe, 0x0178}};
+	if (cp < 0x80)
+		return (unsigned char)cp;
+	switch (cs) {
+	case FURL_LATIN1: return cp <= 0xff ? (unsigned char)cp : '?';
+	case FURL_CP1252:
+		if (cp >= 0xa0 && cp <= 0xff)
+			return (unsigned char)cp;
+		for (int i = 0; i < 32; i++)
+			if (w1252[i] && w1252[i] == cp)
+				return (unsigned char)(0x80 + i);
+		return '?';
+	case FURL_LATIN9:
+		for (int i = 0; i < 8; i++) {
+			if (l9[i][1] == cp)
+				return (unsigned char)l9[i][0];
+			if (l9[i][0] == cp)
+				return '?'; /* replaced in Latin-9 */
+		}
+		return cp >= 0xa0 && cp <= 0xff ? (unsigned char)cp : '?';
+	default: return '?';
+	}
+}
+
 int feval_url_transcode(fctx *c, size_t off, int cs, const char **s, size_t *n)
 {
 	const unsigned char *p = (const unsigned char *)*s;
 	size_t len = *n, k = 0;
 	char *d;
-	if (cs == 0)
+	if (cs == FURL_UTF8 || cs >= FURL_WIDE)
 		return 0;
 	if (feval_charge(c, off, len))
 		return -1;
@@ -3065,10 +3380,13 @@ int feval_url_transcode(fctx *c, size_t off, int cs, const char **s, size_t *n)
 			w = len - i;
 		cp = w == 1   ? p[i]
 		     : w == 2 ? ((p[i] & 0x1fu) << 6) | (p[i + 1] & 0x3fu)
-		              : 0x10000; /* beyond Latin-1 */
+		     : w == 3 ? ((p[i] & 0xfu) << 12) |
+		                        ((p[i + 1] & 0x3fu) << 6) |
+		                        (p[i + 2] & 0x3fu)
+		              : 0x10000; /* beyond every one-byte charset */
 		/* a character outside the charset (one UTF-16 pair for
 		 * supplementary ones) becomes '?' */
-		d[k++] = (char)(cp <= (cs == 1 ? 0xffu : 0x7fu) ? cp : '?');
+		d[k++] = (char)url_byte(cs, cp);
 		i += w;
 	}
 	*s = d;

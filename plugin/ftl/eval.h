@@ -23,7 +23,15 @@ enum {
 	V_DATE,
 	V_MARKUP
 };
-enum { K_ARR = 0, K_JSON, K_RANGE }; /* storage of sequences and hashes */
+/* storage of sequences and hashes. K_VARS (.vars) and K_GLOBALS
+ * (.globals) are FreeMarker's plain hashes: a key is looked up as a
+ * variable name (.vars: as a plain name is; .globals: #global, then the
+ * data), they cannot list their keys (?keys, ?size, #list fail as in
+ * FreeMarker). K_MAIN (.main, .namespace) is the template's variables
+ * (#assign'd ones and macros), read when used, listed in Java HashMap
+ * order; u.cx is the render it belongs to. */
+enum { K_ARR = 0, K_JSON, K_RANGE, K_VARS, K_GLOBALS, K_MAIN };
+struct fctx;
 
 typedef struct fval fval;
 struct fval {
@@ -51,6 +59,7 @@ struct fval {
 			               no zone */
 		} d;
 		json_object *j;
+		struct fctx *cx; /* K_VARS, K_GLOBALS, K_MAIN */
 		struct {
 			fval *v;
 			size_t n;
@@ -153,8 +162,10 @@ typedef struct fctx {
 	int64_t now;
 	int has_now;
 	/* output format (FOF_*), auto-escaping on now, the charset of ?url
-	 * (0 UTF-8, 1 ISO-8859-1, 2 US-ASCII) */
+	 * (FURL_*), its name as given (.url_escaping_charset; NULL: unset) */
 	int ofmt, autoesc, url_cs;
+	const char *url_cs_name;
+	size_t url_cs_nlen;
 	/* the template's auto-escaping policy lets markup formats escape
 	 * (for ${...} inside #outputformat: FOF_IS_MARKUP there decides) */
 	int policy_on;
@@ -198,7 +209,14 @@ size_t feval_seq_len(const fval *v);
 int feval_seq_get(fctx *c, const fval *v, size_t i, fval *out);
 int feval_hash_get(fctx *c, const fval *h, const char *key, size_t klen,
                    fval *out, size_t off);
+/* Keys of H (K_MAIN: at this moment); 0 for the plain hashes, which
+ * cannot tell (check feval_hash_is_ex first where it matters). */
 size_t feval_hash_len(const fval *h);
+/* Whether H can list its keys (FreeMarker's TemplateHashModelEx). */
+static inline int feval_hash_is_ex(const fval *h)
+{
+	return h->k != K_VARS && h->k != K_GLOBALS;
+}
 int feval_hash_items(fctx *c, const fval *h, fval **keys, fval **vals,
                      size_t *n);
 int feval_fmt_num(fctx *c, const fnum *n, const fnfmt *f, fbuf *b);
@@ -232,10 +250,36 @@ int feval_lambda(fctx *c, const fexpr *l, const fval *x, fval *out);
 /* Append S escaped for output format FMT (FOF_*) to B: 0 or -1 (B's
  * limit or memory). */
 int feval_escape(int fmt, const char *s, size_t n, fbuf *b);
-/* The charset id of ?url (see fctx.url_cs) for NAME, or -1. */
+/* The charsets of ?url (fctx.url_cs): one byte a character (UTF-8
+ * aside: FURL_UTF8 < FURL_WIDE), or UTF-16/UTF-32 (FURL_WIDE and above:
+ * code units of 2 or 4 bytes, big- or little-endian, FURL_UTF16 and
+ * FURL_UNICODE_LITTLE with a byte order mark before each run of escaped
+ * characters, as Java's String.getBytes gives it to FreeMarker). */
+enum {
+	FURL_UTF8 = 0,
+	FURL_LATIN1,
+	FURL_ASCII,
+	FURL_CP1252,
+	FURL_LATIN9,
+	FURL_WIDE,
+	FURL_UTF16 = FURL_WIDE,
+	FURL_UTF16BE,
+	FURL_UTF16LE,
+	FURL_UNICODE_LITTLE,
+	FURL_UTF32,
+	FURL_UTF32BE,
+	FURL_UTF32LE
+};
+/* The names feval_url_charset knows, for error messages. */
+#define FURL_NAMES                                                             \
+	"UTF-8, ISO-8859-1, US-ASCII, windows-1252, ISO-8859-15, UTF-16, "     \
+	"UTF-16BE, UTF-16LE, UTF-32, UTF-32BE, UTF-32LE"
+/* The charset id of ?url (FURL_*) for NAME (Java's names and aliases,
+ * case-insensitive), or -1. */
 int feval_url_charset(const char *name, size_t n);
-/* S (valid UTF-8) in charset CS (1, 2) as a new arena string; characters
- * the charset lacks become '?', as Java's encoder does. 0 or -1. */
+/* S (valid UTF-8) in one-byte charset CS (FURL_LATIN1..FURL_LATIN9) as a
+ * new arena string; characters the charset lacks become '?', as Java's
+ * encoder does. 0 or -1. */
 int feval_url_transcode(fctx *c, size_t off, int cs, const char **s, size_t *n);
 /* The markup built-ins (FBI_*). */
 int feval_markup_bi(fctx *c, const fexpr *e, fval *out);

@@ -69,8 +69,9 @@ typedef struct ftl_settings {
 	 * "undefined". A template's <#ftl output_format=...> wins.
 	 * auto_escaping_policy: "enable_if_default" (NULL),
 	 * "enable_if_supported" or "disable". url_escaping_charset: the
-	 * charset of ?url without an argument: "UTF-8" (NULL), "ISO-8859-1"
-	 * or "US-ASCII". */
+	 * charset of ?url without an argument: "UTF-8" (NULL), or one of the
+	 * others docs/templates.md lists (ISO-8859-1, US-ASCII, UTF-16...,
+	 * case-insensitive, with Java's aliases). */
 	const char *boolean_format;
 	const char *output_format;
 	const char *auto_escaping_policy;

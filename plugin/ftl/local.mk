@@ -85,3 +85,7 @@ EXTRA_DIST += tests/ftl/LocaleDump.java tests/ftl/date_styles.py
 check_PROGRAMS += tests/ftl/test_ftl_escape
 TESTS += tests/ftl/test_ftl_escape
 tests_ftl_test_ftl_escape_LDADD = $(FTL_TEST_LDADD)
+# .locals, .vars, .globals, .main and ?url in UTF-16/UTF-32 (ftl-locals)
+check_PROGRAMS += tests/ftl/test_ftl_locals
+TESTS += tests/ftl/test_ftl_locals
+tests_ftl_test_ftl_locals_LDADD = $(FTL_TEST_LDADD)

@@ -94,7 +94,7 @@ int ftl_settings_check_formats(const ftl_settings *s, ftl_error *err)
 		ftl_seterr(
 		        err, FTL_INPUT, 0, 0,
 		        "url_escaping_charset \"%.*s\" is not supported (use "
-		        "\"UTF-8\", \"ISO-8859-1\" or \"US-ASCII\")",
+		        "one of " FURL_NAMES ")",
 		        (int)ftxt_clip(s->url_escaping_charset,
 		                       strlen(s->url_escaping_charset), 60),
 		        s->url_escaping_charset);
