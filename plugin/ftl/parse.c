@@ -3281,6 +3281,12 @@ static item *sibling(parser *p, size_t i, int dir)
 			return NULL; /* out of the body */
 		if (it->type == IT_TEXT && it->dead)
 			continue;
+		/* #t, #lt, #rt, #nt are ignorable in FreeMarker (gone from
+		 * the tree when a text looks at its siblings) */
+		if (it->type == IT_OPEN &&
+		    (it->dir == D_T || it->dir == D_LT || it->dir == D_RT ||
+		     it->dir == D_NT))
+			continue;
 		if (it->body == b)
 			return it;
 		/* an item of a deeper body: keep looking */
