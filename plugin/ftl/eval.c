@@ -407,6 +407,26 @@ static int ns_hash_get(fctx *c, const fval *h, const char *key, size_t klen,
 static int ns_hash_items(fctx *c, const fval *h, fval **keys, fval **vals,
                          size_t *n);
 
+/* KEY (KLEN bytes) as a C string for json-c and the variable tables: KEY
+ * itself when a NUL ends it, else a copy in TMP (N bytes) or, when longer,
+ * in the render's arena (charged). NULL on failure (the error is set). */
+static const char *key_cstr(fctx *c, const char *key, size_t klen, char *tmp,
+                            size_t n, size_t off)
+{
+	char *d;
+
+	if (key[klen] == 0)
+		return key;
+	if (feval_charge(c, off, klen))
+		return NULL;
+	d = klen < n ? tmp : feval_alloc(c, klen + 1);
+	if (!d)
+		return NULL;
+	memcpy(d, key, klen);
+	d[klen] = 0;
+	return d;
+}
+
 int feval_hash_get(fctx *c, const fval *h, const char *key, size_t klen,
                    fval *out, size_t off)
 {
@@ -416,18 +436,9 @@ int feval_hash_get(fctx *c, const fval *h, const char *key, size_t klen,
 	if (h->k == K_JSON) {
 		json_object *j = NULL;
 		char tmp[128];
-		const char *k = key;
-		if (key[klen] != 0) {
-			char *d;
-			if (feval_charge(c, off, klen))
-				return -1;
-			d = klen < sizeof(tmp) ? tmp : feval_alloc(c, klen + 1);
-			if (!d)
-				return -1;
-			memcpy(d, key, klen);
-			d[klen] = 0;
-			k = d;
-		}
+		const char *k = key_cstr(c, key, klen, tmp, sizeof(tmp), off);
+		if (!k)
+			return -1;
 		if (!json_object_object_get_ex(h->u.j, k, &j))
 			return 0;
 		return feval_from_json(c, j, out, off);
@@ -896,17 +907,8 @@ static int ns_hash_get(fctx *c, const fval *h, const char *key, size_t klen,
 		find_var(c->vars, c->nvars, key, klen, out);
 		return 0;
 	}
-	if (key[klen] != 0) {
-		char *d;
-		if (feval_charge(c, off, klen))
-			return -1;
-		d = klen < sizeof(tmp) ? tmp : feval_alloc(c, klen + 1);
-		if (!d)
-			return -1;
-		memcpy(d, key, klen);
-		d[klen] = 0;
-		k = d;
-	}
+	if (!(k = key_cstr(c, key, klen, tmp, sizeof(tmp), off)))
+		return -1;
 	if (h->k == K_VARS)
 		return lookup_name(c, k, klen, off, out);
 	/* .globals: #global, then the data model */
