@@ -107,6 +107,14 @@ enum {
 	B_IS_BOOLEAN,
 	B_IS_SEQUENCE,
 	B_IS_HASH,
+	B_IS_HASH_EX,
+	B_IS_ENUMERABLE,
+	B_IS_INDEXABLE,
+	B_IS_COLLECTION,
+	B_IS_COLLECTION_EX,
+	B_IS_METHOD,
+	B_IS_TRANSFORM,
+	B_IS_NODE,
 	B_ENSURE_STARTS_WITH,
 	B_ENSURE_ENDS_WITH,
 	B_REMOVE_BEGINNING,
@@ -221,6 +229,14 @@ static const char *const names[] = {
         "is_boolean",
         "is_sequence",
         "is_hash",
+        "is_hash_ex",
+        "is_enumerable",
+        "is_indexable",
+        "is_collection",
+        "is_collection_ex",
+        "is_method",
+        "is_transform",
+        "is_node",
         "ensure_starts_with",
         "ensure_ends_with",
         "remove_beginning",
@@ -322,15 +338,7 @@ static const char *const unsupported[] = {"date",
                                           "is_datetime",
                                           "is_time",
                                           "is_unknown_date_like",
-                                          "is_method",
-                                          "is_transform",
-                                          "is_collection",
-                                          "is_enumerable",
-                                          "is_indexable",
-                                          "is_hash_ex",
-                                          "is_node",
                                           "is_markup_output",
-                                          "is_collection_ex",
                                           "namespace",
                                           "default",
                                           "if_exists",
@@ -3310,8 +3318,35 @@ int fbi_eval(fctx *c, const fexpr *e, fval *out)
 	case B_IS_STRING: set_bool(out, v.t == V_STR); return 0;
 	case B_IS_NUMBER: set_bool(out, v.t == V_NUM); return 0;
 	case B_IS_BOOLEAN: set_bool(out, v.t == V_BOOL); return 0;
-	case B_IS_SEQUENCE: set_bool(out, v.t == V_SEQ); return 0;
-	case B_IS_HASH: set_bool(out, v.t == V_HASH); return 0;
+	/* the "" of a bare x! is also an empty sequence and hash */
+	case B_IS_SEQUENCE:
+		set_bool(out, v.t == V_SEQ || v.empty_default);
+		return 0;
+	case B_IS_HASH:
+		set_bool(out, v.t == V_HASH || v.empty_default);
+		return 0;
+	/* FreeMarker's finer type tests: .vars and .globals are its only
+	 * hashes that cannot list their keys; ?keys, ?values, ?matches and
+	 * a range without an end are collections too; bounded sequences
+	 * (data, literals, ranges, ?split...) are not. Nothing here is a
+	 * Java method, a transform or an XML node. */
+	case B_IS_HASH_EX:
+		set_bool(out,
+		         (v.t == V_HASH && v.k != K_VARS && v.k != K_GLOBALS) ||
+		                 v.empty_default);
+		return 0;
+	case B_IS_ENUMERABLE:
+	case B_IS_INDEXABLE:
+		set_bool(out, v.t == V_SEQ || v.empty_default);
+		return 0;
+	case B_IS_COLLECTION:
+		set_bool(out, v.t == V_SEQ && (v.coll || v.rx ||
+		                               (v.k == K_RANGE && v.u.r.open)));
+		return 0;
+	case B_IS_COLLECTION_EX:
+	case B_IS_METHOD:
+	case B_IS_TRANSFORM:
+	case B_IS_NODE: set_bool(out, 0); return 0;
 	/* a #function is a macro and a directive to FreeMarker too */
 	case B_IS_MACRO:
 	case B_IS_DIRECTIVE: set_bool(out, v.t == V_MACRO); return 0;
@@ -3332,6 +3367,7 @@ int fbi_eval(fctx *c, const fexpr *e, fval *out)
 		if (feval_hash_items(c, &v, &k, &vals, &n))
 			return -1;
 		set_seq(out, id == B_KEYS ? k : vals, n);
+		out->coll = 1;
 		return 0;
 	}
 	}

@@ -42,6 +42,9 @@ struct fval {
 	 * the whole match's ?groups when it matched); on a V_STR item 1, its
 	 * groups in u.s.g */
 	uint8_t rx;
+	/* V_SEQ from ?keys or ?values: a collection as well as a sequence
+	 * (FreeMarker's ?is_collection; kept by assignment and copies) */
+	uint8_t coll;
 	union {
 		struct {
 			const char *p;

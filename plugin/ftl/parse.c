@@ -172,6 +172,7 @@ typedef struct parser {
 	int bdepth;    /* bracket depth inside a square tag */
 	int strip;     /* white-space stripping on */
 	int lambda_ok; /* parsing the arguments of ?filter, ?map... */
+	int no_interp; /* a string literal taken as a name: no ${...} */
 	farena *arena;
 	ftl_error *err;
 	int failed;
@@ -647,7 +648,7 @@ static fexpr *parse_string(parser *p)
 	p->len = close + 1;
 	/* FreeMarker (StringLiteral.parseValue) looks for ${...} only in
 	 * literals longer than 3 characters: '${' and '${}' are text */
-	interp_ok = !raw && close - p->pos > 3;
+	interp_ok = !raw && !p->no_interp && close - p->pos > 3;
 	for (;;) {
 		char c;
 		if (p->pos >= p->len) {
@@ -1648,13 +1649,15 @@ static int parse_assign(parser *p, item *it, size_t off)
 			return -1;
 		if (p->pos < p->len &&
 		    (p->src[p->pos] == '"' || p->src[p->pos] == '\'')) {
-			fexpr *s = parse_string(p);
+			/* FreeMarker takes a quoted name literally (escapes
+			 * decoded, no ${...}): <#assign "v${i}" = 1> assigns
+			 * the variable named v${i} */
+			fexpr *s;
+			p->no_interp = 1;
+			s = parse_string(p);
+			p->no_interp = 0;
 			if (!s)
 				return -1;
-			if (s->op != E_STR)
-				return perr(p, s->off, FTL_PARSE,
-				            "a variable name cannot contain "
-				            "${...}");
 			n->v1 = s->s;
 			n->n1 = s->n;
 		} else {
@@ -2613,14 +2616,105 @@ static int parse_close_tag(parser *p, size_t off)
 	return 0;
 }
 
-/* <@name args; loop vars> or <@name .../>: a macro call; LEGACY: the
+static int is_blank_c(char c);
+
+/* Where the callee of <@...> ends: FreeMarker lexes it with no blank
+ * outside parentheses (its NO_SPACE_EXPRESSION state), so the first blank
+ * at depth 0 ends it (<@m -1/> passes -1; <@.vars["m" + "m"]/> is a parse
+ * error there as here). String literals are skipped whole. */
+static size_t callee_end(const parser *p)
+{
+	size_t i = p->pos;
+	int depth = 0;
+	while (i < p->len) {
+		char c = p->src[i];
+		if (c == '"' || c == '\'') {
+			for (i++; i < p->len && p->src[i] != c; i++)
+				if (p->src[i] == '\\')
+					i++;
+			i++;
+			continue;
+		}
+		if (c == '(')
+			depth++;
+		else if (c == ')' && depth > 0)
+			depth--;
+		else if (!depth && is_blank_c(c))
+			break;
+		i++;
+	}
+	return i < p->len ? i : p->len;
+}
+
+/* A name or NAME.NAME...: what an end tag may repeat. */
+static int is_name_path(const fexpr *e)
+{
+	while (e->op == E_DOT)
+		e = e->a;
+	return e->op == E_VAR && e->s[0] != '.';
+}
+
+/* The macro a call names: any expression, as FreeMarker calls whatever it
+ * gives (<@m/>, <@ns.m/>, <@.vars.m/>, <@h["m"]/>); only a name or a
+ * dotted name can be repeated in the end tag (N->v2/n2; else n2 stays 0
+ * and only </@> ends it). A legacy #call takes a name only. P->pos at the
+ * callee. */
+static int parse_callee(parser *p, fcall *fc, fnode *n, int legacy)
+{
+	size_t start = p->pos, w = word_len(p), saved_len = p->len;
+	if (!w && (legacy || at_tag_end(p) || p->pos >= p->len ||
+	           is_blank_c(p->src[p->pos])))
+		return perr(p, p->pos, FTL_PARSE,
+		            "expected a macro name after \"%s\"",
+		            legacy      ? "#call"
+		            : p->square ? "[@"
+		                        : "<@");
+	if (legacy) {
+		if (!(fc->callee = mk(p, E_VAR, start)) ||
+		    !(fc->callee->s = pstrdup(p, p->src + start, w)))
+			return -1;
+		fc->callee->n = w;
+		p->pos += w;
+		fc->callee->end = (uint32_t)p->pos;
+		while (at(p, ".") && !at(p, "..")) {
+			fexpr *d = mk(p, E_DOT, start);
+			p->pos++;
+			w = word_len(p);
+			if (!w)
+				return perr(p, p->pos, FTL_PARSE,
+				            "expected a name after \".\"");
+			if (!d || !(d->s = pstrdup(p, p->src + p->pos, w)))
+				return -1;
+			d->n = w;
+			d->a = fc->callee;
+			p->pos += w;
+			d->end = (uint32_t)p->pos;
+			if (!(fc->callee = setdepth(p, d)))
+				return -1;
+		}
+		n->v2 = p->src + start;
+		n->n2 = p->pos - start;
+		return 0;
+	}
+	p->len = callee_end(p);
+	fc->callee = parse_expr(p);
+	p->len = saved_len;
+	if (!fc->callee)
+		return -1;
+	if (is_name_path(fc->callee)) {
+		n->v2 = p->src + start;
+		n->n2 = p->pos - start;
+	}
+	return 0;
+}
+
+/* <@callee args; loop vars> or <@callee .../>: a macro call; LEGACY: the
  * same as <#call name args> or <#call name(args)> (or <call ...> in the
  * legacy syntax), which has no body. */
 static int parse_call(parser *p, size_t off, int legacy)
 {
 	fcall *fc = palloc(p, sizeof(*fc));
 	fnode *n = mknode(p, N_CALL, off);
-	size_t start, w;
 	int selfclose;
 	item *it;
 	if (!fc || !n)
@@ -2633,38 +2727,8 @@ static int parse_call(parser *p, size_t off, int legacy)
 	p->pdepth = p->bdepth = 0;
 	if (legacy)
 		skip_ws(p);
-	start = p->pos;
-	w = word_len(p);
-	if (!w)
-		return perr(p, p->pos, FTL_PARSE,
-		            "expected a macro name after \"%s\"",
-		            legacy      ? "#call"
-		            : p->square ? "[@"
-		                        : "<@");
-	if (!(fc->callee = mk(p, E_VAR, start)) ||
-	    !(fc->callee->s = pstrdup(p, p->src + start, w)))
+	if (parse_callee(p, fc, n, legacy))
 		return -1;
-	fc->callee->n = w;
-	p->pos += w;
-	fc->callee->end = (uint32_t)p->pos;
-	while (at(p, ".") && !at(p, "..")) {
-		fexpr *d = mk(p, E_DOT, start);
-		p->pos++;
-		w = word_len(p);
-		if (!w)
-			return perr(p, p->pos, FTL_PARSE,
-			            "expected a name after \".\"");
-		if (!d || !(d->s = pstrdup(p, p->src + p->pos, w)))
-			return -1;
-		d->n = w;
-		d->a = fc->callee;
-		p->pos += w;
-		d->end = (uint32_t)p->pos;
-		if (!(fc->callee = setdepth(p, d)))
-			return -1;
-	}
-	n->v2 = p->src + start;
-	n->n2 = p->pos - start;
 	n->aux = fc;
 	if (legacy && at(p, "(")) { /* <#call m(a, b)> */
 		p->pos++;
@@ -2712,7 +2776,6 @@ enum {
 	LT_END = 8,   /* </name, blanks, ">" */
 	LT_ITEMS = 16 /* <items, blanks, "as", a blank */
 };
-static int is_blank_c(char c);
 static const struct legacy_tag {
 	const char *name;
 	unsigned char shapes;
@@ -3283,9 +3346,8 @@ static item *sibling(parser *p, size_t i, int dir)
 			continue;
 		/* #t, #lt, #rt, #nt are ignorable in FreeMarker (gone from
 		 * the tree when a text looks at its siblings) */
-		if (it->type == IT_OPEN &&
-		    (it->dir == D_T || it->dir == D_LT || it->dir == D_RT ||
-		     it->dir == D_NT))
+		if (it->type == IT_OPEN && (it->dir == D_T || it->dir == D_LT ||
+		                            it->dir == D_RT || it->dir == D_NT))
 			continue;
 		if (it->body == b)
 			return it;
@@ -3983,6 +4045,10 @@ static int build(parser *p, fnode **root)
 			}
 			if (d == D_CALL) {
 				const fnode *cn = sp ? st[sp].node : NULL;
+				if (sp && st[sp].dir == D_CALL && it->n &&
+				    !cn->n2)
+					return perr(p, it->off, FTL_PARSE,
+					            "Expecting </@>");
 				if (st[sp].dir != D_CALL ||
 				    (it->n && (it->n != cn->n2 ||
 				               memcmp(it->p, cn->v2, it->n))))
@@ -4047,6 +4113,10 @@ static int build(parser *p, fnode **root)
 	}
 	if (sp > 0 && st[sp].dir == D_SEP && st[sp].autoclose)
 		sp--;
+	if (sp > 0 && st[sp].dir == D_CALL && !st[sp].node->n2)
+		return perr(p, st[sp].off, FTL_PARSE,
+		            "unclosed <@...>: expected </@> before the end "
+		            "of the template");
 	if (sp > 0 && st[sp].dir == D_CALL)
 		return perr(
 		        p, st[sp].off, FTL_PARSE,
