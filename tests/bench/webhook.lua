@@ -19,6 +19,12 @@
 -- 0) shifts the starting line, so that consecutive runs against one process
 -- begin where the last one stopped.
 --
+-- Fixed offered load: with WRK_DELAY_MS=D (environment) every connection
+-- waits D ms before each request, so C connections offer at most C*1000/D
+-- requests a second whatever the server could take; the RSS run uses it so
+-- that the dedupe store (rate x TTL entries) has the same size at every
+-- point it reads.
+--
 -- Requests are formatted once, at thread start (wrk.format), so request()
 -- costs a table lookup. done() prints one JSON line (prefixed "WRKJSON ") with
 -- requests, errors by kind (status: answers other than 2xx/3xx), duration
@@ -64,6 +70,13 @@ function init(args)
 	step = tonumber(os.getenv("WRK_THREADS") or "1")
 	-- each thread its own residue class; REQUESTS_START shifts them all
 	pos = (tonumber(os.getenv("REQUESTS_START") or "0") + tid) % n
+end
+
+local delay_ms = tonumber(os.getenv("WRK_DELAY_MS") or "")
+if delay_ms and delay_ms > 0 then
+	function delay()
+		return delay_ms
+	end
 end
 
 function request()

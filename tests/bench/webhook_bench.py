@@ -41,7 +41,12 @@ of that round), then the median of the rounds. With 2+ CPUs the contender
 and wrk are pinned to different CPUs with taskset (wrk gets the first CPU,
 the contender the others); wrk runs one thread. Then the connector alone:
 RSS after 200,000 and after 1,000,000 webhooks at 32 connections, with
-TWILIO_INBOUND_DEDUPE_TTL_MS low so the dedupe store's size is bounded.
+TWILIO_INBOUND_DEDUPE_TTL_MS low so the dedupe store's size is bounded, at
+a fixed offered load (webhook.lua's WRK_DELAY_MS: each connection waits a
+few ms before each request, about 60 % of the measured rate): the store
+holds rate x TTL entries, so at full speed RSS followed the machine's
+rate from one point to the next, where the target asks whether memory
+grows with the number of webhooks.
 
 Dedupe never short-circuits: the file holds BENCH_WEBHOOK_REQUESTS distinct
 MessageSids (default 200,000), each run in a process starts where the last
@@ -66,6 +71,7 @@ round, to check the machinery).
 """
 import argparse
 import json
+import math
 import os
 import platform
 import re
@@ -570,13 +576,15 @@ class Bench:
 
     # --- wrk
 
-    def wrk_run(self, c, conns, seconds, phase, rnd):
+    def wrk_run(self, c, conns, seconds, phase, rnd, delay_ms=0):
         argv = [self.wrk, "-t1", "-c%d" % conns, "-d%ds" % seconds,
                 "--latency", "--timeout", "10s", "-s", self.lua, c.url]
         if self.wrk_cpus:
             argv = ["taskset", "-c", self.wrk_cpus] + argv
         env = dict(self.env, REQUESTS_FILE=self.req_path, WRK_THREADS="1",
                    REQUESTS_START=str(c.sent % self.nreq))
+        if delay_ms:
+            env["WRK_DELAY_MS"] = str(delay_ms)
         cpu0 = c.cpu()
         r = subprocess.run(argv, env=env, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True,
@@ -677,9 +685,16 @@ class Bench:
 
     def rss_run(self, rate):
         """The connector alone: RSS after 200,000 and 1,000,000 webhooks."""
+        # a fixed offered load about 60 % of the measured rate: 32
+        # connections each waiting DELAY ms before a request offer at most
+        # 32000 / DELAY req/s, so the store (rate x TTL entries) is the same
+        # size at every point whatever the machine does meanwhile
+        conns = 32
+        delay = max(1, int(math.ceil(conns * 1000.0 / (0.6 * max(rate, 1.0)))))
+        paced = conns * 1000.0 / delay
         # one pass over the file must take longer than the TTL, so that a
         # line comes back only after its claim expired (a NEW message again)
-        pass_ms = self.nreq / max(rate, 1.0) * 1000.0
+        pass_ms = self.nreq / paced * 1000.0
         ttl = int(max(TTL_MIN_MS, min(5000, pass_ms / 2)))
         c = self.connector(ttl, "host")
         if not c:
@@ -687,21 +702,29 @@ class Bench:
         if pass_ms / 2 < TTL_MIN_MS:
             self.note("RSS run: one pass over %d requests takes %.0f ms at "
                       "%.0f req/s, under 2x the minimum TTL: raise "
-                      "BENCH_WEBHOOK_REQUESTS" % (self.nreq, pass_ms, rate))
+                      "BENCH_WEBHOOK_REQUESTS" % (self.nreq, pass_ms, paced))
+        log("RSS run: %d connections, %d ms before each request (at most "
+            "%.0f req/s; measured rate %.0f), TTL %d ms" % (
+                conns, delay, paced, rate, ttl))
         c.start()
         points = []
         try:
             self.check(c)
             c.sent = 1
             total = 0
-            chunk = max(1, int(100000 / max(rate, 1.0)))
+            # points ~50,000 webhooks apart at the paced rate: one lands
+            # within 10 % of 200,000 (the first chunk of 100,000 at full
+            # speed could miss it)
+            chunk = max(1, int(50000 / paced))
             targets = [200000, 1000000]
             t0 = time.monotonic()
-            while total < targets[-1] and time.monotonic() - t0 < 900:
-                w = self.wrk_run(c, 32, chunk, "rss", 0)
+            while total < targets[-1] and time.monotonic() - t0 < 1800:
+                w = self.wrk_run(c, conns, chunk, "rss", 0, delay)
                 total += w["requests"]
-                points.append({"webhooks": total, "rss_kib": c.rss()})
-            self.record({"kind": "rss", "ttl_ms": ttl, "points": points})
+                points.append({"webhooks": total, "rss_kib": c.rss(),
+                               "req_per_s": w["req_per_s"]})
+            self.record({"kind": "rss", "ttl_ms": ttl, "delay_ms": delay,
+                         "points": points})
         finally:
             c.stop()
             self.check_refused(c, 0)
@@ -712,7 +735,7 @@ class Bench:
             near = [p for p in points if abs(p["webhooks"] - t) <= t * 0.1]
             at[t] = min(near, key=lambda p: abs(p["webhooks"] - t)) \
                 if near else None
-        return {"ttl_ms": ttl, "points": points, "at": at}
+        return {"ttl_ms": ttl, "delay_ms": delay, "points": points, "at": at}
 
     # --- summary
 
@@ -804,9 +827,12 @@ class Bench:
                                 "%.2f ms" % p99, p99 <= 5))
         if rss:
             a, b = rss["at"].get(200000), rss["at"].get(1000000)
-            L.append("RSS run (connector alone, 32 connections, "
-                     "TWILIO_INBOUND_DEDUPE_TTL_MS=%d): " % rss["ttl_ms"] +
-                     ", ".join("%d: %d KiB" % (p["webhooks"], p["rss_kib"])
+            L.append("RSS run (connector alone, 32 connections, each "
+                     "waiting %d ms before a request, "
+                     "TWILIO_INBOUND_DEDUPE_TTL_MS=%d): " % (
+                         rss["delay_ms"], rss["ttl_ms"]) +
+                     ", ".join("%d: %d KiB (%.0f req/s)" % (
+                         p["webhooks"], p["rss_kib"], p["req_per_s"])
                                for p in rss["points"]) + ".")
             L.append("")
             if a and b:
