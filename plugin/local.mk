@@ -284,6 +284,7 @@ fuzz-webhook:
 	  $(top_srcdir)/plugin/webhook.c $(top_srcdir)/plugin/inbound.c \
 	  $(top_srcdir)/plugin/signature.c $(top_srcdir)/plugin/config.c \
 	  $(top_srcdir)/plugin/mask.c $(top_srcdir)/plugin/wire.c \
+	  $(top_srcdir)/plugin/loop.c \
 	  $(addprefix $(top_srcdir)/,$(filter %.c,$(plugin_ftl_libftl_la_SOURCES))) \
 	  $(MHD_LIBS) $(PCRE2_LIBS) $(CRYPTO_LIBS) $(JSONC_LIBS) -lm
 	@echo "run: tests/fuzz/fuzz_webhook-libfuzzer -max_len=4096 -timeout=10 NEW-CORPUS-DIR $(top_srcdir)/tests/fuzz/corpus/webhook"
