@@ -22,6 +22,8 @@
 
 #include <curl/curl.h>
 #include <json-c/json.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 #include "connector.h"
 #include "ftl/ftl.h"
@@ -516,6 +518,11 @@ static int tw_shutdown(conn_instance *inst, int64_t deadline_ms)
 		inst->sender = NULL;
 	}
 	free_parts(inst);
+	/* every matcher (JIT stack) and compiled pattern of this instance is
+	 * freed: give PCRE2's unused JIT executable chunks back to the system
+	 * (they would otherwise stay mapped after the plugin is unloaded;
+	 * chunks another instance uses are kept by PCRE2) */
+	pcre2_jit_free_unused_memory(NULL);
 	return 0;
 }
 
