@@ -29,3 +29,10 @@ host_api_connector_host_LDADD = host-api/libconnhost.la $(JSONC_LIBS) $(PTHREAD_
 # stays free for the other directories' tests.
 include tests/plugins/local.mk
 
+# The JSON-text facade for hosts in other languages (issue #11): part of
+# libconnhost, its header installed beside connhost.h.
+host_api_libconnhost_la_SOURCES += host-api/text.c
+connectorinclude_HEADERS += host-api/connhost_text.h
+check_PROGRAMS += tests/host/test_text
+TESTS += tests/host/test_text
+tests_host_test_text_LDADD = $(HOST_TEST_LDADD)
