@@ -36,3 +36,6 @@ connectorinclude_HEADERS += host-api/connhost_text.h
 check_PROGRAMS += tests/host/test_text
 TESTS += tests/host/test_text
 tests_host_test_text_LDADD = $(HOST_TEST_LDADD)
+TESTS += tests/host/facade_py.sh
+dist_noinst_SCRIPTS += tests/host/facade_py.sh
+EXTRA_DIST += tests/host/facade_host.py
