@@ -91,30 +91,8 @@ static void errf(char *err, size_t errlen, const char *fmt, ...)
 }
 
 /* ---------------------------------------------------------------------- */
-/* Helpers                                                                 */
+/* Arguments (also compiled alone into tests/fuzz/fuzz_text.c)            */
 /* ---------------------------------------------------------------------- */
-
-int64_t connhost_text_now_ms(void)
-{
-	return conn_now_ms();
-}
-
-const char *connhost_text_strerror(int code)
-{
-	return conn_strerror(code);
-}
-
-void connhost_text_free(char *s)
-{
-	free(s);
-}
-
-static char *dup_json(json_object *o)
-{
-	const char *s =
-	        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-	return s ? strdup(s) : NULL;
-}
 
 static const char *type_name(json_object *o)
 {
@@ -235,6 +213,35 @@ static int opt_string(json_object *opts, const char *key, const char **out,
 	}
 	*out = json_object_get_string(v);
 	return 0;
+}
+
+/* The fuzz target needs only what is above. */
+#ifndef CONNHOST_TEXT_ARGS_ONLY
+
+/* ---------------------------------------------------------------------- */
+/* Helpers                                                                 */
+/* ---------------------------------------------------------------------- */
+
+int64_t connhost_text_now_ms(void)
+{
+	return conn_now_ms();
+}
+
+const char *connhost_text_strerror(int code)
+{
+	return conn_strerror(code);
+}
+
+void connhost_text_free(char *s)
+{
+	free(s);
+}
+
+static char *dup_json(json_object *o)
+{
+	const char *s =
+	        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	return s ? strdup(s) : NULL;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -876,3 +883,5 @@ void connhost_text_abandon(connhost_text_instance *ti)
 	if (ti)
 		connhost_instance_abandon(ti->inst);
 }
+
+#endif /* CONNHOST_TEXT_ARGS_ONLY */

@@ -192,6 +192,24 @@ static void test_bad_arguments(connhost_plugin *p, connhost_text_instance *ti)
 	                       &bad, err, sizeof(err));
 	ok(rc == CONNHOST_TEXT_EINVAL && strstr(err, "log_level"),
 	   "new: a bad log level named: %s", err);
+	{
+		size_t n = CONNHOST_TEXT_MAX_BYTES + 1;
+		char *big = malloc(n + 1);
+		if (big) {
+			memset(big, ' ', n);
+			big[0] = '{';
+			big[n - 1] = '}';
+			big[n] = '\0';
+		}
+		rc = big ? connhost_text_invoke(ti, "echo", "{}", big, NULL, 0,
+		                                &id, err, sizeof(err))
+		         : -100;
+		ok(rc == CONNHOST_TEXT_EINVAL &&
+		           strncmp(err, "variables: longer than the 16777216",
+		                   35) == 0,
+		   "invoke: variables over 16 MiB refused by name: %s", err);
+		free(big);
+	}
 	is_int(0, stat_of(ti, "calls_in_flight"), "nothing left in flight");
 }
 
