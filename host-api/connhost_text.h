@@ -37,8 +37,8 @@
  * Errors: 0 on success, or a negative status code (the CONN_E* values of
  * connector.h, listed below; connhost_text_strerror() names them). ERR, a
  * caller-owned buffer of ERRLEN bytes (NULL/0 allowed), then holds a
- * sentence naming the argument or field and the reason; it is left
- * untouched on success. Never a secure configuration value.
+ * sentence naming the argument or field and the reason (on success its
+ * content is unspecified). Never a secure configuration value.
  *
  * Threads: every function is thread-safe, except that nothing may be called
  * on an instance once connhost_text_shutdown() returned 0 for it (the
@@ -116,8 +116,9 @@ void connhost_text_free(char *s);
 int connhost_text_load(const char *path, const char *options_json,
                        connhost_plugin **out, char *err, size_t errlen);
 
-/* Drop the caller's reference; the last one unloads the plugin. Never
- * from a thread blocked in this instance's take(). NULL is allowed. */
+/* Drop the caller's reference; the last one unloads the plugin (an
+ * instance holds a reference of its own, so this may come before the
+ * instances' shutdown). NULL is allowed. */
 void connhost_text_unload(connhost_plugin *p);
 
 /*
