@@ -166,8 +166,9 @@ int connhost_text_new(connhost_plugin *p, const char *config_text,
                       const char *options_json, connhost_text_instance **out,
                       char *err, size_t errlen);
 
-/* Start the instance (its threads and listeners). Returns 0 or the
- * plugin's error with ERR filled. */
+/* Start the instance (its threads and listeners; they inherit the calling
+ * thread's signal mask). Returns 0, or the plugin's error with ERR filled:
+ * the instance then still needs connhost_text_shutdown(). */
 int connhost_text_start(connhost_text_instance *ti, char *err, size_t errlen);
 
 /*
