@@ -354,7 +354,7 @@ static json_object *cfg2(const char *k, const char *v)
 
 int main(void)
 {
-	char buf[512], err[512], name[64];
+	char buf[512], err[512] = "", name[64] = "";
 	connhost_plugin *p1 = NULL, *p2 = NULL, *bad = NULL, *served;
 	connhost_instance_opts io = {.struct_size = sizeof(io)};
 	connhost_swap_opts so = {.struct_size = sizeof(so)};
