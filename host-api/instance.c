@@ -782,8 +782,8 @@ int connhost_instance_swap(connhost_instance *inst, connhost_plugin *p2,
 	pthread_mutex_unlock(&inst->lock);
 	/* never log with the lock held: the writer may call us */
 	connhost__logf(&inst->log, CONN_LOG_INFO, NULL,
-	               "swap: plugin %s replaced by %s; swap pause %llu us",
-	               l1, l2, (unsigned long long)pause_us);
+	               "swap: plugin %s replaced by %s; swap pause %llu us", l1,
+	               l2, (unsigned long long)pause_us);
 
 	/* 4, 5. Outside the pause: v1 finishes its calls, then goes. */
 	retire(inst, v1, deadline_ms);
