@@ -4,7 +4,12 @@
  * bounded by the call's deadline plus a margin), the complete() host
  * service that routes a completion to its caller exactly once, and the
  * cleanup of calls a plugin left behind at shutdown.
- * Owns the call records (one per call in flight).
+ * Owns the call records (one per call in flight). Each record names the
+ * generation (struct connhost__gen) that accepted it, so that during a hot
+ * swap a completion, a cancel and the cleanup after a shutdown reach the
+ * plugin instance that has the call, and the old generation's count of
+ * calls says when it has finished them. Everything under the instance's
+ * lock; the plugin is called without it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -27,6 +32,9 @@ struct connhost__call *connhost__call_take(connhost_instance *inst, uint64_t id)
 		if (c->id == id) {
 			*pp = c->next;
 			inst->ncalls--;
+			c->gen->calls--;
+			if (c->gen->state != CONNHOST__GEN_SERVING)
+				pthread_cond_broadcast(&inst->cond);
 			return c;
 		}
 	}
@@ -74,19 +82,20 @@ void connhost__complete(void *ctx, uint64_t call_id, json_object *outputs)
 	free(c);
 }
 
-void connhost__calls_fail_all(connhost_instance *inst, const char *why)
+void connhost__calls_fail_gen(connhost_instance *inst, struct connhost__gen *g,
+                              const char *why)
 {
 	size_t i;
 
 	for (;;) {
-		struct connhost__call *c = NULL;
+		struct connhost__call *c = NULL, *p;
 		json_object *o;
 
 		pthread_mutex_lock(&inst->lock);
-		for (i = 0; i < CONNHOST__CALL_BUCKETS && !c; i++)
-			if (inst->calls[i])
-				c = connhost__call_take(inst,
-				                        inst->calls[i]->id);
+		for (i = 0; i < CONNHOST__CALL_BUCKETS && !c && g->calls; i++)
+			for (p = inst->calls[i]; p && !c; p = p->next)
+				if (p->gen == g)
+					c = connhost__call_take(inst, p->id);
 		pthread_mutex_unlock(&inst->lock);
 		if (!c)
 			return;
@@ -131,7 +140,8 @@ int connhost_invoke(connhost_instance *inst, const char *action,
 	c->done = done;
 	c->arg = arg;
 	pthread_mutex_lock(&inst->lock);
-	if (inst->closing) {
+	g = connhost__gen_enter(inst); /* waits out a swap pause */
+	if (!g) {
 		pthread_mutex_unlock(&inst->lock);
 		free(c);
 		json_object_put(empty);
@@ -141,12 +151,12 @@ int connhost_invoke(connhost_instance *inst, const char *action,
 		return CONN_ESTATE;
 	}
 	c->id = ++inst->next_call;
+	c->gen = g;
+	g->calls++;
 	c->next = inst->calls[bucket(c->id)];
 	inst->calls[bucket(c->id)] = c;
 	inst->ncalls++;
 	inst->calls_started++;
-	g = inst->cur;
-	g->inflight++;
 	pthread_mutex_unlock(&inst->lock);
 
 	if (call_id)
@@ -168,8 +178,6 @@ int connhost_invoke(connhost_instance *inst, const char *action,
 	rc = g->t->invoke_action(g->pi, &call, err, errlen);
 
 	pthread_mutex_lock(&inst->lock);
-	g->inflight--;
-	pthread_cond_broadcast(&inst->cond);
 	late = NULL;
 	if (rc != 0) {
 		late = connhost__call_take(inst, call.call_id);
@@ -179,15 +187,21 @@ int connhost_invoke(connhost_instance *inst, const char *action,
 	json_object_put(empty);
 	if (rc != 0 && !late) {
 		/* Refused, yet completed: DONE already ran, so for the caller
-		 * the call happened. */
+		 * the call happened. (G stays entered while its name is
+		 * used: a swap may free it once we leave.) */
 		connhost__logf(&inst->log, CONN_LOG_ERROR, NULL,
 		               "plugin %s refused call %llu (%s) but completed "
 		               "it; treating it as accepted",
 		               connhost_plugin_name(g->plugin),
 		               (unsigned long long)call.call_id,
 		               conn_strerror(rc));
-		return 0;
+		rc = 0;
 	}
+	pthread_mutex_lock(&inst->lock);
+	connhost__gen_leave(inst, g);
+	pthread_mutex_unlock(&inst->lock);
+	if (rc == 0)
+		return 0;
 	free(late);
 	if (rc != 0 && err && errlen && !err[0])
 		connhost__err(err, errlen, "action '%s' not accepted: %s",
@@ -278,21 +292,38 @@ out:
 
 int connhost_cancel(connhost_instance *inst, uint64_t call_id)
 {
+	struct connhost__call *c;
 	struct connhost__gen *g;
 	int rc;
 
 	pthread_mutex_lock(&inst->lock);
-	if (inst->closing) { /* shutdown() completes every call anyway */
+	/* Entering the serving generation waits out a swap pause, so that
+	 * no cancel runs into a plugin instance being quiesced. */
+	g = connhost__gen_enter(inst);
+	if (!g) { /* shutdown() completes every call anyway */
 		pthread_mutex_unlock(&inst->lock);
 		return CONN_ESTATE;
 	}
-	g = inst->cur;
+	connhost__gen_leave(inst, g);
+	for (c = inst->calls[bucket(call_id)]; c && c->id != call_id;
+	     c = c->next)
+		;
+	if (!c) {
+		pthread_mutex_unlock(&inst->lock);
+		return CONN_ENOENT;
+	}
+	/* The call's own generation has it, even after a swap. */
+	g = c->gen;
+	if (g->state != CONNHOST__GEN_SERVING &&
+	    g->state != CONNHOST__GEN_DRAINING) {
+		pthread_mutex_unlock(&inst->lock);
+		return CONN_ESTATE; /* its shutdown completes it */
+	}
 	g->inflight++;
 	pthread_mutex_unlock(&inst->lock);
 	rc = g->t->cancel ? g->t->cancel(g->pi, call_id) : CONN_ENOTSUP;
 	pthread_mutex_lock(&inst->lock);
-	g->inflight--;
-	pthread_cond_broadcast(&inst->cond);
+	connhost__gen_leave(inst, g);
 	pthread_mutex_unlock(&inst->lock);
 	return rc;
 }

@@ -60,20 +60,49 @@ size_t connhost__store_slab_bytes(connhost_store *s);
  * from the connhost_instance so that a hot swap can run two of them (the
  * old one finishing its calls, the new one taking new ones) while the
  * registries of calls and subscriptions stay with the connhost_instance.
+ *
+ * Lifetime: a generation is freed only after its plugin's shutdown()
+ * returned 0 and nothing refers to it any more: no host thread inside its
+ * plugin (INFLIGHT), no publish() through it (PUBLISHING), no call it
+ * accepted still registered (CALLS). Every counter and STATE is under the
+ * owner's lock; the owner's cond is broadcast when one of them drops.
  */
+enum connhost__gen_state {
+	CONNHOST__GEN_SERVING,  /* inst->cur: new calls are routed here */
+	CONNHOST__GEN_DRAINING, /* replaced: finishing the calls it took */
+	CONNHOST__GEN_STOPPING, /* shutdown() running or about to */
+	CONNHOST__GEN_KEPT      /* shutdown() said CONN_EBUSY: code stays */
+};
+
+struct connhost__handoff {
+	conn_handoff h;
+	struct connhost__handoff *next;
+};
+
 struct connhost__gen {
 	connhost_instance *owner;
 	connhost_plugin *plugin;
 	const conn_plugin *t;
 	conn_instance *pi;
 	conn_host host;
-	int inflight; /* invoke_action() calls running; owner's lock */
+	uint64_t number; /* 1 for the first plugin instance, +1 a swap */
+	enum connhost__gen_state state;
+	int inflight;   /* host threads inside the plugin through it */
+	int publishing; /* publish() calls through it running */
+	size_t calls;   /* calls it accepted, still registered */
+	/* hand-offs it quiesced into: the descriptors nobody took are
+	 * closed only when it is freed, i.e. after its shutdown() returned
+	 * (libmicrohttpd keeps using a quiesced socket until its daemon
+	 * stops) */
+	struct connhost__handoff *handoffs;
+	struct connhost__gen *next; /* in inst->old */
 };
 
 struct connhost__call {
 	uint64_t id;
 	connhost_done_fn done;
 	void *arg;
+	struct connhost__gen *gen; /* the generation that accepted it */
 	struct connhost__call *next;
 };
 
@@ -92,21 +121,35 @@ struct connhost__sub {
 
 struct connhost_instance {
 	pthread_mutex_t lock;
-	pthread_cond_t cond; /* inflight, sub->busy changes */
-	struct connhost__gen *cur;
+	pthread_cond_t cond; /* CLOCK_MONOTONIC; any counter or flag drops */
+	struct connhost__gen *cur; /* serving; NULL once shut down */
+	struct connhost__gen *old; /* replaced: draining, or kept */
 	connhost_store *store;
 	int own_store;
 	connhost_log log;
 	char *refuse;
 	json_object *config; /* the effective configuration (validated) */
 	int closing;
-	uint64_t next_call, next_sub;
+	int started;
+	/* The swap: SWAPPING serialises swaps, start and shutdown;
+	 * SUBS_FROZEN holds subscribe/unsubscribe while the new generation
+	 * is subscribed (SUB_OPS: those running); GATE is the swap pause:
+	 * invoke, cancel, subscribe and stats wait while it is set. */
+	int swapping, subs_frozen, sub_ops, gate;
+	uint64_t next_call, next_sub, next_gen;
 	struct connhost__call *calls[CONNHOST__CALL_BUCKETS];
 	size_t ncalls;
 	struct connhost__sub *subs;
 	uint64_t calls_started, calls_completed, completions_dropped,
 	        calls_abandoned, published, publish_refused;
+	uint64_t swaps, swaps_failed, last_swap_pause_us, max_swap_pause_us;
 };
+
+/* instance.c: with the lock held, wait out the swap pause and enter the
+ * serving generation (its inflight + 1); NULL when the instance is
+ * closing. Leave with connhost__gen_leave() (lock held). */
+struct connhost__gen *connhost__gen_enter(connhost_instance *inst);
+void connhost__gen_leave(connhost_instance *inst, struct connhost__gen *g);
 
 /* calls.c: take call ID out of the registry (lock held); NULL if absent. */
 struct connhost__call *connhost__call_take(connhost_instance *inst,
@@ -115,9 +158,11 @@ struct connhost__call *connhost__call_take(connhost_instance *inst,
 /* calls.c: the complete() host service. */
 void connhost__complete(void *ctx, uint64_t call_id, json_object *outputs);
 
-/* calls.c: complete every call still registered with an error (shutdown;
- * no lock held). */
-void connhost__calls_fail_all(connhost_instance *inst, const char *why);
+/* calls.c: complete every call generation G accepted that is still
+ * registered, with an error (after G's shutdown; no lock held). Calls
+ * other generations accepted are left alone. */
+void connhost__calls_fail_gen(connhost_instance *inst, struct connhost__gen *g,
+                              const char *why);
 
 /* subs.c: the publish() host service. */
 int connhost__publish(void *ctx, uint64_t sub_id, json_object *event, char *err,

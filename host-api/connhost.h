@@ -359,18 +359,73 @@ void connhost_instance_abandon(connhost_instance *inst);
  * the caller, NULL when out of memory. */
 json_object *connhost_instance_config_masked(connhost_instance *inst);
 
-/* The plugin serving INST now (borrowed; valid while INST is). */
+/* The plugin serving INST now, as a new reference: the caller releases it
+ * with connhost_plugin_unref() (a swap may replace the plugin at any
+ * moment, so a borrowed pointer could dangle). NULL once INST's serving
+ * plugin instance was shut down. */
 connhost_plugin *connhost_instance_plugin(connhost_instance *inst);
+
+typedef struct connhost_swap_opts {
+	uint32_t struct_size; /* sizeof(connhost_swap_opts) */
+	/* Absolute (conn_now_ms() clock): by then the old version must
+	 * have finished the calls it accepted and shut down; 0 means
+	 * now + 30 s. */
+	int64_t deadline_ms;
+} connhost_swap_opts;
+
+/*
+ * Hot swap (docs/deployment.md): replace the plugin instance serving INST
+ * by one of P2 (another version, or the same plugin for a new
+ * configuration) with no call failed and no subscription lost.
+ *   1. CONFIG (NULL: the current configuration) is validated against
+ *      P2's describe() and P2's init() runs. Failure: nothing changed.
+ *   2. P2's instance is subscribed to every registered subscription (same
+ *      ids). Failure: it is shut down; nothing changed. Subscribes and
+ *      unsubscribes wait from here to step 3's end.
+ *   3. The swap pause: new invoke/cancel/subscribe/stats calls wait while
+ *      the old instance quiesces into a hand-off (its listening socket)
+ *      and P2's starts with it; then routing switches to P2. If start()
+ *      fails, the old instance resumes with the hand-off and keeps
+ *      serving. The pause is in stats ("last_swap_pause_us").
+ *   4. The old instance finishes the calls it accepted (until the
+ *      deadline; its publishes still reach the same callbacks), then is
+ *      shut down by OPTS->deadline_ms and its plugin reference dropped;
+ *      on CONN_EBUSY it stays loaded (logged, listed in stats "kept").
+ *      Descriptors of the hand-off that nobody took are closed only
+ *      after the old instance's shutdown.
+ * Log lines name both versions (connhost_plugin_version()).
+ * Ownership: P2 borrowed (the instance takes its own reference); CONFIG
+ *            borrowed (copied); OPTS may be NULL.
+ * Threads:   a host thread, never from a callback of INST; swaps, start
+ *            and shutdown of INST are serialised. A DONE or event callback
+ *            must not invoke on INST inline while a swap may run (it
+ *            would wait for the swap pause that waits for it).
+ * Returns:   0 when P2 serves (even if the old version was kept loaded);
+ *            otherwise the old version still serves and ERR says which
+ *            step failed and why: CONN_EINVAL (configuration), the
+ *            error of P2's init(), subscribe_event() or start(),
+ *            CONN_ESTATE (INST not started or shutting down),
+ *            CONN_ENOMEM.
+ */
+int connhost_instance_swap(connhost_instance *inst, connhost_plugin *p2,
+                           json_object *config, const connhost_swap_opts *opts,
+                           char *err, size_t errlen);
 
 /*
  * Counters as a new JSON object (caller owns): {"calls_started",
  * "calls_completed", "completions_dropped", "calls_abandoned",
- * "published", "publish_refused", "store":{...}, "plugin":{...stats()}}
+ * "published", "publish_refused", "swaps", "swaps_failed",
+ * "last_swap_pause_us", "max_swap_pause_us" (how long the last and the
+ * longest swap pause held new calls), "serving":{"name","version",
+ * "generation"} (absent once shut down), "kept":[{"name","version",
+ * "generation"}...] (old versions kept loaded after CONN_EBUSY),
+ * "store":{...}, "plugin":{...stats()}}
  * where "store" is {"entries", "bytes", "max_bytes", "table_bytes",
  * "slab_bytes" (the memory the store maps for its entries, free slots
- * included), "claims_new", "claims_busy", "claims_done", "expired", "refused_full",
- * "fill_warnings", "namespaces":{"send":{"entries","bytes","max_bytes"},
- * "inbound":{...}, "other":{...}}}.
+ * included), "claims_new", "claims_busy", "claims_done", "expired",
+ * "refused_full", "fill_warnings",
+ * "namespaces":{"send":{"entries","bytes","max_bytes"}, "inbound":{...},
+ * "other":{...}}}.
  */
 json_object *connhost_instance_stats(connhost_instance *inst);
 

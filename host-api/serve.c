@@ -343,13 +343,17 @@ static void *worker(void *arg)
 /* 1 when the plugin's definition lists NAME under KIND. */
 static int defined(connhost_instance *inst, const char *kind, const char *name)
 {
-	json_object *d =
-	        connhost_plugin_definition(connhost_instance_plugin(inst));
+	connhost_plugin *p = connhost_instance_plugin(inst);
 	json_object *k;
+	int yes;
 
-	return json_object_object_get_ex(d, kind, &k) &&
-	       json_object_is_type(k, json_type_object) &&
-	       json_object_object_get_ex(k, name, NULL);
+	yes = p &&
+	      json_object_object_get_ex(connhost_plugin_definition(p), kind,
+	                                &k) &&
+	      json_object_is_type(k, json_type_object) &&
+	      json_object_object_get_ex(k, name, NULL);
+	connhost_plugin_unref(p);
+	return yes;
 }
 
 /* Write the webhook's bound port (stats: plugin.webhook.port) to PATH,

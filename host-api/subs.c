@@ -3,6 +3,11 @@
  * publish() host service. The registry is the host's (not the plugin's) so
  * that a hot swap can subscribe the new plugin instance to the same ids.
  * Owns the subscription records and their copies of the params.
+ * Swap: connhost_instance_swap() subscribes the new generation to every
+ * record here (same ids) while SUBS_FROZEN holds new subscribes and
+ * unsubscribes; a publish through any generation, old or new, reaches the
+ * same callback. Everything under the instance's lock; the plugin and the
+ * callbacks are called without it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -64,12 +69,14 @@ int connhost__publish(void *ctx, uint64_t sub_id, json_object *event, char *err,
 		return CONN_EREFUSED;
 	}
 	s->busy++;
+	g->publishing++;
 	pthread_mutex_unlock(&inst->lock);
 	if (!event)
 		event = json_object_new_object();
 	rc = s->fn(s->arg, sub_id, event, err, errlen);
 	pthread_mutex_lock(&inst->lock);
 	s->busy--;
+	g->publishing--;
 	if (rc == 0)
 		inst->published++;
 	else
@@ -112,7 +119,10 @@ int connhost_subscribe(connhost_instance *inst, const char *event,
 	s->fn = fn;
 	s->arg = arg;
 	pthread_mutex_lock(&inst->lock);
-	if (inst->closing) {
+	while (inst->subs_frozen && !inst->closing)
+		pthread_cond_wait(&inst->cond, &inst->lock);
+	g = connhost__gen_enter(inst);
+	if (!g) {
 		pthread_mutex_unlock(&inst->lock);
 		sub_free(s);
 		json_object_put(empty);
@@ -121,11 +131,10 @@ int connhost_subscribe(connhost_instance *inst, const char *event,
 		              "shutting down");
 		return CONN_ESTATE;
 	}
+	inst->sub_ops++;
 	s->id = ++inst->next_sub;
 	s->next = inst->subs;
 	inst->subs = s;
-	g = inst->cur;
-	g->inflight++;
 	pthread_mutex_unlock(&inst->lock);
 
 	if (err && errlen)
@@ -134,7 +143,8 @@ int connhost_subscribe(connhost_instance *inst, const char *event,
 	json_object_put(empty);
 
 	pthread_mutex_lock(&inst->lock);
-	g->inflight--;
+	connhost__gen_leave(inst, g);
+	inst->sub_ops--;
 	if (rc == 0) {
 		*sub_id = s->id;
 	} else {
@@ -162,17 +172,22 @@ int connhost_unsubscribe(connhost_instance *inst, uint64_t sub_id)
 	int rc;
 
 	pthread_mutex_lock(&inst->lock);
+	while (inst->subs_frozen && !inst->closing)
+		pthread_cond_wait(&inst->cond, &inst->lock);
 	s = *find(inst, sub_id);
 	if (!s || s->dead) {
 		pthread_mutex_unlock(&inst->lock);
 		return CONN_ENOENT;
 	}
 	s->dead = 1;
-	g = inst->closing ? NULL : inst->cur; /* shutting down: host only */
-	if (g)
-		g->inflight++;
+	/* shutting down: the host's registry only */
+	g = connhost__gen_enter(inst);
+	inst->sub_ops++;
 	pthread_mutex_unlock(&inst->lock);
 
+	/* Only the serving generation is told: an old one still draining
+	 * is refused by the registry (DEAD) and drops its copy at its
+	 * shutdown. */
 	rc = g ? g->t->unsubscribe(g->pi, sub_id) : 0;
 	if (rc)
 		connhost__logf(&inst->log, CONN_LOG_WARN, NULL,
@@ -182,7 +197,8 @@ int connhost_unsubscribe(connhost_instance *inst, uint64_t sub_id)
 
 	pthread_mutex_lock(&inst->lock);
 	if (g)
-		g->inflight--;
+		connhost__gen_leave(inst, g);
+	inst->sub_ops--;
 	while (s->busy)
 		pthread_cond_wait(&inst->cond, &inst->lock);
 	pp = find(inst, sub_id);

@@ -130,7 +130,11 @@ int main(void)
 	is_str("{\"name\":\"gamma\",\"version\":2}", s,
 	       "c answers as gamma, from version 2");
 	free(s);
-	ok(connhost_instance_plugin(c) == p2, "c is served by fake-v2");
+	{ /* a new reference: released here */
+		connhost_plugin *served = connhost_instance_plugin(c);
+		ok(served == p2, "c is served by fake-v2");
+		connhost_plugin_unref(served);
+	}
 
 	st = connhost_instance_stats(a);
 	ok(json_object_object_get_ex(st, "plugin", &v) &&
