@@ -32,6 +32,10 @@
  * most one per connection) and freed by stop(). No pthread_key, no
  * destructor, nothing per thread: the plugin stays unloadable.
  *
+ * Quiesce: the listening socket goes to the hand-off; the old daemon
+ * drains (answers in progress say "Connection: close", idle keep-alive
+ * connections are closed and counted: see "connections and the quiesce").
+ *
  * Stop: refuse new work (503), wait (by the deadline) until no request is
  * inside tw_inbound_handle(), then MHD_stop_daemon, which closes the
  * connections and joins their threads (none of them is then waiting on the
