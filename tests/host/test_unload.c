@@ -620,9 +620,14 @@ int main(void)
 	is_int(files0, files1, "no growth in file-backed mappings");
 	is_int(0, count_maps("plugin"),
 	       "no copy of twilio.so mapped at the end");
-	is_int(0, count_maps("jit"),
-	       "no PCRE2 JIT memory left mapped (pcre2_jit_free_unused_memory "
-	       "at shutdown)");
+	/* valgrind's translated code lives in anonymous rwx mappings of its
+	 * own, which it shows to the program */
+	if (ht_valgrind())
+		ok(1, "# SKIP PCRE2 JIT memory: valgrind maps rwx memory");
+	else
+		is_int(0, count_maps("jit"),
+		       "no PCRE2 JIT memory left mapped "
+		       "(pcre2_jit_free_unused_memory at shutdown)");
 	is_int(0, count_dir(copies), "no private copy left on disk");
 	rmdir(copies);
 	return done_testing();
