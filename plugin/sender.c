@@ -28,11 +28,15 @@
  * reservation count and the stop flag. It is never held while calling
  * libcurl or a host service.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1526,6 +1530,85 @@ tw_sender *tw_sender_new(const conn_host *host, const tw_config *cfg, char *err,
 	return s;
 }
 
+/* Open descriptors of the process, by number (a /proc/self/fd scan). */
+typedef struct fd_list {
+	int *fd;
+	size_t n, cap;
+} fd_list;
+
+static void list_fds(fd_list *l)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+
+	while (d && (e = readdir(d)) != NULL) {
+		/* the directory's own descriptor is not one that stays */
+		if (e->d_name[0] == '.' || atoi(e->d_name) == dirfd(d))
+			continue;
+		if (l->n == l->cap) {
+			size_t cap = l->cap ? 2 * l->cap : 64;
+			int *p = realloc(l->fd, cap * sizeof(*p));
+
+			if (!p)
+				break;
+			l->fd = p;
+			l->cap = cap;
+		}
+		l->fd[l->n++] = atoi(e->d_name);
+	}
+	if (d)
+		closedir(d);
+}
+
+static int in_list(const fd_list *l, int fd)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (l->fd[i] == fd)
+			return 1;
+	return 0;
+}
+
+/*
+ * libcurl before 8.x makes its multi handle's wake-up socketpair without
+ * SOCK_CLOEXEC, and offers no way to reach it: a child the host forks and
+ * execs would inherit two descriptors of ours (and keep our end open).
+ * The two AF_UNIX sockets that appeared during curl_multi_init() (BEFORE:
+ * the descriptors open before it) without FD_CLOEXEC get it. Only when
+ * exactly two such appeared: anything else means another thread opened
+ * descriptors in that instant, and those are left as they are.
+ */
+static void cloexec_wakeup_pair(const fd_list *before)
+{
+	fd_list after = {0};
+	int pair[2], k = 0;
+	size_t i;
+
+	if (!before->fd)
+		return; /* no list (out of memory, no /proc): nothing known */
+	list_fds(&after);
+	for (i = 0; i < after.n; i++) {
+		int fd = after.fd[i], dom = 0, fl;
+		socklen_t len = sizeof(dom);
+
+		if (in_list(before, fd) || (fl = fcntl(fd, F_GETFD)) < 0 ||
+		    (fl & FD_CLOEXEC))
+			continue;
+		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &len) != 0 ||
+		    dom != AF_UNIX || k == 2) {
+			k = 3;
+			break;
+		}
+		pair[k++] = fd;
+	}
+	if (k == 2) {
+		fcntl(pair[0], F_SETFD, FD_CLOEXEC);
+		fcntl(pair[1], F_SETFD, FD_CLOEXEC);
+	}
+	free(after.fd);
+}
+
 int tw_sender_start(tw_sender *s, char *err, size_t errlen)
 {
 	const curl_version_info_data *ver = curl_version_info(CURLVERSION_NOW);
@@ -1556,7 +1639,14 @@ int tw_sender_start(tw_sender *s, char *err, size_t errlen)
 		return CONN_EIO;
 	}
 	s->curl_inited = 1;
-	s->multi = curl_multi_init();
+	{
+		fd_list before = {0};
+
+		list_fds(&before);
+		s->multi = curl_multi_init();
+		cloexec_wakeup_pair(&before);
+		free(before.fd);
+	}
 	s->share = curl_share_init();
 	if (!s->multi || !s->share) {
 		snprintf(err, errlen, "libcurl: out of memory");
@@ -1582,7 +1672,15 @@ int tw_sender_start(tw_sender *s, char *err, size_t errlen)
 	 * each time another one finishes (measured: 3x per request at 256) */
 	curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS,
 	                  s->cfg->max_concurrency);
-	rc = pthread_create(&s->thread, NULL, run, s);
+	{
+		sigset_t old;
+
+		/* the thread (and libcurl's resolver threads it starts)
+		 * inherit a mask without asynchronous signals */
+		tw_block_async_signals(&old);
+		rc = pthread_create(&s->thread, NULL, run, s);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
 	if (rc) {
 		snprintf(err, errlen, "could not start the sender thread: %s",
 		         strerror(rc));

@@ -34,6 +34,7 @@
 #ifndef TW_LOOP_H
 #define TW_LOOP_H
 
+#include <signal.h>
 #include <stddef.h>
 
 typedef struct tw_loop tw_loop;
@@ -125,5 +126,19 @@ int tw_loop_run(tw_loop *loop);
 
 /* Make tw_loop_run() return after the current iteration. Any thread. */
 void tw_loop_stop(tw_loop *loop);
+
+/*
+ * Block every asynchronous signal in the calling thread, saving its mask
+ * in OLD; restore it with pthread_sigmask(SIG_SETMASK, OLD, NULL). Called
+ * around the creation of the plugin's threads (the sender's, and
+ * libmicrohttpd's, which inherit the mask of the thread that starts the
+ * daemon): a process-directed signal (SIGTERM, SIGHUP, SIGINT, SIGPIPE,
+ * SIGCHLD, ...) is then never delivered to a plugin thread, whose code the
+ * host may unmap, and never interrupts its system calls. Synchronous
+ * signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT) stay
+ * deliverable: blocking those would turn a crash into a hang.
+ * Threads: any (affects only the calling thread).
+ */
+void tw_block_async_signals(sigset_t *old);
 
 #endif /* TW_LOOP_H */

@@ -10,6 +10,11 @@
  * the new instance first) and its webhook (tw_webhook: daemon and workers,
  * started by start(), handed over by quiesce()).
  *
+ * Unloadable (docs/architecture.md, "Unloadable"): shutdown() joins every
+ * thread or answers CONN_EBUSY, and releases PCRE2's unused JIT memory;
+ * nothing is registered in another library (no atexit, no pthread_key,
+ * no json-c callback).
+ *
  * Actions and events are dispatched from two tables (name, describe() JSON
  * text, handler); describe() is built from them with the configuration's
  * and the errors' tables. A new action or event is one table entry.
@@ -22,6 +27,8 @@
 
 #include <curl/curl.h>
 #include <json-c/json.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 #include "connector.h"
 #include "ftl/ftl.h"
@@ -509,6 +516,11 @@ static int tw_shutdown(conn_instance *inst, int64_t deadline_ms)
 		inst->sender = NULL;
 	}
 	free_parts(inst);
+	/* every matcher (JIT stack) and compiled pattern of this instance is
+	 * freed: give PCRE2's unused JIT executable chunks back to the system
+	 * (they would otherwise stay mapped after the plugin is unloaded;
+	 * chunks another instance uses are kept by PCRE2) */
+	pcre2_jit_free_unused_memory(NULL);
 	return 0;
 }
 

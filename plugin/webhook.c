@@ -32,6 +32,10 @@
  * most one per connection) and freed by stop(). No pthread_key, no
  * destructor, nothing per thread: the plugin stays unloadable.
  *
+ * Quiesce: the listening socket goes to the hand-off; the old daemon
+ * drains (answers in progress say "Connection: close", idle keep-alive
+ * connections are closed and counted: see "connections and the quiesce").
+ *
  * Stop: refuse new work (503), wait (by the deadline) until no request is
  * inside tw_inbound_handle(), then MHD_stop_daemon, which closes the
  * connections and joins their threads (none of them is then waiting on the
@@ -41,21 +45,26 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <linux/tcp.h> /* tcpi_bytes_received: not in glibc's */
 #include <netinet/in.h>
 
 #include <microhttpd.h>
 
+#include "tw_loop.h"
 #include "tw_mask.h"
 #include "tw_signature.h"
 #include "tw_webhook.h"
@@ -98,10 +107,28 @@ typedef struct wh_req {
 	int answering; /* counted in answering until it is completed */
 } wh_req;
 
+/* One libmicrohttpd daemon: made before the daemon starts (its
+ * connections point at it from their first callback), freed after
+ * MHD_stop_daemon() returned (every connection of it closed). */
 typedef struct wh_daemon {
 	struct wh_daemon *next;
 	struct MHD_Daemon *d;
+	struct tw_webhook *w;
+	int draining; /* under w->mu: quiesced; its connections close */
 } wh_daemon;
+
+/* One open connection (libmicrohttpd's socket context), linked in
+ * w->conns under w->mu from MHD_CONNECTION_NOTIFY_STARTED to _CLOSED.
+ * libmicrohttpd closes FD only after _CLOSED, which takes w->mu: a thread
+ * holding w->mu may shutdown() FD of a linked connection. */
+typedef struct wh_conn {
+	struct wh_conn *prev, *next;
+	wh_daemon *dm;
+	int fd;
+	int busy;    /* a request started (request line read), not completed */
+	int closing; /* answered with Connection: close, or shut by us */
+	uint64_t rx_mark; /* bytes received when its last request completed */
+} wh_conn;
 
 struct tw_webhook {
 	const conn_host *host;
@@ -110,6 +137,7 @@ struct tw_webhook {
 
 	/* lifecycle: host threads only */
 	struct MHD_Daemon *daemon; /* accepting, or NULL */
+	wh_daemon *cur;            /* its record (NULL with it) */
 	wh_daemon *old;            /* quiesced, still serving */
 	size_t nold;
 	int listen_fd; /* ours while >= 0 and not handed off */
@@ -127,11 +155,13 @@ struct tw_webhook {
 	int closing;
 	tw_inbound_worker **pool; /* idle matchers */
 	size_t npool, pool_keep;
+	wh_conn *conns; /* every open connection of every daemon */
 
 	/* counters */
 	atomic_llong requests;
 	atomic_llong by_status[TW_NSTATUS + 1]; /* + "other" */
 	atomic_llong sig_failures;
+	atomic_llong idle_closes; /* idle keep-alives closed by a quiesce */
 
 	/* the 403 log line: at most one a second, with a count of the rest */
 	pthread_mutex_t log_mu;
@@ -424,10 +454,215 @@ static void end(tw_webhook *w, tw_inbound_worker *iw, wh_req *rq)
 	tw_inbound_worker_free(iw); /* NULL when pooled */
 }
 
+/* start(): one matcher (JIT stack, match data) made ahead, so that the
+ * first request after a swap does not pay for it. Out of memory: the
+ * first request makes it. */
+static void warm_pool(tw_webhook *w)
+{
+	tw_inbound_worker *iw;
+
+	pthread_mutex_lock(&w->mu);
+	if (w->npool || !w->pool_keep) {
+		pthread_mutex_unlock(&w->mu);
+		return;
+	}
+	pthread_mutex_unlock(&w->mu);
+	iw = tw_inbound_worker_new();
+	if (!iw)
+		return;
+	pthread_mutex_lock(&w->mu);
+	if (w->npool < w->pool_keep) {
+		w->pool[w->npool++] = iw;
+		iw = NULL;
+	}
+	pthread_mutex_unlock(&w->mu);
+	tw_inbound_worker_free(iw);
+}
+
 static void pool_free(tw_webhook *w)
 {
 	while (w->npool)
 		tw_inbound_worker_free(w->pool[--w->npool]);
+}
+
+/* ---- connections and the quiesce ------------------------------------- */
+
+/*
+ * After a quiesce the old daemon keeps serving the connections it has, so
+ * that no request whose bytes arrived is cut; but a keep-alive client
+ * would otherwise stay on the old instance until the idle timeout. So:
+ * a request in progress on a draining daemon is answered with
+ * "Connection: close" (the client opens its next connection to the new
+ * instance), and an idle connection (no request started, nothing unread
+ * in its socket) is closed at once, counted in "idle_keepalive_closes".
+ *
+ * Closing an idle one: shutdown(SHUT_RD) wakes its thread (poll sees
+ * POLLIN, recv() answers 0 once the received bytes are read), and
+ * libmicrohttpd closes it with a FIN as for a client that left. Bytes
+ * still unread are read first, never dropped, which is what keeps a
+ * request that arrived from being reset. What no server can close is the
+ * window where the client sends on a connection whose close is already
+ * under way (the usual keep-alive race: the client sees EOF before any
+ * answer, and an HTTP client retries on a fresh connection; Twilio
+ * retries, and the host's store answers the retry).
+ */
+
+/* Bytes received so far on FD (TCP_INFO), or UINT64_MAX when unknown. */
+static uint64_t rx_bytes(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
+	    len < offsetof(struct tcp_info, tcpi_bytes_received) +
+	                    sizeof(ti.tcpi_bytes_received))
+		return UINT64_MAX;
+	return ti.tcpi_bytes_received;
+}
+
+/*
+ * Under w->mu: close C if it is idle; 1 when it was closed. Idle: no
+ * request started (libmicrohttpd calls on_uri() only once the request
+ * line is whole), nothing unread in the socket, and no byte received
+ * since its last request completed (0 for a new connection), which also
+ * covers a request line libmicrohttpd has begun to read: the kernel's
+ * count of bytes received is compared with the one taken when the last
+ * request completed. (With TLS any record counts, so a TLS connection is
+ * closed only after a request; others wait for the idle timeout.)
+ */
+static int close_if_idle(tw_webhook *w, wh_conn *c)
+{
+	int unread = 0;
+
+	if (c->busy || c->closing || c->fd < 0)
+		return 0;
+	if (ioctl(c->fd, FIONREAD, &unread) != 0 || unread > 0)
+		return 0; /* a request is arriving: answered with close */
+	if (rx_bytes(c->fd) != c->rx_mark)
+		return 0; /* bytes came since: a request has begun */
+	/* counted first: whoever sees the close then sees the count */
+	atomic_fetch_add(&w->idle_closes, 1);
+	if (shutdown(c->fd, SHUT_RD) != 0) {
+		atomic_fetch_sub(&w->idle_closes, 1);
+		return 0;
+	}
+	c->closing = 1;
+	return 1;
+}
+
+/* The connection record of CONN (NULL when it could not be made). */
+static wh_conn *conn_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+	        conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn,
+                          void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+	wh_daemon *dm = cls;
+	tw_webhook *w = dm->w;
+	wh_conn *c = *socket_context;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+		        conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		/* out of memory: untracked, closed by its idle timeout */
+		c = calloc(1, sizeof(*c));
+		if (!c)
+			return;
+		c->dm = dm;
+		c->fd = ci ? ci->connect_fd : -1;
+		pthread_mutex_lock(&w->mu);
+		c->next = w->conns;
+		if (w->conns)
+			w->conns->prev = c;
+		w->conns = c;
+		/* accepted just before the quiesce: as idle as the others */
+		if (dm->draining)
+			close_if_idle(w, c);
+		pthread_mutex_unlock(&w->mu);
+		*socket_context = c;
+		return;
+	}
+	if (!c)
+		return;
+	pthread_mutex_lock(&w->mu);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	pthread_mutex_unlock(&w->mu);
+	free(c);
+	*socket_context = NULL;
+}
+
+/* A request of CONN started (its request line was read). */
+static void conn_busy(tw_webhook *w, struct MHD_Connection *conn)
+{
+	wh_conn *c = conn_of(conn);
+
+	if (!c)
+		return;
+	pthread_mutex_lock(&w->mu);
+	c->busy = 1;
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* The request of CONN completed: on a draining daemon, a connection that
+ * was answered before the quiesce (so without "Connection: close") is
+ * idle now and closed. */
+static void conn_idle(tw_webhook *w, struct MHD_Connection *conn, int ok)
+{
+	wh_conn *c = conn_of(conn);
+
+	if (!c)
+		return;
+	pthread_mutex_lock(&w->mu);
+	c->busy = 0;
+	c->rx_mark = rx_bytes(c->fd);
+	if (ok && c->dm->draining)
+		close_if_idle(w, c);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* 1 when the answer on CONN must say "Connection: close" (its daemon is
+ * draining); the connection is then counted as closing. */
+static int conn_must_close(tw_webhook *w, struct MHD_Connection *conn)
+{
+	wh_conn *c = conn_of(conn);
+	int close = 0;
+
+	if (!c)
+		return 0;
+	pthread_mutex_lock(&w->mu);
+	if (c->dm->draining) {
+		c->closing = 1;
+		close = 1;
+	}
+	pthread_mutex_unlock(&w->mu);
+	return close;
+}
+
+/* Under no lock, host thread: mark DM draining and close its idle
+ * connections. */
+static void drain(tw_webhook *w, wh_daemon *dm)
+{
+	wh_conn *c;
+
+	pthread_mutex_lock(&w->mu);
+	dm->draining = 1;
+	for (c = w->conns; c; c = c->next)
+		if (c->dm == dm)
+			close_if_idle(w, c);
+	pthread_mutex_unlock(&w->mu);
 }
 
 /* ---- libmicrohttpd callbacks ------------------------------------------ */
@@ -437,7 +672,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	const char *q = uri ? strchr(uri, '?') : NULL;
 	wh_req *rq = calloc(1, sizeof(*rq));
 
-	(void)cls;
+	conn_busy(cls, conn);
 	if (!rq)
 		return NULL; /* answered 503 by the handler */
 	rq->conn = conn;
@@ -465,8 +700,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **ctx,
 	tw_webhook *w = cls;
 	wh_req *rq = *ctx;
 
-	(void)conn;
-	(void)toe;
+	/* a request that ended in an error closes its connection anyway */
+	conn_idle(w, conn, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
 	if (rq && rq->answering) {
 		pthread_mutex_lock(&w->mu);
 		w->answering--;
@@ -503,6 +738,9 @@ static enum MHD_Result respond(tw_webhook *w, struct MHD_Connection *conn,
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "POST");
 	if (status == 503)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	/* quiesced: the client's next request goes to the new instance */
+	if (conn_must_close(w, conn))
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	tw_webhook_count(w, status);
 	ok = MHD_queue_response(conn, (unsigned int)status, r);
 	MHD_destroy_response(r);
@@ -814,14 +1052,21 @@ static void wipe_free(char *s)
 	}
 }
 
-static struct MHD_Daemon *start_daemon(tw_webhook *w)
+/* Start a daemon on w->listen_fd: its record (w->daemon and w->cur set),
+ * or NULL. */
+static wh_daemon *start_daemon(tw_webhook *w)
 {
+	wh_daemon *dm = calloc(1, sizeof(*dm));
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
 	                     MHD_USE_THREAD_PER_CONNECTION | MHD_USE_AUTO |
 	                     MHD_USE_ERROR_LOG;
 	struct MHD_OptionItem ops[16];
+	sigset_t old;
 	int i = 0;
 
+	if (!dm)
+		return NULL;
+	dm->w = w;
 	if (w->tls_cert)
 		flags |= MHD_USE_TLS;
 #define OPT(o, v, p) ops[i++] = (struct MHD_OptionItem){(o), (intptr_t)(v), (p)}
@@ -834,6 +1079,7 @@ static struct MHD_Daemon *start_daemon(tw_webhook *w)
 	    NULL);
 	OPT(MHD_OPTION_URI_LOG_CALLBACK, on_uri, w);
 	OPT(MHD_OPTION_NOTIFY_COMPLETED, on_completed, w);
+	OPT(MHD_OPTION_NOTIFY_CONNECTION, on_connection, dm);
 	if (w->tls_cert) {
 		/* in an option array, strings go in ptr_value */
 		OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, w->tls_cert);
@@ -845,9 +1091,20 @@ static struct MHD_Daemon *start_daemon(tw_webhook *w)
 	 * libmicrohttpd then warns "MHD_OPTION_EXTERNAL_LOGGER is not the
 	 * first option" at every start, and prints the errors of options
 	 * before it to stderr itself) */
-	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, w,
-	                        MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, w,
-	                        MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
+	/* its threads (daemon, then each connection's, made by the daemon's)
+	 * inherit this mask: no asynchronous signal in them */
+	tw_block_async_signals(&old);
+	dm->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, w,
+	                         MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, w,
+	                         MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!dm->d) {
+		free(dm);
+		return NULL;
+	}
+	w->daemon = dm->d;
+	w->cur = dm;
+	return dm;
 }
 
 static int take_handoff_fd(conn_handoff *h)
@@ -898,8 +1155,8 @@ int tw_webhook_start(tw_webhook *w, conn_handoff *handoff, char *err,
 	pthread_mutex_lock(&w->mu);
 	w->closing = 0;
 	pthread_mutex_unlock(&w->mu);
-	w->daemon = start_daemon(w);
-	if (!w->daemon) {
+	warm_pool(w);
+	if (!start_daemon(w)) {
 		tw_errf(err, errlen,
 		        "webhook: libmicrohttpd did not start on %s:%d%s "
 		        "(see the log)",
@@ -976,35 +1233,32 @@ static void prune_old(tw_webhook *w)
 
 int tw_webhook_quiesce(tw_webhook *w, conn_handoff *out)
 {
-	wh_daemon *o;
+	wh_daemon *o = w->cur;
 	size_t i;
 	int fd;
 
-	if (!w->started || w->quiesced || !w->daemon)
+	if (!w->started || w->quiesced || !w->daemon || !o)
 		return CONN_ESTATE;
 	for (i = 0; i < CONN_HANDOFF_MAX_FDS; i++)
 		if (out && out->fds[i] < 0)
 			break;
 	if (!out || i == CONN_HANDOFF_MAX_FDS)
 		return CONN_EFULL;
-	o = calloc(1, sizeof(*o));
-	if (!o)
-		return CONN_ENOMEM;
 	fd = MHD_quiesce_daemon(w->daemon);
-	if (fd < 0) {
-		free(o);
+	if (fd < 0)
 		return CONN_ESTATE;
-	}
 	out->fds[i] = fd;
 	snprintf(out->names[i], CONN_HANDOFF_NAME_MAX, "%s",
 	         TW_WEBHOOK_HANDOFF_NAME);
 	w->listen_fd = -1; /* the hand-off's now */
-	o->d = w->daemon;
 	o->next = w->old;
 	w->old = o;
 	w->nold++;
 	w->daemon = NULL;
+	w->cur = NULL;
 	w->quiesced = 1;
+	/* in-flight answers say "Connection: close", idle ones close */
+	drain(w, o);
 	prune_old(w);
 	return 0;
 }
@@ -1035,8 +1289,7 @@ int tw_webhook_resume(tw_webhook *w, conn_handoff *handoff, char *err,
 		return CONN_EINVAL;
 	}
 	w->listen_fd = fd;
-	w->daemon = start_daemon(w);
-	if (!w->daemon) {
+	if (!start_daemon(w)) {
 		size_t i;
 
 		/* the socket goes back where it was taken from */
@@ -1118,6 +1371,8 @@ int tw_webhook_stop(tw_webhook *w, int64_t deadline_ms)
 	if (w->daemon) {
 		MHD_stop_daemon(w->daemon);
 		w->daemon = NULL;
+		free(w->cur);
+		w->cur = NULL;
 	}
 	while (w->old) {
 		wh_daemon *o = w->old;
@@ -1191,5 +1446,8 @@ json_object *tw_webhook_stats(tw_webhook *w)
 	        json_object_new_int64(atomic_load(&w->sig_failures)));
 	json_object_object_add(o, "in_progress",
 	                       json_object_new_int64((int64_t)inflight));
+	json_object_object_add(
+	        o, "idle_keepalive_closes",
+	        json_object_new_int64(atomic_load(&w->idle_closes)));
 	return o;
 }
