@@ -604,6 +604,7 @@ int connhost_instance_swap(connhost_instance *inst, connhost_plugin *p2,
 	json_object *cfg = NULL, *oldcfg;
 	char l1[256], l2[256], e2[512];
 	int64_t deadline_ms = 0, t0;
+	uint64_t pause_us;
 	size_t nsubs = 0, i;
 	int rc;
 
@@ -777,10 +778,12 @@ int connhost_instance_swap(connhost_instance *inst, connhost_plugin *p2,
 	gate_open(inst, t0);
 	json_object_put(oldcfg);
 	pthread_mutex_lock(&inst->lock);
+	pause_us = inst->last_swap_pause_us;
+	pthread_mutex_unlock(&inst->lock);
+	/* never log with the lock held: the writer may call us */
 	connhost__logf(&inst->log, CONN_LOG_INFO, NULL,
 	               "swap: plugin %s replaced by %s; swap pause %llu us", l1,
-	               l2, (unsigned long long)inst->last_swap_pause_us);
-	pthread_mutex_unlock(&inst->lock);
+	               l2, (unsigned long long)pause_us);
 
 	/* 4, 5. Outside the pause: v1 finishes its calls, then goes. */
 	retire(inst, v1, deadline_ms);

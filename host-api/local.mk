@@ -29,3 +29,32 @@ host_api_connector_host_LDADD = host-api/libconnhost.la $(JSONC_LIBS) $(PTHREAD_
 # stays free for the other directories' tests.
 include tests/plugins/local.mk
 
+# The JSON-text facade for hosts in other languages (issue #11): part of
+# libconnhost, its header installed beside connhost.h.
+host_api_libconnhost_la_SOURCES += host-api/text.c
+connectorinclude_HEADERS += host-api/connhost_text.h
+check_PROGRAMS += tests/host/test_text
+TESTS += tests/host/test_text
+tests_host_test_text_LDADD = $(HOST_TEST_LDADD)
+TESTS += tests/host/facade_py.sh
+dist_noinst_SCRIPTS += tests/host/facade_py.sh
+EXTRA_DIST += tests/host/facade_host.py
+
+# The facade's argument parser (text.c's first part, alone): its corpus is
+# replayed in make check; `make fuzz-text` builds the libFuzzer target.
+check_PROGRAMS += tests/fuzz/fuzz_text
+TESTS += tests/fuzz/fuzz_text
+tests_fuzz_fuzz_text_SOURCES = tests/fuzz/fuzz_text.c tests/fuzz/fuzz_replay.h
+tests_fuzz_fuzz_text_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/host-api
+tests_fuzz_fuzz_text_LDADD = $(JSONC_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/text
+fuzz-text:
+	@test -n "$(CLANG)" || { echo "fuzz-text: clang not found"; exit 1; }
+	$(MKDIR_P) tests/fuzz
+	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -DTW_LIBFUZZER \
+	  -I$(top_srcdir)/host-api -I$(top_builddir) \
+	  $(JSONC_CFLAGS) -o tests/fuzz/fuzz_text-libfuzzer \
+	  $(top_srcdir)/tests/fuzz/fuzz_text.c $(JSONC_LIBS)
+	@echo "run: tests/fuzz/fuzz_text-libfuzzer NEW-CORPUS-DIR $(top_srcdir)/tests/fuzz/corpus/text"
+CLEANFILES += tests/fuzz/fuzz_text-libfuzzer
+.PHONY: fuzz-text

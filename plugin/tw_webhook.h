@@ -12,7 +12,9 @@
  *
  * Threads: new/start/quiesce/resume/stop/free on host threads (the
  * instance's lifecycle, never two at once); stats on any host thread;
- * every connection has its own libmicrohttpd thread, which parses,
+ * libmicrohttpd's threads are started with every asynchronous signal
+ * blocked (tw_block_async_signals); every connection has its own
+ * libmicrohttpd thread, which parses,
  * size-checks and verifies its requests, runs tw_inbound_handle() and
  * answers. A slow publish holds the thread of its own connection only.
  *
@@ -61,7 +63,11 @@ int tw_webhook_start(tw_webhook *w, conn_handoff *handoff, char *err,
 /*
  * Stop accepting (MHD_quiesce_daemon) and put the listening socket,
  * unclosed, into OUT under TW_WEBHOOK_HANDOFF_NAME. Connections already
- * open are still served.
+ * open are still served, draining: a request in progress is answered with
+ * "Connection: close"; an idle keep-alive connection (no request started,
+ * nothing unread) is closed at once with a FIN (shutdown(SHUT_RD) wakes
+ * its thread) and counted in "idle_keepalive_closes"; one answered before
+ * the quiesce is closed when its request completes.
  * Returns: 0; CONN_ESTATE when not serving; CONN_EFULL when OUT has no
  *          free slot (nothing changed).
  */
@@ -92,7 +98,8 @@ void tw_webhook_free(tw_webhook *w);
 
 /*
  * {"address","port","tls","requests","by_status":{"200":n,...},
- *  "signature_failures","in_progress"} (caller owns).
+ *  "signature_failures","in_progress","idle_keepalive_closes"} (caller
+ *  owns).
  * "port" is the bound port (useful with TWILIO_WEBHOOK_LISTEN port 0),
  * 0 before start.
  */

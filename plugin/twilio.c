@@ -10,6 +10,11 @@
  * the new instance first) and its webhook (tw_webhook: daemon and workers,
  * started by start(), handed over by quiesce()).
  *
+ * Unloadable (docs/architecture.md, "Unloadable"): shutdown() joins every
+ * thread or answers CONN_EBUSY, and releases PCRE2's unused JIT memory;
+ * nothing is registered in another library (no atexit, no pthread_key,
+ * no json-c callback).
+ *
  * Actions and events are dispatched from two tables (name, describe() JSON
  * text, handler); describe() is built from them with the configuration's
  * and the errors' tables. A new action or event is one table entry.

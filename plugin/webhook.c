@@ -32,6 +32,10 @@
  * most one per connection) and freed by stop(). No pthread_key, no
  * destructor, nothing per thread: the plugin stays unloadable.
  *
+ * Quiesce: the listening socket goes to the hand-off; the old daemon
+ * drains (answers in progress say "Connection: close", idle keep-alive
+ * connections are closed and counted: see "connections and the quiesce").
+ *
  * Stop: refuse new work (503), wait (by the deadline) until no request is
  * inside tw_inbound_handle(), then MHD_stop_daemon, which closes the
  * connections and joins their threads (none of them is then waiting on the
@@ -44,6 +48,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +59,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <linux/tcp.h> /* tcpi_bytes_received: not in glibc's */
 #include <netinet/in.h>
 
 #include <microhttpd.h>
@@ -121,6 +127,7 @@ typedef struct wh_conn {
 	int fd;
 	int busy;    /* a request started (request line read), not completed */
 	int closing; /* answered with Connection: close, or shut by us */
+	uint64_t rx_mark; /* bytes received when its last request completed */
 } wh_conn;
 
 struct tw_webhook {
@@ -500,7 +507,30 @@ static void pool_free(tw_webhook *w)
  * retries, and the host's store answers the retry).
  */
 
-/* Under w->mu: close C if it is idle; 1 when it was closed. */
+/* Bytes received so far on FD (TCP_INFO), or UINT64_MAX when unknown. */
+static uint64_t rx_bytes(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
+	    len < offsetof(struct tcp_info, tcpi_bytes_received) +
+	                    sizeof(ti.tcpi_bytes_received))
+		return UINT64_MAX;
+	return ti.tcpi_bytes_received;
+}
+
+/*
+ * Under w->mu: close C if it is idle; 1 when it was closed. Idle: no
+ * request started (libmicrohttpd calls on_uri() only once the request
+ * line is whole), nothing unread in the socket, and no byte received
+ * since its last request completed (0 for a new connection), which also
+ * covers a request line libmicrohttpd has begun to read: the kernel's
+ * count of bytes received is compared with the one taken when the last
+ * request completed. (With TLS any record counts, so a TLS connection is
+ * closed only after a request; others wait for the idle timeout.)
+ */
 static int close_if_idle(tw_webhook *w, wh_conn *c)
 {
 	int unread = 0;
@@ -509,6 +539,8 @@ static int close_if_idle(tw_webhook *w, wh_conn *c)
 		return 0;
 	if (ioctl(c->fd, FIONREAD, &unread) != 0 || unread > 0)
 		return 0; /* a request is arriving: answered with close */
+	if (rx_bytes(c->fd) != c->rx_mark)
+		return 0; /* bytes came since: a request has begun */
 	/* counted first: whoever sees the close then sees the count */
 	atomic_fetch_add(&w->idle_closes, 1);
 	if (shutdown(c->fd, SHUT_RD) != 0) {
@@ -595,6 +627,7 @@ static void conn_idle(tw_webhook *w, struct MHD_Connection *conn, int ok)
 		return;
 	pthread_mutex_lock(&w->mu);
 	c->busy = 0;
+	c->rx_mark = rx_bytes(c->fd);
 	if (ok && c->dm->draining)
 		close_if_idle(w, c);
 	pthread_mutex_unlock(&w->mu);

@@ -10,8 +10,14 @@
  * Event TICK; params {"interval_ms":N,"count":M} make the worker publish M
  * ticks every N ms to that subscription. A listening TCP socket on
  * 127.0.0.1:0 (bound in start() or taken from the handoff) goes into the
- * handoff on quiesce() and comes back on resume().
- * Owns one instance struct, its worker thread, its jobs and its socket.
+ * handoff on quiesce() and comes back on resume(); while started, an
+ * acceptor thread answers each connection with "fake N\n" (N the version)
+ * and closes it. quiesce() stops the acceptor before it hands the socket
+ * over, so connections made during a swap wait in the kernel's backlog for
+ * the next acceptor and are never refused: tests check exactly that.
+ * FAKE_FAIL=init|start|subscribe makes that step fail (rollback tests).
+ * Owns one instance struct, its worker and acceptor threads, its jobs, its
+ * socket and the acceptor's wake-up pipe.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -22,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -63,6 +71,11 @@ struct conn_instance {
 	int worker_started, stop;
 	enum state state;
 	int fd, port;
+	int fail_start, fail_subscribe;
+	pthread_t acceptor;
+	int acceptor_running;
+	int wake[2]; /* wakes the acceptor to stop; -1 when not made */
+	uint64_t accepted;
 	struct job *jobs;
 	struct sub *subs;
 	uint64_t publishing; /* the sub being published to, 0 when none */
@@ -87,7 +100,10 @@ static const char describe_text[] =
 		"check_connection reports.\"},"
 	"\"FAKE_BUSY\":{\"type\":\"boolean\",\"required\":false,\"secure\":false,"
 		"\"default\":false,\"description\":\"The first shutdown() "
-		"returns CONN_EBUSY.\"}},"
+		"returns CONN_EBUSY.\"},"
+	"\"FAKE_FAIL\":{\"type\":\"string\",\"required\":false,\"secure\":false,"
+		"\"description\":\"init, start or subscribe: that step fails "
+		"(for testing a host's rollback).\"}},"
 	"\"actions\":{"
 	"\"echo\":{\"description\":\"Completes inline with the inputs.\","
 		"\"inputs\":{},\"outputs\":{\"echo\":{\"type\":\"json\"},"
@@ -153,6 +169,7 @@ static int fake_init(const conn_host *host, json_object *config,
 	const char *limit = cfg_str(config, "FAKE_LIMIT");
 	const char *online = cfg_str(config, "FAKE_ONLINE");
 	const char *busy = cfg_str(config, "FAKE_BUSY");
+	const char *fail = cfg_str(config, "FAKE_FAIL");
 	conn_instance *in;
 	char *end = NULL;
 	long lim = 1000;
@@ -192,6 +209,16 @@ static int fake_init(const conn_host *host, json_object *config,
 		errf(err, errlen, "FAKE_ONLINE: expected ok or fail");
 		return CONN_EINVAL;
 	}
+	if (fail && strcmp(fail, "init") && strcmp(fail, "start") &&
+	    strcmp(fail, "subscribe") && *fail) {
+		errf(err, errlen,
+		     "FAKE_FAIL: expected init, start or subscribe");
+		return CONN_EINVAL;
+	}
+	if (fail && strcmp(fail, "init") == 0) {
+		errf(err, errlen, "FAKE_FAIL: init fails as asked");
+		return CONN_EINVAL;
+	}
 	in = calloc(1, sizeof(*in));
 	if (!in || !(in->name = strdup(name))) {
 		free(in);
@@ -204,6 +231,9 @@ static int fake_init(const conn_host *host, json_object *config,
 	           (strcmp(busy, "true") == 0 || strcmp(busy, "yes") == 0 ||
 	            strcmp(busy, "on") == 0 || strcmp(busy, "1") == 0);
 	in->fd = -1;
+	in->wake[0] = in->wake[1] = -1;
+	in->fail_start = fail && strcmp(fail, "start") == 0;
+	in->fail_subscribe = fail && strcmp(fail, "subscribe") == 0;
 	pthread_mutex_init(&in->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -430,6 +460,70 @@ static int port_of(int fd)
 	return ntohs(a.sin_port);
 }
 
+/* Answer each connection with "fake N\n" until woken through the pipe.
+ * The listening socket is non-blocking: another acceptor (the next
+ * version's) may take a connection first. */
+static void *acceptor(void *arg)
+{
+	conn_instance *in = arg;
+	static const char banner[] = "fake " STR(FAKE_VERSION) "\n";
+
+	for (;;) {
+		struct pollfd p[2] = {{.fd = in->wake[0], .events = POLLIN},
+		                      {.fd = in->fd, .events = POLLIN}};
+		int c;
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[0].revents)
+			break;
+		c = accept4(in->fd, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0)
+			continue;
+		if (write(c, banner, sizeof(banner) - 1) < 0) {
+			/* the client went away: nothing to report */
+		}
+		close(c);
+		pthread_mutex_lock(&in->lock);
+		in->accepted++;
+		pthread_mutex_unlock(&in->lock);
+	}
+	return NULL;
+}
+
+static int acceptor_start(conn_instance *in, char *err, size_t errlen)
+{
+	int fl = fcntl(in->fd, F_GETFL);
+
+	if (fl < 0 || fcntl(in->fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    pthread_create(&in->acceptor, NULL, acceptor, in) != 0) {
+		errf(err, errlen, "start: cannot run the acceptor: %s",
+		     strerror(errno));
+		return CONN_EIO;
+	}
+	in->acceptor_running = 1;
+	return 0;
+}
+
+/* Stop and join the acceptor, so that it no longer touches the socket. */
+static void acceptor_stop(conn_instance *in)
+{
+	char b;
+
+	if (!in->acceptor_running)
+		return;
+	if (write(in->wake[1], "x", 1) < 0) {
+		/* a pipe of our own with room: cannot fail */
+	}
+	pthread_join(in->acceptor, NULL);
+	in->acceptor_running = 0;
+	while (read(in->wake[0], &b, 1) == 1)
+		;
+}
+
 static int fake_start(conn_instance *in, conn_handoff *handoff, char *err,
                       size_t errlen)
 {
@@ -439,15 +533,24 @@ static int fake_start(conn_instance *in, conn_handoff *handoff, char *err,
 		errf(err, errlen, "start: already started");
 		return CONN_ESTATE;
 	}
+	if (in->fail_start) { /* before taking anything from HANDOFF */
+		errf(err, errlen, "FAKE_FAIL: start fails as asked");
+		return CONN_EIO;
+	}
+	if (in->wake[0] < 0 && pipe2(in->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+		errf(err, errlen, "start: pipe: %s", strerror(errno));
+		return CONN_EIO;
+	}
 	fd = take_fd(handoff);
 	if (fd < 0 && (fd = bind_listener(err, errlen)) < 0)
 		return CONN_EIO;
 	in->fd = fd;
 	in->port = port_of(fd);
+	if (acceptor_start(in, err, errlen) != 0)
+		return CONN_EIO; /* shutdown() closes the socket */
 	if (pthread_create(&in->worker, NULL, worker, in) != 0) {
 		errf(err, errlen, "start: cannot create the worker thread");
-		close(in->fd);
-		in->fd = -1;
+		acceptor_stop(in);
 		return CONN_EIO;
 	}
 	pthread_mutex_lock(&in->lock);
@@ -468,6 +571,7 @@ static int fake_quiesce(conn_instance *in, conn_handoff *out)
 	}
 	in->state = ST_QUIESCED;
 	pthread_mutex_unlock(&in->lock);
+	acceptor_stop(in); /* from now on the socket is the handoff's */
 	for (i = 0; out && in->fd >= 0 && i < CONN_HANDOFF_MAX_FDS; i++) {
 		if (out->fds[i] < 0) {
 			out->fds[i] = in->fd;
@@ -503,6 +607,8 @@ static int fake_resume(conn_instance *in, conn_handoff *h, char *err,
 			close(in->fd);
 		in->fd = fd;
 	}
+	if (in->fd >= 0 && acceptor_start(in, err, errlen) != 0)
+		return CONN_EIO;
 	pthread_mutex_lock(&in->lock);
 	in->state = ST_STARTED;
 	pthread_mutex_unlock(&in->lock);
@@ -520,6 +626,7 @@ static int fake_shutdown(conn_instance *in, int64_t deadline_ms)
 	in->stop = 1;
 	pthread_cond_broadcast(&in->cond);
 	pthread_mutex_unlock(&in->lock);
+	acceptor_stop(in);
 	if (in->worker_started)
 		pthread_join(in->worker, NULL);
 	in->worker_started = 0;
@@ -547,6 +654,10 @@ static int fake_shutdown(conn_instance *in, int64_t deadline_ms)
 	}
 	if (in->fd >= 0)
 		close(in->fd);
+	if (in->wake[0] >= 0) {
+		close(in->wake[0]);
+		close(in->wake[1]);
+	}
 	pthread_cond_destroy(&in->cond);
 	pthread_mutex_destroy(&in->lock);
 	free(in->name);
@@ -764,6 +875,10 @@ static int fake_subscribe(conn_instance *in, uint64_t sub_id, const char *event,
 		errf(err, errlen, "unknown event '%s'", event);
 		return CONN_ENOTSUP;
 	}
+	if (in->fail_subscribe) {
+		errf(err, errlen, "FAKE_FAIL: subscribe fails as asked");
+		return CONN_EINVAL;
+	}
 	hi = int_param(params, "interval_ms", &interval);
 	hc = int_param(params, "count", &count);
 	if (hi < 0 || hc < 0) {
@@ -849,6 +964,8 @@ static json_object *fake_stats(conn_instance *in)
 	pthread_mutex_lock(&in->lock);
 	json_object_object_add(o, "version", json_object_new_int(FAKE_VERSION));
 	json_object_object_add(o, "port", json_object_new_int(in->port));
+	json_object_object_add(o, "accepted",
+	                       json_object_new_int64((int64_t)in->accepted));
 	json_object_object_add(o, "invoked",
 	                       json_object_new_int64((int64_t)in->invoked));
 	json_object_object_add(o, "completed",

@@ -55,6 +55,8 @@ tests_plugins_bad_nullslot_la_LDFLAGS = $(AM_LDFLAGS) $(PLUGIN_LDFLAGS)
 HOST_TEST_LDADD = host-api/libconnhost.la $(JSONC_LIBS) $(PTHREAD_LIBS)
 HOST_TESTS = tests/host/test_store tests/host/test_config tests/host/test_log \
 	tests/host/test_load tests/host/test_calls tests/host/test_subs tests/host/test_instance
+# the hot swap (connhost_instance_swap) between fake-v1 and fake-v2
+HOST_TESTS += tests/host/test_swap
 check_PROGRAMS += $(HOST_TESTS)
 TESTS += $(HOST_TESTS)
 noinst_HEADERS += tests/plugins/hosttest.h
@@ -74,6 +76,7 @@ tests_host_test_load_LDADD = $(HOST_TEST_LDADD)
 tests_host_test_calls_LDADD = $(HOST_TEST_LDADD)
 tests_host_test_subs_LDADD = $(HOST_TEST_LDADD)
 tests_host_test_instance_LDADD = $(HOST_TEST_LDADD)
+tests_host_test_swap_LDADD = $(HOST_TEST_LDADD)
 
 TESTS += tests/host_cli.sh
 dist_noinst_SCRIPTS += tests/host_cli.sh
