@@ -411,10 +411,10 @@ static int write_port_file(struct serve *s, const char *path)
 #define SERVE_PLUGIN_MAX ((off_t)1 << 30)
 
 struct watch {
-	int ifd;       /* inotify on the plugin's directory, or -1 */
-	int wd;        /* its watch */
+	int ifd;          /* inotify on the plugin's directory, or -1 */
+	int wd;           /* its watch */
 	const char *base; /* the plugin file's name in that directory */
-	uint64_t hash; /* FNV-1a 64 of the file serving now, and its size */
+	uint64_t hash;    /* FNV-1a 64 of the file serving now, and its size */
 	off_t size;
 	int64_t due; /* debounced swap due (conn_now_ms), 0: none */
 };
@@ -500,8 +500,8 @@ static void swap_to(struct serve *s, struct watch *w, const char *why,
 		            why, o->config_path, err);
 		return;
 	}
-	if (connhost_plugin_load(o->plugin_path, NULL, &p2, err,
-	                         sizeof(err)) != 0) {
+	if (connhost_plugin_load(o->plugin_path, NULL, &p2, err, sizeof(err)) !=
+	    0) {
 		logf_fields(s, CONN_LOG_ERROR, NULL,
 		            "swap (%s): %s refused: %s; the running version "
 		            "keeps serving",
@@ -520,14 +520,16 @@ static void swap_to(struct serve *s, struct watch *w, const char *why,
 		w->hash = h;
 		w->size = size;
 		logf_fields(s, CONN_LOG_INFO, f, "swapped to %s %s",
-		            connhost_plugin_name(p2), connhost_plugin_version(p2));
+		            connhost_plugin_name(p2),
+		            connhost_plugin_version(p2));
 	} else {
-		logf_fields(s, CONN_LOG_ERROR, f,
-		            "swap (%s) to %s %s failed: %s; the running version "
-		            "keeps serving",
-		            why, connhost_plugin_name(p2),
-		            connhost_plugin_version(p2),
-		            err[0] ? err : conn_strerror(rc));
+		logf_fields(
+		        s, CONN_LOG_ERROR, f,
+		        "swap (%s) to %s %s failed: %s; the running version "
+		        "keeps serving",
+		        why, connhost_plugin_name(p2),
+		        connhost_plugin_version(p2),
+		        err[0] ? err : conn_strerror(rc));
 	}
 	connhost_plugin_unref(p2);
 	json_object_put(cfg);
@@ -571,7 +573,8 @@ static void watch_init(struct serve *s, struct watch *w)
  * into place, of the plugin's file name (re)starts the debounce. */
 static void watch_read(struct watch *w)
 {
-	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	char buf[4096]
+	        __attribute__((aligned(__alignof__(struct inotify_event))));
 	ssize_t r;
 
 	while ((r = read(w->ifd, buf, sizeof(buf))) > 0) {
@@ -610,7 +613,8 @@ static void serve_wait(struct serve *s, int sfd)
 					swap_to(s, &w, "SIGHUP", 1);
 				else if (si.ssi_signo == SIGUSR1) {
 					json_object *st =
-					        connhost_instance_stats(s->inst);
+					        connhost_instance_stats(
+					                s->inst);
 					connhost_log_emit(s->log, CONN_LOG_INFO,
 					                  st, "stats");
 					json_object_put(st);

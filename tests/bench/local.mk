@@ -90,6 +90,7 @@ dist_noinst_SCRIPTS += tests/bench/swap_soak.sh
 SOAK_SWAPS = 1000
 soak-swap: all $(check_PROGRAMS) $(check_LTLIBRARIES)
 	top_builddir=$(abs_top_builddir) top_srcdir=$(abs_top_srcdir) \
+	  SWAP_GAP_MS=20 \
 	  $(SHELL) $(abs_top_srcdir)/tests/bench/swap_soak.sh $(SOAK_SWAPS)
 BENCH_TARGETS += bench-swap
 bench-swap: all $(check_PROGRAMS) $(check_LTLIBRARIES)

@@ -47,11 +47,11 @@
  * 400 calls/s with 8 threads), each webhook client one request every
  * WEBHOOK_PERIOD_US (500/s): steady streams whose record files stay small
  * over 1,000 swaps, not a throughput test */
-#define CALL_PERIOD_US 20000
+#define CALL_PERIOD_US    20000
 #define WEBHOOK_PERIOD_US 4000
-#define MAX_THREADS 64
-#define WINDOW_MS 100
-#define MAX_WINDOWS 36000 /* an hour of 100 ms windows */
+#define MAX_THREADS       64
+#define WINDOW_MS         100
+#define MAX_WINDOWS       36000 /* an hour of 100 ms windows */
 
 static connhost_instance *inst;
 static atomic_int stop;
@@ -123,7 +123,8 @@ static int64_t pct(int64_t *v, size_t n, double p)
 static int call_once(int tid, unsigned long k, int64_t *us)
 {
 	char to[32], body[64], key[64], err[512];
-	json_object *in = json_object_new_object(), *arr = json_object_new_array();
+	json_object *in = json_object_new_object(),
+	            *arr = json_object_new_array();
 	json_object *out = NULL, *res, *e;
 	int64_t t0 = now_us();
 	int rc, good = 0;
@@ -290,8 +291,10 @@ static void *webhook_client(void *arg)
 			continue;
 		}
 		if (exchange(fd, i, &close_after) < 0) {
-			fprintf(stderr, "swap_soak: webhook %zu: connection "
-			        "lost after the request was sent\n", i + 1);
+			fprintf(stderr,
+			        "swap_soak: webhook %zu: connection "
+			        "lost after the request was sent\n",
+			        i + 1);
 			atomic_fetch_add(&wh_reset, 1);
 			close(fd);
 			fd = -1;
@@ -447,8 +450,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	swap_at = calloc((size_t)swaps, sizeof(*swap_at));
-	if (!swap_at ||
-	    connhost_config_load(cfgpath, &cfg, err, sizeof(err)) ||
+	if (!swap_at || connhost_config_load(cfgpath, &cfg, err, sizeof(err)) ||
 	    connhost_plugin_load(argv[1], NULL, &pl[0], err, sizeof(err)) ||
 	    connhost_plugin_load(argv[2], NULL, &pl[1], err, sizeof(err)) ||
 	    connhost_instance_new(pl[0], cfg, NULL, &inst, err, sizeof(err)) ||
@@ -483,21 +485,24 @@ int main(int argc, char **argv)
 		pthread_create(&wh[i], NULL, webhook_client, NULL);
 	for (i = 0; i < swaps; i++) {
 		int64_t us;
-		struct timespec gap = {gap_ms / 1000, (gap_ms % 1000) * 1000000};
+		struct timespec gap = {gap_ms / 1000,
+		                       (gap_ms % 1000) * 1000000};
 		nanosleep(&gap, NULL);
 		/* a fresh load each time, as connector-host serve does: the
 		 * old version's copy must be unloaded after its shutdown */
 		{
 			connhost_plugin *p2 = NULL;
-			int rc = connhost_plugin_load(argv[1 + (i + 1) % 2], NULL,
-			                              &p2, err, sizeof(err));
+			int rc = connhost_plugin_load(argv[1 + (i + 1) % 2],
+			                              NULL, &p2, err,
+			                              sizeof(err));
 			swap_at[i] = now_us();
 			if (rc == 0)
-				rc = connhost_instance_swap(inst, p2, NULL, NULL,
-				                            err, sizeof(err));
+				rc = connhost_instance_swap(
+				        inst, p2, NULL, NULL, err, sizeof(err));
 			connhost_plugin_unref(p2);
 			if (rc != 0) {
-				fprintf(stderr, "swap_soak: swap %ld failed: %s\n",
+				fprintf(stderr,
+				        "swap_soak: swap %ld failed: %s\n",
 				        i + 1, err);
 				failed = 1;
 				break;
@@ -515,8 +520,10 @@ int main(int argc, char **argv)
 			maps0 = count_exec_maps();
 		}
 		if (next_req >= nreq)
-			fprintf(stderr, "swap_soak: the requests ran out at swap "
-			        "%ld: raise --requests' count\n", i + 1);
+			fprintf(stderr,
+			        "swap_soak: the requests ran out at swap "
+			        "%ld: raise --requests' count\n",
+			        i + 1);
 	}
 	fds1 = count_fds();
 	maps1 = count_exec_maps();
@@ -530,7 +537,7 @@ int main(int argc, char **argv)
 	/* every answered webhook published once; none twice */
 	{
 		unsigned long sent = (unsigned long)(next_req < nreq ? next_req
-		                                                      : nreq),
+		                                                     : nreq),
 		              pub_once = 0, pub_twice = 0, pub_none = 0,
 		              ans_twice = 0;
 		int64_t steady, dip_min = -1;
@@ -564,15 +571,18 @@ int main(int argc, char **argv)
 					dip_min = windows[k];
 			}
 		}
-		total_calls = (unsigned long)calls_ok + calls_failed + calls_bad;
+		total_calls =
+		        (unsigned long)calls_ok + calls_failed + calls_bad;
 		if (calls_failed || calls_bad || wh_bad || wh_refused ||
 		    wh_reset || pub_twice || pub_none || ans_twice ||
 		    events_bad || fds1 > fds0 + 4 * nthreads + 8 ||
 		    maps1 != maps0)
 			failed = 1;
 		printf("{\"swaps\":%ld,\"threads\":%ld,\"calls\":%lu,"
-		       "\"calls_ok\":%lu,\"calls_failed\":%lu,\"calls_bad\":%lu,"
-		       "\"webhooks\":%lu,\"webhooks_ok\":%lu,\"webhooks_bad\":%lu,"
+		       "\"calls_ok\":%lu,\"calls_failed\":%lu,\"calls_bad\":%"
+		       "lu,"
+		       "\"webhooks\":%lu,\"webhooks_ok\":%lu,\"webhooks_bad\":%"
+		       "lu,"
 		       "\"refused_connections\":%lu,\"resets\":%lu,"
 		       "\"connection_close_answers\":%lu,"
 		       "\"published_once\":%lu,\"published_twice\":%lu,"
@@ -588,14 +598,13 @@ int main(int argc, char **argv)
 		       "\"webhooks_per_100ms\":{\"median\":%lld,"
 		       "\"lowest_window_with_a_swap\":%lld},"
 		       "\"ok\":%s}\n",
-		       swaps, nthreads, total_calls,
-		       (unsigned long)calls_ok, (unsigned long)calls_failed,
-		       (unsigned long)calls_bad, sent, (unsigned long)wh_ok,
-		       (unsigned long)wh_bad, (unsigned long)wh_refused,
-		       (unsigned long)wh_reset, (unsigned long)wh_closes,
-		       pub_once, pub_twice, pub_none, ans_twice,
-		       (unsigned long)events_bad, fds0, fds1, maps0, maps1,
-		       (long long)pct(pause.v, pause.n, 0.5),
+		       swaps, nthreads, total_calls, (unsigned long)calls_ok,
+		       (unsigned long)calls_failed, (unsigned long)calls_bad,
+		       sent, (unsigned long)wh_ok, (unsigned long)wh_bad,
+		       (unsigned long)wh_refused, (unsigned long)wh_reset,
+		       (unsigned long)wh_closes, pub_once, pub_twice, pub_none,
+		       ans_twice, (unsigned long)events_bad, fds0, fds1, maps0,
+		       maps1, (long long)pct(pause.v, pause.n, 0.5),
 		       (long long)pct(pause.v, pause.n, 0.99),
 		       (long long)pct(pause.v, pause.n, 1.0),
 		       (long long)pct(first.v, first.n, 0.5),
@@ -604,8 +613,8 @@ int main(int argc, char **argv)
 		       (long long)pct(all.v, all.n, 0.99), (long long)steady,
 		       (long long)dip_min, failed ? "false" : "true");
 	}
-	if (connhost_instance_shutdown(inst, conn_deadline_add(conn_now_ms(),
-	                                                      30000)) != 0)
+	if (connhost_instance_shutdown(
+	            inst, conn_deadline_add(conn_now_ms(), 30000)) != 0)
 		failed = 1;
 	connhost_plugin_unref(pl[0]);
 	connhost_plugin_unref(pl[1]);

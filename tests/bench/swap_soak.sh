@@ -5,7 +5,8 @@
 # `make bench-swap` 100 and keeps the figures) while 8 threads call
 # send_sms against the sandbox and 2 keep-alive clients replay signed
 # webhooks; then the sandbox's record must hold exactly one message per
-# call (no second SMS, none lost). TAP output; the driver's JSON line is
+# call (no second SMS, none lost). SWAP_GAP_MS: the time between swaps
+# (default 200). TAP output; the driver's JSON line is
 # printed as a comment and, with SWAP_SOAK_OUT=FILE, written there.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
@@ -48,8 +49,8 @@ TWILIO_WEBHOOK_PATH=/twilio/sms
 TWILIO_WEBHOOK_PUBLIC_URL=$PUB
 EOT
 # enough distinct webhooks for the run: 500 a second, a swap every
-# 200 ms plus the swap (about 0.5 s together under load), and a margin
-NREQ=$((SWAPS * 300 + 3000))
+# SWAP_GAP_MS plus the swap itself, and a margin
+NREQ=$((SWAPS * (${SWAP_GAP_MS:-200} + 400) / 2 + 3000))
 "$SB" inbound --load "$NREQ" --out "$T/requests" --url "$PUB" \
 	--public-url "$PUB" --token sandbox-token --from +14155550100 \
 	--to +15005550006 --body-template 'Order Number %d' >/dev/null 2>&1 || {
@@ -57,7 +58,8 @@ NREQ=$((SWAPS * 300 + 3000))
 	exit 1
 }
 $WRAP "$DRV" "$V1" "$V2" --config "$T/conf" --requests "$T/requests" \
-	--swaps "$SWAPS" --threads 8 >"$T/result.json" 2>"$T/driver.err"
+	--swaps "$SWAPS" --threads 8 --gap-ms "${SWAP_GAP_MS:-200}" \
+	>"$T/result.json" 2>"$T/driver.err"
 rc=$?
 echo "# $(cat "$T/result.json")"
 [ -n "${SWAP_SOAK_OUT:-}" ] && cp "$T/result.json" "$SWAP_SOAK_OUT"
