@@ -95,7 +95,7 @@ struct opts {
 	const char *triggers, *port_file, *number;
 	long deadline_ms, concurrency, workers, queue;
 	size_t store_bytes;
-	int online, refuse, help, level_set, check, set;
+	int online, refuse, help, level_set, check, set, no_watch;
 	const char *args[3];
 	int nargs;
 };
@@ -119,7 +119,8 @@ enum {
 	O_QUEUE,
 	O_NUMBER,
 	O_CHECK,
-	O_SET
+	O_SET,
+	O_NO_WATCH
 };
 
 static const struct option long_opts[] = {
@@ -142,6 +143,7 @@ static const struct option long_opts[] = {
         {"number", required_argument, NULL, O_NUMBER},
         {"check", no_argument, NULL, O_CHECK},
         {"set", no_argument, NULL, O_SET},
+        {"no-watch", no_argument, NULL, O_NO_WATCH},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
 };
@@ -169,7 +171,7 @@ static const char usage_text[] =
         "SIGINT,\n"
         "      SIGTERM or the end of stdin\n"
         "  serve PLUGIN --config FILE --triggers FILE [--port-file FILE]\n"
-        "        [--workers N] [--queue N]\n"
+        "        [--workers N] [--queue N] [--no-watch]\n"
         "      run each trigger's action for its events (a small process\n"
         "      runtime); --workers: actions at once (default 4, 1..256);\n"
         "      --queue: events waiting at most (default 1024, 1..1000000;\n"
@@ -178,7 +180,13 @@ static const char usage_text[] =
         "      webhook's bound port there; logs at info unless "
         "--log-level;\n"
         "      SIGINT or SIGTERM: accept no more, finish the accepted, "
-        "exit 0\n"
+        "exit 0;\n"
+        "      a new PLUGIN file (copied or renamed into place) is swapped "
+        "to\n"
+        "      with nothing lost, unless --no-watch; SIGHUP swaps with the "
+        "config\n"
+        "      FILE re-read (token rotation); SIGUSR1 logs the stats "
+        "(docs/deployment.md)\n"
         "  twilio-webhook PLUGIN --config FILE --number +1... (--check | "
         "--set)\n"
         "      compare (--check: exit 1 when different) or set the "
@@ -275,6 +283,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case O_CHECK: o->check = 1; break;
 		case O_SET: o->set = 1; break;
 		case O_REFUSE: o->refuse = 1; break;
+		case O_NO_WATCH: o->no_watch = 1; break;
 		case O_ONLINE: o->online = 1; break;
 		case 'h': o->help = 1; break;
 		case O_LOGLEVEL:
@@ -984,6 +993,8 @@ static int cmd_serve(struct opts *o)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	if (sfd < 0) {
@@ -1001,6 +1012,9 @@ static int cmd_serve(struct opts *o)
 	so.workers = o->workers;
 	so.queue = o->queue;
 	so.log_numbers = log_numbers(inst);
+	so.plugin_path = o->args[0];
+	so.config_path = o->config;
+	so.no_watch = o->no_watch;
 	if ((rc = start(inst)) == 0)
 		rc = serve_run(inst, &t, &so, &logger, sfd);
 	rc = finish(inst, rc);

@@ -6,7 +6,8 @@
  * (connector.h, rule 2).
  *
  * Threads: the host thread (serve_run: subscribe, wait for the signal,
- * unsubscribe, drain, join); plugin threads inside on_event() (they
+ * swap at SIGHUP or when the plugin file is replaced, unsubscribe, drain,
+ * join); plugin threads inside on_event() (they
  * lock, enqueue and signal; on a full queue they wait for room up to
  * SERVE_FULL_WAIT_MS, back-pressure bounded well under the plugin's
  * default publish deadline of 5 s: an event accepted past a shorter
@@ -27,6 +28,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -396,12 +400,237 @@ static int write_port_file(struct serve *s, const char *path)
 	return 0;
 }
 
-static void wait_signal(int sfd)
-{
-	struct pollfd pf = {.fd = sfd, .events = POLLIN};
+/* ---------------------------------------------------------------------- */
+/* Hot swap: SIGHUP, or the plugin file replaced                           */
+/* ---------------------------------------------------------------------- */
 
-	while (poll(&pf, 1, -1) < 0 && errno == EINTR)
-		;
+/* Quiet time after the last change to the file before swapping: a copy
+ * in several writes, or a rename after a write, settles first. */
+#define SERVE_SWAP_DEBOUNCE_MS 300
+/* A plugin file larger than this is not hashed (nor, then, swapped to). */
+#define SERVE_PLUGIN_MAX ((off_t)1 << 30)
+
+struct watch {
+	int ifd;          /* inotify on the plugin's directory, or -1 */
+	int wd;           /* its watch */
+	const char *base; /* the plugin file's name in that directory */
+	uint64_t hash;    /* FNV-1a 64 of the file serving now, and its size */
+	off_t size;
+	int64_t due; /* debounced swap due (conn_now_ms), 0: none */
+};
+
+/* FNV-1a 64 of PATH's bytes and its size: to skip a "change" that left
+ * the content as it was (touch, the same file copied again). Not a
+ * defence against anyone: whoever can write the file chooses the code. */
+static int file_hash(const char *path, uint64_t *hash, off_t *size)
+{
+	unsigned char buf[65536];
+	uint64_t h = 1469598103934665603ULL;
+	off_t n = 0;
+	ssize_t r;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	while ((r = read(fd, buf, sizeof(buf))) > 0 && n <= SERVE_PLUGIN_MAX) {
+		for (ssize_t i = 0; i < r; i++)
+			h = (h ^ buf[i]) * 1099511628211ULL;
+		n += r;
+	}
+	close(fd);
+	if (r < 0 || n > SERVE_PLUGIN_MAX)
+		return -1;
+	*hash = h;
+	*size = n;
+	return 0;
+}
+
+static void logf_fields(struct serve *s, conn_log_level level, json_object *f,
+                        const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static void logf_fields(struct serve *s, conn_log_level level, json_object *f,
+                        const char *fmt, ...)
+{
+	char *m = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&m, fmt, ap) < 0)
+		m = NULL;
+	va_end(ap);
+	connhost_log_emit(s->log, level, f, m ? m : fmt);
+	free(m);
+	json_object_put(f);
+}
+
+/* Swap the instance to the plugin file (WHY: "SIGHUP" or "file
+ * replaced"); with RECONFIGURE, to the configuration file as it is now
+ * (token rotation). Whatever fails, the running version keeps serving and
+ * the log says why. */
+static void swap_to(struct serve *s, struct watch *w, const char *why,
+                    int reconfigure)
+{
+	const serve_opts *o = s->o;
+	connhost_plugin *p2 = NULL;
+	json_object *cfg = NULL, *f;
+	uint64_t h;
+	off_t size;
+	char err[1024];
+	int rc;
+
+	if (file_hash(o->plugin_path, &h, &size) != 0) {
+		logf_fields(s, CONN_LOG_ERROR, NULL,
+		            "swap (%s): cannot read %s: %s; the running "
+		            "version keeps serving",
+		            why, o->plugin_path, strerror(errno));
+		return;
+	}
+	if (!reconfigure && h == w->hash && size == w->size) {
+		logf_fields(s, CONN_LOG_INFO, NULL,
+		            "swap (%s): %s is unchanged; nothing to do", why,
+		            o->plugin_path);
+		return;
+	}
+	err[0] = '\0';
+	if (reconfigure && o->config_path &&
+	    connhost_config_load(o->config_path, &cfg, err, sizeof(err)) != 0) {
+		logf_fields(s, CONN_LOG_ERROR, NULL,
+		            "swap (%s): configuration %s refused: %s; the "
+		            "running version keeps serving",
+		            why, o->config_path, err);
+		return;
+	}
+	if (connhost_plugin_load(o->plugin_path, NULL, &p2, err, sizeof(err)) !=
+	    0) {
+		logf_fields(s, CONN_LOG_ERROR, NULL,
+		            "swap (%s): %s refused: %s; the running version "
+		            "keeps serving",
+		            why, o->plugin_path, err);
+		json_object_put(cfg);
+		return;
+	}
+	err[0] = '\0';
+	rc = connhost_instance_swap(s->inst, p2, cfg, NULL, err, sizeof(err));
+	f = json_object_new_object();
+	json_object_object_add(f, "reason", json_object_new_string(why));
+	json_object_object_add(
+	        f, "version",
+	        json_object_new_string(connhost_plugin_version(p2)));
+	if (rc == 0) {
+		w->hash = h;
+		w->size = size;
+		logf_fields(s, CONN_LOG_INFO, f, "swapped to %s %s",
+		            connhost_plugin_name(p2),
+		            connhost_plugin_version(p2));
+	} else {
+		logf_fields(
+		        s, CONN_LOG_ERROR, f,
+		        "swap (%s) to %s %s failed: %s; the running version "
+		        "keeps serving",
+		        why, connhost_plugin_name(p2),
+		        connhost_plugin_version(p2),
+		        err[0] ? err : conn_strerror(rc));
+	}
+	connhost_plugin_unref(p2);
+	json_object_put(cfg);
+}
+
+/* Watch the plugin file's directory (a deploy may replace the file by a
+ * rename, which a watch on the file itself would not see). */
+static void watch_init(struct serve *s, struct watch *w)
+{
+	const char *path = s->o->plugin_path, *slash;
+	char *dir;
+
+	w->ifd = w->wd = -1;
+	if (!path)
+		return;
+	if (file_hash(path, &w->hash, &w->size) != 0)
+		w->size = -1; /* any content then counts as a change */
+	if (s->o->no_watch)
+		return;
+	slash = strrchr(path, '/');
+	w->base = slash ? slash + 1 : path;
+	dir = slash ? strndup(path, (size_t)(slash - path + (slash == path)))
+	            : strdup(".");
+	w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (dir && w->ifd >= 0)
+		w->wd = inotify_add_watch(w->ifd, dir,
+		                          IN_CLOSE_WRITE | IN_MOVED_TO);
+	if (w->wd < 0) {
+		logf_fields(s, CONN_LOG_WARN, NULL,
+		            "cannot watch %s for a new version (%s): swap "
+		            "with SIGHUP",
+		            dir ? dir : path, strerror(errno));
+		if (w->ifd >= 0)
+			close(w->ifd);
+		w->ifd = -1;
+	}
+	free(dir);
+}
+
+/* Read the queued inotify events: a close after writing, or a rename
+ * into place, of the plugin's file name (re)starts the debounce. */
+static void watch_read(struct watch *w)
+{
+	char buf[4096]
+	        __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t r;
+
+	while ((r = read(w->ifd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + r;) {
+			struct inotify_event *e = (struct inotify_event *)p;
+			if (e->len && strcmp(e->name, w->base) == 0)
+				w->due = conn_deadline_add(
+				        conn_now_ms(), SERVE_SWAP_DEBOUNCE_MS);
+			p += sizeof(*e) + e->len;
+		}
+	}
+}
+
+/* Until SIGINT or SIGTERM: swap at SIGHUP and when the watched plugin
+ * file settles after a change; log the stats at SIGUSR1. */
+static void serve_wait(struct serve *s, int sfd)
+{
+	struct watch w = {0};
+
+	watch_init(s, &w);
+	for (;;) {
+		struct pollfd pf[2] = {{.fd = sfd, .events = POLLIN},
+		                       {.fd = w.ifd, .events = POLLIN}};
+		int timeout = -1;
+
+		if (w.due) {
+			int64_t left = w.due - conn_now_ms();
+			timeout = left > 0 ? (int)left : 0;
+		}
+		if (poll(pf, w.ifd >= 0 ? 2 : 1, timeout) < 0 && errno != EINTR)
+			break;
+		if (pf[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGHUP && s->o->plugin_path)
+					swap_to(s, &w, "SIGHUP", 1);
+				else if (si.ssi_signo == SIGUSR1) {
+					json_object *st =
+					        connhost_instance_stats(
+					                s->inst);
+					connhost_log_emit(s->log, CONN_LOG_INFO,
+					                  st, "stats");
+					json_object_put(st);
+				} else if (si.ssi_signo != SIGHUP)
+					break;
+			}
+		}
+		if (w.ifd >= 0 && (pf[1].revents & POLLIN))
+			watch_read(&w);
+		if (w.due && conn_now_ms() >= w.due) {
+			w.due = 0;
+			swap_to(s, &w, "file replaced", 0);
+		}
+	}
+	if (w.ifd >= 0)
+		close(w.ifd);
 }
 
 int serve_run(connhost_instance *inst, const serve_triggers *t,
@@ -489,7 +718,7 @@ int serve_run(connhost_instance *inst, const serve_triggers *t,
 		                       json_object_new_int64(o->queue));
 		connhost_log_emit(log, CONN_LOG_INFO, f, "serving");
 		json_object_put(f);
-		wait_signal(sfd);
+		serve_wait(&s, sfd);
 		connhost_log_emit(log, CONN_LOG_INFO, NULL,
 		                  "stopping: no new events; finishing the "
 		                  "accepted ones");

@@ -82,11 +82,19 @@ typedef struct serve_opts {
 	long workers;          /* 1..256 */
 	long queue;            /* 1..1000000 */
 	int log_numbers;       /* 1: phone numbers unmasked in serve's log */
+	/* Hot swap (docs/deployment.md): the plugin file serve runs, swapped
+	 * to when it is replaced (PLUGIN_PATH watched unless NO_WATCH) or at
+	 * SIGHUP, which also re-reads CONFIG_PATH; NULL: no swapping. */
+	const char *plugin_path;
+	const char *config_path;
+	int no_watch;
 } serve_opts;
 
 /*
- * Run the triggers T on the started instance INST until a signal arrives
- * on SFD (a signalfd for SIGINT and SIGTERM): subscribe every trigger,
+ * Run the triggers T on the started instance INST until SIGINT or SIGTERM
+ * arrives on SFD (a signalfd for SIGINT, SIGTERM, SIGHUP and SIGUSR1;
+ * SIGHUP swaps to O->plugin_path with O->config_path re-read, SIGUSR1
+ * logs the instance's stats): subscribe every trigger,
  * write the port file, then queue each accepted event (a full queue
  * refuses it) and run its action on one of O->workers threads. At the
  * signal: unsubscribe everything (no new event is accepted), run what

@@ -43,6 +43,16 @@ plugin_twilio_la_LIBADD = plugin/libtwcore.la \
 	$(CURL_LIBS) $(JSONC_LIBS) $(PCRE2_LIBS) $(CRYPTO_LIBS) $(MHD_LIBS) \
 	$(PTHREAD_LIBS)
 
+# The same plugin reporting another version, for the hot-swap tests
+# (tests/serve_swap.sh): a real shared object, never installed.
+check_LTLIBRARIES += plugin/twilio-v2.la
+plugin_twilio_v2_la_SOURCES = plugin/twilio.c
+plugin_twilio_v2_la_CPPFLAGS = $(TW_PLUGIN_CPPFLAGS) \
+	-DTW_VERSION='"$(PACKAGE_VERSION)-swap-v2"'
+plugin_twilio_v2_la_CFLAGS = $(TW_PLUGIN_CFLAGS)
+plugin_twilio_v2_la_LDFLAGS = $(plugin_twilio_la_LDFLAGS) -rpath /nowhere
+plugin_twilio_v2_la_LIBADD = $(plugin_twilio_la_LIBADD)
+
 # Unit tests, one per module.
 TW_UNIT_LDADD = plugin/libtwcore.la $(CURL_LIBS) $(JSONC_LIBS) $(PCRE2_LIBS) \
 	$(CRYPTO_LIBS) $(MHD_LIBS)
@@ -303,6 +313,11 @@ tests_plugin_test_webhook_LDADD = $(TW_UNIT_LDADD) $(PTHREAD_LIBS)
 # the order-number scenario end to end (serve + twilio.so + the sandbox)
 TESTS += tests/order_number.sh
 dist_noinst_SCRIPTS += tests/order_number.sh
+
+# Hot swap in connector-host serve: twilio.so replaced by twilio-v2.so
+# under a stream of webhooks, SIGHUP, a broken file (docs/deployment.md).
+TESTS += tests/serve_swap.sh
+dist_noinst_SCRIPTS += tests/serve_swap.sh
 
 # twilio.so loaded through libconnhost's loader, swapped on the webhook's
 # hand-off and unloaded again and again: descriptors close-on-exec, plugin

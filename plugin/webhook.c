@@ -85,6 +85,11 @@
 #define TW_WEBHOOK_DISCARD_MAX ((size_t)1 << 20)
 /* A TLS certificate or key file larger than this is refused. */
 #define TW_WEBHOOK_PEM_MAX ((size_t)1 << 20)
+/* How long the keep-alive clients of a quiesced daemon have, when its
+ * instance is shut down, to send their next request (answered with
+ * "Connection: close", so they move to the new instance) before the idle
+ * ones are closed: a client that sends at least this often is never cut. */
+#define TW_WEBHOOK_DRAIN_MS 1000
 /* At most this many quiesced daemons kept serving their old connections. */
 #define TW_WEBHOOK_OLD_MAX 8
 
@@ -491,10 +496,15 @@ static void pool_free(tw_webhook *w)
  * After a quiesce the old daemon keeps serving the connections it has, so
  * that no request whose bytes arrived is cut; but a keep-alive client
  * would otherwise stay on the old instance until the idle timeout. So:
- * a request in progress on a draining daemon is answered with
- * "Connection: close" (the client opens its next connection to the new
- * instance), and an idle connection (no request started, nothing unread
- * in its socket) is closed at once, counted in "idle_keepalive_closes".
+ * every answer of a draining daemon says "Connection: close" (the client
+ * opens its next connection to the new instance), and when the old
+ * instance is shut down its keep-alive clients get TW_WEBHOOK_DRAIN_MS to
+ * send that next request; only then is an idle connection (no request
+ * started, nothing unread in its socket) closed, counted in
+ * "idle_keepalive_closes". Closing idle ones at the quiesce itself (the
+ * first version) cut every busy keep-alive client: one sending every few
+ * milliseconds is idle at almost any instant, and its next request met
+ * the close (tests/bench/swap_soak.c: two lost requests a swap).
  *
  * Closing an idle one: shutdown(SHUT_RD) wakes its thread (poll sees
  * POLLIN, recv() answers 0 once the received bytes are read), and
@@ -583,9 +593,6 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
 		if (w->conns)
 			w->conns->prev = c;
 		w->conns = c;
-		/* accepted just before the quiesce: as idle as the others */
-		if (dm->draining)
-			close_if_idle(w, c);
 		pthread_mutex_unlock(&w->mu);
 		*socket_context = c;
 		return;
@@ -599,6 +606,8 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
 		w->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	if (dm->draining)
+		pthread_cond_broadcast(&w->cv); /* stop() waits for these */
 	pthread_mutex_unlock(&w->mu);
 	free(c);
 	*socket_context = NULL;
@@ -616,9 +625,9 @@ static void conn_busy(tw_webhook *w, struct MHD_Connection *conn)
 	pthread_mutex_unlock(&w->mu);
 }
 
-/* The request of CONN completed: on a draining daemon, a connection that
- * was answered before the quiesce (so without "Connection: close") is
- * idle now and closed. */
+/* The request of CONN completed: idle again (a connection answered
+ * before the quiesce, without "Connection: close", gets its close on its
+ * next request, or at the drain in stop()). */
 static void conn_idle(tw_webhook *w, struct MHD_Connection *conn, int ok)
 {
 	wh_conn *c = conn_of(conn);
@@ -628,8 +637,7 @@ static void conn_idle(tw_webhook *w, struct MHD_Connection *conn, int ok)
 	pthread_mutex_lock(&w->mu);
 	c->busy = 0;
 	c->rx_mark = rx_bytes(c->fd);
-	if (ok && c->dm->draining)
-		close_if_idle(w, c);
+	(void)ok;
 	pthread_mutex_unlock(&w->mu);
 }
 
@@ -651,18 +659,66 @@ static int conn_must_close(tw_webhook *w, struct MHD_Connection *conn)
 	return close;
 }
 
-/* Under no lock, host thread: mark DM draining and close its idle
- * connections. */
+/* Under no lock, host thread: mark DM draining (its answers say
+ * "Connection: close" from now on). */
 static void drain(tw_webhook *w, wh_daemon *dm)
 {
-	wh_conn *c;
-
 	pthread_mutex_lock(&w->mu);
 	dm->draining = 1;
-	for (c = w->conns; c; c = c->next)
-		if (c->dm == dm)
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Under w->mu: the open connections of draining daemons. */
+static size_t draining_conns(tw_webhook *w)
+{
+	size_t n = 0;
+
+	for (wh_conn *c = w->conns; c; c = c->next)
+		n += c->dm->draining;
+	return n;
+}
+
+/* stop(), before refusing new work: the keep-alive clients of quiesced
+ * daemons get until min(TW_WEBHOOK_DRAIN_MS, DEADLINE_MS) to send their
+ * next request (answered with "Connection: close"); then the idle ones
+ * are closed (a request in progress is answered, with the close). */
+static void drain_keepalives(tw_webhook *w, int64_t deadline_ms)
+{
+	int64_t until = conn_deadline_add(conn_now_ms(), TW_WEBHOOK_DRAIN_MS);
+	struct timespec ts;
+
+	if (deadline_ms < until)
+		until = deadline_ms;
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		int64_t left = until - conn_now_ms();
+		if (!draining_conns(w) || left <= 0)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += (time_t)(left / 1000);
+		ts.tv_nsec += (long)(left % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+	}
+	long long before = atomic_load(&w->idle_closes), n;
+	for (wh_conn *c = w->conns; c; c = c->next)
+		if (c->dm->draining)
 			close_if_idle(w, c);
 	pthread_mutex_unlock(&w->mu);
+	/* the old instance's stats go with it: the count goes to the log */
+	n = atomic_load(&w->idle_closes) - before;
+	if (n > 0) {
+		json_object *f = json_object_new_object();
+		json_object_object_add(f, "idle_keepalive_closes",
+		                       json_object_new_int64(n));
+		tw_log(w->host, CONN_LOG_INFO, f,
+		       "webhook: idle keep-alive connections of the old "
+		       "instance closed after the drain (a client sending "
+		       "then reconnects to the new one)");
+	}
 }
 
 /* ---- libmicrohttpd callbacks ------------------------------------------ */
@@ -1325,6 +1381,8 @@ int tw_webhook_stop(tw_webhook *w, int64_t deadline_ms)
 			close(fd);
 		w->listen_fd = -1;
 	}
+	if (w->old)
+		drain_keepalives(w, deadline_ms);
 	/* new requests are answered 503; the ones inside tw_inbound_handle()
 	 * (bounded by 10 s) finish, and the answers of handled ones are sent
 	 * (a message published but not answered would come back from

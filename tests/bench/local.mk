@@ -74,3 +74,28 @@ EXTRA_DIST += tests/bench/webhook_bench.py tests/bench/webhook_requests.py \
 # without it): a correctness test, no timing.
 TESTS += tests/bench/webhook_requests_test.sh
 dist_noinst_SCRIPTS += tests/bench/webhook_requests_test.sh
+
+# Hot swap under load (issue 11): tests/bench/swap_soak.c swaps twilio.so
+# and twilio-v2.so while send_sms callers and keep-alive webhook clients run;
+# tests/bench/swap_soak.sh checks it against the sandbox's record. A short
+# run (6 swaps) is part of check; `make soak-swap` runs 1,000 swaps (CI runs
+# it once, in the plain build); `make bench-swap` runs 100 and writes the
+# figures (swap pause, first call on the new version, the throughput dip)
+# to bench-results/swap.json (docs/benchmarks.md "Hot swap").
+check_PROGRAMS += tests/bench/swap-soak
+tests_bench_swap_soak_SOURCES = tests/bench/swap_soak.c
+tests_bench_swap_soak_LDADD = host-api/libconnhost.la $(JSONC_LIBS) -lpthread
+TESTS += tests/bench/swap_soak.sh
+dist_noinst_SCRIPTS += tests/bench/swap_soak.sh
+SOAK_SWAPS = 1000
+soak-swap: all $(check_PROGRAMS) $(check_LTLIBRARIES)
+	top_builddir=$(abs_top_builddir) top_srcdir=$(abs_top_srcdir) \
+	  SWAP_GAP_MS=20 \
+	  $(SHELL) $(abs_top_srcdir)/tests/bench/swap_soak.sh $(SOAK_SWAPS)
+BENCH_TARGETS += bench-swap
+bench-swap: all $(check_PROGRAMS) $(check_LTLIBRARIES)
+	@mkdir -p $(abs_top_builddir)/bench-results
+	top_builddir=$(abs_top_builddir) top_srcdir=$(abs_top_srcdir) \
+	  SWAP_SOAK_OUT=$(abs_top_builddir)/bench-results/swap.json \
+	  $(SHELL) $(abs_top_srcdir)/tests/bench/swap_soak.sh 100
+.PHONY: soak-swap bench-swap

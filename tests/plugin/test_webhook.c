@@ -41,9 +41,16 @@ typedef struct fake {
 	int held; /* a publish is waiting */
 } fake;
 
+/* idle keep-alive closes the plugin logged at a shutdown */
+static atomic_int logged_idle_closes;
+
 static void f_log(void *ctx, conn_log_level lv, json_object *f, const char *msg)
 {
+	json_object *n;
+
 	(void)ctx;
+	if (f && json_object_object_get_ex(f, "idle_keepalive_closes", &n))
+		atomic_fetch_add(&logged_idle_closes, json_object_get_int(n));
 	if (lv <= CONN_LOG_WARN)
 		printf("# log: %s %s\n", msg,
 		       f ? json_object_to_json_string(f) : "");
@@ -329,7 +336,7 @@ static void keepalive_swap(void)
 	conn_instance *v3, *v4, *v5;
 	conn_handoff ho;
 	char err[512];
-	int port, fd, fd2, cl = -1;
+	int port, fd, fd2, fd3, cl = -1;
 
 	pthread_mutex_init(&f3.mu, NULL);
 	pthread_cond_init(&f3.cv, NULL);
@@ -366,12 +373,22 @@ static void keepalive_swap(void)
 	is_int(1, atomic_load(&f4.published), "it landed on v4");
 	is_int(1, atomic_load(&f3.published), "not on v3");
 
-	/* fd2 is an idle keep-alive connection of v4 now */
+	/* fd2 is an idle keep-alive connection of v4 now; fd3 another */
+	fd3 = ka_connect(port);
+	ok(fd3 >= 0 && ka_send(fd3, "idle", 25) == 0, "a second keep-alive");
+	is_int(200, ka_read(fd3, &cl), "answered 200 by v4");
+	is_int(0, cl, "... and kept open");
 	conn_handoff_init(&ho);
-	is_int(0, P->quiesce(v4, &ho), "v4 quiesced with an idle keep-alive");
-	is_int(0, ka_eof(fd2), "the idle connection closed at once (FIN)");
+	is_int(0, P->quiesce(v4, &ho), "v4 quiesced with two idle keep-alives");
+	/* not closed at the quiesce: a busy client would send into the
+	 * close; its next request is answered, with the close */
+	ok(ka_send(fd2, "after", 24) == 0,
+	   "a request on one after the quiesce");
+	is_int(200, ka_read(fd2, &cl), "answered 200 by v4 (not cut)");
+	is_int(1, cl, "... with Connection: close");
+	is_int(0, ka_eof(fd2), "... then closed (FIN, no reset)");
 	close(fd2);
-	is_int(1, idle_closes(v4), "stats: idle_keepalive_closes 1");
+	is_int(0, idle_closes(v4), "nothing closed as idle at the quiesce");
 	v5 = make_idle(&h5, 600);
 	is_int(0, P->start(v5, &ho, err, sizeof(err)), "v5 started on it");
 	is_int(200, post(port, "to v5", 22), "a new connection: 200");
@@ -411,7 +428,14 @@ static void keepalive_swap(void)
 	is_int(0, idle_closes(v5), "nothing counted as idle on v5");
 	is_int(2, atomic_load(&f5.published), "published by v5 (old daemon)");
 	is_int(0, P->shutdown(v3, conn_now_ms() + 10000), "v3 shut down");
+	atomic_store(&logged_idle_closes, 0);
 	is_int(0, P->shutdown(v4, conn_now_ms() + 10000), "v4 shut down");
+	is_int(0, ka_eof(fd3),
+	       "the keep-alive that stayed idle: closed by v4's shutdown after "
+	       "the drain (FIN)");
+	close(fd3);
+	is_int(1, atomic_load(&logged_idle_closes),
+	       "... counted in the shutdown's log line");
 	is_int(0, P->shutdown(v5, conn_now_ms() + 10000), "v5 shut down");
 }
 
