@@ -1,5 +1,5 @@
 /*
- * connector.h - the connector plugin ABI (version 1.0).
+ * connector.h - the connector plugin ABI (version 1.1; 1.0 binaries load).
  *
  * A connector is a shared object that a process runtime (the "host") loads
  * at run time. It exports exactly one symbol, conn_plugin_get(), which
@@ -11,17 +11,31 @@
  * This header is the whole contract. It is header-only: a host compiles
  * against it and links nothing for it; a plugin does the same.
  *
- * Versioning (the libpurple/GStreamer rule):
+ * Versioning (the libpurple/GStreamer rule; one model, made mechanical by
+ * the macros under "Versions and sizes" below):
  *   - CONN_ABI_MAJOR changes when anything existing changes meaning or
  *     layout. Host and plugin majors must be equal.
- *   - CONN_ABI_MINOR grows when slots are appended. A host accepts a plugin
- *     built for the same or an older minor and refuses a newer one.
- *   - struct_size, the first member of both tables, says which trailing
- *     slots exist: a slot that lies beyond struct_size is absent.
- *   - A NULL optional slot means "not implemented". Mandatory slots are
- *     marked [mandatory]; a host refuses a plugin with one of them NULL.
- *   - json-c is part of the ABI: host and plugin must use the same json-c
- *     major.minor (the plugin checks json_c_version_num() at init).
+ *   - CONN_ABI_MINOR grows when members are appended to a table or struct;
+ *     nothing is ever inserted, moved or reserved. Each version of each
+ *     table and struct has a size constant (CONN_HOST_SIZE_1_1, ...).
+ *   - struct_size, the first member of every table and struct, says which
+ *     members its builder knew: a member lying beyond struct_size is
+ *     absent (CONN_HAS_FIELD). A NULL optional slot means "not
+ *     implemented" (CONN_HOST_HAS, CONN_PLUGIN_HAS). An appended member
+ *     reads 0 or NULL when absent, and 0 or NULL always means "absent":
+ *     ABI 1.0's tables ended in eight reserved words that were NULL, so a
+ *     1.0 table read with this header shows its 1.1 members as absent.
+ *   - The minor is negotiated. conn_plugin_get() receives the host's
+ *     version; the plugin answers with a table whose abi_minor is the
+ *     minor it speaks with that host (at most the host's) and uses only
+ *     what that host has, or with NULL when it requires something newer.
+ *     A host refuses a table whose abi_minor is newer than its own: it
+ *     refuses only what the plugin says it requires. A rule added in
+ *     minor m binds a plugin only when it speaks m or newer.
+ *   - json-c is part of the ABI: host and plugin share one dynamic
+ *     libjson-c (never a static copy on either side). The host passes its
+ *     json-c (ABI 1.1: json_c_version, json_c_version_num) and the plugin
+ *     checks it at init with CONN_CHECK_JSON_C().
  *
  * Clock: every deadline in this ABI is an absolute CLOCK_MONOTONIC time in
  * milliseconds, as returned by conn_now_ms() below; host and plugin share a
@@ -50,6 +64,34 @@
  *   6. The plugin must be unloadable after shutdown() returned 0: no thread
  *      left, no atexit() or pthread_key destructor, no callback registered
  *      in another library that points into its code.
+ *   7. Unloading (ABI 1.1): before it first dlclose()s a plugin, the host
+ *      pins every library the plugin pulled in (dlopen(name, RTLD_NOLOAD |
+ *      RTLD_NODELETE)), so that unloading unmaps the plugin's own code
+ *      only. Those libraries outlive any one user: libcurl's threaded
+ *      resolver leaves detached threads running in libcurl, PCRE2's JIT
+ *      allocator and OpenSSL keep global state and exit handlers, and
+ *      unmapping them under either crashes the process later. A host that
+ *      cannot pin calls the plugin's pin() (which makes the plugin and
+ *      everything it uses resident) or never dlclose()s it.
+ *   8. Signals and fork (ABI 1.1): plugin threads block every asynchronous
+ *      signal (signals go where the host decides), never raise SIGPIPE
+ *      (MSG_NOSIGNAL, CURLOPT_NOSIGNAL) and open every descriptor
+ *      close-on-exec. After fork() only the forking thread exists in the
+ *      child: the child must not call into the plugin or any instance
+ *      (their threads, locks and sockets belong to the parent); it may
+ *      exec() or _exit(). An instance is unaffected by its host forking.
+ *   9. Concurrency (ABI 1.1). Per instance, the host runs start(),
+ *      quiesce(), resume() and shutdown() one at a time, on host threads.
+ *      invoke_action(), cancel(), subscribe_event(), unsubscribe() and
+ *      stats() may run at the same time as each other, from any number of
+ *      host threads, and at the same time as start(), quiesce() and
+ *      resume() (they answer CONN_ESTATE when the state forbids them).
+ *      shutdown() waits for the ones already inside and refuses the ones
+ *      that come after it began. The host never runs two calls for one
+ *      call id, or subscribe_event() and unsubscribe() for one sub id, at
+ *      the same time. describe() and conn_plugin_get() run at any time,
+ *      init() of different instances at the same time. Host services run
+ *      at the same time as anything, from any thread (rules 1 and 2).
  */
 #ifndef CONNECTOR_CONNECTOR_H
 #define CONNECTOR_CONNECTOR_H
@@ -74,6 +116,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #ifndef CLOCK_MONOTONIC
@@ -87,7 +130,7 @@ extern "C" {
 #endif
 
 #define CONN_ABI_MAJOR 1
-#define CONN_ABI_MINOR 0
+#define CONN_ABI_MINOR 1
 
 /* The one symbol a plugin exports (see conn_plugin_get_fn at the end). */
 #define CONN_PLUGIN_ENTRY "conn_plugin_get"
@@ -115,7 +158,9 @@ typedef enum conn_status {
 	CONN_ENOENT = -9, /* no such call, subscription or key */
 	CONN_EIO = -10,   /* a system call failed (socket, thread, file) */
 	CONN_EABI = -11,  /* the other side speaks an incompatible ABI */
-	CONN_EFULL = -12  /* a bounded queue or store is full */
+	CONN_EFULL = -12, /* a bounded queue or store is full */
+	/* ABI 1.1: settle_owned() by another than the claim's owner */
+	CONN_ENOTOWNER = -13
 } conn_status;
 
 /* Text for a status code; never NULL, static storage. */
@@ -135,6 +180,7 @@ static inline const char *conn_strerror(int code)
 	case CONN_EIO: return "system error";
 	case CONN_EABI: return "incompatible ABI";
 	case CONN_EFULL: return "full";
+	case CONN_ENOTOWNER: return "not the owner of the claim";
 	default: return "unknown error";
 	}
 }
@@ -178,14 +224,18 @@ typedef enum conn_log_level {
 	CONN_LOG_DEBUG = 3
 } conn_log_level;
 
-/* Outcomes of claim(). */
+/* Outcomes of claim() and claim_owned(). */
 typedef enum conn_claim {
-	/* the caller now owns the key: work, then settle() */
+	/* claim() (ABI 1.0): the caller now owns the key: work, then
+	 * settle(). Prefer claim_owned(), whose "go ahead" is never 0. */
 	CONN_CLAIM_NEW = 0,
 	/* another owner is working on it: wait or report */
 	CONN_CLAIM_IN_PROGRESS = 1,
 	/* done before: *prior holds the first result */
-	CONN_CLAIM_DONE = 2
+	CONN_CLAIM_DONE = 2,
+	/* claim_owned() (ABI 1.1): the caller now owns the key under the
+	 * token it was given: work, then settle_owned() with that token */
+	CONN_CLAIM_OWNED = 3
 } conn_claim;
 
 /*
@@ -285,11 +335,48 @@ typedef struct conn_host {
 	int (*settle)(void *ctx, const char *key, json_object *result,
 	              uint32_t ttl_ms);
 
-	void *reserved[8]; /* NULL; future services are appended here */
-} conn_host;
+	/* ---- ABI 1.1: every member below reads 0/NULL from a 1.0 host ---- */
 
-/* The size of conn_host as ABI 1.0 defines it (what a plugin requires). */
-#define CONN_HOST_SIZE_1_0 (offsetof(conn_host, reserved))
+	/* json_c_version_num() of the json-c the host uses, and that very
+	 * function (the plugin compares it with its own: two copies of
+	 * json-c in one process are refused). See CONN_CHECK_JSON_C(). */
+	uint32_t json_c_version;
+	int (*json_c_version_num)(void);
+
+	/*
+	 * Would a log() line at LEVEL be written? Lets the plugin skip
+	 * building the fields and message of a line nobody reads.
+	 * Returns:   non-zero when yes. Threads: any. Optional (absent: yes).
+	 */
+	int (*log_enabled)(void *ctx, conn_log_level level);
+
+	/*
+	 * claim() with an owner token. As claim(), except that the answer
+	 * that lets the caller work is CONN_CLAIM_OWNED (3), never 0: a
+	 * host callback that fails (an FFI answers 0 for a callback that
+	 * threw) can never mean "send". With it *OWNER is set to a token,
+	 * never 0, that only this claim holds.
+	 * Ownership: KEY borrowed; *OWNER and *PRIOR set on every return
+	 *            (0 and NULL unless OWNED, resp. DONE).
+	 * Returns:   CONN_CLAIM_OWNED, CONN_CLAIM_IN_PROGRESS,
+	 *            CONN_CLAIM_DONE (*PRIOR as for claim()), or CONN_EFULL,
+	 *            CONN_EINVAL as claim(). Optional (absent: use claim()).
+	 */
+	int (*claim_owned)(void *ctx, const char *key, uint32_t ttl_ms,
+	                   uint64_t *owner, json_object **prior);
+
+	/*
+	 * settle() by the owner of the claim only: OWNER is the token
+	 * claim_owned() gave. A claim that expired and was claimed again
+	 * belongs to its new owner, and a late settle cannot overwrite it.
+	 * Ownership: as settle() (RESULT transferred, also on failure).
+	 * Returns:   0; CONN_ENOENT when KEY is not claimed (expired);
+	 *            CONN_ENOTOWNER when another claim holds KEY (nothing
+	 *            changed). Present whenever claim_owned is.
+	 */
+	int (*settle_owned)(void *ctx, const char *key, uint64_t owner,
+	                    json_object *result, uint32_t ttl_ms);
+} conn_host;
 
 /* ---------------------------------------------------------------------- */
 /* Calls and hand-offs                                                     */
@@ -473,8 +560,13 @@ typedef struct conn_plugin {
 	                       char *err, size_t errlen);
 
 	/*
-	 * Remove SUB_ID. After this returns no new publish() for it starts
-	 * (one already running may still be returning).
+	 * Remove SUB_ID. A plugin speaking ABI 1.1 returns only after every
+	 * publish() for SUB_ID has returned, and none starts after: the host
+	 * may free what it keeps for SUB_ID as soon as this returns. (ABI
+	 * 1.0 promised only that no new publish() starts; a host serving a
+	 * 1.0 plugin keeps that state until the instance is shut down, or
+	 * makes publish() for an unknown SUB_ID safe.) Because it waits for
+	 * publish(), never call it from inside publish() (rule 2).
 	 * Returns: 0, or CONN_ENOENT. [mandatory]
 	 */
 	int (*unsubscribe)(conn_instance *inst, uint64_t sub_id);
@@ -485,11 +577,20 @@ typedef struct conn_plugin {
 	 */
 	json_object *(*stats)(conn_instance *inst);
 
-	void *reserved[8]; /* NULL; future slots are appended here */
-} conn_plugin;
+	/* ---- ABI 1.1: every member below reads 0/NULL from a 1.0 plugin - */
 
-/* The size of conn_plugin as ABI 1.0 defines it (what a host requires). */
-#define CONN_PLUGIN_SIZE_1_0 (offsetof(conn_plugin, reserved))
+	/*
+	 * Make the plugin resident for the life of the process: after this
+	 * returns 0, dlclose() unmaps neither the plugin nor any library it
+	 * uses (rule 7). For a host that cannot pin the plugin's
+	 * dependencies itself; call it once, after loading, before the
+	 * first dlclose(). Threads: any; no instance needed.
+	 * Returns: 0, or CONN_EIO with ERR saying why (then never dlclose()
+	 *          the plugin). Optional (absent: the host must pin or never
+	 *          unload).
+	 */
+	int (*pin)(char *err, size_t errlen);
+} conn_plugin;
 
 /*
  * The entry point, exported by every plugin under CONN_PLUGIN_ENTRY:
@@ -497,14 +598,143 @@ typedef struct conn_plugin {
  *   const conn_plugin *conn_plugin_get(uint16_t host_abi_major,
  *                                      uint16_t host_abi_minor);
  *
- * Returns the plugin's constant table (static storage), or NULL when the
- * plugin cannot serve a host of that ABI. The host then checks abi_major
- * (equal), abi_minor (not newer than the host's), struct_size (at least
- * CONN_PLUGIN_SIZE_1_0) and the mandatory slots, and refuses the plugin
- * with a distinct message for each.
+ * Returns the plugin's constant table (static storage) for a host of
+ * that version, or NULL when the plugin cannot serve it (another major,
+ * or an older minor lacking something the plugin requires). The table's
+ * abi_minor is the minor the plugin speaks with that host: at most
+ * HOST_ABI_MINOR (a plugin built for 1.1 answers a 1.0 host with a table
+ * saying 1.0, and then uses only 1.0's host services). The host then
+ * checks abi_major (equal), abi_minor (not newer than the host's),
+ * struct_size (at least the size of that minor's table) and the
+ * mandatory slots, and refuses the plugin with a distinct message for
+ * each.
  */
 typedef const conn_plugin *(*conn_plugin_get_fn)(uint16_t host_abi_major,
                                                  uint16_t host_abi_minor);
+
+/* ---------------------------------------------------------------------- */
+/* Versions and sizes                                                      */
+/* ---------------------------------------------------------------------- */
+
+/* The struct_size of a TYPE whose last member is MEMBER. */
+#define CONN_SIZE_THROUGH(type, member)                                        \
+	(offsetof(type, member) + sizeof(((type *)0)->member))
+
+/* Does TABLE (a TYPE *, struct_size first) hold MEMBER as its builder
+ * sized it? For data members; 0 then still means "absent". */
+#define CONN_HAS_FIELD(table, type, member)                                    \
+	((table)->struct_size >= CONN_SIZE_THROUGH(type, member))
+
+/* Does the host (const conn_host *) offer service SLOT? Does the plugin
+ * (const conn_plugin *) implement SLOT? A NULL slot is not implemented. */
+#define CONN_HOST_HAS(host, slot)                                              \
+	(CONN_HAS_FIELD(host, conn_host, slot) && (host)->slot != NULL)
+#define CONN_PLUGIN_HAS(plugin, slot)                                          \
+	(CONN_HAS_FIELD(plugin, conn_plugin, slot) && (plugin)->slot != NULL)
+
+/* The size of every table and struct as each version defines it: what a
+ * side that speaks that version requires of the other. */
+#define CONN_HOST_SIZE_1_0    CONN_SIZE_THROUGH(conn_host, settle)
+#define CONN_HOST_SIZE_1_1    CONN_SIZE_THROUGH(conn_host, settle_owned)
+#define CONN_PLUGIN_SIZE_1_0  CONN_SIZE_THROUGH(conn_plugin, stats)
+#define CONN_PLUGIN_SIZE_1_1  CONN_SIZE_THROUGH(conn_plugin, pin)
+#define CONN_CALL_SIZE_1_0    CONN_SIZE_THROUGH(conn_call, deadline_ms)
+#define CONN_CALL_SIZE_1_1    CONN_CALL_SIZE_1_0
+#define CONN_HANDOFF_SIZE_1_0 CONN_SIZE_THROUGH(conn_handoff, state)
+#define CONN_HANDOFF_SIZE_1_1 CONN_HANDOFF_SIZE_1_0
+
+/* The conn_plugin size a table of minor MINOR must have at least. */
+#define CONN_PLUGIN_SIZE_FOR(minor)                                            \
+	((minor) >= 1 ? CONN_PLUGIN_SIZE_1_1 : CONN_PLUGIN_SIZE_1_0)
+
+/*
+ * The json-c check every plugin performs at init (one line; returns from
+ * the calling function with CONN_EABI and ERR filled when it fails):
+ *
+ *   CONN_CHECK_JSON_C(host, err, errlen);
+ *
+ * Refuses a json-c whose major.minor differs from the one the plugin was
+ * built against, a host whose json-c has another major.minor, and a host
+ * that uses another copy of json-c than the plugin (a static one, or a
+ * second library): objects cross the boundary, so both sides must run
+ * the same code on them.
+ */
+static inline int conn_check_json_c(const conn_host *host, char *err,
+                                    size_t errlen)
+{
+	int mine = json_c_version_num();
+	unsigned int hv = 0;
+	const char *why = NULL;
+
+	if ((mine >> 8) != (JSON_C_VERSION_NUM >> 8))
+		why = "the json-c loaded is not the one the plugin was built "
+		      "against";
+	else if (host && CONN_HAS_FIELD(host, conn_host, json_c_version) &&
+	         (hv = host->json_c_version) != 0 &&
+	         (hv >> 8) != ((unsigned int)mine >> 8))
+		why = "the host uses another json-c version than the plugin";
+	else if (host && CONN_HOST_HAS(host, json_c_version_num) &&
+	         host->json_c_version_num != json_c_version_num)
+		why = "the host and the plugin use two copies of json-c (both "
+		      "must link the one shared libjson-c)";
+	if (!why)
+		return CONN_OK;
+	if (err && errlen) {
+		int n = snprintf(err, errlen, "%s: plugin built with %d.%d, "
+		                 "loaded %d.%d", why,
+		                 JSON_C_VERSION_NUM >> 16,
+		                 (JSON_C_VERSION_NUM >> 8) & 0xff, mine >> 16,
+		                 (mine >> 8) & 0xff);
+		if (hv && n >= 0 && (size_t)n < errlen)
+			snprintf(err + n, errlen - (size_t)n, ", host %u.%u",
+			         hv >> 16, (hv >> 8) & 0xff);
+	}
+	return CONN_EABI;
+}
+#define CONN_CHECK_JSON_C(host, err, errlen)                                   \
+	do {                                                                   \
+		int conn_check_rc_ = conn_check_json_c((host), (err), (errlen)); \
+		if (conn_check_rc_ != CONN_OK)                                 \
+			return conn_check_rc_;                                 \
+	} while (0)
+
+/*
+ * Claim and settle through the best service the host has: claim_owned()
+ * and settle_owned() on a 1.1 host, claim() and settle() (OWNER 0) on a
+ * 1.0 one. conn_host_claim() answers CONN_CLAIM_OWNED for "the caller
+ * owns KEY" either way, so a plugin has one code path.
+ */
+static inline int conn_host_claim(const conn_host *host, const char *key,
+                                  uint32_t ttl_ms, uint64_t *owner,
+                                  json_object **prior)
+{
+	int rc;
+
+	*owner = 0;
+	if (CONN_HOST_HAS(host, claim_owned) &&
+	    CONN_HOST_HAS(host, settle_owned))
+		return host->claim_owned(host->ctx, key, ttl_ms, owner, prior);
+	rc = host->claim(host->ctx, key, ttl_ms, prior);
+	return rc == CONN_CLAIM_NEW ? CONN_CLAIM_OWNED : rc;
+}
+
+static inline int conn_host_settle(const conn_host *host, const char *key,
+                                   uint64_t owner, json_object *result,
+                                   uint32_t ttl_ms)
+{
+	if (owner && CONN_HOST_HAS(host, settle_owned))
+		return host->settle_owned(host->ctx, key, owner, result,
+		                          ttl_ms);
+	return host->settle(host->ctx, key, result, ttl_ms);
+}
+
+/* Should a line at LEVEL be built? (yes when the host cannot say) */
+static inline int conn_host_log_enabled(const conn_host *host,
+                                        conn_log_level level)
+{
+	return !CONN_HOST_HAS(host, log_enabled) ||
+	       host->log_enabled(host->ctx, level);
+}
 
 #ifdef __cplusplus
 }
