@@ -680,9 +680,10 @@ static inline int conn_check_json_c(const conn_host *host, char *err,
 	if (!why)
 		return CONN_OK;
 	if (err && errlen) {
-		int n = snprintf(err, errlen, "%s: plugin built with %d.%d, "
-		                 "loaded %d.%d", why,
-		                 JSON_C_VERSION_NUM >> 16,
+		int n = snprintf(err, errlen,
+		                 "%s: plugin built with %d.%d, "
+		                 "loaded %d.%d",
+		                 why, JSON_C_VERSION_NUM >> 16,
 		                 (JSON_C_VERSION_NUM >> 8) & 0xff, mine >> 16,
 		                 (mine >> 8) & 0xff);
 		if (hv && n >= 0 && (size_t)n < errlen)
@@ -693,7 +694,8 @@ static inline int conn_check_json_c(const conn_host *host, char *err,
 }
 #define CONN_CHECK_JSON_C(host, err, errlen)                                   \
 	do {                                                                   \
-		int conn_check_rc_ = conn_check_json_c((host), (err), (errlen)); \
+		int conn_check_rc_ =                                           \
+		        conn_check_json_c((host), (err), (errlen));            \
 		if (conn_check_rc_ != CONN_OK)                                 \
 			return conn_check_rc_;                                 \
 	} while (0)
