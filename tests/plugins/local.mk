@@ -138,3 +138,4 @@ HOST_TESTS += tests/host/test_abi_compat
 tests_host_test_abi_compat_LDADD = $(HOST_TEST_LDADD)
 EXTRA_tests_host_test_abi_compat_DEPENDENCIES = plugin/twilio.la \
 	tests/plugins/plugin10.la
+EXTRA_DIST += tests/plugins/abi-1.0/README.md
