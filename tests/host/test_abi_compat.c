@@ -34,7 +34,6 @@
  */
 #include <dlfcn.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <sys/mman.h>
 
 #include "../plugins/hosttest.h"
