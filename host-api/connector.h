@@ -87,9 +87,12 @@
  *      host threads, and at the same time as start(), quiesce() and
  *      resume() (they answer CONN_ESTATE when the state forbids them).
  *      shutdown() waits for the ones already inside and refuses the ones
- *      that come after it began. The host never runs two calls for one
- *      call id, or subscribe_event() and unsubscribe() for one sub id, at
- *      the same time. describe() and conn_plugin_get() run at any time,
+ *      that come after it began. The host never passes one call id to
+ *      invoke_action() twice, nor runs subscribe_event() and
+ *      unsubscribe() for one sub id at the same time; cancel() may come
+ *      at any time, also while invoke_action() of that id still runs
+ *      (then CONN_ENOENT, or what was queued is cancelled). describe()
+ *      and conn_plugin_get() run at any time,
  *      init() of different instances at the same time. Host services run
  *      at the same time as anything, from any thread (rules 1 and 2).
  */
@@ -301,14 +304,13 @@ typedef struct conn_host {
 	 * Namespaces: a key's namespace is its prefix up to the first '/'.
 	 * "send/..." (send_sms: "send/" + idempotency key + "|" +
 	 * recipient) and "inbound/..." (inbound dedupe: "inbound/" +
-	 * MessageSid) each get a budget of their own in the host's store,
-	 * every other key shares a third, so that a flood of one kind cannot
-	 * make the store refuse the other. A store never drops an unexpired
-	 * record to make room: when a namespace is full, claim() refuses.
-	 *   CONN_CLAIM_NEW          the caller owns KEY for TTL_MS; it must
-	 *                           settle() it (with a result, or NULL to
-	 *                           forget) when the work ends.
-	 *   CONN_CLAIM_IN_PROGRESS  another claim on KEY is alive.
+	 * MessageSid + "/" + sub id) each get a budget of their own in the
+	 * host's store, every other key shares a third, so that a flood of one
+	 * kind cannot make the store refuse the other. A store never drops an
+	 * unexpired record to make room: when a namespace is full, claim()
+	 * refuses. CONN_CLAIM_NEW          the caller owns KEY for TTL_MS; it
+	 * must settle() it (with a result, or NULL to forget) when the work
+	 * ends. CONN_CLAIM_IN_PROGRESS  another claim on KEY is alive.
 	 *   CONN_CLAIM_DONE         KEY was settled with a result; *PRIOR is a
 	 *                           new reference to a private copy of it,
 	 *                           owned by the caller (json_object_put()).

@@ -269,6 +269,20 @@ int connhost_store_claim(connhost_store *s, const char *key, uint32_t ttl_ms,
 int connhost_store_settle(connhost_store *s, const char *key,
                           json_object *result, uint32_t ttl_ms);
 
+/*
+ * The claim_owned() and settle_owned() host services of connector.h (ABI
+ * 1.1): a claim answered CONN_CLAIM_OWNED carries an owner token (never
+ * 0, unique in the store), and only that token settles it; another gets
+ * CONN_ENOTOWNER and changes nothing. The plain settle() above settles
+ * any live claim (ABI 1.0 plugins).
+ */
+int connhost_store_claim_owned(connhost_store *s, const char *key,
+                               uint32_t ttl_ms, uint64_t *owner,
+                               json_object **prior);
+int connhost_store_settle_owned(connhost_store *s, const char *key,
+                                uint64_t owner, json_object *result,
+                                uint32_t ttl_ms);
+
 typedef struct connhost_store_fill {
 	size_t entries;   /* keys held (live, or expired not yet reclaimed) */
 	size_t bytes;     /* what they take */

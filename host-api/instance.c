@@ -49,6 +49,25 @@ static int svc_settle(void *ctx, const char *key, json_object *result,
 	return connhost_store_settle(owner_of(ctx)->store, key, result, ttl_ms);
 }
 
+static int svc_log_enabled(void *ctx, conn_log_level level)
+{
+	return level <= owner_of(ctx)->log.level;
+}
+
+static int svc_claim_owned(void *ctx, const char *key, uint32_t ttl_ms,
+                           uint64_t *owner, json_object **prior)
+{
+	return connhost_store_claim_owned(owner_of(ctx)->store, key, ttl_ms,
+	                                  owner, prior);
+}
+
+static int svc_settle_owned(void *ctx, const char *key, uint64_t owner,
+                            json_object *result, uint32_t ttl_ms)
+{
+	return connhost_store_settle_owned(owner_of(ctx)->store, key, owner,
+	                                   result, ttl_ms);
+}
+
 static int64_t now_us(void)
 {
 	struct timespec ts;
@@ -81,6 +100,12 @@ static struct connhost__gen *gen_new(connhost_instance *inst,
 	        .publish = connhost__publish,
 	        .claim = svc_claim,
 	        .settle = svc_settle,
+	        /* ABI 1.1 */
+	        .json_c_version = (uint32_t)json_c_version_num(),
+	        .json_c_version_num = json_c_version_num,
+	        .log_enabled = svc_log_enabled,
+	        .claim_owned = svc_claim_owned,
+	        .settle_owned = svc_settle_owned,
 	};
 	return g;
 }

@@ -635,7 +635,7 @@ static int check_table(const char *shown, const conn_plugin *t,
 	        {"subscribe_event", offsetof(conn_plugin, subscribe_event)},
 	        {"unsubscribe", offsetof(conn_plugin, unsubscribe)},
 	};
-	size_t i, n;
+	size_t i, n, need;
 
 	if (t->struct_size < offsetof(conn_plugin, name)) {
 		connhost__err(
@@ -660,18 +660,27 @@ static int check_table(const char *shown, const conn_plugin *t,
 		              CONN_ABI_MINOR);
 		return CONN_EABI;
 	}
-	if (t->struct_size < CONN_PLUGIN_SIZE_1_0) {
+	need = CONN_PLUGIN_SIZE_FOR(t->abi_minor);
+	if (t->struct_size < need) {
 		connhost__err(
 		        err, errlen,
 		        "plugin %s refused: struct too small (struct_size "
-		        "%u, ABI %u.%u needs %zu)",
+		        "%u, ABI %u.%u requires %zu)",
 		        shown, t->struct_size, t->abi_major, t->abi_minor,
-		        CONN_PLUGIN_SIZE_1_0);
+		        need);
 		return CONN_EABI;
 	}
+	/* The copy holds what the minor the plugin speaks defines, no more:
+	 * a table speaking 1.0 has no 1.1 slot (a 1.0 binary's reserved
+	 * words, NULL by 1.0's rule, are not trusted to be), and one built
+	 * for a newer minor than ours keeps only what we know. struct_size
+	 * is set to match, so CONN_PLUGIN_HAS() on the copy is exact. */
 	n = t->struct_size < sizeof(*copy) ? t->struct_size : sizeof(*copy);
+	if (n > need && t->abi_minor < CONN_ABI_MINOR)
+		n = need;
 	memset(copy, 0, sizeof(*copy));
 	memcpy(copy, t, n);
+	copy->struct_size = (uint32_t)n;
 	for (i = 0; i < sizeof(mandatory) / sizeof(mandatory[0]); i++) {
 		void *slot;
 		memcpy(&slot, (const char *)copy + mandatory[i].off,

@@ -13,9 +13,12 @@ host_api_libconnhost_la_SOURCES = \
 	host-api/subs.c \
 	host-api/connhost-int.h
 host_api_libconnhost_la_LIBADD = $(LTDL_LIBS) $(JSONC_LIBS) $(LIBS)
-host_api_libconnhost_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 \
+host_api_libconnhost_la_LDFLAGS = $(AM_LDFLAGS) -version-info 1:0:1 \
 	-no-undefined -export-symbols-regex '^connhost_[a-z]'
 connectorinclude_HEADERS += host-api/connhost.h
+# libconnhost's ABI as last released, and the check CI runs against it
+# (host-api/abi/abi-check.sh: abidiff, and -version-info's libtool rule)
+EXTRA_DIST += host-api/abi/libconnhost-1.0.abi host-api/abi/abi-check.sh
 
 bin_PROGRAMS += host-api/connector-host
 host_api_connector_host_SOURCES = host-api/connector-host.c \

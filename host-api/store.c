@@ -91,7 +91,10 @@ enum { ST_CLAIMED, ST_DONE };
 struct entry {
 	uint64_t hash;
 	int64_t expires;
-	char *result;        /* JSON text when DONE, in this entry's slot */
+	union {
+		char *result;   /* DONE: JSON text, in this entry's slot */
+		uint64_t owner; /* CLAIMED: the claim's owner token, or 0 */
+	} u;
 	uint32_t cost;       /* bytes charged to the namespace (< 128 KiB) */
 	unsigned char state; /* ST_CLAIMED or ST_DONE */
 	unsigned char ns, cls;
@@ -145,6 +148,7 @@ struct connhost_store {
 	connhost_store_counts counts;
 	connhost_log log;
 	int has_log;
+	uint64_t next_owner; /* the last owner token handed out */
 };
 
 static const char *const ns_names[CONNHOST_STORE_NS_COUNT] = {"send", "inbound",
@@ -570,9 +574,28 @@ static void warn_fill(connhost_store *s, int ns)
 /* claim, settle                                                           */
 /* ---------------------------------------------------------------------- */
 
+/* A settle_owned() by another than the claim's owner: the first owner's
+ * claim expired while it worked, and the key was claimed again. Rare and
+ * worth an operator's look (the TTL is shorter than the work). The key
+ * is not logged: it holds an idempotency key and a phone number. */
+static void warn_not_owner(connhost_store *s, const char *key)
+{
+	connhost_log log;
+
+	pthread_mutex_lock(&s->lock);
+	log = s->log;
+	pthread_mutex_unlock(&s->lock);
+	connhost__logf(&log, CONN_LOG_WARN, NULL,
+	               "idempotency store: a settle in namespace '%s' was "
+	               "refused: the key is claimed by another owner (the "
+	               "first claim expired before its work ended: raise "
+	               "its TTL)",
+	               connhost_store_ns_name(ns_of(key)));
+}
+
 /* A new claimed entry for KEY in namespace NS, or CONN_EFULL/ENOMEM. */
 static int add_claim(connhost_store *s, const char *key, uint64_t h, int ns,
-                     uint32_t ttl_ms, int64_t now, int *warn)
+                     uint32_t ttl_ms, int64_t now, uint64_t owner, int *warn)
 {
 	struct ns *n = &s->ns[ns];
 	size_t len = strlen(key), cost = entry_cost(len, 0);
@@ -593,6 +616,7 @@ static int add_claim(connhost_store *s, const char *key, uint64_t h, int ns,
 	e->sc = sc;
 	memcpy(e->key, key, len + 1);
 	e->hash = h;
+	e->u.owner = owner;
 	e->state = ST_CLAIMED;
 	e->ns = (unsigned char)ns;
 	e->cost = (uint32_t)cost;
@@ -607,8 +631,10 @@ static int add_claim(connhost_store *s, const char *key, uint64_t h, int ns,
 	return CONN_CLAIM_NEW;
 }
 
-int connhost_store_claim(connhost_store *s, const char *key, uint32_t ttl_ms,
-                         json_object **prior)
+/* claim() with OWNER non-NULL: claim_owned(), the answer OWNED with a new
+ * token in *OWNER; without: claim(), the answer NEW. */
+static int claim(connhost_store *s, const char *key, uint32_t ttl_ms,
+                 uint64_t *owner, json_object **prior)
 {
 	int64_t now = conn_now_ms();
 	uint64_t h;
@@ -617,6 +643,8 @@ int connhost_store_claim(connhost_store *s, const char *key, uint32_t ttl_ms,
 
 	if (prior)
 		*prior = NULL;
+	if (owner)
+		*owner = 0;
 	if (!s || !key_ok(key))
 		return CONN_EINVAL;
 	h = hash_key(key);
@@ -638,10 +666,17 @@ int connhost_store_claim(connhost_store *s, const char *key, uint32_t ttl_ms,
 		s->counts.claims_done++;
 		rc = CONN_CLAIM_DONE;
 		if (prior)
-			*prior = json_tokener_parse(e->result);
+			*prior = json_tokener_parse(e->u.result);
 	} else {
-		rc = add_claim(s, key, h, ns, ttl_ms, now, &warn);
-		if (rc == CONN_CLAIM_NEW)
+		/* tokens are per store and never 0; 2^64 claims to wrap */
+		uint64_t token = owner ? ++s->next_owner : 0;
+
+		rc = add_claim(s, key, h, ns, ttl_ms, now, token, &warn);
+		if (rc == CONN_CLAIM_NEW && owner) {
+			*owner = token;
+			rc = CONN_CLAIM_OWNED;
+		}
+		if (rc == CONN_CLAIM_NEW || rc == CONN_CLAIM_OWNED)
 			s->counts.claims_new++;
 		else if (rc == CONN_EFULL)
 			s->counts.refused_full++;
@@ -652,6 +687,21 @@ int connhost_store_claim(connhost_store *s, const char *key, uint32_t ttl_ms,
 	if (warn)
 		warn_fill(s, ns);
 	return rc;
+}
+
+int connhost_store_claim(connhost_store *s, const char *key, uint32_t ttl_ms,
+                         json_object **prior)
+{
+	return claim(s, key, ttl_ms, NULL, prior);
+}
+
+int connhost_store_claim_owned(connhost_store *s, const char *key,
+                               uint32_t ttl_ms, uint64_t *owner,
+                               json_object **prior)
+{
+	uint64_t dummy;
+
+	return claim(s, key, ttl_ms, owner ? owner : &dummy, prior);
 }
 
 /* Settle the claimed entry at *PP with TEXT (LEN bytes): a new entry in
@@ -671,8 +721,8 @@ static int settle_done(connhost_store *s, struct entry **pp, const char *text,
 	sc = e->sc;
 	memcpy(e, o, sizeof(*e) + klen + 1);
 	e->sc = sc;
-	e->result = e->key + klen + 1;
-	memcpy(e->result, text, len + 1);
+	e->u.result = e->key + klen + 1;
+	memcpy(e->u.result, text, len + 1);
 	e->state = ST_DONE;
 	e->expires = now + (ttl_ms ? ttl_ms : 1);
 	*pp = e;
@@ -684,8 +734,9 @@ static int settle_done(connhost_store *s, struct entry **pp, const char *text,
 	return 0;
 }
 
-int connhost_store_settle(connhost_store *s, const char *key,
-                          json_object *result, uint32_t ttl_ms)
+/* settle() with CHECK_OWNER: settle_owned() by OWNER only. */
+static int settle(connhost_store *s, const char *key, int check_owner,
+                  uint64_t owner, json_object *result, uint32_t ttl_ms)
 {
 	int64_t now = conn_now_ms();
 	struct entry **pp, *e;
@@ -720,6 +771,10 @@ int connhost_store_settle(connhost_store *s, const char *key,
 	e = *pp;
 	if (!e || e->state != ST_CLAIMED || e->expires <= now) {
 		rc = CONN_ENOENT;
+	} else if (check_owner && e->u.owner != owner) {
+		/* claimed again after this owner's claim expired, or a token
+		 * that was never this key's: the live claim is not touched */
+		rc = CONN_ENOTOWNER;
 	} else if (!text) {
 		drop(s, e);
 	} else {
@@ -733,7 +788,22 @@ int connhost_store_settle(connhost_store *s, const char *key,
 	json_object_put(result);
 	if (warn)
 		warn_fill(s, ns);
+	if (rc == CONN_ENOTOWNER)
+		warn_not_owner(s, key);
 	return rc;
+}
+
+int connhost_store_settle(connhost_store *s, const char *key,
+                          json_object *result, uint32_t ttl_ms)
+{
+	return settle(s, key, 0, 0, result, ttl_ms);
+}
+
+int connhost_store_settle_owned(connhost_store *s, const char *key,
+                                uint64_t owner, json_object *result,
+                                uint32_t ttl_ms)
+{
+	return settle(s, key, 1, owner, result, ttl_ms);
 }
 
 void connhost_store_get_counts(connhost_store *s, connhost_store_counts *out)

@@ -120,7 +120,8 @@ typedef struct tw_hit {
 	json_object *groups; /* matchGroups, owned */
 	char *reply;         /* the reply text, or NULL */
 	int state;
-	int outcome; /* 'p' published, 'f' failed, 'l' late, 'd' duplicate */
+	int outcome;    /* 'p' published, 'f' failed, 'l' late, 'd' duplicate */
+	uint64_t owner; /* the claim's owner token (0: a 1.0 host) */
 } tw_hit;
 
 struct tw_inbound_worker {
@@ -1005,8 +1006,9 @@ static int claim_hit(tw_inbound *in, tw_hit *h, const tw_msg *m)
 	int rc;
 
 	claim_key(key, sizeof(key), m, h->sub->id);
-	rc = in->host->claim(in->host->ctx, key, in->dedupe_ttl_ms, &prior);
-	if (rc == CONN_CLAIM_NEW) {
+	rc = conn_host_claim(in->host, key, in->dedupe_ttl_ms, &h->owner,
+	                     &prior);
+	if (rc == CONN_CLAIM_OWNED) {
 		json_object_put(prior);
 		h->state = ST_NEW;
 	} else if (rc == CONN_CLAIM_DONE) {
@@ -1027,7 +1029,7 @@ static void settle_hit(tw_inbound *in, tw_hit *h, const tw_msg *m,
 	char key[96];
 
 	claim_key(key, sizeof(key), m, h->sub->id);
-	in->host->settle(in->host->ctx, key, result, in->dedupe_ttl_ms);
+	conn_host_settle(in->host, key, h->owner, result, in->dedupe_ttl_ms);
 }
 
 /* Whether S may publish now; counts the publish in (in->mu taken). */
@@ -1144,7 +1146,7 @@ static void wait_hits(tw_inbound *in, tw_hit *hits, size_t n, const tw_msg *m,
 			if (h->state != ST_WAIT)
 				continue;
 			rc = claim_hit(in, h, m);
-			if (rc == CONN_CLAIM_NEW)
+			if (rc == CONN_CLAIM_OWNED)
 				publish_hit(in, h, m, &base, 0, pub_deadline,
 				            deadline, oom);
 			else if (rc < 0)
@@ -1250,7 +1252,7 @@ static void twiml_write(tw_inbound *in, tw_buf *out, tw_hit *hits, size_t n)
 static void log_message(tw_inbound *in, const tw_msg *m, tw_hit *hits, size_t n,
                         int status)
 {
-	json_object *f = json_object_new_object(), *ids[4];
+	json_object *f, *ids[4];
 	static const char *const names[4] = {"published", "failed", "late",
 	                                     "duplicates"};
 	static const char outcomes[4] = {'p', 'f', 'l', 'd'};
@@ -1258,6 +1260,12 @@ static void log_message(tw_inbound *in, const tw_msg *m, tw_hit *hits, size_t n,
 	char *from, *to;
 	size_t i, j;
 
+	/* built for every message: skipped when the host would drop it
+	 * (ABI 1.1's log_enabled; a 1.0 host gets the line and filters) */
+	if (!conn_host_log_enabled(in->host, status == 200 ? CONN_LOG_INFO
+	                                                   : CONN_LOG_WARN))
+		return;
+	f = json_object_new_object();
 	if (!f)
 		return;
 	from = tw_mask_number(m->from ? m->from : "", in->log_numbers);
@@ -1270,9 +1278,7 @@ static void log_message(tw_inbound *in, const tw_msg *m, tw_hit *hits, size_t n,
 		json_object_object_add(f, "to", json_object_new_string(to));
 	free(from);
 	free(to);
-	/* the outcome lists only when not empty: this line is built for
-	 * every message, and a host at level warn drops it (ABI 1.0 has no
-	 * way to ask the level first) */
+	/* the outcome lists only when not empty */
 	matched = json_object_new_array_ext((int)(n ? n : 1));
 	for (j = 0; j < 4; j++)
 		ids[j] = NULL;

@@ -573,10 +573,9 @@ static json_object *dry_run_outputs(req *r, const tw_call *call)
 		json_object_object_add(
 		        d, "ucs2Character",
 		        json_object_new_string_len(r->body + off, (int)n));
-		json_object_object_add(
-		        d, "ucs2Offset",
-		        json_object_new_int(
-		                (int)tw_utf16_length(r->body, off)));
+		json_object_object_add(d, "ucs2Offset",
+		                       json_object_new_int((int)tw_utf16_length(
+		                               r->body, off)));
 	} else {
 		json_object_object_add(d, "ucs2Character", NULL);
 		json_object_object_add(d, "ucs2Offset", NULL);
@@ -682,6 +681,7 @@ static void claim_jobs(conn_instance *inst, tw_call *call, const char *key)
 	for (i = 0; i < call->njobs; i++) {
 		tw_job *j = &call->jobs[i];
 		json_object *prior = NULL, *v;
+		uint64_t owner = 0;
 		char *k;
 		int rc;
 
@@ -691,10 +691,11 @@ static void claim_jobs(conn_instance *inst, tw_call *call, const char *key)
 		if (!k) {
 			rc = CONN_ENOMEM;
 		} else {
-			rc = h->claim(h->ctx, k, ttl, &prior);
+			rc = conn_host_claim(h, k, ttl, &owner, &prior);
 		}
-		if (rc == CONN_CLAIM_NEW) {
+		if (rc == CONN_CLAIM_OWNED) {
 			j->claim_key = k;
+			j->claim_owner = owner;
 			continue;
 		}
 		free(k);
@@ -753,9 +754,12 @@ static void req_free(req *r)
 
 static void log_call(conn_instance *inst, const conn_call *call, req *r)
 {
-	json_object *f = json_object_new_object();
+	json_object *f;
 	char msg[160];
 
+	if (!conn_host_log_enabled(inst->host, CONN_LOG_DEBUG))
+		return;
+	f = json_object_new_object();
 	if (!f)
 		return;
 	json_object_object_add(f, "call_id",

@@ -186,7 +186,7 @@ void tw_job_settle(const conn_host *host, const tw_config *cfg, tw_job *job,
 	}
 	/* a failed allocation of V forgets the claim: the safe fallback for
 	 * a result is a later resend only if the store also lost it */
-	host->settle(host->ctx, job->claim_key, v, ttl);
+	conn_host_settle(host, job->claim_key, job->claim_owner, v, ttl);
 	free(job->claim_key);
 	job->claim_key = NULL;
 }

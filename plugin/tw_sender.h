@@ -42,6 +42,7 @@ typedef struct tw_job {
 	char *input;     /* as written (owned) */
 	char *to;        /* normalised (owned) */
 	char *claim_key; /* idempotency key + "|" + to, or NULL (owned) */
+	uint64_t claim_owner; /* the claim's owner token (0: a 1.0 host) */
 	int attempts;    /* retries done */
 	tw_job_state state;
 	int64_t due_ms;

@@ -19,6 +19,7 @@
  * text, handler); describe() is built from them with the configuration's
  * and the errors' tables. A new action or event is one table entry.
  */
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -305,7 +306,6 @@ static int tw_init(const conn_host *host, json_object *config,
 {
 	conn_instance *inst;
 	ftl_error fe;
-	int v = json_c_version_num();
 
 	*out = NULL;
 	if (!host || host->struct_size < CONN_HOST_SIZE_1_0 ||
@@ -317,16 +317,8 @@ static int tw_init(const conn_host *host, json_object *config,
 		        "incomplete for ABI 1.0");
 		return CONN_EABI;
 	}
-	if ((v >> 8) != (JSON_C_VERSION_NUM >> 8)) {
-		if (err && errlen)
-			snprintf(err, errlen,
-			         "json-c %d.%d is loaded but the connector was "
-			         "built against %d.%d",
-			         v >> 16, (v >> 8) & 0xff,
-			         JSON_C_VERSION_NUM >> 16,
-			         (JSON_C_VERSION_NUM >> 8) & 0xff);
-		return CONN_EABI;
-	}
+	/* 1.1 services (claim_owned, log_enabled) are used when present */
+	CONN_CHECK_JSON_C(host, err, errlen);
 	inst = calloc(1, sizeof(*inst));
 	if (!inst) {
 		set_err(err, errlen, "out of memory");
@@ -689,35 +681,63 @@ static json_object *tw_stats(conn_instance *inst)
 	return o;
 }
 
+/* Rule 7 of the ABI, for a host that cannot pin: this image made resident
+ * (RTLD_NODELETE on itself), which keeps every library it uses mapped. */
+static int tw_pin(char *err, size_t errlen)
+{
+	Dl_info di;
+	void *h;
+
+	if (!dladdr((void *)tw_describe, &di) || !di.dli_fname) {
+		set_err(err, errlen, "pin: cannot find the plugin's own file");
+		return CONN_EIO;
+	}
+	h = dlopen(di.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+	if (!h) {
+		const char *e = dlerror();
+
+		if (err && errlen)
+			snprintf(err, errlen, "pin: %s",
+			         e ? e : "dlopen failed");
+		return CONN_EIO;
+	}
+	/* the reference is kept: with RTLD_NODELETE it is for good anyway */
+	return 0;
+}
+
+#define TW_PLUGIN_SLOTS                                                        \
+	.abi_major = CONN_ABI_MAJOR, .name = "twilio", .version = TW_VERSION,  \
+	.describe = tw_describe, .init = tw_init, .start = tw_start,           \
+	.quiesce = tw_quiesce, .resume = tw_resume, .shutdown = tw_shutdown,   \
+	.invoke_action = tw_invoke, .cancel = tw_cancel,                       \
+	.subscribe_event = tw_subscribe, .unsubscribe = tw_unsubscribe,        \
+	.stats = tw_stats
+
+/* What a 1.1 host gets; a 1.0 host gets the 1.0 part, saying 1.0 (the
+ * plugin needs nothing of 1.1: it uses 1.1's host services when the
+ * host table has them). */
 static const conn_plugin tw_plugin = {
-        .struct_size = sizeof(conn_plugin),
-        .abi_major = CONN_ABI_MAJOR,
-        .abi_minor = CONN_ABI_MINOR,
-        .name = "twilio",
-        .version = TW_VERSION,
-        .describe = tw_describe,
-        .init = tw_init,
-        .start = tw_start,
-        .quiesce = tw_quiesce,
-        .resume = tw_resume,
-        .shutdown = tw_shutdown,
-        .invoke_action = tw_invoke,
-        .cancel = tw_cancel,
-        .subscribe_event = tw_subscribe,
-        .unsubscribe = tw_unsubscribe,
-        .stats = tw_stats,
+        .struct_size = CONN_PLUGIN_SIZE_1_1,
+        .abi_minor = 1,
+        TW_PLUGIN_SLOTS,
+        .pin = tw_pin,
+};
+static const conn_plugin tw_plugin_1_0 = {
+        .struct_size = CONN_PLUGIN_SIZE_1_0,
+        .abi_minor = 0,
+        TW_PLUGIN_SLOTS,
 };
 
 /* The one exported symbol: the vtable for a host of the same ABI major,
- * NULL otherwise (the host reports the refusal). */
+ * in the minor the host speaks; NULL for another major (the host reports
+ * the refusal). */
 __attribute__((visibility("default"))) const conn_plugin *
 conn_plugin_get(uint16_t host_abi_major, uint16_t host_abi_minor);
 
 const conn_plugin *conn_plugin_get(uint16_t host_abi_major,
                                    uint16_t host_abi_minor)
 {
-	(void)host_abi_minor;
 	if (host_abi_major != CONN_ABI_MAJOR)
 		return NULL;
-	return &tw_plugin;
+	return host_abi_minor >= 1 ? &tw_plugin : &tw_plugin_1_0;
 }

@@ -160,7 +160,7 @@ check "the outputs were still printed" has "$T/out" '"name":"busy"'
 ver=$(sed -n 's/^#define PACKAGE_VERSION "\(.*\)"$/\1/p' "$top_builddir/config.h")
 run 0 "--version" --version
 check "prints the package version ($ver)" has "$T/out" "connector-host (twilio-connector) $ver"
-check "and the ABI version" has "$T/out" "connector ABI 1.0"
+check "and the ABI version" has "$T/out" "connector ABI 1.1"
 run 0 "-V" -V
 check "-V prints the same" has "$T/out" "connector-host (twilio-connector) $ver"
 

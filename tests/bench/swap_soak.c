@@ -17,9 +17,12 @@
  *
  * Prints one JSON line: the counts, the checks, and the figures of
  * docs/benchmarks.md "Hot swap": the swap pause (connhost's
- * last_swap_pause_us after each swap) p50/p99/max, the first send_sms
- * call on each new version against the calls' p50/p99, and the webhooks
- * answered per 100 ms window around the swaps against the steady rate.
+ * last_swap_pause_us after each swap) p50/p99/max; the same seen by the
+ * clients: for each swap, the longest a webhook (connect included) or a
+ * call that began while the swap ran took, p50/p99/max over the swaps,
+ * against the webhooks' and calls' own p50/p99; the first send_sms call
+ * on each new version; and the webhooks answered per 100 ms window
+ * around the swaps against the steady rate.
  *
  * usage: swap_soak V1.so V2.so --config FILE --requests FILE --swaps N
  *                  [--threads N] [--gap-ms N]
@@ -62,6 +65,9 @@ static char **sigs, **bodies;
 static size_t nreq;
 static atomic_size_t next_req;
 static _Atomic unsigned char *published, *answered;
+/* when each webhook began (before any connect) and how long it took, µs;
+ * 0 when not answered */
+static int64_t *wh_began, *wh_took;
 
 static atomic_ulong calls_ok, calls_failed, calls_bad, wh_ok, wh_bad,
         wh_refused, wh_reset, wh_closes, events_bad;
@@ -166,6 +172,7 @@ struct caller {
 	pthread_t th;
 	int id;
 	struct lat lat;
+	struct lat began; /* when each call of LAT began */
 };
 
 static void *caller(void *arg)
@@ -175,9 +182,11 @@ static void *caller(void *arg)
 	int64_t t0 = now_us();
 
 	while (!atomic_load(&stop)) {
-		int64_t us;
-		if (call_once(c->id, k++, &us) == 0)
+		int64_t us, t = now_us();
+		if (call_once(c->id, k++, &us) == 0) {
 			lat_add(&c->lat, us);
+			lat_add(&c->began, t);
+		}
 		pace(t0, k, CALL_PERIOD_US);
 	}
 	return NULL;
@@ -281,9 +290,11 @@ static void *webhook_client(void *arg)
 	while (!atomic_load(&stop)) {
 		size_t i;
 		int close_after = 0;
+		int64_t t;
 		pace(t0, k++, WEBHOOK_PERIOD_US);
 		if ((i = atomic_fetch_add(&next_req, 1)) >= nreq)
 			break;
+		t = now_us();
 		if (fd < 0 && (fd = dial()) < 0) {
 			fprintf(stderr, "swap_soak: connect: %s\n",
 			        strerror(errno));
@@ -300,6 +311,8 @@ static void *webhook_client(void *arg)
 			fd = -1;
 			continue;
 		}
+		wh_began[i] = t;
+		wh_took[i] = now_us() - t;
 		if (close_after) {
 			atomic_fetch_add(&wh_closes, 1);
 			close(fd);
@@ -395,7 +408,9 @@ static int load_requests(const char *path)
 	nreq = n;
 	published = calloc(n, 1);
 	answered = calloc(n, 1);
-	return n && published && answered ? 0 : -1;
+	wh_began = calloc(n, sizeof(*wh_began));
+	wh_took = calloc(n, sizeof(*wh_took));
+	return n && published && answered && wh_began && wh_took ? 0 : -1;
 }
 
 static int64_t stat_int(json_object *st, const char *a, const char *b)
@@ -416,8 +431,8 @@ int main(int argc, char **argv)
 	json_object *cfg = NULL, *params, *st;
 	struct caller callers[MAX_THREADS];
 	pthread_t wh[WEBHOOK_CLIENTS];
-	struct lat first = {0}, pause = {0}, all = {0};
-	int64_t *swap_at;
+	struct lat first = {0}, pause = {0}, all = {0}, waited = {0}, whs = {0};
+	int64_t *swap_at, *swap_end;
 	char err[1024];
 	uint64_t sub;
 	int fds0 = -1, maps0 = -1, fds1, maps1, failed = 0;
@@ -450,7 +465,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	swap_at = calloc((size_t)swaps, sizeof(*swap_at));
-	if (!swap_at || connhost_config_load(cfgpath, &cfg, err, sizeof(err)) ||
+	swap_end = calloc((size_t)swaps, sizeof(*swap_end));
+	if (!swap_at || !swap_end ||
+	    connhost_config_load(cfgpath, &cfg, err, sizeof(err)) ||
 	    connhost_plugin_load(argv[1], NULL, &pl[0], err, sizeof(err)) ||
 	    connhost_plugin_load(argv[2], NULL, &pl[1], err, sizeof(err)) ||
 	    connhost_instance_new(pl[0], cfg, NULL, &inst, err, sizeof(err)) ||
@@ -499,6 +516,7 @@ int main(int argc, char **argv)
 			if (rc == 0)
 				rc = connhost_instance_swap(
 				        inst, p2, NULL, NULL, err, sizeof(err));
+			swap_end[i] = now_us();
 			connhost_plugin_unref(p2);
 			if (rc != 0) {
 				fprintf(stderr,
@@ -550,6 +568,30 @@ int main(int argc, char **argv)
 			pub_none += answered[k] == 1 && published[k] == 0;
 			ans_twice += answered[k] > 1;
 		}
+		/* the client's view of each swap: the longest a webhook or
+		 * a call that began while connhost_instance_swap() ran took
+		 * (a connection's or call's wait to be accepted is in it) */
+		for (i = 0; i < swaps && swap_end[i]; i++) {
+			int64_t m = -1;
+			for (size_t k = 0; k < nreq; k++)
+				if (wh_took[k] && wh_began[k] >= swap_at[i] &&
+				    wh_began[k] <= swap_end[i] &&
+				    wh_took[k] > m)
+					m = wh_took[k];
+			for (long t = 0; t < nthreads; t++)
+				for (size_t k = 0; k < callers[t].began.n; k++)
+					if (callers[t].began.v[k] >=
+					            swap_at[i] &&
+					    callers[t].began.v[k] <=
+					            swap_end[i] &&
+					    callers[t].lat.v[k] > m)
+						m = callers[t].lat.v[k];
+			if (m >= 0)
+				lat_add(&waited, m);
+		}
+		for (size_t k = 0; k < nreq; k++)
+			if (wh_took[k])
+				lat_add(&whs, wh_took[k]);
 		for (i = 0; i < nthreads; i++)
 			for (size_t k = 0; k < callers[i].lat.n; k++)
 				lat_add(&all, callers[i].lat.v[k]);
@@ -594,6 +636,9 @@ int main(int argc, char **argv)
 		       "\"max\":%lld},"
 		       "\"first_call_on_new_version_us\":{\"p50\":%lld,"
 		       "\"p99\":%lld},"
+		       "\"client_longest_during_swap_us\":{\"swaps\":%zu,"
+		       "\"p50\":%lld,\"p99\":%lld,\"max\":%lld},"
+		       "\"webhooks_us\":{\"p50\":%lld,\"p99\":%lld},"
 		       "\"calls_us\":{\"p50\":%lld,\"p99\":%lld},"
 		       "\"webhooks_per_100ms\":{\"median\":%lld,"
 		       "\"lowest_window_with_a_swap\":%lld},"
@@ -608,7 +653,12 @@ int main(int argc, char **argv)
 		       (long long)pct(pause.v, pause.n, 0.99),
 		       (long long)pct(pause.v, pause.n, 1.0),
 		       (long long)pct(first.v, first.n, 0.5),
-		       (long long)pct(first.v, first.n, 0.99),
+		       (long long)pct(first.v, first.n, 0.99), waited.n,
+		       (long long)pct(waited.v, waited.n, 0.5),
+		       (long long)pct(waited.v, waited.n, 0.99),
+		       (long long)pct(waited.v, waited.n, 1.0),
+		       (long long)pct(whs.v, whs.n, 0.5),
+		       (long long)pct(whs.v, whs.n, 0.99),
 		       (long long)pct(all.v, all.n, 0.5),
 		       (long long)pct(all.v, all.n, 0.99), (long long)steady,
 		       (long long)dip_min, failed ? "false" : "true");
@@ -622,8 +672,10 @@ int main(int argc, char **argv)
 	for (size_t k = 0; k < nreq; k++)
 		free(sigs[k]), free(bodies[k]);
 	free(sigs), free(bodies), free(published), free(answered);
+	free(wh_began), free(wh_took);
 	for (i = 0; i < nthreads; i++)
-		free(callers[i].lat.v);
+		free(callers[i].lat.v), free(callers[i].began.v);
 	free(first.v), free(pause.v), free(all.v), free(swap_at);
+	free(swap_end), free(waited.v), free(whs.v);
 	return failed;
 }

@@ -69,7 +69,7 @@ static int copy_patched(const char *src, const char *dst, int machine)
 
 static void refusals(void)
 {
-	char path[4096], so[4096], bad[4096];
+	char path[4096], so[4096], bad[4096], want[160];
 	const char *top = getenv("top_builddir");
 	FILE *f;
 	uint16_t m;
@@ -112,10 +112,18 @@ static void refusals(void)
 	        "conn_plugin_get() returned NULL", "entry returns NULL");
 	refused(ht_plugin("bad-major", path, sizeof(path)), CONN_EABI,
 	        "ABI major 2, this host speaks major 1", "wrong major");
-	refused(ht_plugin("bad-minor", path, sizeof(path)), CONN_EABI,
-	        "ABI minor 1 is newer than this host's 1.0", "newer minor");
+	snprintf(want, sizeof(want),
+	         "ABI minor %d is newer than this host's %d.%d",
+	         CONN_ABI_MINOR + 1, CONN_ABI_MAJOR, CONN_ABI_MINOR);
+	refused(ht_plugin("bad-minor", path, sizeof(path)), CONN_EABI, want,
+	        "newer minor");
 	refused(ht_plugin("bad-small", path, sizeof(path)), CONN_EABI,
 	        "struct too small (struct_size 16", "struct too small");
+	snprintf(want, sizeof(want),
+	         "struct too small (struct_size %zu, ABI 1.1 requires %zu)",
+	         CONN_PLUGIN_SIZE_1_0, CONN_PLUGIN_SIZE_1_1);
+	refused(ht_plugin("bad-small11", path, sizeof(path)), CONN_EABI, want,
+	        "a 1.1 table of 1.0's size");
 	refused(ht_plugin("bad-nullslot", path, sizeof(path)), CONN_EABI,
 	        "mandatory slot 'init' is NULL", "mandatory slot NULL");
 	is_int(0, count_dir(copies), "refused plugins leave no copy behind");
@@ -229,6 +237,11 @@ static void copies_and_strings(void)
 	ok(connhost_plugin_table(a)->describe !=
 	           connhost_plugin_table(b)->describe,
 	   "two loads are two images (private copies)");
+	is_int(CONN_ABI_MINOR, connhost_plugin_table(a)->abi_minor,
+	       "the plugin speaks this host's minor (asked with it)");
+	is_int((long)CONN_PLUGIN_SIZE_1_1,
+	       (long)connhost_plugin_table(a)->struct_size,
+	       "the host's copy says 1.1's size");
 	is_str("fake", connhost_plugin_name(a), "name copied");
 	is_str("1.0.0", connhost_plugin_version(a), "version copied");
 	ok(connhost_plugin_describe_text(a) !=

@@ -502,6 +502,81 @@ static void slabs(void)
 	connhost_store_free(s);
 }
 
+/* ABI 1.1's claims with an owner token: the "go ahead" answer is not 0,
+ * and only the claim's owner settles it. */
+static void owners(void)
+{
+	connhost_store *s = connhost_store_new(0);
+	json_object *prior = NULL;
+	uint64_t a = 0, b = 7, c = 0;
+	struct ht_log l;
+	connhost_log sink;
+	int rc;
+
+	ht_log_init(&l);
+	sink = ht_log_sink(&l);
+	connhost_store_set_log(s, &sink);
+	rc = connhost_store_claim_owned(s, "send/k|+15005550006", 60000, &a,
+	                                &prior);
+	is_int(CONN_CLAIM_OWNED, rc, "claim_owned: OWNED (3), not 0");
+	ok(CONN_CLAIM_OWNED != 0 && a != 0, "with an owner token (%llu)",
+	   (unsigned long long)a);
+	rc = connhost_store_claim_owned(s, "send/k|+15005550006", 60000, &b,
+	                                &prior);
+	is_int(CONN_CLAIM_IN_PROGRESS, rc, "a second claim: IN_PROGRESS");
+	ok(b == 0 && prior == NULL, "no token, no prior for it");
+	rc = connhost_store_settle_owned(s, "send/k|+15005550006", a + 1,
+	                                 json_object_new_int(1), 60000);
+	is_int(CONN_ENOTOWNER, rc, "settle by another token: ENOTOWNER");
+	is_int(1, ht_log_count(&l, "is claimed by another owner"),
+	       "logged once, as a warning");
+	is_int(0, ht_log_count(&l, "15005550006"),
+	       "the log line does not show the key (a phone number)");
+	rc = connhost_store_claim_owned(s, "send/k|+15005550006", 60000, &b,
+	                                &prior);
+	is_int(CONN_CLAIM_IN_PROGRESS, rc, "the claim is untouched by it");
+	rc = connhost_store_settle_owned(s, "send/k|+15005550006", a,
+	                                 json_object_new_int(42), 60000);
+	is_int(0, rc, "settle by the owner: 0");
+	rc = connhost_store_claim_owned(s, "send/k|+15005550006", 60000, &b,
+	                                &prior);
+	is_int(CONN_CLAIM_DONE, rc, "then DONE");
+	ok(b == 0 && prior && json_object_get_int(prior) == 42,
+	   "with the owner's result and no token");
+	json_object_put(prior);
+	prior = NULL;
+
+	/* an owner whose claim expired cannot settle the next owner's */
+	rc = connhost_store_claim_owned(s, "inbound/SM1", 1, &a, NULL);
+	is_int(CONN_CLAIM_OWNED, rc, "a claim with a 1 ms TTL");
+	sleep_ms(5);
+	rc = connhost_store_claim_owned(s, "inbound/SM1", 60000, &c, NULL);
+	ok(rc == CONN_CLAIM_OWNED && c != 0 && c != a,
+	   "expired: claimed again under a new token");
+	rc = connhost_store_settle_owned(s, "inbound/SM1", a,
+	                                 json_object_new_int(1), 60000);
+	is_int(CONN_ENOTOWNER, rc, "the late first owner is refused");
+	rc = connhost_store_settle_owned(s, "inbound/SM1", c, NULL, 60000);
+	is_int(0, rc, "the second owner forgets it (NULL result)");
+	rc = connhost_store_claim_owned(s, "inbound/SM1", 60000, &a, NULL);
+	is_int(CONN_CLAIM_OWNED, rc, "forgotten: OWNED again");
+
+	/* ABI 1.0's claim and settle keep their contract beside it */
+	rc = connhost_store_settle(s, "inbound/SM1", json_object_new_int(5),
+	                           60000);
+	is_int(0, rc, "1.0 settle (no owner) settles an owned claim");
+	is_int(CONN_CLAIM_NEW, connhost_store_claim(s, "other/x", 60000, NULL),
+	       "1.0 claim: NEW (0)");
+	rc = connhost_store_settle_owned(s, "other/x", 1, NULL, 60000);
+	is_int(CONN_ENOTOWNER, rc,
+	       "a 1.0 claim (token 0) cannot be settled with a token");
+	is_int(CONN_EINVAL, connhost_store_claim_owned(s, "", 60000, &a, NULL),
+	       "claim_owned of a bad key: EINVAL");
+	ok(a == 0, "and no token");
+	connhost_store_free(s);
+	ht_log_free(&l);
+}
+
 int main(void)
 {
 	basics();
@@ -513,5 +588,6 @@ int main(void)
 	fill_warning();
 	threads();
 	slabs();
+	owners();
 	return done_testing();
 }

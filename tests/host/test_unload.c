@@ -28,6 +28,7 @@
  * REST base URL is never called.
  */
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -591,6 +592,55 @@ static int swaps(int n, int *plugin_maps_bad, int *idle_bad)
 	return bad;
 }
 
+/* ABI 1.1's pin(), for a host that cannot pin the plugin's dependencies:
+ * after it, unloading unmaps nothing (last: the copy stays mapped). And
+ * the negotiated minor: asked as a 1.0 host, twilio.so answers with a
+ * 1.0 table, without pin. */
+static void pin_check(void)
+{
+	const conn_plugin *t;
+	connhost_plugin *p = NULL;
+	conn_plugin_get_fn get;
+	char err[512] = "";
+	Dl_info di;
+	void *h = NULL;
+	int rc;
+
+	rc = connhost_plugin_load(so_path, NULL, &p, err, sizeof(err));
+	is_int(0, rc, "pin: load twilio.so (%s)", rc ? err : "");
+	if (rc)
+		return;
+	t = connhost_plugin_table(p);
+	ok(t->abi_minor == 1 && CONN_PLUGIN_HAS(t, pin),
+	   "twilio.so speaks 1.1 with this host and has pin()");
+	if (dladdr((void *)t->describe, &di) && di.dli_fname)
+		h = dlopen(di.dli_fname, RTLD_NOW | RTLD_NOLOAD);
+	ok(h != NULL, "its image found by its name");
+	if (h) {
+		union {
+			void *v;
+			conn_plugin_get_fn f;
+		} u = {.v = dlsym(h, CONN_PLUGIN_ENTRY)};
+		const conn_plugin *t10;
+
+		get = u.f;
+		t10 = get ? get(CONN_ABI_MAJOR, 0) : NULL;
+		ok(t10 && t10->abi_minor == 0 &&
+		           t10->struct_size == CONN_PLUGIN_SIZE_1_0 &&
+		           !CONN_PLUGIN_HAS(t10, pin),
+		   "asked as a 1.0 host: a 1.0 table (minor 0, 1.0's size, "
+		   "no pin)");
+		dlclose(h);
+	}
+	err[0] = '\0';
+	rc = CONN_PLUGIN_HAS(t, pin) ? t->pin(err, sizeof(err)) : -1;
+	is_int(0, rc, "pin() succeeds (%s)", err);
+	ok(count_maps("plugin") >= 1, "mapped while loaded");
+	connhost_plugin_unref(p);
+	ok(count_maps("plugin") >= 1,
+	   "pinned: still mapped after the host unloaded it");
+}
+
 int main(void)
 {
 	const char *top = getenv("top_builddir");
@@ -659,6 +709,7 @@ int main(void)
 		       "no PCRE2 JIT memory left mapped "
 		       "(pcre2_jit_free_unused_memory at shutdown)");
 	is_int(0, count_dir(copies), "no private copy left on disk");
+	pin_check();
 	rmdir(copies);
 	return done_testing();
 }

@@ -180,11 +180,7 @@ static int fake_init(const conn_host *host, json_object *config,
 		errf(err, errlen, "host table too old");
 		return CONN_EABI;
 	}
-	if ((json_c_version_num() >> 8) != (JSON_C_VERSION_NUM >> 8)) {
-		errf(err, errlen, "json-c %s differs from the build's %s",
-		     json_c_version(), JSON_C_VERSION);
-		return CONN_EABI;
-	}
+	CONN_CHECK_JSON_C(host, err, errlen);
 	if (!name || !*name) {
 		errf(err, errlen, "FAKE_NAME: required");
 		return CONN_EINVAL;
@@ -701,19 +697,21 @@ static void claim_keys(conn_instance *in, json_object *inputs, json_object *out)
 		count = json_object_get_int64(v);
 	for (i = 0; i < count; i++) {
 		char key[256];
-		json_object *r;
+		json_object *r, *prior = NULL;
+		uint64_t owner;
 		int rc;
 
 		snprintf(key, sizeof(key), "%s%lld", prefix, (long long)i);
-		rc = in->host->claim(in->host->ctx, key, 60000, NULL);
+		rc = conn_host_claim(in->host, key, 60000, &owner, &prior);
+		json_object_put(prior);
 		if (rc == CONN_EFULL)
 			full++;
-		if (rc != CONN_CLAIM_NEW)
+		if (rc != CONN_CLAIM_OWNED)
 			continue;
 		fresh++;
 		r = json_object_new_object();
 		json_object_object_add(r, "i", json_object_new_int64(i));
-		in->host->settle(in->host->ctx, key, r, 60000);
+		conn_host_settle(in->host, key, owner, r, 60000);
 	}
 	json_object_object_add(out, "new", json_object_new_int64(fresh));
 	json_object_object_add(out, "full", json_object_new_int64(full));

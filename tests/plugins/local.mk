@@ -47,6 +47,11 @@ tests_plugins_bad_minor_la_LDFLAGS = $(AM_LDFLAGS) $(PLUGIN_LDFLAGS)
 tests_plugins_bad_small_la_SOURCES = tests/plugins/bad-small.c
 tests_plugins_bad_small_la_CFLAGS = $(PLUGIN_CFLAGS)
 tests_plugins_bad_small_la_LDFLAGS = $(AM_LDFLAGS) $(PLUGIN_LDFLAGS)
+# ABI 1.1 (issue #11): a table saying minor 1 must be 1.1's size
+check_LTLIBRARIES += tests/plugins/bad-small11.la
+tests_plugins_bad_small11_la_SOURCES = tests/plugins/bad-small11.c
+tests_plugins_bad_small11_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_plugins_bad_small11_la_LDFLAGS = $(AM_LDFLAGS) $(PLUGIN_LDFLAGS)
 tests_plugins_bad_nullslot_la_SOURCES = tests/plugins/bad-nullslot.c
 tests_plugins_bad_nullslot_la_CFLAGS = $(PLUGIN_CFLAGS)
 tests_plugins_bad_nullslot_la_LDFLAGS = $(AM_LDFLAGS) $(PLUGIN_LDFLAGS)
