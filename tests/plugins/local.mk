@@ -126,3 +126,21 @@ fuzz-host:
 	@echo "run: tests/fuzz/fuzz_triggers-libfuzzer NEW-CORPUS-DIR $(top_srcdir)/tests/fuzz/corpus/triggers"
 CLEANFILES += tests/fuzz/fuzz_triggers-libfuzzer
 .PHONY: fuzz-host
+
+# ABI 1.0 compatibility (issue #11): plugin10 is compiled against the
+# frozen 1.0 header beside it (tests/plugins/abi-1.0/connector.h, found
+# first because plugin10.c includes it with quotes), so its table has 1.0's
+# layout; test_abi_compat loads it through the 1.1 libconnhost, and drives
+# the 1.1 twilio.so directly with a host table of exactly 1.0's size that
+# ends at a PROT_NONE guard page.
+check_LTLIBRARIES += tests/plugins/plugin10.la
+noinst_HEADERS += tests/plugins/abi-1.0/connector.h
+tests_plugins_plugin10_la_SOURCES = tests/plugins/abi-1.0/plugin10.c
+tests_plugins_plugin10_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_plugins_plugin10_la_LDFLAGS = $(AM_LDFLAGS) $(PLUGIN_LDFLAGS)
+tests_plugins_plugin10_la_LIBADD = $(JSONC_LIBS) $(PTHREAD_LIBS)
+HOST_TESTS += tests/host/test_abi_compat
+tests_host_test_abi_compat_LDADD = $(HOST_TEST_LDADD)
+EXTRA_tests_host_test_abi_compat_DEPENDENCIES = plugin/twilio.la \
+	tests/plugins/plugin10.la
+EXTRA_DIST += tests/plugins/abi-1.0/README.md
