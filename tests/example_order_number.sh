@@ -16,8 +16,6 @@ command -v bash >/dev/null 2>&1 || {
 	exit 0
 }
 n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
 has() { grep -q -F -- "$1" "$T/out"; }
 build=$(cd "$top_builddir" && pwd)
 env -u TWILIO_ACCOUNT -u TWILIO_TOKEN ORDER_NO_BUILD=1 BUILD_DIR="$build" \

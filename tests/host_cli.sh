@@ -16,24 +16,6 @@ unset CONNHOST_KEEP_COPIES
 SECRET=cli-SECRET-9876
 
 n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-check() { # check DESCRIPTION COMMAND...: ok when the command succeeds
-	d=$1; shift
-	if "$@"; then ok "$d"; else nok "$d"; fi
-}
-# run EXPECTED_CODE DESCRIPTION ARGS...: connector-host ARGS, stdout in
-# $T/out, stderr in $T/err
-run() {
-	want=$1 d=$2; shift 2
-	$WRAP "$CH" "$@" >"$T/out" 2>"$T/err" </dev/null
-	got=$?
-	if [ "$got" = "$want" ]; then ok "$d (exit $got)"; else
-		nok "$d (exit $got, expected $want)"
-		sed 's/^/#   /' "$T/err" | head -n 20
-	fi
-}
-has() { grep -q -F -- "$2" "$1"; }
 lines() { wc -l <"$1" | tr -d ' '; }
 # wait_for FILE PATTERN COUNT: bounded (30 s) until COUNT lines match
 wait_for() {

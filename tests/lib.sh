@@ -24,6 +24,14 @@
 #                        returns its exit status (137 after the SIGKILL)
 #   wait_until SECS CMD...  run CMD every 50 ms until it succeeds; 1 after
 #                        SECS s
+#
+# And the TAP helpers every shell test shares (a test may define its own):
+#   ok DESC / nok DESC   print "ok N - DESC" / "not ok N - DESC" (counts
+#                        n and failed)
+#   check DESC CMD...    ok when CMD succeeds, nok otherwise
+#   has FILE TEXT        FILE holds TEXT (fixed string)
+#   run CODE DESC ARGS...  "$CH" ARGS (connector-host, under $WRAP), stdout
+#                        in $T/out, stderr in $T/err; ok when it exits CODE
 # bash also runs the cleanup when a signal (INT, TERM, HUP) ends the test.
 # No signal traps are set for dash: its subshells keep a caught signal's
 # handler, so a killed `( ... ) &` would finish its command first; a dash
@@ -87,3 +95,20 @@ _lib_cleanup() {
 }
 
 trap _lib_cleanup EXIT
+
+# ---- TAP helpers -------------------------------------------------------
+
+n=0 failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+nok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
+check() { d=$1; shift; if "$@"; then ok "$d"; else nok "$d"; fi; }
+has() { grep -q -F -- "$2" "$1"; }
+run() {
+	want=$1 d=$2; shift 2
+	$WRAP "$CH" "$@" >"$T/out" 2>"$T/err" </dev/null
+	got=$?
+	if [ "$got" = "$want" ]; then ok "$d (exit $got)"; else
+		nok "$d (exit $got, expected $want)"
+		sed 's/^/#   /' "$T/err" | head -n 20
+	fi
+}

@@ -14,8 +14,6 @@ command -v groff >/dev/null 2>&1 || {
 }
 
 n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
 
 for prog in host-api/connector-host ftl-render tests/sandbox/twilio-sandbox; do
 	name=${prog##*/}

@@ -17,13 +17,10 @@ CONNHOST_COPY_DIR=$T; export CONNHOST_COPY_DIR
 unset CONNHOST_KEEP_COPIES
 
 n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
 check() { # check DESCRIPTION COMMAND...
 	d=$1; shift
 	if "$@"; then ok "$d"; else nok "$d"; fi
 }
-has() { grep -q -F -- "$2" "$1"; }
 count() { grep -c -F -- "$2" "$1" 2>/dev/null || true; }
 at_least() { [ "$(count "$1" "$2")" -ge "$3" ]; }
 

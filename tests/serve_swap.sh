@@ -22,10 +22,6 @@ PUB=https://orders.example.com/twilio/sms
 BUSINESS=+15005550006 CUSTOMER=+14155550100
 
 n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-check() { d=$1; shift; if "$@"; then ok "$d"; else nok "$d"; fi; }
-has() { grep -q -F -- "$2" "$1"; }
 count() { grep -c -F -- "$2" "$1" 2>/dev/null || true; }
 
 if [ ! -f "$V2" ]; then

@@ -19,10 +19,6 @@ PUB=https://orders.example.com/twilio/sms
 APP=AP0123456789abcdef0123456789abcdef
 
 n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-check() { d=$1; shift; if "$@"; then ok "$d"; else nok "$d"; fi; }
-has() { grep -q -F -- "$2" "$1"; }
 run() { # run EXPECTED DESCRIPTION ARGS...: stdout $T/out, stderr $T/err
 	want=$1 d=$2; shift 2
 	$WRAP "$CH" twilio-webhook "$PLUGIN" "$@" >"$T/out" 2>"$T/err" </dev/null

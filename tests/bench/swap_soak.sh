@@ -23,9 +23,6 @@ unset CONNHOST_KEEP_COPIES
 PUB=https://soak.example.com/twilio/sms
 
 n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-check() { d=$1; shift; if "$@"; then ok "$d"; else nok "$d"; fi; }
 field() { sed -n "s/.*\"$1\":\([0-9-]*\).*/\1/p" "$T/result.json"; }
 
 if [ ! -f "$V2" ] || [ ! -x "$DRV" ]; then
