@@ -12,10 +12,16 @@ LIB="$top_builddir/host-api/.libs/libconnhost.so"
 # python3 is not built with ASan: an ASan libconnhost needs the ASan
 # runtime loaded first (LD_PRELOAD, found where the library links it), and
 # the interpreter's own allocations held until exit are not leaks of ours.
+# The same holds for TSan (its runtime must be initialised before any
+# thread exists); python's own memory is not instrumented, so TSan sees
+# only our library's accesses and the pthread calls between them.
 PRELOAD=
 if [ "${CONN_ASAN:-no}" = yes ]; then
 	PRELOAD=$(ldd "$LIB" | sed -n 's/^[[:space:]]*libasan[^ ]* => \([^ ]*\) .*/\1/p')
 	[ -n "$PRELOAD" ] || skip_all "ASan build, but libasan not found in ldd $LIB"
+elif [ "${CONN_TSAN:-no}" = yes ]; then
+	PRELOAD=$(ldd "$LIB" | sed -n 's/^[[:space:]]*libtsan[^ ]* => \([^ ]*\) .*/\1/p')
+	[ -n "$PRELOAD" ] || skip_all "TSan build, but libtsan not found in ldd $LIB"
 fi
 
 start_sandbox
