@@ -1322,6 +1322,7 @@ static void fail_call(tw_sender *s, tw_call *call, tw_err e, const char *why,
 static void complete_call(tw_sender *s, tw_call *call)
 {
 	json_object *out;
+	uint64_t id = call->call_id;
 
 	pthread_mutex_lock(&s->lock);
 	if (call->prev)
@@ -1335,8 +1336,14 @@ static void complete_call(tw_sender *s, tw_call *call)
 	out = call->outputs(call);
 	if (!out)
 		out = json_object_new_object();
-	s->host->complete(s->host->ctx, call->call_id, out);
+	/* Free the call (and its jobs' results and errors) before the host
+	 * owns OUT: an outputs() may share a child of a job's object
+	 * (check_outputs, nw_outputs: json_object_get), and json-c's
+	 * reference counts are not atomic, so a put here racing the host's
+	 * put of OUT on its thread could free a string the host is still
+	 * reading (TSan: send_sms_basic.sh, `check --online`). */
 	tw_call_free(call);
+	s->host->complete(s->host->ctx, id, out);
 }
 
 /* Sweep calls: cancels, deadlines, completions. Returns the nearest

@@ -58,9 +58,16 @@ else
 	sed 's/^/# /' "$T/cc.log" | head -n 20
 fi
 # An ASan-built library needs its runtime first: the plain a.out lets it
-# come later.
+# come later. A TSan-built one cannot come later (the uninstrumented a.out
+# crashes in TSan's interceptors before main): preload it, as a host built
+# without TSan would have to.
+TSAN_PRELOAD=
+if [ "${CONN_TSAN:-no}" = yes ]; then
+	TSAN_PRELOAD=$(ldd "$top_builddir/host-api/.libs/libconnhost.so" |
+		sed -n 's/^[[:space:]]*libtsan[^ ]* => \([^ ]*\) .*/\1/p')
+fi
 printf '{"n":2}' >"$T/in2"
-out=$(cd "$T" && LD_LIBRARY_PATH=$libdir \
+out=$(cd "$T" && LD_LIBRARY_PATH=$libdir LD_PRELOAD=$TSAN_PRELOAD \
 	ASAN_OPTIONS=${ASAN_OPTIONS:-}:verify_asan_link_order=0 \
 	./a.out "$top_builddir/tests/plugins/fake-v1.la" "$T/conf" echo <"$T/in2" 2>"$T/run.err")
 want='{"echo":{"n":2},"vars":null,"name":"example","version":1}'

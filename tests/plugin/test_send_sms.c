@@ -50,7 +50,9 @@ static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static enum claim_hold hold;
 static int blocked, released; /* HOLD_BLOCK */
 static int in_claim;          /* HOLD_SPIN: threads that reached claim (mu) */
-static volatile unsigned spin_sink;
+/* the busy loop's sink, one per thread: a shared one is a data race
+ * (volatile is not atomic) that TSan reports */
+static _Thread_local volatile unsigned spin_sink;
 static atomic_int spin_done; /* HOLD_SPIN answers DONE */
 static atomic_uint spin_seed = 1;
 static atomic_long held_new; /* claims the hook answered NEW */

@@ -24,12 +24,16 @@ static inline const char *ht_plugin(const char *name, char *buf, size_t n)
 	return buf;
 }
 
-/* Run under valgrind (CONN_TEST_WRAP set) or ASan: loops get shorter. */
+/* Run under valgrind (CONN_TEST_WRAP set), ASan or TSan: loops get
+ * shorter, and the sanitizers' own memory makes RSS and anonymous mappings
+ * inexact. */
 static inline int ht_slow(void)
 {
 	const char *w = getenv("CONN_TEST_WRAP");
 	const char *a = getenv("CONN_ASAN");
-	return (w && *w) || (a && strcmp(a, "yes") == 0);
+	const char *t = getenv("CONN_TSAN");
+	return (w && *w) || (a && strcmp(a, "yes") == 0) ||
+	       (t && strcmp(t, "yes") == 0);
 }
 
 static inline int ht_valgrind(void)
