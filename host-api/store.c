@@ -50,6 +50,12 @@
  * expired entry behind an unexpired head waits at most 1/8 of its TTL
  * longer to be reclaimed; a lookup of an expired key drops it at once.
  *
+ * Owner tokens (ABI 1.1's claim_owned/settle_owned): a claim made with
+ * one gets the store's next token (a counter under the lock, never 0),
+ * kept in the claimed entry where a settled one keeps its result's
+ * pointer; only that token settles it. A plain (1.0) claim has token 0
+ * and a plain settle checks none.
+ *
  * Fill warning: a namespace crossing 80 % of its budget logs one warning;
  * the next one comes only after it fell below 70 % (no flood while it
  * hovers around 80 %).
