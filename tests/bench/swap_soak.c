@@ -72,7 +72,7 @@ static int64_t *wh_began, *wh_took;
 static atomic_ulong calls_ok, calls_failed, calls_bad, wh_ok, wh_bad,
         wh_refused, wh_reset, wh_closes, events_bad;
 static atomic_uint windows[MAX_WINDOWS];
-static int64_t t_start;
+static int64_t t_start, t_stop;
 
 /* call latencies (µs), per thread, for p50/p99 */
 struct lat {
@@ -376,6 +376,21 @@ static int count_exec_maps(void)
 	return n;
 }
 
+/* the process's resident set, KiB (VmRSS), or -1 */
+static long rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[256];
+	long kib = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kib;
+}
+
 static int load_requests(const char *path)
 {
 	FILE *f = fopen(path, "re");
@@ -436,6 +451,8 @@ int main(int argc, char **argv)
 	char err[1024];
 	uint64_t sub;
 	int fds0 = -1, maps0 = -1, fds1, maps1, failed = 0;
+	long rss0 = -1, rss1, rss_tenth[10] = {0};
+	int64_t store0 = -1, store1 = -1;
 	long i;
 
 	for (i = 3; i < argc; i++) {
@@ -536,7 +553,14 @@ int main(int argc, char **argv)
 		if (i == 1) {
 			fds0 = count_fds();
 			maps0 = count_exec_maps();
+			rss0 = rss_kib();
+			st = connhost_instance_stats(inst);
+			store0 = stat_int(st, "store", "bytes");
+			json_object_put(st);
 		}
+		/* RSS after each tenth of the swaps: growth, or a plateau */
+		if ((i + 1) * 10 % swaps == 0 && (i + 1) * 10 / swaps <= 10)
+			rss_tenth[(i + 1) * 10 / swaps - 1] = rss_kib();
 		if (next_req >= nreq)
 			fprintf(stderr,
 			        "swap_soak: the requests ran out at swap "
@@ -545,6 +569,13 @@ int main(int argc, char **argv)
 	}
 	fds1 = count_fds();
 	maps1 = count_exec_maps();
+	rss1 = rss_kib();
+	/* the store keeps each call's result and each webhook's dedupe
+	 * record for its TTL: RSS grows with the traffic by design */
+	st = connhost_instance_stats(inst);
+	store1 = stat_int(st, "store", "bytes");
+	json_object_put(st);
+	t_stop = now_us();
 	atomic_store(&stop, 1);
 	for (i = 0; i < nthreads; i++)
 		pthread_join(callers[i].th, NULL);
@@ -559,7 +590,9 @@ int main(int argc, char **argv)
 		              pub_once = 0, pub_twice = 0, pub_none = 0,
 		              ans_twice = 0;
 		int64_t steady, dip_min = -1;
-		size_t nw = (size_t)((now_us() - t_start) / 1000 / WINDOW_MS);
+		/* whole windows only: the clients stop inside the last one,
+		 * which would read as a dip */
+		size_t nw = (size_t)((t_stop - t_start) / 1000 / WINDOW_MS);
 		unsigned long total_calls;
 
 		for (size_t k = 0; k < sent && k < nreq; k++) {
@@ -609,6 +642,7 @@ int main(int argc, char **argv)
 				int64_t k = (swap_at[i] - t_start) / 1000 /
 				            WINDOW_MS;
 				if (k >= 0 && k < MAX_WINDOWS &&
+				    (size_t)k < nw &&
 				    (dip_min < 0 || windows[k] < dip_min))
 					dip_min = windows[k];
 			}
@@ -632,6 +666,12 @@ int main(int argc, char **argv)
 		       "\"events_unexpected\":%lu,"
 		       "\"fds_after_2_swaps\":%d,\"fds_end\":%d,"
 		       "\"exec_maps_after_2_swaps\":%d,\"exec_maps_end\":%d,"
+		       "\"rss_kib_after_2_swaps\":%ld,\"rss_kib_end\":%ld,"
+		       "\"store_bytes_after_2_swaps\":%lld,"
+		       "\"store_bytes_end\":%lld,"
+		       "\"rss_kib_by_tenth\":[%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%"
+		       "ld,"
+		       "%ld],"
 		       "\"swap_pause_us\":{\"p50\":%lld,\"p99\":%lld,"
 		       "\"max\":%lld},"
 		       "\"first_call_on_new_version_us\":{\"p50\":%lld,"
@@ -649,7 +689,11 @@ int main(int argc, char **argv)
 		       (unsigned long)wh_refused, (unsigned long)wh_reset,
 		       (unsigned long)wh_closes, pub_once, pub_twice, pub_none,
 		       ans_twice, (unsigned long)events_bad, fds0, fds1, maps0,
-		       maps1, (long long)pct(pause.v, pause.n, 0.5),
+		       maps1, rss0, rss1, (long long)store0, (long long)store1,
+		       rss_tenth[0], rss_tenth[1], rss_tenth[2], rss_tenth[3],
+		       rss_tenth[4], rss_tenth[5], rss_tenth[6], rss_tenth[7],
+		       rss_tenth[8], rss_tenth[9],
+		       (long long)pct(pause.v, pause.n, 0.5),
 		       (long long)pct(pause.v, pause.n, 0.99),
 		       (long long)pct(pause.v, pause.n, 1.0),
 		       (long long)pct(first.v, first.n, 0.5),
