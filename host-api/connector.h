@@ -92,9 +92,9 @@
  *      unsubscribe() for one sub id at the same time; cancel() may come
  *      at any time, also while invoke_action() of that id still runs
  *      (then CONN_ENOENT, or what was queued is cancelled). describe()
- *      and conn_plugin_get() run at any time,
- *      init() of different instances at the same time. Host services run
- *      at the same time as anything, from any thread (rules 1 and 2).
+ *      and conn_plugin_get() run at any time, init() of different
+ *      instances at the same time. Host services run at the same time as
+ *      anything, from any thread (rules 1 and 2).
  */
 #ifndef CONNECTOR_CONNECTOR_H
 #define CONNECTOR_CONNECTOR_H
@@ -308,9 +308,11 @@ typedef struct conn_host {
 	 * host's store, every other key shares a third, so that a flood of one
 	 * kind cannot make the store refuse the other. A store never drops an
 	 * unexpired record to make room: when a namespace is full, claim()
-	 * refuses. CONN_CLAIM_NEW          the caller owns KEY for TTL_MS; it
-	 * must settle() it (with a result, or NULL to forget) when the work
-	 * ends. CONN_CLAIM_IN_PROGRESS  another claim on KEY is alive.
+	 * refuses.
+	 *   CONN_CLAIM_NEW          the caller owns KEY for TTL_MS; it must
+	 *                           settle() it (with a result, or NULL to
+	 *                           forget) when the work ends.
+	 *   CONN_CLAIM_IN_PROGRESS  another claim on KEY is alive.
 	 *   CONN_CLAIM_DONE         KEY was settled with a result; *PRIOR is a
 	 *                           new reference to a private copy of it,
 	 *                           owned by the caller (json_object_put()).
