@@ -33,10 +33,12 @@ is verified with hmac and, for a sample, python3-twilio before use).
 
 Method: every contender is checked first (a valid request gets the echo, a
 tampered signature gets 403). Then REPS rounds; in each round every
-contender, in an order rotated per round, is started fresh, warmed up
-(BENCH_WEBHOOK_WARMUP s at 32 connections), measured at 32 connections
-(throughput, p50/p99) and at 4 connections (p50/p99) for BENCH_WEBHOOK_SECONDS
-each, and stopped. Ratios are taken within a round (connector / faster peer
+contender is started fresh, warmed up (BENCH_WEBHOOK_WARMUP s at 32
+connections), measured at 32 connections (throughput, p50/p99) for
+BENCH_WEBHOOK_SECONDS in BENCH_WEBHOOK_SLICES slices (5) alternated between
+the contenders in ABBA order, so that all of them span the same stretch of
+time, then at 4 connections (p50/p99) for BENCH_WEBHOOK_SECONDS one after
+the other, in an order rotated per round; then all are stopped. Ratios are taken within a round (connector / faster peer
 of that round), then the median of the rounds. With 2+ CPUs the contender
 and wrk are pinned to different CPUs with taskset (wrk gets the first CPU,
 the contender the others); wrk runs one thread. Then the connector alone:
@@ -62,7 +64,7 @@ the end (its process group), also on failure or Ctrl-C. Missing peers are
 skipped with a note; a missing wrk is an error (apt-get install wrk).
 
 Knobs (environment): BENCH_REPS (5), BENCH_WEBHOOK_SECONDS (10),
-BENCH_WEBHOOK_WARMUP (3), BENCH_WEBHOOK_REQUESTS (200000), BENCH_WEBHOOK_RSS
+BENCH_WEBHOOK_SLICES (5), BENCH_WEBHOOK_WARMUP (3), BENCH_WEBHOOK_REQUESTS (200000), BENCH_WEBHOOK_RSS
 (1: the RSS run; 0 skips it), BENCH_WEBHOOK_ONLY (comma list of contenders),
 BENCH_WEBHOOK_HOST (both: connector and connector-serve, the default |
 host: connector only | all: connector-listen too),
@@ -333,6 +335,8 @@ class Bench:
                                                             "5"))
         self.seconds = 3 if self.quick else int(os.environ.get(
             "BENCH_WEBHOOK_SECONDS", "10"))
+        self.slices = 1 if self.quick else max(1, int(os.environ.get(
+            "BENCH_WEBHOOK_SLICES", "5")))
         self.warmup = 1 if self.quick else int(os.environ.get(
             "BENCH_WEBHOOK_WARMUP", "3"))
         self.nreq = int(os.environ.get("BENCH_WEBHOOK_REQUESTS",
@@ -576,7 +580,7 @@ class Bench:
 
     # --- wrk
 
-    def wrk_run(self, c, conns, seconds, phase, rnd, delay_ms=0):
+    def wrk_run(self, c, conns, seconds, phase, rnd, delay_ms=0, extra=None):
         argv = [self.wrk, "-t1", "-c%d" % conns, "-d%ds" % seconds,
                 "--latency", "--timeout", "10s", "-s", self.lua, c.url]
         if self.wrk_cpus:
@@ -608,6 +612,7 @@ class Bench:
                "cpu_us_per_req": round((cpu1 - cpu0) * 1e6 /
                                        max(1, w["requests"]), 1),
                "rss_kib": c.rss()}
+        res.update(extra or {})
         self.record(res)
         if errors:
             self.note("%s round %d %s c=%d: errors %s" % (
@@ -645,18 +650,70 @@ class Bench:
                 c.stop()
         for rnd in range(1, self.reps + 1):
             order = cs[(rnd - 1) % len(cs):] + cs[:(rnd - 1) % len(cs)]
-            for c in order:
-                c.start()
-                try:
+            try:
+                for c in order:  # all started fresh, idle until driven
+                    c.start()
+                for c in order:
                     self.wrk_run(c, 32, self.warmup, "warmup", rnd)
-                    for conns, phase in ((32, "c32"), (4, "c4")):
-                        r = self.wrk_run(c, conns, self.seconds, phase, rnd)
-                        self.dedupe_margin(c, r, ttl_ms)
-                        runs.append(r)
-                finally:
+                runs += self.interleaved(order, rnd, ttl_ms)
+                for c in order:
+                    r = self.wrk_run(c, 4, self.seconds, "c4", rnd)
+                    runs.append(r)
+            finally:
+                for c in order:
                     c.stop()
+                for c in order:
                     self.check_refused(c, rnd)
         return cs, runs
+
+    def interleaved(self, order, rnd, ttl_ms):
+        """The 32-connection point of a round, taken in SLICES slices of
+        SECONDS / SLICES each, the contenders alternated slice by slice in
+        ABBA order (A B C, C B A, A B C, ...): each contender's figure then
+        spans the same stretch of the round as the others', so a drift of
+        the shared machine's speed during the round (measured: the same
+        binary's CPU per request moved by a quarter within minutes) falls
+        on all of them alike, where whole points one after the other
+        compared moments up to a minute apart. Each slice is one wrk run
+        (its own connections); the round's point sums the slices:
+        req/s = requests / seconds over all of them, CPU per request the
+        same way, p50 and p99 the median of the slices'. Every slice is
+        recorded (phase "c32-slice")."""
+        got = {c.name: [] for c in order}
+        per = max(1, int(round(self.seconds / float(self.slices))))
+        for k in range(self.slices):
+            for c in (order if k % 2 == 0 else order[::-1]):
+                r = self.wrk_run(c, 32, per, "c32-slice", rnd,
+                                 extra={"slice": k + 1})
+                got[c.name].append(r)
+        out = []
+        for c in order:
+            sl = got[c.name]
+            n = sum(r["requests"] for r in sl)
+            secs = sum(r["seconds"] for r in sl)
+            cpu = sum(r["cpu_us_per_req"] * r["requests"] for r in sl)
+            errors = {}
+            for r in sl:
+                for k, v in r["errors"].items():
+                    errors[k] = errors.get(k, 0) + v
+            res = {"kind": "run", "round": rnd, "phase": "c32",
+                   "contender": c.name, "connections": 32,
+                   "slices": len(sl), "seconds": round(secs, 3),
+                   "requests": n, "errors": errors,
+                   "req_per_s": round(n / secs, 1) if secs else 0.0,
+                   "p50_ms": median([r["p50_ms"] for r in sl]),
+                   "p99_ms": median([r["p99_ms"] for r in sl]),
+                   "max_ms": max(r["max_ms"] for r in sl),
+                   "cpu_us_per_req": round(cpu / max(1, n), 1),
+                   "slice_req_per_s": [r["req_per_s"] for r in sl],
+                   "rss_kib": c.rss()}
+            self.record(res)
+            log("%-9s round %d c32    %8.0f req/s over %d slices (%s)" % (
+                c.name, rnd, res["req_per_s"], len(sl),
+                ", ".join("%.0f" % x for x in res["slice_req_per_s"])))
+            self.dedupe_margin(c, res, ttl_ms)
+            out.append(res)
+        return out
 
     def check_refused(self, c, rnd):
         """Events the connector's host refused (a full queue) did less work
@@ -757,10 +814,12 @@ class Bench:
             % (self.wrk_cpus, self.srv_cpus) if self.wrk_cpus
             else "none (1 CPU)"))
         L.append("Requests: %d distinct pre-signed webhooks from %s; "
-                 "%d rounds, contenders in rotated order, each started "
-                 "fresh, %d s warm-up, %d s per point." % (
+                 "%d rounds, contenders in rotated order, all started "
+                 "fresh each round, %d s warm-up each, %d s per point (at "
+                 "32 connections in %d slices alternated ABBA between the "
+                 "contenders)." % (
                      self.nreq, self.req_how, self.reps, self.warmup,
-                     self.seconds))
+                     self.seconds, self.slices))
         loads = [r.get("loadavg_1m") for r in runs]
         if loads:
             L.append("Load average (1 min) at the end of the runs: %.1f to "
