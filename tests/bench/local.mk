@@ -57,7 +57,9 @@ tests_bench_webhook_host_LDADD = host-api/libconnhost.la $(JSONC_LIBS) -lpthread
 # connections; the connector's RSS after 200,000 and 1,000,000 webhooks
 # (minutes; never part of check; docs/benchmarks.md "SMS_RECEIVED webhooks").
 # Results in bench-results/webhook/ of the build directory. Knobs: BENCH_REPS
-# (5), BENCH_WEBHOOK_SECONDS (10), BENCH_WEBHOOK_WARMUP (3),
+# (5), BENCH_WEBHOOK_SECONDS (10), BENCH_WEBHOOK_SLICES (5: the
+# 32-connection point in slices alternated between the contenders),
+# BENCH_WEBHOOK_WARMUP (3),
 # BENCH_WEBHOOK_REQUESTS (200000), BENCH_WEBHOOK_RSS (1), BENCH_WEBHOOK_ONLY,
 # BENCH_WEBHOOK_HOST (serve | listen), BENCH_NPM_CACHE, BENCH_QUICK=1.
 BENCH_TARGETS += bench-webhook
