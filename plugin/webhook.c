@@ -135,8 +135,8 @@ typedef struct wh_conn {
 	/* bytes received when it last became idle after the quiesce: taken
 	 * at the quiesce, or when a request completes on a draining daemon,
 	 * never per request otherwise (TCP_INFO is a system call that takes
-	 * the socket's lock: ~10 % of a request's CPU when it was taken at
-	 * every completion) */
+	 * the socket's lock: about 5 % of a request's CPU when it was taken
+	 * at every completion, docs/benchmarks.md) */
 	uint64_t rx_mark;
 } wh_conn;
 

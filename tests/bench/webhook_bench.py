@@ -38,8 +38,9 @@ connections), measured at 32 connections (throughput, p50/p99) for
 BENCH_WEBHOOK_SECONDS in BENCH_WEBHOOK_SLICES slices (5) alternated between
 the contenders in ABBA order, so that all of them span the same stretch of
 time, then at 4 connections (p50/p99) for BENCH_WEBHOOK_SECONDS one after
-the other, in an order rotated per round; then all are stopped. Ratios are taken within a round (connector / faster peer
-of that round), then the median of the rounds. With 2+ CPUs the contender
+the other, in an order rotated per round; then all are stopped. Ratios are
+taken within a round (connector / faster peer of that round), then the
+median of the rounds. With 2+ CPUs the contender
 and wrk are pinned to different CPUs with taskset (wrk gets the first CPU,
 the contender the others); wrk runs one thread. Then the connector alone:
 RSS after 200,000 and after 1,000,000 webhooks at 32 connections, with
@@ -64,8 +65,9 @@ the end (its process group), also on failure or Ctrl-C. Missing peers are
 skipped with a note; a missing wrk is an error (apt-get install wrk).
 
 Knobs (environment): BENCH_REPS (5), BENCH_WEBHOOK_SECONDS (10),
-BENCH_WEBHOOK_SLICES (5), BENCH_WEBHOOK_WARMUP (3), BENCH_WEBHOOK_REQUESTS (200000), BENCH_WEBHOOK_RSS
-(1: the RSS run; 0 skips it), BENCH_WEBHOOK_ONLY (comma list of contenders),
+BENCH_WEBHOOK_SLICES (5), BENCH_WEBHOOK_WARMUP (3),
+BENCH_WEBHOOK_REQUESTS (200000), BENCH_WEBHOOK_RSS (1: the RSS run; 0
+skips it), BENCH_WEBHOOK_ONLY (comma list of contenders),
 BENCH_WEBHOOK_HOST (both: connector and connector-serve, the default |
 host: connector only | all: connector-listen too),
 BENCH_NPM_CACHE, BENCH_QUICK=1 (one short
@@ -658,6 +660,7 @@ class Bench:
                 runs += self.interleaved(order, rnd, ttl_ms)
                 for c in order:
                     r = self.wrk_run(c, 4, self.seconds, "c4", rnd)
+                    self.dedupe_margin(c, r, ttl_ms)
                     runs.append(r)
             finally:
                 for c in order:
